@@ -1,0 +1,34 @@
+import type { MetaSchedulerContext } from '../context.js';
+import { metaSchedulerAbi } from '../abi.generated.js';
+import { isMetaSchedulerError } from '../errors.js';
+import { eventsOf, txResult } from '../internal/events.js';
+import { writeAndWait } from '../internal/write.js';
+import type { ClaimJobEvent, TxResult } from '../types.js';
+
+export type ClaimNextJobResult = ClaimJobEvent & { tx: TxResult };
+
+/** True for the reverts that only mean "the queue is empty". */
+export function isEmptyQueueError(e: unknown): boolean {
+  return isMetaSchedulerError(e, 'NoJob') || isMetaSchedulerError(e, 'Empty');
+}
+
+/**
+ * Provider: pops the claimable queue (META_SCHEDULED -> SCHEDULED). Returns
+ * null when the queue is empty. Any other revert is thrown as a typed error:
+ * JobHotStatusOnly / InvalidTransition here mean a stale head entry on the
+ * deployed contracts, which blocks every later claim (see METASCHEDULER.md);
+ * the caller must report it and move on, not retry in a loop.
+ */
+export async function claimNextJob(ctx: MetaSchedulerContext): Promise<ClaimNextJobResult | null> {
+  const address = ctx.addresses.metaScheduler;
+  let receipt;
+  try {
+    receipt = await writeAndWait(ctx, { address, abi: metaSchedulerAbi, functionName: 'claimNextJob', args: [] });
+  } catch (e) {
+    if (isEmptyQueueError(e)) return null;
+    throw e;
+  }
+  const ev = eventsOf(receipt.logs, metaSchedulerAbi, address, 'ClaimJobEvent')[0];
+  if (!ev) throw new Error(`claimNextJob: transaction ${receipt.transactionHash} emitted no ClaimJobEvent`);
+  return { ...ev.args, tx: txResult(receipt) };
+}

@@ -1,0 +1,31 @@
+import type { MetaSchedulerContext } from '../context.js';
+import { metaSchedulerAbi } from '../abi.generated.js';
+import { eventsOf, txResult } from '../internal/events.js';
+import { writeAndWait } from '../internal/write.js';
+import type { ClaimNextTopUpJobEvent, TxResult } from '../types.js';
+import { isEmptyQueueError } from './claimNextJob.js';
+
+export type ClaimNextTopUpJobResult = ClaimNextTopUpJobEvent & { tx: TxResult };
+
+/**
+ * Provider: pops a top-up, or null when there is none. `maxDurationMinute`
+ * is the number of minutes to ADD to the running job's time limit.
+ */
+export async function claimNextTopUpJob(ctx: MetaSchedulerContext): Promise<ClaimNextTopUpJobResult | null> {
+  const address = ctx.addresses.metaScheduler;
+  let receipt;
+  try {
+    receipt = await writeAndWait(ctx, { address, abi: metaSchedulerAbi, functionName: 'claimNextTopUpJob', args: [] });
+  } catch (e) {
+    if (isEmptyQueueError(e)) return null;
+    throw e;
+  }
+  const ev = eventsOf(receipt.logs, metaSchedulerAbi, address, 'ClaimNextTopUpJobEvent')[0];
+  if (!ev) return null;
+  return {
+    jobId: ev.args._jobId,
+    providerAddr: ev.args._providerAddr,
+    maxDurationMinute: ev.args.maxDurationMinute,
+    tx: txResult(receipt),
+  };
+}

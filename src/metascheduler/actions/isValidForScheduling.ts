@@ -1,0 +1,13 @@
+import type { Address } from 'viem';
+import type { MetaSchedulerContext } from '../context.js';
+import { providerManagerAbi } from '../abi.generated.js';
+
+/** View: approved and not banned, i.e. the oracle may assign jobs to it. */
+export function isValidForScheduling(ctx: MetaSchedulerContext, provider: Address): Promise<boolean> {
+  return ctx.publicClient.readContract({
+    address: ctx.addresses.providerManager,
+    abi: providerManagerAbi,
+    functionName: 'isValidForScheduling',
+    args: [provider],
+  });
+}

@@ -1,0 +1,38 @@
+import type { Hex } from 'viem';
+import type { MetaSchedulerContext } from '../context.js';
+import { metaSchedulerAbi } from '../abi.generated.js';
+import { txResult } from '../internal/events.js';
+import { billedTooMuchOf, transitionsOf } from '../internal/decode.js';
+import { writeAndWait } from '../internal/write.js';
+import type { JobStatus } from '../status.js';
+import type { BilledTooMuch, JobTransition, TxResult } from '../types.js';
+
+export interface ProviderSetJobStatusParameters {
+  jobId: Hex;
+  /** RUNNING or a cold status; anything else reverts RunningColdStatusOnly. */
+  status: JobStatus;
+  /** Whole minutes the job ran (billed as max(minutes, 1) within the allowed delta). */
+  durationMinutes: bigint;
+  lastError?: string;
+  exitCode?: bigint;
+}
+
+export interface ProviderSetJobStatusResult extends TxResult {
+  transitions: JobTransition[];
+  /** Set when the report exceeded elapsed + billDurationDeltaMinute and was billed at elapsed. */
+  billedTooMuch: BilledTooMuch | undefined;
+}
+
+/** Provider: reports a job's status (SCHEDULED -> RUNNING, or -> a cold status which settles billing). */
+export async function providerSetJobStatus(
+  ctx: MetaSchedulerContext,
+  p: ProviderSetJobStatusParameters,
+): Promise<ProviderSetJobStatusResult> {
+  const receipt = await writeAndWait(ctx, {
+    address: ctx.addresses.metaScheduler,
+    abi: metaSchedulerAbi,
+    functionName: 'providerSetJobStatus',
+    args: [p.jobId, p.status, p.durationMinutes, p.lastError ?? '', p.exitCode ?? 0n],
+  });
+  return { ...txResult(receipt), transitions: transitionsOf(ctx, receipt), billedTooMuch: billedTooMuchOf(ctx, receipt) };
+}
