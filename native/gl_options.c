@@ -1,0 +1,119 @@
+/* gl_options.c - parse plugin options (see gl_options.h). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "gl_options.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gl_spool.h"
+
+void gl_options_defaults(gl_options_t *o, const char *daemon)
+{
+	memset(o, 0, sizeof(*o));
+	snprintf(o->spool_dir, sizeof(o->spool_dir), GL_DEFAULT_SPOOL_ROOT "/%s", daemon);
+	o->max_bytes = GL_SPOOL_DEFAULT_MAX_BYTES;
+	o->segment_bytes = GL_SPOOL_DEFAULT_SEGMENT_BYTES;
+	o->sync_ms = GL_SPOOL_DEFAULT_SYNC_MS;
+	snprintf(o->runtime, sizeof(o->runtime), "off");
+}
+
+int gl_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	if (!s || !*s || *s == '-')
+		return -1;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s)
+		return -1;
+	uint64_t mul = 1;
+	switch (*end) {
+	case 0: break;
+	case 'k': case 'K': mul = 1ull << 10; end++; break;
+	case 'm': case 'M': mul = 1ull << 20; end++; break;
+	case 'g': case 'G': mul = 1ull << 30; end++; break;
+	case 't': case 'T': mul = 1ull << 40; end++; break;
+	default: return -1;
+	}
+	if (*end == 'i' || *end == 'B')
+		end++;
+	if (*end == 'B')
+		end++;
+	if (*end || v > UINT64_MAX / mul)
+		return -1;
+	*out = (uint64_t)v * mul;
+	return 0;
+}
+
+int gl_options_apply(gl_options_t *o, const char *arg, int bare_is_spool, char *err,
+		     size_t errlen)
+{
+	const char *eq = strchr(arg, '=');
+	if (!eq) {
+		if (bare_is_spool && arg[0] == '/') {
+			snprintf(o->spool_dir, sizeof(o->spool_dir), "%s", arg);
+			return 0;
+		}
+		snprintf(err, errlen, "option '%s' is not key=value (keys: spool, max_bytes, segment_bytes, sync_ms, runtime)", arg);
+		return -1;
+	}
+	size_t klen = (size_t)(eq - arg);
+	const char *v = eq + 1;
+#define KEY(s) (klen == sizeof(s) - 1 && !strncmp(arg, s, klen))
+	if (KEY("spool")) {
+		if (v[0] != '/' || strlen(v) >= sizeof(o->spool_dir)) {
+			snprintf(err, errlen, "spool=%s: the spool dir must be an absolute path", v);
+			return -1;
+		}
+		snprintf(o->spool_dir, sizeof(o->spool_dir), "%s", v);
+	} else if (KEY("max_bytes") || KEY("segment_bytes")) {
+		uint64_t n;
+		if (gl_parse_size(v, &n) || n < 4096) {
+			snprintf(err, errlen, "%.*s=%s: expected a size of at least 4K, like 512M or 2G",
+				 (int)klen, arg, v);
+			return -1;
+		}
+		*(KEY("max_bytes") ? &o->max_bytes : &o->segment_bytes) = n;
+	} else if (KEY("sync_ms")) {
+		char *end;
+		long n = strtol(v, &end, 10);
+		if (*end || n < 1 || n > 60000) {
+			snprintf(err, errlen, "sync_ms=%s: expected milliseconds between 1 and 60000", v);
+			return -1;
+		}
+		o->sync_ms = (int)n;
+	} else if (KEY("runtime")) {
+		if (strcmp(v, "off")) {
+			snprintf(err, errlen,
+				 "runtime=%s: this build supports only runtime=off (the shim appends to the spool; run `gridlink relay` beside the daemon)",
+				 v);
+			return -1;
+		}
+		snprintf(o->runtime, sizeof(o->runtime), "%s", v);
+	} else {
+		snprintf(err, errlen, "unknown option '%.*s' (keys: spool, max_bytes, segment_bytes, sync_ms, runtime)",
+			 (int)klen, arg);
+		return -1;
+	}
+#undef KEY
+	return 0;
+}
+
+int gl_options_apply_list(gl_options_t *o, const char *list, char *err, size_t errlen)
+{
+	char buf[8192];
+	if (!list)
+		return 0;
+	if (strlen(list) >= sizeof(buf)) {
+		snprintf(err, errlen, "option list is longer than %zu bytes", sizeof(buf) - 1);
+		return -1;
+	}
+	strcpy(buf, list);
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save))
+		if (gl_options_apply(o, tok, 1, err, errlen))
+			return -1;
+	return 0;
+}

@@ -1,0 +1,80 @@
+/*
+ * jobcomp_provider.c - jobcomp/provider: every job end state in slurmctld
+ * becomes one completion record in the controller's spool.
+ *
+ *   slurm.conf:
+ *     JobCompType=jobcomp/provider
+ *     JobCompLoc=/var/spool/gridlink/slurmctld      (or spool=DIR,max_bytes=2G)
+ *
+ * jobcomp_p_log_record runs with slurmctld's job write lock held: it encodes
+ * and appends (one write(2)), nothing else. fsync is batched by the spool's
+ * sync thread. Every entry point returns success; errors go to SLURM's log.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "slurm/slurm_errno.h"
+#include "src/common/slurm_jobcomp.h"
+#include "src/slurmctld/slurmctld.h"
+
+#include "gl_recorder.h"
+#include "jobcomp_event.h"
+
+const char plugin_name[] = "Job completion plugin recording events for the gridlink provider";
+const char plugin_type[] = "jobcomp/provider";
+const uint32_t plugin_version = SLURM_VERSION_NUMBER;
+
+static gl_recorder_t recorder;
+static int initialised;
+
+/* libslurmfull's error logger; bare error() clashes with glibc's error(3). */
+extern int slurm_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void log_error(const char *msg) { slurm_error("%s", msg); }
+static void log_info(const char *msg) { slurm_info("%s", msg); }
+
+extern int init(void)
+{
+	if (!initialised) {
+		gl_recorder_init(&recorder, "jobcomp/provider", "slurmctld", log_error, log_info, 1);
+		initialised = 1;
+	}
+	return SLURM_SUCCESS;
+}
+
+extern int fini(void)
+{
+	if (initialised) {
+		gl_recorder_fini(&recorder);
+		initialised = 0;
+	}
+	return SLURM_SUCCESS;
+}
+
+/* Called after init with JobCompLoc (NULL when unset: default spool dir). */
+extern int jobcomp_p_set_location(char *location)
+{
+	char err[GL_ERRLEN];
+	if (location && *location &&
+	    gl_options_apply_list(&recorder.opts, location, err, sizeof(err)))
+		gl_recorder_error(&recorder, "JobCompLoc=%s: %s", location, err);
+	gl_recorder_fini(&recorder); /* a new location: reopen there */
+	gl_recorder_open(&recorder);
+	return SLURM_SUCCESS;
+}
+
+extern int jobcomp_p_log_record(job_record_t *job_ptr)
+{
+	gl_event_t ev;
+	if (!job_ptr)
+		return SLURM_SUCCESS;
+	jobcomp_event_from_job(job_ptr, &ev);
+	gl_recorder_record(&recorder, &ev);
+	return SLURM_SUCCESS;
+}
+
+extern List jobcomp_p_get_jobs(void *job_cond)
+{
+	return NULL; /* the spool is not a job database: use sacct */
+}
