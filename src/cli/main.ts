@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// main.ts - the `gridlink` command.
+import { Command } from 'commander';
+
+import { spoolCommand } from './spool.js';
+
+export function buildCli(): Command {
+  const program = new Command('gridlink')
+    .description('gridlink: connect a SLURM cluster to the grid Meta-Scheduler')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (s, write) => write(s) });
+  program.addCommand(spoolCommand());
+  return program;
+}
+
+try {
+  await buildCli().parseAsync(process.argv);
+} catch (err) {
+  process.stderr.write(`gridlink: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+}
