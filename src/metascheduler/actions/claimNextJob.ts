@@ -14,7 +14,7 @@ export function isEmptyQueueError(e: unknown): boolean {
 
 /**
  * Provider: pops the claimable queue (META_SCHEDULED -> SCHEDULED). Returns
- * null when the queue is empty. Any other revert is thrown as a typed error:
+ * null when the queue is empty (or held only stale entries). Any other revert is thrown as a typed error:
  * JobHotStatusOnly / InvalidTransition here mean a stale head entry on the
  * deployed contracts, which blocks every later claim (see METASCHEDULER.md);
  * the caller must report it and move on, not retry in a loop.
@@ -29,6 +29,8 @@ export async function claimNextJob(ctx: MetaSchedulerContext): Promise<ClaimNext
     throw e;
   }
   const ev = eventsOf(receipt.logs, metaSchedulerAbi, address, 'ClaimJobEvent')[0];
-  if (!ev) throw new Error(`claimNextJob: transaction ${receipt.transactionHash} emitted no ClaimJobEvent`);
+  // The project's contracts drop stale entries (jobs cancelled or timed out
+  // while queued) and succeed without an event when nothing else was queued.
+  if (!ev) return null;
   return { ...ev.args, tx: txResult(receipt) };
 }
