@@ -34,6 +34,10 @@ export interface Anvil {
   /** Advances the chain clock by `seconds` and mines one block so views see it. */
   increaseTime(seconds: number): Promise<void>;
   mine(): Promise<void>;
+  /** Off: transactions wait in the mempool until mine(), to stage same-block races. */
+  setAutomine(enabled: boolean): Promise<void>;
+  /** Raw JSON-RPC call, for the anvil_* / evm_* methods viem's clients do not expose. */
+  request(method: string, params?: unknown[]): Promise<unknown>;
 }
 
 function findAnvilBinary(): string {
@@ -167,6 +171,10 @@ async function startOnce(port: number, opts: StartAnvilOptions): Promise<Anvil> 
     async mine() {
       await rpc(rpcUrl, 'evm_mine');
     },
+    async setAutomine(enabled: boolean) {
+      await rpc(rpcUrl, 'evm_setAutomine', [enabled]);
+    },
+    request: (method: string, params: unknown[] = []) => rpc(rpcUrl, method, params),
   };
 }
 

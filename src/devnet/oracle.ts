@@ -3,6 +3,8 @@ import { isAddressEqual, keccak256, toHex, type Address, type Hex } from 'viem';
 import { jobRepositoryAbi, metaSchedulerAbi, providerManagerAbi } from '../metascheduler/abi.generated.js';
 import type { MetaSchedulerClient } from '../metascheduler/client.js';
 import { fitsHardware } from '../metascheduler/fit.js';
+import { perMinute } from '../metascheduler/billing.js';
+import { MetaSchedulerError } from '../metascheduler/errors.js';
 import { JobStatus } from '../metascheduler/status.js';
 import type { Provider } from '../metascheduler/types.js';
 
@@ -38,7 +40,8 @@ export function startOracle(opts: StartOracleOptions): Oracle {
   let scannedTo = (opts.fromBlock ?? 0n) - 1n;
   const candidates = new Set<Hex>(); // jobs that may be PENDING
   const providers = new Set<Address>(); // ever approved
-  const refusedBy = new Map<Hex, Set<Address>>(); // do not hand a job back to who refused it
+  // Do not hand a job back to a provider that refused it or whose metaSchedule reverted.
+  const excluded = new Map<Hex, Set<Address>>();
   const unfitLogged = new Set<Hex>();
   let rr = 0;
   let stopped = false;
@@ -78,12 +81,14 @@ export function startOracle(opts: StartOracleOptions): Oracle {
     for (const r of requests) candidates.add(r.jobId);
     for (const a of approved) providers.add(a.args.addr);
     for (const t of transitions) if (t.args._to === JobStatus.PENDING) candidates.add(t.args._jobId);
-    for (const r of refusals) {
-      const s = refusedBy.get(r.args._jobId) ?? new Set<Address>();
-      s.add(r.args._providerAddr);
-      refusedBy.set(r.args._jobId, s);
-    }
+    for (const r of refusals) exclude(r.args._jobId, r.args._providerAddr);
     scannedTo = latest;
+  }
+
+  function exclude(jobId: Hex, provider: Address): void {
+    const set = excluded.get(jobId) ?? new Set<Address>();
+    set.add(provider);
+    excluded.set(jobId, set);
   }
 
   async function liveProviders(): Promise<Provider[]> {
@@ -103,12 +108,18 @@ export function startOracle(opts: StartOracleOptions): Oracle {
         candidates.delete(jobId);
         continue;
       }
-      const refused = refusedBy.get(jobId);
-      const fitting = live.filter(
-        (p) =>
-          !(refused && [...refused].some((r) => isAddressEqual(r, p.addr))) &&
-          fitsHardware(job.definition, p.providerHardware).fits,
-      );
+      const skip = excluded.get(jobId);
+      const why = (p: Provider): string | undefined => {
+        if (skip && [...skip].some((x) => isAddressEqual(x, p.addr))) return 'excluded (refused or reverted)';
+        const fit = fitsHardware(job.definition, p.providerHardware);
+        if (!fit.fits) return fit.reason;
+        // metaSchedule reverts when the locked credits do not buy one minute (or the price is zero).
+        const perMin = perMinute(job.definition, p.providerPrices);
+        if (perMin === 0n) return 'zero price';
+        if (job.cost.maxCost < perMin) return `locked ${job.cost.maxCost} < one minute ${perMin}`;
+        return undefined;
+      };
+      const fitting = live.filter((p) => why(p) === undefined);
       if (fitting.length === 0) {
         if (!unfitLogged.has(jobId)) {
           unfitLogged.add(jobId);
@@ -119,9 +130,9 @@ export function startOracle(opts: StartOracleOptions): Oracle {
               ntasks: job.definition.ntasks,
               cpusPerTask: job.definition.cpusPerTask,
               memPerCpu: job.definition.memPerCpu,
-              providers: live.map((p) => ({ addr: p.addr, why: fitsHardware(job.definition, p.providerHardware) })),
+              providers: live.map((p) => ({ addr: p.addr, why: why(p) })),
             },
-            'no approved provider can hold this job; it stays PENDING until one joins',
+            'no approved provider can take this job (hardware, price or refusal); it stays PENDING until one can',
           );
         }
         continue;
@@ -133,8 +144,14 @@ export function startOracle(opts: StartOracleOptions): Oracle {
         unfitLogged.delete(jobId);
         log.info({ jobId, provider: provider.addr }, 'job meta-scheduled');
       } catch (err) {
-        // Another actor may have moved the job meanwhile; the next tick re-reads it.
-        log.error({ jobId, provider: provider.addr, err }, 'metaSchedule failed; will retry next tick');
+        if (err instanceof MetaSchedulerError) {
+          // A revert is about this job on this provider (or the job moved meanwhile,
+          // which the next tick sees): do not send the same doomed transaction again.
+          exclude(jobId, provider.addr);
+          log.error({ jobId, provider: provider.addr, error: err.name, detail: err.message }, 'metaSchedule reverted; trying other providers next tick');
+        } else {
+          log.error({ jobId, provider: provider.addr, err }, 'metaSchedule failed; will retry next tick');
+        }
       }
     }
   }

@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Hex } from 'viem';
+import { createWalletClient, http, type Hex } from 'viem';
+import { nonceManager, privateKeyToAccount } from 'viem/accounts';
+import { foundry } from 'viem/chains';
 import { CREDIT, definition, fourPerMinute, smallCluster, startDevnet, type Devnet } from './devnet.js';
 import { JobStatus } from '../../src/metascheduler/status.js';
 import { MetaSchedulerError, isMetaSchedulerError } from '../../src/metascheduler/errors.js';
+import { isStaleClaimableHeadError } from '../../src/metascheduler/actions/claimNextJob.js';
 import { settle } from '../../src/metascheduler/billing.js';
 import type { MetaSchedulerClient } from '../../src/metascheduler/client.js';
 
@@ -195,5 +198,29 @@ describe('MetaScheduler client on anvil', () => {
     expect(await provider.hasNextClaimableJob()).toBe(true);
     expect(await provider.claimNextJob()).toBeNull();
     expect(await provider.hasNextClaimableJob()).toBe(false);
+  });
+
+  it('two claims racing in one block: one gets the job, the other sees an empty queue', async () => {
+    const key = net.anvil.accounts[2]!.privateKey; // the provider's key
+    // One nonce manager for the account, as a daemon sending concurrently must have.
+    const racer = provider.withWalletClient(
+      createWalletClient({ account: privateKeyToAccount(key, { nonceManager }), chain: foundry, transport: http(net.anvil.rpcUrl) }),
+    );
+    const { jobId } = await net.customer.requestNewJob(definition(), 200n * CREDIT, 'race');
+    await net.admin.metaSchedule(jobId, provider.walletClient!.account.address);
+
+    await net.anvil.setAutomine(false);
+    try {
+      const both = Promise.all([racer.claimNextJob(), racer.claimNextJob()]);
+      // Let both transactions reach the mempool (or the loser fail gas estimation) before mining.
+      await new Promise((r) => setTimeout(r, 500));
+      await net.anvil.mine();
+      const results = await both;
+      expect(results.filter((x) => x !== null).map((x) => x!.jobId)).toEqual([jobId]);
+      expect(results.filter((x) => x === null)).toHaveLength(1);
+    } finally {
+      await net.anvil.setAutomine(true);
+    }
+    expect(isStaleClaimableHeadError(new MetaSchedulerError({ name: 'JobHotStatusOnly', args: { current: JobStatus.CANCELLED }, functionName: 'claimNextJob' }))).toBe(true);
   });
 });

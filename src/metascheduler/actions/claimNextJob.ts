@@ -13,6 +13,19 @@ export function isEmptyQueueError(e: unknown): boolean {
 }
 
 /**
+ * True for the reverts the deployed contracts give when the head of the
+ * claimable queue is a job that left META_SCHEDULED before it was claimed:
+ * the revert undoes the pop, so every later claim fails the same way. Log it
+ * loudly and keep serving cancellations and top-ups; do not retry in a loop.
+ */
+export function isStaleClaimableHeadError(e: unknown): boolean {
+  return (
+    (isMetaSchedulerError(e, 'JobHotStatusOnly') || isMetaSchedulerError(e, 'InvalidTransition')) &&
+    e.functionName === 'claimNextJob'
+  );
+}
+
+/**
  * Provider: pops the claimable queue (META_SCHEDULED -> SCHEDULED). Returns
  * null when the queue is empty (or held only stale entries). Any other revert is thrown as a typed error:
  * JobHotStatusOnly / InvalidTransition here mean a stale head entry on the

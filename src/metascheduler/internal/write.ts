@@ -52,10 +52,12 @@ export async function writeAndWait<const abi extends Abi, fn extends ContractFun
   }
   const receipt = await ctx.publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status === 'reverted') {
-    // The state moved between simulation and mining: replay against the parent
-    // block (best effort; other transactions of the same block are not replayed).
+    // The state moved between simulation and mining, usually because another
+    // transaction of the same block got there first (two claims racing for one
+    // job). Replaying on the state after that block reproduces the cause; the
+    // parent block would not, since the winning transaction is not in it yet.
     try {
-      await ctx.publicClient.simulateContract({ ...params, blockNumber: receipt.blockNumber - 1n } as never);
+      await ctx.publicClient.simulateContract({ ...params, blockNumber: receipt.blockNumber } as never);
     } catch (e) {
       const err = toMetaSchedulerError(e, call.functionName);
       if (err instanceof MetaSchedulerError) throw err;
