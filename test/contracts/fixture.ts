@@ -129,7 +129,7 @@ function actor(rpcUrl: string, account: Account, addresses: DeployedAddresses): 
 /**
  * Actors: admin (deployer), oracle (METASCHEDULER_ROLE), customer and other
  * (funded with credits), provider and provider2 (registered and approved at
- * DEFAULT_PRICES).
+ * DEFAULT_PRICES), newcomer (nothing).
  */
 export class Devnet {
   readonly publicClient: PublicClient<Transport, typeof foundry>;
@@ -140,6 +140,8 @@ export class Devnet {
   readonly provider: Actor;
   readonly provider2: Actor;
   readonly other: Actor;
+  /** Has ETH but never registered as a provider. */
+  readonly newcomer: Actor;
 
   constructor(
     readonly anvil: Anvil,
@@ -148,15 +150,16 @@ export class Devnet {
     const transport = http(anvil.rpcUrl);
     this.publicClient = createPublicClient({ chain: foundry, transport, pollingInterval: 50 });
     this.testClient = createTestClient({ chain: foundry, mode: 'anvil', transport });
-    const [admin, oracle, customer, provider, provider2, other] = anvil.accounts.map((a) =>
+    const [admin, oracle, customer, provider, provider2, other, newcomer] = anvil.accounts.map((a) =>
       actor(anvil.rpcUrl, privateKeyToAccount(a.privateKey), addresses),
-    ) as [Actor, Actor, Actor, Actor, Actor, Actor];
+    ) as [Actor, Actor, Actor, Actor, Actor, Actor, Actor];
     this.admin = admin;
     this.oracle = oracle;
     this.customer = customer;
     this.provider = provider;
     this.provider2 = provider2;
     this.other = other;
+    this.newcomer = newcomer;
   }
 
   /** Waits for the transaction and fails the test if it reverted. */
@@ -216,7 +219,7 @@ export class Devnet {
 }
 
 export async function startDevnet(): Promise<Devnet> {
-  const anvil = await startAnvil({ accounts: 6 });
+  const anvil = await startAnvil({ accounts: 7 });
   try {
     const addresses = await deployMetaScheduler({
       rpcUrl: anvil.rpcUrl,
