@@ -1,0 +1,18 @@
+// run.ts - `npm run bench [-- suite...]`: run benchmark suites, print tables,
+// merge figures into bench/results.json.
+import { resultsPath } from './results.js';
+import { runSpoolBench } from './spool.js';
+
+const suites: Record<string, () => void | Promise<void>> = {
+  spool: () => runSpoolBench(),
+};
+
+const wanted = process.argv.slice(2);
+for (const name of wanted) {
+  if (!suites[name]) {
+    process.stderr.write(`unknown suite '${name}'; suites: ${Object.keys(suites).join(', ')}\n`);
+    process.exit(2);
+  }
+}
+for (const name of wanted.length ? wanted : Object.keys(suites)) await suites[name]!();
+process.stdout.write(`\nfigures merged into ${resultsPath}\n`);
