@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Install every Debian 12 package gridlink's build and tests need, as root.
+# Idempotent: safe to re-run; only adds what is missing.
+#
+#   sudo scripts/install-system-deps.sh
+#
+# Also:
+#  - adds a deb-src entry for bookworm so `apt-get source slurm-wlm` works
+#    (the jobcomp plugin compiles against slurmctld's internal headers;
+#    scripts/fetch-slurm-source.sh uses the same file name);
+#  - makes sure a munge key exists (munged refuses to start without one).
+set -euo pipefail
+
+[ "$(id -u)" = 0 ] || { echo "install-system-deps: run as root" >&2; exit 1; }
+. /etc/os-release
+[ "${VERSION_CODENAME:-}" = bookworm ] || echo "install-system-deps: warning: written for Debian 12 (bookworm), this is ${PRETTY_NAME:-unknown}" >&2
+
+export DEBIAN_FRONTEND=noninteractive
+
+PACKAGES=(
+  # C/C++ toolchain for plugins/ (cmake) and the Node addon (node-gyp)
+  build-essential cmake pkg-config python3 make g++
+  # SLURM 22.05: daemons, clients, public headers and libslurm
+  slurmctld slurmd slurm-client libslurm-dev
+  # munge: authentication for SLURM and the relay
+  munge libmunge-dev
+  # dpkg-source, to unpack `apt-get source slurm-wlm`
+  dpkg-dev
+  # ip netns for multi-host tests; pgrep/pkill/ps used by the harness
+  iproute2 procps util-linux
+  # fetching things in scripts and the Dockerfile
+  ca-certificates curl
+)
+
+# deb-src: mirror the URIs/Suites/Components of the deb entries of
+# debian.sources (deb822) when present, else of a one-line sources.list.
+src_file=/etc/apt/sources.list.d/gridlink-deb-src.sources
+have_deb_src() { grep -rqsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sources.list.d/; }
+if ! have_deb_src; then
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    sed -e 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources > "$src_file"
+  else
+    cat > "$src_file" <<'EOF'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+  fi
+  echo "install-system-deps: added $src_file"
+fi
+
+apt-get update -qq
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-system-deps: installing ${missing[*]}"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install-system-deps: all packages present"
+fi
+
+# munge key: the package's postinst normally creates one; containers built
+# with policy-rc.d or --no-triggers sometimes end up without it.
+key=/etc/munge/munge.key
+if [ ! -s "$key" ]; then
+  install -d -o munge -g munge -m 0700 /etc/munge
+  if command -v mungekey >/dev/null; then
+    mungekey --create --keyfile="$key" --force
+  else
+    dd if=/dev/urandom of="$key" bs=1 count=1024 status=none
+  fi
+  echo "install-system-deps: created $key"
+fi
+chown munge:munge "$key"
+chmod 0400 "$key"
+
+# munged's runtime dirs: without systemd/tmpfiles nobody creates /run/munge.
+install -d -o munge -g munge -m 0755 /run/munge
+install -d -o munge -g munge -m 0700 /var/log/munge /var/lib/munge
+
+echo "install-system-deps: done ($(dpkg-query -W -f='${Version}' slurmctld) slurm, $(dpkg-query -W -f='${Version}' munge) munge)"

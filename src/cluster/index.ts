@@ -1,0 +1,20 @@
+export { startCluster, startClusterOptionsSchema, CLUSTER_MARKER_ENV } from './harness.js';
+export type { Cluster, StartClusterOptions, WaitJobOptions } from './harness.js';
+export {
+  generateConfig,
+  generatePlugstackConf,
+  slurmConfigSchema,
+  nodeHardwareSchema,
+  spankPluginSchema,
+  DEBIAN_PLUGIN_DIR,
+} from './config.js';
+export type { SlurmConfig, SlurmConfigInput, NodeHardware, SpankPlugin, GeneratedConfig } from './config.js';
+export { clusterPaths } from './paths.js';
+export type { ClusterPaths } from './paths.js';
+export { parseRecord, parseRecords, toJobInfo, isTerminal, TERMINAL_JOB_STATES } from './scontrol.js';
+export type { JobInfo, ScontrolRecord } from './scontrol.js';
+export { detectNodeHardware, parseSlurmdC, headroomMemory, shortHostname } from './hardware.js';
+export { ensureMunge, mungeWorks } from './munge.js';
+export { runCommand, tailFile, CommandError } from './run.js';
+export type { RunOptions, RunResult } from './run.js';
+export { CLUSTER_LOCK_PATH } from './lock.js';
