@@ -63,7 +63,9 @@ export interface AddonSpoolReader {
   close(): void;
 }
 
-export type AddonEventInput = Partial<Omit<AddonEvent, 'seq' | 'spoolId' | 'writeTimeNs' | 'version' | 'tres'>> & {
+type AddonStringField = 'cluster' | 'node' | 'stateName' | 'jobName' | 'comment';
+
+export type AddonEventInput = Partial<Omit<AddonEvent, 'seq' | 'spoolId' | 'writeTimeNs' | 'version' | 'tres' | AddonStringField>> & {
   kind: number;
   tres?: Partial<AddonEvent['tres']>;
   cluster?: Buffer | string;
