@@ -23,10 +23,15 @@ function tsName(name: ContractName): string {
   return `${name[0]!.toLowerCase()}${name.slice(1)}Abi`;
 }
 
-function canonicalType(p: { type: string; components?: unknown[] }): string {
+interface AbiParam {
+  type: string;
+  components?: readonly AbiParam[];
+}
+
+/** The type as it appears in a canonical signature: tuples spelled out, e.g. `(string,string)[]`. */
+export function canonicalType(p: AbiParam): string {
   if (!p.type.startsWith('tuple')) return p.type;
-  const inner = (p.components as { type: string; components?: unknown[] }[]).map(canonicalType).join(',');
-  return `(${inner})${p.type.slice('tuple'.length)}`;
+  return `(${(p.components ?? []).map(canonicalType).join(',')})${p.type.slice('tuple'.length)}`;
 }
 
 /** Every custom error of every contract, once per signature: decodes any revert of the system. */
@@ -35,7 +40,7 @@ export function errorsUnion(artifacts: Record<ContractName, Artifact>): AbiItem[
   for (const name of CONTRACT_NAMES) {
     for (const item of artifacts[name].abi as AbiItem[]) {
       if (item.type !== 'error') continue;
-      const inputs = (item.inputs ?? []) as { type: string; components?: unknown[] }[];
+      const inputs = (item.inputs ?? []) as AbiParam[];
       const sig = `${String(item.name)}(${inputs.map(canonicalType).join(',')})`;
       if (!bySig.has(sig)) bySig.set(sig, item);
     }

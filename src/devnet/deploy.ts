@@ -60,14 +60,22 @@ function defaultArtifactsDir(): string {
   }
 }
 
-function readArtifact(dir: string, name: string): Artifact {
-  const file = path.join(dir, `${name}.json`);
-  if (!existsSync(file)) throw new Error(`${file} missing: run \`npm run contracts:build\``);
-  return JSON.parse(readFileSync(file, 'utf8')) as Artifact;
+function artifactReader(dir: string): (name: string) => Artifact {
+  const cache = new Map<string, Artifact>();
+  return (name) => {
+    let artifact = cache.get(name);
+    if (!artifact) {
+      const file = path.join(dir, `${name}.json`);
+      if (!existsSync(file)) throw new Error(`${file} missing: run \`npm run contracts:build\``);
+      artifact = JSON.parse(readFileSync(file, 'utf8')) as Artifact;
+      cache.set(name, artifact);
+    }
+    return artifact;
+  };
 }
 
 export async function deployMetaScheduler(opts: DeployOptions): Promise<DeployedAddresses> {
-  const dir = opts.artifactsDir ?? defaultArtifactsDir();
+  const readArtifact = artifactReader(opts.artifactsDir ?? defaultArtifactsDir());
   const account = privateKeyToAccount(opts.adminKey);
   const transport = http(opts.rpcUrl);
   const publicClient = createPublicClient({ transport, pollingInterval: 50 });
@@ -80,14 +88,14 @@ export async function deployMetaScheduler(opts: DeployOptions): Promise<Deployed
   const wallet = createWalletClient({ account, chain, transport });
 
   const deploy = async (name: string, args: unknown[] = []): Promise<Address> => {
-    const { abi, bytecode } = readArtifact(dir, name);
+    const { abi, bytecode } = readArtifact(name);
     const hash = await wallet.deployContract({ abi, bytecode, args });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== 'success' || !receipt.contractAddress) throw new Error(`deploying ${name} failed (${hash})`);
     return getAddress(receipt.contractAddress);
   };
   const send = async (name: string, address: Address, functionName: string, args: unknown[]): Promise<void> => {
-    const hash = await wallet.writeContract({ abi: readArtifact(dir, name).abi, address, functionName, args });
+    const hash = await wallet.writeContract({ abi: readArtifact(name).abi, address, functionName, args });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== 'success') throw new Error(`${name}.${functionName} failed (${hash})`);
   };

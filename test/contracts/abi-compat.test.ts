@@ -10,6 +10,7 @@ import {
   toEventSelector,
   toFunctionSelector,
 } from 'viem';
+import { canonicalType } from '../../contracts/build.js';
 import type { ContractName } from '../../contracts/compile.js';
 import { type TestArtifact, loadArtifacts } from './artifacts.js';
 import { readSharedAbi, sharedAbiFiles } from './shared-abi.js';
@@ -28,17 +29,12 @@ const IMPLEMENTED_BY: Record<string, ContractName> = {
 type AbiError = Extract<Abi[number], { type: 'error' }>;
 type Item = AbiFunction | AbiEvent | AbiError;
 
-function canonical(p: AbiParameter): string {
-  if (!p.type.startsWith('tuple')) return p.type;
-  const components = (p as { components: readonly AbiParameter[] }).components;
-  return `(${components.map(canonical).join(',')})${p.type.slice('tuple'.length)}`;
-}
 
 function key(item: Item): string {
   if (item.type === 'event') return `event ${toEventSelector(item)}`;
   if (item.type === 'function') return `function ${toFunctionSelector(item)}`;
   // Error selectors are computed like function selectors, from the canonical signature.
-  return `error ${toFunctionSelector(`${item.name}(${item.inputs.map(canonical).join(',')})`)}`;
+  return `error ${toFunctionSelector(`${item.name}(${item.inputs.map(canonicalType).join(',')})`)}`;
 }
 
 /**
@@ -47,13 +43,13 @@ function key(item: Item): string {
  * return tuple or indexing through.
  */
 function shape(item: Item): string {
-  if (item.type === 'function') return item.outputs.map(canonical).join(',');
-  if (item.type === 'event') return item.inputs.map((i) => `${canonical(i)}${i.indexed ? ' indexed' : ''}`).join(',');
+  if (item.type === 'function') return item.outputs.map(canonicalType).join(',');
+  if (item.type === 'event') return item.inputs.map((i) => `${canonicalType(i)}${i.indexed ? ' indexed' : ''}`).join(',');
   return '';
 }
 
 function label(item: Item): string {
-  return `${item.type} ${item.name}(${item.inputs.map(canonical).join(',')})`;
+  return `${item.type} ${item.name}(${item.inputs.map(canonicalType).join(',')})`;
 }
 
 function checkable(abi: Abi): Item[] {
@@ -96,7 +92,7 @@ describe('ABI compatibility with ../shared/abi', () => {
   }
 
   it('has the constructor wiring of the deployed MetaScheduler', () => {
-    const ctor = (abi: Abi) => abi.find((i) => i.type === 'constructor')?.inputs.map((p: AbiParameter) => canonical(p));
+    const ctor = (abi: Abi) => abi.find((i) => i.type === 'constructor')?.inputs.map((p: AbiParameter) => canonicalType(p));
     expect(ctor(compiled.MetaScheduler.abi)).toEqual(ctor(readSharedAbi('MetaScheduler.json')));
   });
 });

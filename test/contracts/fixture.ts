@@ -26,10 +26,10 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { type Anvil, startAnvil } from '../../src/devnet/anvil.js';
 import { type DeployedAddresses, deployMetaScheduler } from '../../src/devnet/deploy.js';
-import { loadArtifacts } from './artifacts.js';
+import { buildIfStale } from '../../contracts/build.js';
 
 // Build (if stale) before the generated ABI module is loaded.
-loadArtifacts();
+buildIfStale();
 const abis = await import('../../src/metascheduler/abi.generated.js');
 export const { metaSchedulerAbi, jobRepositoryAbi, providerManagerAbi, providerJobQueuesAbi, creditAbi, constantsAbi } =
   abis;
