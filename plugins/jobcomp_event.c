@@ -50,9 +50,11 @@ void jobcomp_event_from_job(const job_record_t *job_ptr, gl_event_t *ev)
 	}
 	if (job_ptr->details)
 		ev->submit_time = job_ptr->details->submit_time;
-	/* Cancelled while pending: start_time is the expected start, in the
-	 * future of end_time. The job never started. */
-	if (job_ptr->start_time && job_ptr->start_time <= job_ptr->end_time)
+	/* A job cancelled while pending never got nodes (slurmctld's own test,
+	 * job_completion_logger); its start_time is then an estimate or the
+	 * cancel time, not a start: record 0. */
+	int was_allocated = job_ptr->nodes && job_ptr->nodes[0];
+	if (was_allocated && job_ptr->start_time && job_ptr->start_time <= job_ptr->end_time)
 		ev->start_time = job_ptr->resize_time ? job_ptr->resize_time : job_ptr->start_time;
 	ev->end_time = job_ptr->end_time;
 	ev->cluster = gl_str(slurm_conf.cluster_name);
