@@ -49,6 +49,11 @@ export const startClusterOptionsSchema = z.object({
   startTimeoutMs: z.number().int().positive().default(30_000),
   /** Kernel-delivered SIGTERM to the daemons if this process dies (even by SIGKILL). */
   dieWithParent: z.boolean().default(true),
+  /**
+   * One cluster per machine: wait this long for a cluster of another process
+   * (another test run) to stop before failing.
+   */
+  lockWaitMs: z.number().int().min(0).default(120_000),
   /** Delete the base dir on stop(); default keeps it, logs help after a failure. */
   removeOnStop: z.boolean().default(false),
 });
@@ -444,7 +449,10 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
   const o = startClusterOptionsSchema.parse(rest);
   const log = logger ?? defaultLogger();
   const baseDir = o.baseDir ? path.resolve(o.baseDir) : mkdtempSync(path.join(tmpdir(), 'gridlink-slurm-'));
-  const stale = acquireClusterLock(baseDir);
+  const stale = await acquireClusterLock(baseDir, {
+    waitMs: o.lockWaitMs,
+    onWait: (h) => log.warn({ holder: h }, 'another test cluster is running: waiting for it to stop'),
+  });
   let cluster: SlurmCluster | undefined;
   try {
     // After the lock, anything carrying the marker belongs to a dead owner.

@@ -1,4 +1,4 @@
-import { openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isAlive } from './procs.js';
@@ -26,30 +26,73 @@ function readHolder(file: string): LockHolder | undefined {
   return undefined;
 }
 
-/** Returns the stale holder that was replaced, if any; throws if a live one holds it. */
-export function acquireClusterLock(baseDir: string, file = CLUSTER_LOCK_PATH): LockHolder | undefined {
+export interface AcquireLockOptions {
+  /** How long to wait for a live holder (another test run) to stop its cluster; 0 = fail at once. */
+  waitMs?: number;
+  /** Called once when we start waiting. */
+  onWait?: (holder: LockHolder) => void;
+  file?: string;
+}
+
+/**
+ * Takes the machine-wide cluster lock, waiting up to `waitMs` while a live
+ * process holds it (so two test runs queue instead of failing). Returns the
+ * stale holder it replaced, if any.
+ */
+export async function acquireClusterLock(baseDir: string, o: AcquireLockOptions = {}): Promise<LockHolder | undefined> {
+  const file = o.file ?? CLUSTER_LOCK_PATH;
+  const deadline = Date.now() + (o.waitMs ?? 0);
   let stale: LockHolder | undefined;
-  for (let attempt = 0; attempt < 3; attempt++) {
+  let waiting = false;
+  for (;;) {
     try {
-      const fd = openSync(file, 'wx');
-      writeSync(fd, JSON.stringify({ pid: process.pid, baseDir }));
-      closeSync(fd);
-      return stale;
+      // Write to a private file and hard-link it into place: the lock never
+      // exists half-written, so nobody mistakes a fresh lock for a stale one.
+      const tmp = `${file}.${process.pid}`;
+      writeFileSync(tmp, JSON.stringify({ pid: process.pid, baseDir }));
+      try {
+        linkSync(tmp, file);
+        return stale;
+      } finally {
+        rmSync(tmp, { force: true });
+      }
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const holder = readHolder(file);
     if (holder && isAlive(holder.pid)) {
       const who = holder.pid === process.pid ? 'this process' : `PID ${holder.pid}`;
-      throw new Error(
-        `another test cluster is running (${who}, ${holder.baseDir}): stop it first ` +
-          `(one cluster per machine; lock ${file})`,
-      );
+      if (holder.pid === process.pid || Date.now() >= deadline) {
+        throw new Error(
+          `another test cluster is running (${who}, ${holder.baseDir}): stop it first ` +
+            `(one cluster per machine; lock ${file}${o.waitMs ? `, waited ${o.waitMs} ms` : ''})`,
+        );
+      }
+      if (!waiting) o.onWait?.(holder);
+      waiting = true;
+      await new Promise((r) => setTimeout(r, 250));
+      continue;
     }
-    rmSync(file, { force: true });
-    stale = holder ?? stale;
+    // Stale: move it aside rather than delete it, so a racing process that
+    // already replaced it gets its fresh lock back instead of losing it.
+    const grave = `${file}.stale.${process.pid}`;
+    try {
+      renameSync(file, grave);
+    } catch {
+      continue;
+    }
+    const moved = readHolder(grave);
+    if (moved && isAlive(moved.pid)) {
+      try {
+        linkSync(grave, file);
+      } catch {
+        // someone else took it meanwhile: retry
+      }
+    } else {
+      stale = holder ?? stale;
+    }
+    rmSync(grave, { force: true });
   }
-  throw new Error(`cannot acquire ${file}`);
 }
 
 export function releaseClusterLock(file = CLUSTER_LOCK_PATH): void {

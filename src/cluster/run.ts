@@ -18,6 +18,12 @@ export interface RunOptions {
   allowFail?: boolean;
 }
 
+/** Arguments can be huge (64 KiB comments in tests): keep error messages readable. */
+function shortArgs(args: string[]): string {
+  const s = args.map((a) => (a.length > 120 ? `${a.slice(0, 120)}...(${a.length} chars)` : a)).join(' ');
+  return s.length > 1000 ? `${s.slice(0, 1000)}...` : s;
+}
+
 export class CommandError extends Error {
   constructor(
     readonly cmd: string,
@@ -25,7 +31,7 @@ export class CommandError extends Error {
     readonly result: RunResult,
   ) {
     super(
-      `${cmd} ${args.join(' ')} failed (${result.signal ?? `exit ${result.code}`}): ` +
+      `${cmd} ${shortArgs(args)} failed (${result.signal ?? `exit ${result.code}`}): ` +
         (result.stderr.trim() || result.stdout.trim()).slice(0, 2000),
     );
     this.name = 'CommandError';

@@ -1,0 +1,40 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { acquireClusterLock, releaseClusterLock } from '../../src/cluster/lock.js';
+
+const lockFile = () => path.join(mkdtempSync(path.join(tmpdir(), 'gl-lock-')), 'cluster.lock');
+
+describe('cluster lock (one cluster per machine)', () => {
+  it('takes a free lock and releases it', async () => {
+    const file = lockFile();
+    expect(await acquireClusterLock('/tmp/a', { file })).toBeUndefined();
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ pid: process.pid, baseDir: '/tmp/a' });
+    releaseClusterLock(file);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('replaces a lock whose holder is dead and reports it', async () => {
+    const file = lockFile();
+    writeFileSync(file, JSON.stringify({ pid: 2 ** 22 + 12345, baseDir: '/tmp/dead' }));
+    expect(await acquireClusterLock('/tmp/b', { file })).toEqual({ pid: 2 ** 22 + 12345, baseDir: '/tmp/dead' });
+    releaseClusterLock(file);
+  });
+
+  it('refuses a second cluster in the same process, and waits then fails for a live holder', async () => {
+    const file = lockFile();
+    await acquireClusterLock('/tmp/c', { file });
+    await expect(acquireClusterLock('/tmp/d', { file, waitMs: 10_000 })).rejects.toThrow(/this process/);
+    releaseClusterLock(file);
+    // PID 1 is always alive: a live holder from another process.
+    writeFileSync(file, JSON.stringify({ pid: 1, baseDir: '/tmp/other' }));
+    let waited = false;
+    const t0 = Date.now();
+    await expect(acquireClusterLock('/tmp/e', { file, waitMs: 600, onWait: () => (waited = true) })).rejects.toThrow(
+      /PID 1, \/tmp\/other/,
+    );
+    expect(waited).toBe(true);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
+  });
+});
