@@ -277,8 +277,18 @@ class SlurmCluster implements Cluster {
 
   async restartSlurmd(): Promise<void> {
     if (this.slurmd?.running()) await stopDaemon(this.slurmd);
+    // The controller keeps showing the node as it was: readiness is the new
+    // slurmd's registration, seen as SlurmdStartTime (1 s resolution, local time).
+    const spawnedSec = Math.floor(Date.now() / 1000);
     await this.spawnSlurmd();
     await this.waitReady((s) => /^(idle|mix|alloc|comp)$/.test(s), 'slurmd restart');
+    const deadline = Date.now() + this.opts.startTimeoutMs;
+    for (;;) {
+      const started = Date.parse((await this.showNode()).SlurmdStartTime ?? '');
+      if (started >= spawnedSec * 1000) return;
+      if (Date.now() >= deadline) throw new Error(`slurmd restart: no registration within ${this.opts.startTimeoutMs} ms\n${this.logTails()}`);
+      await sleep(100);
+    }
   }
 
   /** First start: clean controller state (-c). */

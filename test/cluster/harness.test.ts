@@ -95,7 +95,7 @@ describe('cluster harness (real slurmctld + slurmd)', () => {
     expect(j.reason).toBe('TimeLimit');
   }, 60_000);
 
-  it('keeps running and pending jobs across slurmctld SIGKILL + restart', async () => {
+  it('keeps running and pending jobs across slurmctld SIGKILL + restart, and a slurmd restart', async () => {
     const running = await c.sbatch(['-o', '/dev/null'], 'sleep 300');
     const pending = await c.sbatch(['-H'], 'true');
     await c.waitJob(running, { until: (j) => j.state === 'RUNNING', timeoutMs: 15_000 });
@@ -118,6 +118,13 @@ describe('cluster harness (real slurmctld + slurmd)', () => {
     const p = await c.showJob(pending);
     expect(p?.state).toBe('PENDING');
     expect(p?.reason).toBe('JobHeldUser');
+    // slurmd restarts too; the running step (its own slurmstepd) is untouched.
+    const oldSlurmd = c.slurmdPid();
+    const t1 = Date.now();
+    await c.restartSlurmd();
+    timings.restartSlurmdMs = Date.now() - t1;
+    expect(c.slurmdPid()).not.toBe(oldSlurmd);
+    expect((await c.showJob(running))?.state).toBe('RUNNING');
     // Job ids continue after the recovered ones, no reuse.
     const next = await c.sbatch(['-H'], 'true');
     expect(next).toBeGreaterThan(pending);
