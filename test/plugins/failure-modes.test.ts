@@ -46,7 +46,8 @@ describe('failure modes', () => {
     // Small bound on both spools: a few records fit, then they are full.
     pc = await startPluginCluster({ jobCompOptions: ['max_bytes=4K'], spankOptions: ['max_bytes=4K'] });
     const ids: number[] = [];
-    for (let i = 0; i < 20; i++) ids.push(await pc.cluster.sbatch([], 'true'));
+    // ~1.2 KB records (1000-byte comment): the 4 KiB bound is reached by the 4th
+    for (let i = 0; i < 8; i++) ids.push(await pc.cluster.sbatch([`--comment=${'c'.repeat(1000)}`], 'true'));
     for (const id of ids) expect((await pc.cluster.waitJob(id)).state).toBe('COMPLETED');
     await expectHealthy(pc);
     const ctldLog = readFileSync(pc.cluster.logs.ctld, 'utf8');
