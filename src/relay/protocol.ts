@@ -1,0 +1,79 @@
+// protocol.ts - the wire format between a relay and the reporter's ingest
+// endpoint. One definition, imported by both sides.
+//
+//   POST <reporterUrl>/v1/events
+//   Content-Type: application/json
+//   X-Gridlink-Auth: munge <credential>           (default)
+//                  | hmac-sha256 <keyId>:<unixSeconds>:<nonceHex>:<sigHex>
+//   body: EventBatch (JSON)
+//
+// munge: the credential is munge_encode() of the sha256 hex digest of the
+//   exact body bytes; the receiver decodes it with munged (which also rejects
+//   a replayed credential), checks uid is 0 or SlurmUser, and compares the
+//   digest with the body it received.
+// hmac: sig = HMAC-SHA256(key, `${keyId}:${unixSeconds}:${nonceHex}:${sha256hex(body)}`);
+//   the receiver accepts |now - unixSeconds| <= 300 and each nonce once.
+//
+// Answers:
+//   200 IngestResult  every record is either durably stored (fsync) or was
+//                     already stored (duplicate), or rejected as malformed
+//                     (listed, with a reason): the relay acks the whole batch
+//                     and quarantines the rejected records.
+//   400               the batch itself is not valid: the relay quarantines it
+//   401 / 403         missing, wrong, replayed or unauthorised credential:
+//                     nothing stored; the relay retries with backoff
+//   413               too large: the relay halves its batch size
+//   5xx               not stored: the relay retries with backoff
+import { z } from 'zod';
+
+export const INGEST_PATH = '/v1/events';
+export const AUTH_HEADER = 'x-gridlink-auth';
+export const HMAC_MAX_SKEW_S = 300;
+export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
+/** Strings are JSON strings; bytes that are not UTF-8 travel as lone surrogates U+DC80..U+DCFF (src/native/bytes.ts). */
+export const wireEventSchema = z.object({
+  seq: z.string().regex(/^\d{1,20}$/), // u64 as decimal
+  kind: z.number().int().min(1).max(3),
+  jobId: z.number().int().min(0).max(0xffffffff),
+  userId: z.number().int().min(0).max(0xffffffff),
+  jobState: z.number().int().min(0).max(0xffffffff),
+  stateName: z.string().max(1 << 20),
+  exitCode: z.number().int(),
+  signal: z.number().int(),
+  submitTime: z.number().int().min(0),
+  startTime: z.number().int().min(0),
+  endTime: z.number().int().min(0),
+  writeTimeNs: z.string().regex(/^\d{1,20}$/),
+  tres: z.object({
+    cpu: z.number().int().min(0),
+    memMb: z.number().int().min(0),
+    gpu: z.number().int().min(0),
+    node: z.number().int().min(0),
+    billing: z.number().int().min(0),
+  }),
+  cluster: z.string().max(1 << 20),
+  node: z.string().max(1 << 20),
+  jobName: z.string().max(1 << 20),
+  comment: z.string().max(1 << 20),
+});
+export type WireEvent = z.infer<typeof wireEventSchema>;
+
+export const eventBatchSchema = z.object({
+  version: z.literal(1),
+  spoolId: z.string().regex(/^[0-9a-f]{32}$/),
+  /** Host and daemon whose spool this is, e.g. "node001" / "slurmd". */
+  host: z.string().min(1).max(255),
+  daemon: z.enum(['slurmctld', 'slurmd']),
+  sentAt: z.number().int(),
+  /** Records in spool order; the receiver validates each one on its own. */
+  records: z.array(z.unknown()).min(1).max(10_000),
+});
+export type EventBatch = Omit<z.infer<typeof eventBatchSchema>, 'records'> & { records: WireEvent[] };
+
+export const ingestResultSchema = z.object({
+  stored: z.number().int().min(0),
+  duplicates: z.number().int().min(0),
+  rejected: z.array(z.object({ index: z.number().int().min(0), seq: z.string().optional(), reason: z.string() })),
+});
+export type IngestResult = z.infer<typeof ingestResultSchema>;
