@@ -4,6 +4,7 @@
       "target_name": "gridlink",
       "sources": [
         "native/addon/addon.cc",
+        "native/addon/gl_munge.cc",
         "native/gl_crc32c.c",
         "native/gl_event.c",
         "native/gl_spool_meta.c",
@@ -20,7 +21,7 @@
       "cflags_cc": ["-std=c++17", "-fexceptions"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "libraries": ["-lpthread"]
+      "libraries": ["-lpthread", "-lmunge"]
     }
   ]
 }

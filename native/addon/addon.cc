@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "gl_munge.h"
+
 extern "C" {
 #include "gl_event.h"
 #include "gl_spool.h"
@@ -314,6 +316,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("SpoolReader", SpoolReader::Init(env));
   exports.Set("SpoolWriter", SpoolWriter::Init(env));
   exports.Set("formatVersion", Napi::Number::New(env, GL_FORMAT_VERSION));
+  gridlink::InitMunge(env, exports);
   return exports;
 }
 

@@ -81,7 +81,18 @@ export interface AddonSpoolWriter {
   close(): void;
 }
 
+export interface MungeDecoded {
+  payload: Buffer;
+  uid: number;
+  gid: number;
+  encodeTime: number;
+}
+
 export interface Addon {
+  /** Rejects with err.code = 'EMUNGE_*' (e.g. EMUNGE_SOCKET when munged is down). */
+  mungeEncode(payload: Buffer | string, opts?: { socket?: string }): Promise<string>;
+  /** Rejects with err.code = 'EMUNGE_*': EMUNGE_CRED_REPLAYED, EMUNGE_BAD_CRED, EMUNGE_CRED_EXPIRED... */
+  mungeDecode(credential: string, opts?: { socket?: string }): Promise<MungeDecoded>;
   SpoolReader: new (dir: string) => AddonSpoolReader;
   SpoolWriter: new (dir: string, opts?: { maxBytes?: number; segmentBytes?: number }) => AddonSpoolWriter;
   formatVersion: number;
