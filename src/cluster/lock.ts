@@ -1,7 +1,5 @@
 import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { isAlive } from './procs.js';
+import { isAlive, procStartTime } from './procs.js';
 
 /**
  * One test cluster per machine: every cluster's slurmd claims the same
@@ -9,17 +7,26 @@ import { isAlive } from './procs.js';
  * other's failures unreadable. The lock holds the owning PID; a lock whose
  * PID is dead is stale and taken over.
  */
-export const CLUSTER_LOCK_PATH = path.join(tmpdir(), 'gridlink-slurm-cluster.lock');
+// A fixed path, not os.tmpdir(): runs with different TMPDIRs must still see each other.
+export const CLUSTER_LOCK_PATH = '/tmp/gridlink-slurm-cluster.lock';
 
 export interface LockHolder {
   pid: number;
   baseDir: string;
+  /** /proc start time of `pid`: a reused PID does not look like a live holder. */
+  start?: number;
+}
+
+function holderAlive(h: LockHolder): boolean {
+  return isAlive(h.pid) && (h.start === undefined || procStartTime(h.pid) === h.start);
 }
 
 function readHolder(file: string): LockHolder | undefined {
   try {
     const v = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockHolder>;
-    if (typeof v.pid === 'number' && typeof v.baseDir === 'string') return { pid: v.pid, baseDir: v.baseDir };
+    if (typeof v.pid === 'number' && typeof v.baseDir === 'string') {
+      return { pid: v.pid, baseDir: v.baseDir, ...(typeof v.start === 'number' ? { start: v.start } : {}) };
+    }
   } catch {
     // unreadable or half-written: treat as stale
   }
@@ -49,7 +56,7 @@ export async function acquireClusterLock(baseDir: string, o: AcquireLockOptions 
       // Write to a private file and hard-link it into place: the lock never
       // exists half-written, so nobody mistakes a fresh lock for a stale one.
       const tmp = `${file}.${process.pid}`;
-      writeFileSync(tmp, JSON.stringify({ pid: process.pid, baseDir }));
+      writeFileSync(tmp, JSON.stringify({ pid: process.pid, baseDir, start: procStartTime(process.pid) }));
       try {
         linkSync(tmp, file);
         return stale;
@@ -60,7 +67,7 @@ export async function acquireClusterLock(baseDir: string, o: AcquireLockOptions 
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const holder = readHolder(file);
-    if (holder && isAlive(holder.pid)) {
+    if (holder && holderAlive(holder)) {
       const who = holder.pid === process.pid ? 'this process' : `PID ${holder.pid}`;
       if (holder.pid === process.pid || Date.now() >= deadline) {
         throw new Error(
@@ -82,7 +89,7 @@ export async function acquireClusterLock(baseDir: string, o: AcquireLockOptions 
       continue;
     }
     const moved = readHolder(grave);
-    if (moved && isAlive(moved.pid)) {
+    if (moved && holderAlive(moved)) {
       try {
         linkSync(grave, file);
       } catch {

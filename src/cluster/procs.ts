@@ -46,6 +46,17 @@ export function isAlive(pid: number): boolean {
   return st !== undefined && st.state !== 'Z' && st.state !== 'X';
 }
 
+/** Start time in clock ticks since boot: with the PID, identifies a process across PID reuse. */
+export function procStartTime(pid: number): number | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const v = Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[19]);
+    return Number.isFinite(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function procComm(pid: number): string | undefined {
   return readStat(pid)?.comm;
 }

@@ -10,7 +10,7 @@ describe('cluster lock (one cluster per machine)', () => {
   it('takes a free lock and releases it', async () => {
     const file = lockFile();
     expect(await acquireClusterLock('/tmp/a', { file })).toBeUndefined();
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ pid: process.pid, baseDir: '/tmp/a' });
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ pid: process.pid, baseDir: '/tmp/a' });
     releaseClusterLock(file);
     expect(existsSync(file)).toBe(false);
   });
@@ -19,6 +19,13 @@ describe('cluster lock (one cluster per machine)', () => {
     const file = lockFile();
     writeFileSync(file, JSON.stringify({ pid: 2 ** 22 + 12345, baseDir: '/tmp/dead' }));
     expect(await acquireClusterLock('/tmp/b', { file })).toEqual({ pid: 2 ** 22 + 12345, baseDir: '/tmp/dead' });
+    releaseClusterLock(file);
+  });
+
+  it('treats a live PID with another start time as a reused PID, not a holder', async () => {
+    const file = lockFile();
+    writeFileSync(file, JSON.stringify({ pid: 1, baseDir: '/tmp/reused', start: 123456789 }));
+    expect(await acquireClusterLock('/tmp/f', { file })).toMatchObject({ pid: 1, baseDir: '/tmp/reused' });
     releaseClusterLock(file);
   });
 
