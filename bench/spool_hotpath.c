@@ -176,5 +176,7 @@ int main(int argc, char **argv)
 	return 0;
 }
 
-/* SPANK logging symbols the shim references */
+/* SPANK host symbols the shim references */
 void slurm_debug(const char *fmt, ...) { (void)fmt; }
+void slurm_info(const char *fmt, ...) { (void)fmt; }
+spank_context_t spank_context(void) { return S_CTX_JOB_SCRIPT; }

@@ -17,7 +17,17 @@ void gl_options_defaults(gl_options_t *o, const char *daemon)
 	o->max_bytes = GL_SPOOL_DEFAULT_MAX_BYTES;
 	o->segment_bytes = GL_SPOOL_DEFAULT_SEGMENT_BYTES;
 	o->sync_ms = GL_SPOOL_DEFAULT_SYNC_MS;
-	snprintf(o->runtime, sizeof(o->runtime), "off");
+}
+
+static const char *const relay_keys[] = { "reporter", "auth", "munge_socket", "hmac_key_file",
+					  "hmac_key_id", "hooks", "hook_timeout_ms", "batch_max_records",
+					  "poll_interval_ms", "log", "host", NULL };
+
+int gl_options_want_runtime(const gl_options_t *o)
+{
+	if (!strcmp(o->runtime, "off"))
+		return 0;
+	return !strcmp(o->runtime, "embedded") || o->has_reporter;
 }
 
 int gl_parse_size(const char *s, uint64_t *out)
@@ -85,17 +95,36 @@ int gl_options_apply(gl_options_t *o, const char *arg, int bare_is_spool, char *
 		}
 		o->sync_ms = (int)n;
 	} else if (KEY("runtime")) {
-		if (strcmp(v, "off")) {
-			snprintf(err, errlen,
-				 "runtime=%s: this build supports only runtime=off (the shim appends to the spool; run `gridlink relay` beside the daemon)",
-				 v);
+		if (strcmp(v, "off") && strcmp(v, "embedded")) {
+			snprintf(err, errlen, "runtime=%s: expected embedded or off", v);
 			return -1;
 		}
 		snprintf(o->runtime, sizeof(o->runtime), "%s", v);
+	} else if (KEY("entry")) {
+		if (v[0] != '/' || strlen(v) >= sizeof(o->entry)) {
+			snprintf(err, errlen, "entry=%s: expected the absolute path of the relay module", v);
+			return -1;
+		}
+		snprintf(o->entry, sizeof(o->entry), "%s", v);
 	} else {
-		snprintf(err, errlen, "unknown option '%.*s' (keys: spool, max_bytes, segment_bytes, sync_ms, runtime)",
-			 (int)klen, arg);
-		return -1;
+		int known = 0;
+		for (int i = 0; relay_keys[i]; i++)
+			if (klen == strlen(relay_keys[i]) && !strncmp(arg, relay_keys[i], klen))
+				known = 1;
+		if (!known) {
+			snprintf(err, errlen,
+				 "unknown option '%.*s' (keys: spool, max_bytes, segment_bytes, sync_ms, runtime, entry; relay: reporter, auth, munge_socket, hmac_key_file, hmac_key_id, hooks, hook_timeout_ms, batch_max_records, poll_interval_ms, log, host)",
+				 (int)klen, arg);
+			return -1;
+		}
+		if (o->relay_argc >= (int)(sizeof(o->relay_argv) / sizeof(o->relay_argv[0])) ||
+		    strlen(arg) >= sizeof(o->relay_argv[0])) {
+			snprintf(err, errlen, "too many or too long relay options at '%.*s'", (int)klen, arg);
+			return -1;
+		}
+		snprintf(o->relay_argv[o->relay_argc++], sizeof(o->relay_argv[0]), "%s", arg);
+		if (KEY("reporter"))
+			o->has_reporter = 1;
 	}
 #undef KEY
 	return 0;

@@ -6,8 +6,13 @@
  * separated by commas or spaces, e.g.
  *   JobCompLoc=spool=/var/spool/gridlink/slurmctld,max_bytes=2G
  *
- * Keys: spool (dir), max_bytes and segment_bytes (sizes, K/M/G suffix),
- * sync_ms (fsync batching interval), runtime (off: the shim only appends).
+ * Keys of the shim: spool (dir), max_bytes and segment_bytes (sizes, K/M/G
+ * suffix), sync_ms (fsync batching interval), runtime (embedded | off) and
+ * entry (the relay module the embedded runtime runs).
+ * Keys of the relay, handed to the embedded runtime as they are: reporter,
+ * auth, munge_socket, hmac_key_file, hmac_key_id, hooks, hook_timeout_ms,
+ * batch_max_records, poll_interval_ms, log, host (see src/relay/config.ts).
+ * runtime defaults to embedded when reporter is set, else off.
  */
 #ifndef GL_OPTIONS_H
 #define GL_OPTIONS_H
@@ -23,8 +28,15 @@ typedef struct gl_options {
 	uint64_t max_bytes;
 	uint64_t segment_bytes;
 	int sync_ms;
-	char runtime[16];
+	char runtime[16]; /* "" (default), "embedded" or "off" */
+	char entry[4096];
+	int relay_argc;
+	char relay_argv[16][4200]; /* "key=value" for the relay */
+	int has_reporter;
 } gl_options_t;
+
+/* Whether the embedded runtime should start with these options. */
+int gl_options_want_runtime(const gl_options_t *o);
 
 /* Defaults for a daemon ("slurmctld", "slurmd"). */
 void gl_options_defaults(gl_options_t *o, const char *daemon);

@@ -9,6 +9,10 @@
  * jobcomp_p_log_record runs with slurmctld's job write lock held: it encodes
  * and appends (one write(2)), nothing else. fsync is batched by the spool's
  * sync thread. Every entry point returns success; errors go to SLURM's log.
+ *
+ * With reporter=URL (or runtime=embedded) in JobCompLoc, init also starts the
+ * embedded Node runtime running the relay, which follows the spool and sends
+ * it to the reporter from its own thread.
  */
 #include "config.h"
 
@@ -19,6 +23,7 @@
 #include "src/slurmctld/slurmctld.h"
 
 #include "gl_recorder.h"
+#include "gl_runtime.h"
 #include "jobcomp_event.h"
 
 const char plugin_name[] = "Job completion plugin recording events for the gridlink provider";
@@ -45,6 +50,7 @@ extern int init(void)
 
 extern int fini(void)
 {
+	gl_runtime_load_stop(5000);
 	if (initialised) {
 		gl_recorder_fini(&recorder);
 		initialised = 0;
@@ -61,6 +67,13 @@ extern int jobcomp_p_set_location(char *location)
 		gl_recorder_error(&recorder, "JobCompLoc=%s: %s", location, err);
 	gl_recorder_fini(&recorder); /* a new location: reopen there */
 	gl_recorder_open(&recorder);
+	/* Once per process: `scontrol reconfigure` calls this again but V8
+	 * cannot restart, and the running relay already follows the spool. */
+	static int runtime_tried;
+	if (!runtime_tried && gl_options_want_runtime(&recorder.opts)) {
+		runtime_tried = 1;
+		gl_runtime_start_relay(&recorder.opts, "slurmctld", log_error, log_info, (const void *)init);
+	}
 	return SLURM_SUCCESS;
 }
 

@@ -8,6 +8,11 @@
  * Both callbacks run in a short-lived `slurmstepd spank prolog|epilog`
  * process: C only, append and return. They always return success, because a
  * failing required plugin drains the node; errors go to SLURM's log.
+ *
+ * slurm_spank_init in the slurmd context (once, at slurmd start) starts the
+ * embedded Node runtime running the relay when reporter=URL is configured;
+ * slurm_spank_slurmd_exit stops it. srun, sbatch and slurmstepd load this
+ * file too: they return at once and never map libnode.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,11 +24,13 @@
 #include <slurm/spank.h>
 
 #include "gl_recorder.h"
+#include "gl_runtime.h"
 
 SPANK_PLUGIN(provider, 1);
 
 static void log_error(const char *msg) { slurm_error("%s", msg); }
 static void log_info(const char *msg) { slurm_debug("%s", msg); }
+static void log_info_always(const char *msg) { slurm_info("%s", msg); }
 
 static int configure(gl_recorder_t *rec, int ac, char **av)
 {
@@ -97,4 +104,21 @@ int slurm_spank_job_prolog(spank_t sp, int ac, char **av)
 int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 {
 	return record(sp, ac, av, GL_EVENT_JOB_ENDED_NODE);
+}
+
+int slurm_spank_init(spank_t sp, int ac, char **av)
+{
+	gl_recorder_t rec;
+	if (spank_context() != S_CTX_SLURMD)
+		return ESPANK_SUCCESS;
+	configure(&rec, ac, av);
+	if (gl_options_want_runtime(&rec.opts))
+		gl_runtime_start_relay(&rec.opts, "slurmd", log_error, log_info_always, (const void *)slurm_spank_init);
+	return ESPANK_SUCCESS;
+}
+
+int slurm_spank_slurmd_exit(spank_t sp, int ac, char **av)
+{
+	gl_runtime_load_stop(5000);
+	return ESPANK_SUCCESS;
 }
