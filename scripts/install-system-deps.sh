@@ -30,6 +30,11 @@ PACKAGES=(
   iproute2 procps util-linux
   # fetching things in scripts and the Dockerfile
   ca-certificates curl
+  # run-time dependencies of Debian's libnode108 (the embedded runtime);
+  # libnode itself is unpacked by scripts/fetch-libnode.sh, not installed,
+  # because it conflicts with the machine's nodejs package
+  libuv1 libicu72 libc-ares2 libbrotli1 libnghttp2-14 libssl3
+  node-acorn node-cjs-module-lexer node-undici
 )
 
 # deb-src: mirror the URIs/Suites/Components of the deb entries of
