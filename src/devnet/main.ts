@@ -4,7 +4,7 @@
 // slurmd) with jobcomp/provider and spank/provider loaded, demo jobs, and
 // every job event printed as it lands in the spools; beside it a local chain
 // (anvil) with the Meta-Scheduler contracts deployed and the devnet oracle.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Command } from 'commander';
@@ -84,13 +84,20 @@ async function main(opts: Options): Promise<void> {
       log.info({ rpcUrl: anvil.rpcUrl, ...addresses, provider: provider!.address, customer: customer!.address }, 'chain up: Meta-Scheduler deployed, oracle running');
     }
 
+    // A fresh pair of spools per run, on disk like real ones.
+    const spools = mkdtempSync('/var/tmp/gridlink-devnet-');
+    const ctldSpool = join(spools, 'slurmctld');
+    const nodeSpool = join(spools, 'slurmd');
     cluster = await startCluster({
       extraPluginDirs: [pluginDir],
-      jobComp: { type: 'jobcomp/provider', loc: `spool=${join('/var/spool/gridlink-devnet', 'slurmctld')}` },
-      spank: [{ path: join(pluginDir, 'spank_provider.so'), args: [`spool=${join('/var/spool/gridlink-devnet', 'slurmd')}`] }],
+      jobComp: { type: 'jobcomp/provider', loc: `spool=${ctldSpool}` },
+      spank: [{ path: join(pluginDir, 'spank_provider.so'), args: [`spool=${nodeSpool}`] }],
       logger: log.child({ name: 'cluster' }),
     });
-    log.info({ SLURM_CONF: cluster.confPath, node: cluster.nodeName, startupMs: cluster.startupMs }, 'cluster up: plugins loaded (try: SLURM_CONF=... sbatch --wrap "hostname")');
+    log.info(
+      { SLURM_CONF: cluster.confPath, node: cluster.nodeName, startupMs: cluster.startupMs, ctldSpool, nodeSpool },
+      'cluster up: plugins loaded (try: SLURM_CONF=... sbatch --wrap hostname; gridlink spool dump SPOOL)',
+    );
 
     const seen = new Map<number, Set<string>>();
     const print = (ev: JobEvent) => {
@@ -99,7 +106,7 @@ async function main(opts: Options): Promise<void> {
       s.add(ev.kindName);
       seen.set(ev.jobId, s);
     };
-    const follow = [follower('/var/spool/gridlink-devnet/slurmctld', print), follower('/var/spool/gridlink-devnet/slurmd', print)];
+    const follow = [follower(ctldSpool, print), follower(nodeSpool, print)];
     const poll = () => follow.forEach((f) => f());
 
     const submit = async (n: number) => {
