@@ -2,6 +2,7 @@
 // main.ts - the `gridlink` command.
 import { Command } from 'commander';
 
+import { reporterCommand } from './reporter.js';
 import { spoolCommand } from './spool.js';
 
 export function buildCli(): Command {
@@ -10,6 +11,7 @@ export function buildCli(): Command {
     .showHelpAfterError()
     .configureOutput({ outputError: (s, write) => write(s) });
   program.addCommand(spoolCommand());
+  program.addCommand(reporterCommand());
   return program;
 }
 

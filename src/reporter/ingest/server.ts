@@ -1,0 +1,270 @@
+// server.ts - the reporter's ingest endpoint (node:http):
+//   POST /v1/events   an EventBatch from a relay (src/relay/protocol.ts)
+//   GET  /healthz     200 while the store can take writes, else 503
+// Order of work for a batch: size limit, auth header syntax (both before the
+// body is read), body read with the limit and hashed, credential verified
+// against the body's digest, then JSON and schema, then each record on its
+// own, then one durable append; the answer is sent after fdatasync.
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isUtf8 } from 'node:buffer';
+
+import { pino, type Logger } from 'pino';
+import { Registry } from 'prom-client';
+
+import { mungeDecode } from '../../native/munge.js';
+import {
+  AUTH_HEADER,
+  INGEST_PATH,
+  eventBatchSchema,
+  wireEventSchema,
+  type IngestResult,
+  type WireEvent,
+} from '../../relay/protocol.js';
+import { Authenticator, type AuthFailure, type MungeDecodeFn } from './auth.js';
+import type { IngestConfig } from './config.js';
+import { createIngestMetrics, type IngestMetrics } from './metrics.js';
+import { EventStore, StoreWriteError } from './store.js';
+
+export interface IngestServerDeps {
+  logger?: Logger;
+  /** An open store; when given, stop() leaves it open (the caller owns it). */
+  store?: EventStore;
+  registry?: Registry;
+  /** Defaults to the addon's munge decode (libmunge). */
+  mungeDecode?: MungeDecodeFn;
+  /** Unix seconds, for the HMAC timestamp window; injectable for tests. */
+  now?: () => number;
+}
+
+export interface IngestServer {
+  /** e.g. http://127.0.0.1:7390 (the URL a relay is given, without the path). */
+  url: string;
+  host: string;
+  port: number;
+  store: EventStore;
+  registry: Registry;
+  metrics: IngestMetrics;
+  /** Stops accepting, lets requests in flight finish (up to graceMs), closes the store if it opened it. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+type BatchResult = 'ok' | 'bad_request' | 'unauthorized' | 'forbidden' | 'too_large' | 'unavailable' | 'error';
+
+const resultOf = (status: number): BatchResult =>
+  status === 200
+    ? 'ok'
+    : status === 400
+      ? 'bad_request'
+      : status === 401
+        ? 'unauthorized'
+        : status === 403
+          ? 'forbidden'
+          : status === 413
+            ? 'too_large'
+            : status === 503
+              ? 'unavailable'
+              : 'error';
+
+function zodSummary(issues: Array<{ path: Array<string | number>; message: string }>): string {
+  const head = issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  return head.join('; ') + (issues.length > 3 ? `; and ${issues.length - 3} more` : '');
+}
+
+type BodyRead = { ok: true; body: Buffer; sha256: string } | { ok: false; why: 'too_large' | 'aborted' };
+
+function readBody(req: IncomingMessage, max: number): Promise<BodyRead> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const hash = createHash('sha256');
+    let n = 0;
+    let done = false;
+    const finish = (r: BodyRead): void => {
+      if (done) return;
+      done = true;
+      req.off('data', onData);
+      resolve(r);
+    };
+    const onData = (c: Buffer): void => {
+      n += c.length;
+      if (n > max) return finish({ ok: false, why: 'too_large' });
+      hash.update(c);
+      chunks.push(c);
+    };
+    req.on('data', onData);
+    req.once('end', () => finish({ ok: true, body: Buffer.concat(chunks, n), sha256: hash.digest('hex') }));
+    req.once('error', () => finish({ ok: false, why: 'aborted' }));
+    req.once('close', () => finish({ ok: false, why: 'aborted' }));
+  });
+}
+
+export async function startIngestServer(config: IngestConfig, deps: IngestServerDeps = {}): Promise<IngestServer> {
+  const log = deps.logger ?? pino({ name: 'gridlink-ingest' });
+  const registry = deps.registry ?? new Registry();
+  const metrics = createIngestMetrics(registry);
+  for (const w of config.warnings) log.warn(w);
+  const store = deps.store ?? (await EventStore.open(config.storeDir, { logger: log, segmentBytes: config.segmentBytes }));
+  const ownsStore = !deps.store;
+  const auth = new Authenticator({
+    allowedUids: config.allowedUids,
+    munge: config.munge,
+    hmacKeys: config.hmacKeys,
+    mungeDecode: deps.mungeDecode ?? mungeDecode,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
+    const data = Buffer.from(JSON.stringify(body));
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(data.length), ...headers });
+    res.end(data);
+  };
+
+  /**
+   * Answers before the body was read: the connection is closed after the
+   * answer instead of reading a body we do not want.
+   */
+  const sendEarly = (res: ServerResponse, status: number, body: unknown): void => {
+    send(res, status, body, { connection: 'close' });
+  };
+
+  async function handleEvents(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<number> {
+    const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    const contentLength = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
+    const refuse = (status: number, reason: string, detail: string, early: boolean, extra: object = {}): number => {
+      log.warn({ remote, status, reason, detail, contentLength, ...extra }, 'ingest: request refused');
+      (early ? sendEarly : send)(res, status, { error: reason, message: detail });
+      return status;
+    };
+    const refuseAuth = (f: AuthFailure, early: boolean): number => {
+      metrics.authFailures.inc({ reason: f.reason });
+      const extra = { ...(f.mode ? { mode: f.mode } : {}), ...(f.uid !== undefined ? { uid: f.uid } : {}), ...(f.keyId ? { keyId: f.keyId } : {}) };
+      return refuse(f.status, f.reason, f.detail, early, extra);
+    };
+
+    if (contentLength !== undefined && contentLength > config.maxBodyBytes) {
+      return refuse(413, 'too_large', `body of ${contentLength} bytes exceeds ${config.maxBodyBytes}; send smaller batches`, true);
+    }
+    const parsedAuth = auth.parseHeader(req.headers[AUTH_HEADER]);
+    if ('ok' in parsedAuth) return refuseAuth(parsedAuth, true);
+
+    if (expectContinue) res.writeContinue();
+    const read = await readBody(req, config.maxBodyBytes);
+    if (!read.ok) {
+      if (read.why === 'aborted') {
+        log.warn({ remote, contentLength }, 'ingest: client went away before sending the whole body');
+        return 499;
+      }
+      return refuse(413, 'too_large', `body exceeds ${config.maxBodyBytes} bytes; send smaller batches`, true);
+    }
+
+    const verdict = await auth.verify(parsedAuth, read.sha256);
+    if (!verdict.ok) return refuseAuth(verdict, false);
+    const who = verdict.mode === 'munge' ? { mode: 'munge', uid: verdict.uid } : { mode: 'hmac', keyId: verdict.keyId };
+
+    if (!isUtf8(read.body)) return refuse(400, 'bad_json', 'body is not valid UTF-8 JSON', false, who);
+    let json: unknown;
+    try {
+      json = JSON.parse(read.body.toString('utf8'));
+    } catch (err) {
+      return refuse(400, 'bad_json', `body is not JSON: ${(err as Error).message}`, false, who);
+    }
+    const batch = eventBatchSchema.safeParse(json);
+    if (!batch.success) return refuse(400, 'bad_batch', `not an EventBatch: ${zodSummary(batch.error.issues)}`, false, who);
+
+    const valid: WireEvent[] = [];
+    const rejected: IngestResult['rejected'] = [];
+    batch.data.records.forEach((r, index) => {
+      const ev = wireEventSchema.safeParse(r);
+      if (ev.success) valid.push(ev.data);
+      else {
+        const seq = typeof r === 'object' && r !== null && typeof (r as { seq?: unknown }).seq === 'string' ? (r as { seq: string }).seq : undefined;
+        rejected.push({ index, ...(seq !== undefined ? { seq: seq.slice(0, 64) } : {}), reason: zodSummary(ev.error.issues) });
+      }
+    });
+    const b = batch.data;
+    let stored = 0;
+    let duplicates = 0;
+    if (valid.length > 0) {
+      try {
+        ({ stored, duplicates } = await store.append({ spoolId: b.spoolId, host: b.host, daemon: b.daemon, events: valid }));
+      } catch (err) {
+        const detail = err instanceof StoreWriteError ? err.message : `unexpected store error: ${(err as Error).message}`;
+        log.error({ remote, spoolId: b.spoolId, records: valid.length, err }, 'ingest: batch not stored');
+        send(res, 503, { error: 'store_failed', message: `${detail}; nothing stored, retry` });
+        return 503;
+      }
+    }
+    metrics.records.inc({ outcome: 'stored' }, stored);
+    metrics.records.inc({ outcome: 'duplicate' }, duplicates);
+    metrics.records.inc({ outcome: 'rejected' }, rejected.length);
+    if (rejected.length > 0) {
+      log.warn({ remote, spoolId: b.spoolId, host: b.host, daemon: b.daemon, rejected: rejected.slice(0, 20), ...who }, 'ingest: malformed records rejected');
+    }
+    log.debug({ remote, spoolId: b.spoolId, host: b.host, stored, duplicates, rejected: rejected.length, ...who }, 'ingest: batch accepted');
+    const result: IngestResult = { stored, duplicates, rejected };
+    send(res, 200, result);
+    return 200;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method_not_allowed' }, { allow: 'GET, HEAD' });
+      const failure = store.failure;
+      return send(res, failure ? 503 : 200, { ok: !failure, ...(failure ? { error: failure.message } : {}), records: store.counts().records });
+    }
+    if (path !== INGEST_PATH) return sendEarly(res, 404, { error: 'not_found', message: `POST ${INGEST_PATH} is the only endpoint` });
+    if (req.method !== 'POST') return send(res, 405, { error: 'method_not_allowed', message: `use POST ${INGEST_PATH}` }, { allow: 'POST', connection: 'close' });
+    const end = metrics.requestSeconds.startTimer();
+    let status = 500;
+    try {
+      status = await handleEvents(req, res, expectContinue);
+    } catch (err) {
+      log.error({ err }, 'ingest: unexpected error');
+      if (!res.headersSent) send(res, 500, { error: 'internal', message: 'internal error; see the reporter log' });
+    } finally {
+      if (status !== 499) {
+        metrics.batches.inc({ result: resultOf(status) });
+        end({ result: resultOf(status) });
+      }
+    }
+  }
+
+  const server: Server = createServer({ requestTimeout: config.requestTimeoutMs, headersTimeout: Math.min(config.requestTimeoutMs, 20_000) });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => void handle(req, res, false));
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => void handle(req, res, true));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (err.code !== 'ECONNRESET' && socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const hint = err.code === 'EADDRINUSE' ? ' (another reporter running? pick another --listen port)' : err.code === 'EACCES' ? ' (ports below 1024 need root)' : '';
+      reject(new Error(`ingest: cannot listen on ${config.host}:${config.port}: ${err.message}${hint}`));
+    });
+    server.listen(config.port, config.host, () => resolve());
+  }).catch(async (err: unknown) => {
+    if (ownsStore) await store.close();
+    throw err;
+  });
+  const addr = server.address() as AddressInfo;
+  const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${hostForUrl}:${addr.port}`;
+  log.info({ url, allowedUids: [...config.allowedUids], munge: config.munge !== null, hmacKeys: [...config.hmacKeys.keys()], storeDir: store.dir }, 'ingest: listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = (graceMs = 10_000): Promise<void> =>
+    (stopping ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      await closed;
+      clearTimeout(timer);
+      if (ownsStore) await store.close();
+      log.info({ url }, 'ingest: stopped');
+    })());
+
+  return { url, host: addr.address, port: addr.port, store, registry, metrics, stop };
+}

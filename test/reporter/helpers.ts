@@ -1,0 +1,149 @@
+// helpers.ts - batches, auth headers, a server with captured logs, store file reads.
+import { execFileSync } from 'node:child_process';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+
+import { pino, type Logger } from 'pino';
+import { request } from 'undici';
+
+import { mungeEncode } from '../../src/native/munge.js';
+import { AUTH_HEADER, INGEST_PATH, type WireEvent } from '../../src/relay/protocol.js';
+import { resolveIngestConfig, type IngestConfigInput } from '../../src/reporter/ingest/config.js';
+import { startIngestServer, type IngestServer, type IngestServerDeps } from '../../src/reporter/ingest/server.js';
+
+export function tempDir(prefix = 'gl-ingest-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export const sha256hex = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+
+export const newSpoolId = (): string => randomBytes(16).toString('hex');
+
+export function wireEvent(seq: number | string, extra: Partial<WireEvent> = {}): WireEvent {
+  return {
+    seq: String(seq),
+    kind: 3,
+    jobId: 1000 + Number(seq),
+    userId: 1000,
+    jobState: 3,
+    stateName: 'COMPLETED',
+    exitCode: 0,
+    signal: 0,
+    submitTime: 1_700_000_000,
+    startTime: 1_700_000_010,
+    endTime: 1_700_000_070,
+    writeTimeNs: '1700000070000000000',
+    tres: { cpu: 2, memMb: 1024, gpu: 0, node: 1, billing: 2 },
+    cluster: 'test',
+    node: 'node1',
+    jobName: `job-${seq}`,
+    comment: '',
+    ...extra,
+  };
+}
+
+export function batchBody(spoolId: string, records: unknown[], extra: Record<string, unknown> = {}): Buffer {
+  return Buffer.from(JSON.stringify({ version: 1, spoolId, host: 'node1', daemon: 'slurmd', sentAt: Date.now(), records, ...extra }));
+}
+
+export async function mungeHeader(body: Buffer): Promise<string> {
+  return `munge ${await mungeEncode(sha256hex(body))}`;
+}
+
+/** A credential made by another user through the munge CLI (as that user would). */
+export function mungeHeaderAs(user: string, body: Buffer): string {
+  const cred = execFileSync('runuser', ['-u', user, '--', 'munge', '-s', sha256hex(body)], { encoding: 'utf8' }).trim();
+  return `munge ${cred}`;
+}
+
+export function hmacHeader(keyId: string, key: Buffer | string, body: Buffer, o: { ts?: number; nonce?: string } = {}): string {
+  const ts = o.ts ?? Math.floor(Date.now() / 1000);
+  const nonce = o.nonce ?? randomBytes(16).toString('hex');
+  const sig = createHmac('sha256', key).update(`${keyId}:${ts}:${nonce}:${sha256hex(body)}`).digest('hex');
+  return `hmac-sha256 ${keyId}:${ts}:${nonce}:${sig}`;
+}
+
+export interface Posted {
+  status: number;
+  json: unknown;
+}
+
+export async function post(url: string, body: Buffer, auth: string | undefined, headers: Record<string, string> = {}): Promise<Posted> {
+  const res = await request(`${url}${INGEST_PATH}`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/json', ...(auth !== undefined ? { [AUTH_HEADER]: auth } : {}), ...headers },
+  });
+  const text = await res.body.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.statusCode, json };
+}
+
+/** A pino logger whose JSON lines are kept in `lines`. */
+export function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>>; text: () => string } {
+  const lines: Array<Record<string, unknown>> = [];
+  const raw: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const l of chunk.toString('utf8').split('\n')) {
+        if (!l) continue;
+        raw.push(l);
+        lines.push(JSON.parse(l) as Record<string, unknown>);
+      }
+      cb();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines, text: () => raw.join('\n') };
+}
+
+/** Concatenated bytes of the store's segment files. */
+export function storeBytes(dir: string): Buffer {
+  return Buffer.concat(
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.jsonl'))
+      .sort()
+      .map((f) => readFileSync(join(dir, f))),
+  );
+}
+
+export function storeSize(dir: string): number {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+}
+
+export function storeLines(dir: string): Array<Record<string, unknown>> {
+  return storeBytes(dir)
+    .toString('utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+export interface TestServer {
+  server: IngestServer;
+  url: string;
+  storeDir: string;
+  logs: ReturnType<typeof captureLogger>;
+  stop: () => Promise<void>;
+}
+
+export async function startTestServer(
+  storeDir: string,
+  input: Partial<IngestConfigInput> = {},
+  deps: Omit<IngestServerDeps, 'logger'> = {},
+): Promise<TestServer> {
+  const logs = captureLogger();
+  const config = resolveIngestConfig({ listen: { host: '127.0.0.1', port: 0 }, storeDir, ...input });
+  const server = await startIngestServer(config, { logger: logs.logger, ...deps });
+  return { server, url: server.url, storeDir, logs, stop: () => server.stop(2000) };
+}
