@@ -1,6 +1,6 @@
 // HMAC authentication (for a reporter outside the cluster's munge realm):
 // valid, wrong key, stale timestamp, replayed nonce; key file checks at start.
-import { chmodSync, chownSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -127,6 +127,12 @@ describe('key files are checked at start', () => {
     const p = keyFile('nobody.key', KEY, 0o600);
     chownSync(p, 65534, 65534);
     expect(() => resolveIngestConfig(cfg(p))).toThrow(/owned by uid 65534/);
+  });
+
+  it('refuses a symbolic link to a good key file', () => {
+    const p = join(root.dir, 'link.key');
+    symlinkSync(keyFile('target.key', KEY, 0o600), p);
+    expect(() => resolveIngestConfig(cfg(p))).toThrow(/symbolic link/);
   });
 
   it('refuses a short key, a directory, a missing file', () => {

@@ -15,9 +15,13 @@ export class KeyFileError extends Error {
 export function readHmacKeyFile(path: string, keyId: string): Buffer {
   let fd: number;
   try {
-    // O_NONBLOCK: opening a FIFO must not hang; fstat below refuses it.
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOCTTY | constants.O_NONBLOCK);
+    // O_NONBLOCK: opening a FIFO must not hang (fstat below refuses it).
+    // O_NOFOLLOW: a symlink is refused, as the relay does; point at the key itself.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOCTTY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new KeyFileError(`HMAC key ${keyId}: ${path} is a symbolic link; give the path of the key file itself`);
+    }
     throw new KeyFileError(`HMAC key ${keyId}: cannot open key file ${path}: ${(err as Error).message}`);
   }
   try {

@@ -114,9 +114,15 @@ export async function startIngestServer(config: IngestConfig, deps: IngestServer
     ...(deps.now ? { now: deps.now } : {}),
   });
 
+  let closing = false;
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
     const data = Buffer.from(JSON.stringify(body));
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(data.length), ...headers });
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': String(data.length),
+      ...(closing ? { connection: 'close' } : {}),
+      ...headers,
+    });
     res.end(data);
   };
 
@@ -257,10 +263,13 @@ export async function startIngestServer(config: IngestConfig, deps: IngestServer
   let stopping: Promise<void> | undefined;
   const stop = (graceMs = 10_000): Promise<void> =>
     (stopping ??= (async () => {
+      closing = true; // answers in flight close their connection
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      const idle = setInterval(() => server.closeIdleConnections(), 50);
       const timer = setTimeout(() => server.closeAllConnections(), graceMs);
       await closed;
+      clearInterval(idle);
       clearTimeout(timer);
       if (ownsStore) await store.close();
       log.info({ url }, 'ingest: stopped');
