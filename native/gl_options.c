@@ -19,9 +19,14 @@ void gl_options_defaults(gl_options_t *o, const char *daemon)
 	o->sync_ms = GL_SPOOL_DEFAULT_SYNC_MS;
 }
 
-static const char *const relay_keys[] = { "reporter", "auth", "munge_socket", "hmac_key_file",
-					  "hmac_key_id", "hooks", "hook_timeout_ms", "batch_max_records",
-					  "poll_interval_ms", "log", "host", NULL };
+/* The relay's keys (src/relay/config.ts, RELAY_OPTION_KEYS) but spool and
+ * daemon, which the shim sets itself. */
+static const char *const relay_keys[] = {
+	"host", "reporter", "auth", "munge_socket", "hmac_key_file", "hmac_key_id",
+	"batch_max_records", "batch_max_bytes", "poll_ms", "backoff_initial_ms", "backoff_max_ms",
+	"backoff_factor", "quarantine", "hooks", "hook_timeout_ms", "request_timeout_ms", "config",
+	"log", "log_level", NULL
+};
 
 int gl_options_want_runtime(const gl_options_t *o)
 {
@@ -113,7 +118,7 @@ int gl_options_apply(gl_options_t *o, const char *arg, int bare_is_spool, char *
 				known = 1;
 		if (!known) {
 			snprintf(err, errlen,
-				 "unknown option '%.*s' (keys: spool, max_bytes, segment_bytes, sync_ms, runtime, entry; relay: reporter, auth, munge_socket, hmac_key_file, hmac_key_id, hooks, hook_timeout_ms, batch_max_records, poll_interval_ms, log, host)",
+				 "unknown option '%.*s' (keys: spool, max_bytes, segment_bytes, sync_ms, runtime, entry, and the relay's: see `gridlink relay --help`)",
 				 (int)klen, arg);
 			return -1;
 		}

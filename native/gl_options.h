@@ -9,9 +9,11 @@
  * Keys of the shim: spool (dir), max_bytes and segment_bytes (sizes, K/M/G
  * suffix), sync_ms (fsync batching interval), runtime (embedded | off) and
  * entry (the relay module the embedded runtime runs).
- * Keys of the relay, handed to the embedded runtime as they are: reporter,
- * auth, munge_socket, hmac_key_file, hmac_key_id, hooks, hook_timeout_ms,
- * batch_max_records, poll_interval_ms, log, host (see src/relay/config.ts).
+ * Keys of the relay, handed to the embedded runtime as they are: host,
+ * reporter, auth, munge_socket, hmac_key_file, hmac_key_id,
+ * batch_max_records, batch_max_bytes, poll_ms, backoff_initial_ms,
+ * backoff_max_ms, backoff_factor, quarantine, hooks, hook_timeout_ms,
+ * request_timeout_ms, config, log, log_level (src/relay/config.ts).
  * runtime defaults to embedded when reporter is set, else off.
  */
 #ifndef GL_OPTIONS_H
@@ -31,7 +33,7 @@ typedef struct gl_options {
 	char runtime[16]; /* "" (default), "embedded" or "off" */
 	char entry[4096];
 	int relay_argc;
-	char relay_argv[16][4200]; /* "key=value" for the relay */
+	char relay_argv[24][4200]; /* "key=value" for the relay */
 	int has_reporter;
 } gl_options_t;
 

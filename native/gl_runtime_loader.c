@@ -61,13 +61,13 @@ int gl_runtime_start_relay(const gl_options_t *o, const char *daemon, gl_runtime
 			   gl_runtime_log_fn log_info, const void *plugin_symbol)
 {
 	static char spool_arg[4200], daemon_arg[64];
-	const char *argv[20];
+	const char *argv[28];
 	int argc = 0;
 	snprintf(spool_arg, sizeof(spool_arg), "spool=%s", o->spool_dir);
 	snprintf(daemon_arg, sizeof(daemon_arg), "daemon=%s", daemon);
 	argv[argc++] = spool_arg;
 	argv[argc++] = daemon_arg;
-	for (int i = 0; i < o->relay_argc && argc < 20; i++)
+	for (int i = 0; i < o->relay_argc && argc < 28; i++)
 		argv[argc++] = o->relay_argv[i];
 	if (!o->has_reporter) {
 		log_error("gridlink: runtime=embedded but no reporter=URL option: the relay has nowhere to send events; they stay in the spool");
