@@ -2,6 +2,7 @@
 // main.ts - the `gridlink` command.
 import { Command } from 'commander';
 
+import { relayCommand } from './relay.js';
 import { reporterCommand } from './reporter.js';
 import { spoolCommand } from './spool.js';
 
@@ -12,6 +13,7 @@ export function buildCli(): Command {
     .configureOutput({ outputError: (s, write) => write(s) });
   program.addCommand(spoolCommand());
   program.addCommand(reporterCommand());
+  program.addCommand(relayCommand());
   return program;
 }
 

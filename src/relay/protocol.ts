@@ -24,6 +24,8 @@
 //                     nothing stored; the relay retries with backoff
 //   413               too large: the relay halves its batch size
 //   5xx               not stored: the relay retries with backoff
+import { createHash, createHmac } from 'node:crypto';
+
 import { z } from 'zod';
 
 export const INGEST_PATH = '/v1/events';
@@ -77,3 +79,47 @@ export const ingestResultSchema = z.object({
   rejected: z.array(z.object({ index: z.number().int().min(0), seq: z.string().optional(), reason: z.string() })),
 });
 export type IngestResult = z.infer<typeof ingestResultSchema>;
+
+// ---- helpers shared by both sides (added with the relay; the wire format above is unchanged) ----
+/** The digest both auth schemes cover: sha256 of the exact body bytes, lowercase hex. */
+export function bodyDigestHex(body: Uint8Array): string {
+  return createHash('sha256').update(body).digest('hex');
+}
+
+/** Key ids travel inside the colon-separated header, so they may not contain ':'. */
+export const HMAC_KEY_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+export const HMAC_MIN_KEY_BYTES = 32;
+
+/**
+ * The HMAC key is the key file's bytes, with trailing ASCII whitespace (a final
+ * newline an editor added) removed; it must be at least 32 bytes, e.g. the
+ * output of `openssl rand -hex 32 > FILE`. Both sides read the file this way.
+ */
+export function hmacKeyFromFile(contents: Uint8Array): Buffer {
+  let end = contents.length;
+  while (end > 0 && [0x20, 0x09, 0x0a, 0x0d].includes(contents[end - 1]!)) end--;
+  const key = Buffer.from(contents.subarray(0, end));
+  if (key.length < HMAC_MIN_KEY_BYTES)
+    throw new Error(`HMAC key is ${key.length} bytes, under the ${HMAC_MIN_KEY_BYTES}-byte minimum: generate one with \`openssl rand -hex 32\``);
+  return key;
+}
+
+export interface HmacAuth {
+  keyId: string;
+  unixSeconds: number;
+  nonceHex: string;
+  sigHex: string;
+}
+
+export function hmacSignature(key: Uint8Array, keyId: string, unixSeconds: number, nonceHex: string, digestHex: string): string {
+  return createHmac('sha256', key).update(`${keyId}:${unixSeconds}:${nonceHex}:${digestHex}`).digest('hex');
+}
+
+/** The X-Gridlink-Auth value for an hmac-authenticated body. */
+export function formatHmacAuth(a: HmacAuth): string {
+  return `hmac-sha256 ${a.keyId}:${a.unixSeconds}:${a.nonceHex}:${a.sigHex}`;
+}
+
+export function formatMungeAuth(credential: string): string {
+  return `munge ${credential}`;
+}

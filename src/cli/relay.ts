@@ -1,0 +1,119 @@
+// relay.ts - `gridlink relay`: the spool relay as a standalone process, for
+// operators who keep JavaScript out of their SLURM daemons (same code as the
+// embedded relay). Runs until SIGTERM/SIGINT, then stops gracefully (exit 0).
+import { createServer, type Server } from 'node:http';
+
+import { Command, InvalidArgumentError } from 'commander';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+
+import { configFromFlat, type FlatRelayOptions } from '../relay/config.js';
+import { startRelay } from '../relay/relay.js';
+
+interface RelayFlags {
+  spool?: string;
+  reporter?: string;
+  daemon?: string;
+  host?: string;
+  auth?: string;
+  mungeSocket?: string;
+  hmacKeyFile?: string;
+  hmacKeyId?: string;
+  hooks?: string;
+  hookTimeoutMs?: number;
+  quarantine?: string;
+  batchMaxRecords?: number;
+  batchMaxBytes?: number;
+  requestTimeoutMs?: number;
+  pollMs?: number;
+  config?: string;
+  metricsPort?: number;
+  metricsHost: string;
+  logLevel: string;
+}
+
+function int(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    return n;
+  };
+}
+
+function serveMetrics(registry: Registry, host: string, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (err: Error) => res.writeHead(500).end(err.message),
+      );
+    } else res.writeHead(404).end('see /metrics\n');
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', (err) => reject(new Error(`cannot serve metrics on ${host}:${port}: ${err.message}`)));
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+export function relayCommand(): Command {
+  return new Command('relay')
+    .description(
+      'drain a gridlink spool into the reporter: batches records, authenticates each batch (munge or HMAC), POSTs it, and acks only what the reporter durably stored; runs until SIGTERM/SIGINT',
+    )
+    .option('--spool <dir>', 'spool directory, e.g. /var/spool/gridlink/slurmd (required unless in --config)')
+    .option('--reporter <url>', 'reporter base URL, e.g. http://supervisor:7390 (the relay POSTs to <url>/v1/events; required unless in --config)')
+    .option('--daemon <name>', 'whose spool this is: slurmctld or slurmd (default: slurmd)')
+    .option('--host <name>', 'host name sent with each batch (default: this host\'s name)')
+    .option('--auth <kind>', 'batch authentication: munge or hmac (default: munge; hmac when --hmac-key-file is given)')
+    .option('--munge-socket <path>', 'munged socket (default: libmunge\'s)')
+    .option('--hmac-key-file <file>', 'HMAC key file: a regular file, mode 0600 or 0400, owned by root (for reporters outside the munge realm)')
+    .option('--hmac-key-id <id>', 'key id the reporter knows this key by')
+    .option('--hooks <file>', 'absolute path of a JS module exporting onJobStart / onJobEnd / onJobComplete')
+    .option('--hook-timeout-ms <ms>', 'time limit of one hook call (default: 2000)', int('--hook-timeout-ms'))
+    .option('--quarantine <file>', 'where records the reporter rejects go (default: <spool>/quarantine.jsonl)')
+    .option('--batch-max-records <n>', 'records per batch (default: 500)', int('--batch-max-records'))
+    .option('--batch-max-bytes <n>', 'bytes per batch body (default: 1048576, at most 4194304)', int('--batch-max-bytes'))
+    .option('--request-timeout-ms <ms>', 'time limit of one POST (default: 30000)', int('--request-timeout-ms'))
+    .option('--poll-ms <ms>', 'spool poll interval; the spool directory is also watched (default: 1000)', int('--poll-ms'))
+    .option('--config <file>', 'JSON file with the same settings (spoolDir, reporterUrl, auth, hooks, backoff...); flags override it')
+    .option('--metrics-port <port>', 'serve Prometheus metrics on http://<metrics-host>:<port>/metrics', int('--metrics-port'))
+    .option('--metrics-host <addr>', 'address for --metrics-port', '127.0.0.1')
+    .option('--log-level <level>', 'pino log level: trace, debug, info, warn, error', 'info')
+    .action(async (f: RelayFlags) => {
+      const flat: FlatRelayOptions = {
+        spoolDir: f.spool,
+        reporterUrl: f.reporter,
+        daemon: f.daemon,
+        host: f.host,
+        authKind: f.auth,
+        mungeSocket: f.mungeSocket,
+        hmacKeyFile: f.hmacKeyFile,
+        hmacKeyId: f.hmacKeyId,
+        hooksModule: f.hooks,
+        hookTimeoutMs: f.hookTimeoutMs,
+        quarantineFile: f.quarantine,
+        batchMaxRecords: f.batchMaxRecords,
+        batchMaxBytes: f.batchMaxBytes,
+        requestTimeoutMs: f.requestTimeoutMs,
+        pollIntervalMs: f.pollMs,
+        configFile: f.config,
+      };
+      const config = configFromFlat(flat);
+      const logger = pino({ name: 'gridlink-relay', level: f.logLevel });
+      const registry = new Registry();
+      const metricsServer = f.metricsPort !== undefined ? await serveMetrics(registry, f.metricsHost, f.metricsPort) : undefined;
+      const relay = startRelay(config, { logger, registry });
+      const signal = await new Promise<NodeJS.Signals>((resolve) => {
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+        process.once('SIGINT', () => resolve('SIGINT'));
+      });
+      logger.info({ signal }, 'signal received: stopping');
+      // A second signal, or a stop that hangs, still ends the process.
+      const force = setTimeout(() => process.exit(1), 15_000);
+      force.unref();
+      process.once(signal, () => process.exit(1));
+      await relay.stop();
+      await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
+      process.exitCode = 0;
+    });
+}

@@ -1,0 +1,313 @@
+// hooks.ts - user hook modules, run in a worker thread so that a hook that
+// throws, hangs or calls process.exit is logged and contained: a hung call is
+// timed out and its worker terminated and restarted; process.exit ends only
+// the worker. Calls go through a bounded queue that the relay loop never waits
+// on (submit() returns at once; a full queue drops the call with a log line).
+import { Worker } from 'node:worker_threads';
+
+import type { Logger } from 'pino';
+
+import type { JobEvent } from '../native/event.js';
+import type { RelayMetrics } from './metrics.js';
+
+/** What a hook handler receives: a plain copy of the relayed event. */
+export interface GridlinkHookEvent {
+  kind: 1 | 2 | 3;
+  kindName: string;
+  /** (spoolId, seq) identifies the record everywhere. */
+  spoolId: string;
+  seq: bigint;
+  /** Host and daemon whose spool the event came from. */
+  host: string;
+  daemon: 'slurmctld' | 'slurmd';
+  jobId: number;
+  userId: number;
+  jobState: number;
+  stateName: string;
+  exitCode: number;
+  signal: number;
+  submitTime: number;
+  startTime: number;
+  endTime: number;
+  writeTimeNs: bigint;
+  tres: { cpu: number; memMb: number; gpu: number; node: number; billing: number };
+  cluster: string;
+  node: string;
+  /** Lossless: bytes that are not UTF-8 appear as lone surrogates U+DC80..U+DCFF. */
+  jobName: string;
+  comment: string;
+}
+
+/**
+ * What a hook module exports (named exports, or a default export object):
+ *
+ *   // /etc/gridlink/hooks.mjs
+ *   export async function onJobComplete(ev) { ... }
+ *
+ * Each handler runs in a worker thread of the relay, after the event was
+ * delivered to the reporter, at most once per event; it must finish within the
+ * configured timeout (default 2 s) or its worker is terminated.
+ */
+export interface GridlinkHooks {
+  /** A job started on a node (SPANK prolog); relayed by that node's slurmd. */
+  onJobStart?(event: GridlinkHookEvent): void | Promise<void>;
+  /** A job's part on a node ended (SPANK epilog). */
+  onJobEnd?(event: GridlinkHookEvent): void | Promise<void>;
+  /** A job reached its final state (jobcomp, in slurmctld). */
+  onJobComplete?(event: GridlinkHookEvent): void | Promise<void>;
+}
+export type HookName = keyof GridlinkHooks;
+
+export function hookNameFor(kind: number): HookName | undefined {
+  return kind === 1 ? 'onJobStart' : kind === 2 ? 'onJobEnd' : kind === 3 ? 'onJobComplete' : undefined;
+}
+
+export function toHookEvent(ev: JobEvent, host: string, daemon: 'slurmctld' | 'slurmd'): GridlinkHookEvent {
+  return {
+    kind: ev.kind,
+    kindName: ev.kindName,
+    spoolId: ev.spoolId,
+    seq: ev.seq,
+    host,
+    daemon,
+    jobId: ev.jobId,
+    userId: ev.userId,
+    jobState: ev.jobState,
+    stateName: ev.stateName,
+    exitCode: ev.exitCode,
+    signal: ev.signal,
+    submitTime: ev.submitTime,
+    startTime: ev.startTime,
+    endTime: ev.endTime,
+    writeTimeNs: ev.writeTimeNs,
+    tres: { ...ev.tres },
+    cluster: ev.cluster,
+    node: ev.node,
+    jobName: ev.jobName,
+    comment: ev.comment,
+  };
+}
+
+// The worker is an eval'd CommonJS script: no file to resolve next to this
+// module, so it works from src (tsx), dist, and the embedded runtime alike.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { pathToFileURL } = require('node:url');
+const names = ['onJobStart', 'onJobEnd', 'onJobComplete'];
+let hooks = {};
+const loaded = import(pathToFileURL(workerData.module).href).then((m) => {
+  const d = m.default && typeof m.default === 'object' ? m.default : {};
+  for (const n of names) hooks[n] = typeof m[n] === 'function' ? m[n] : typeof d[n] === 'function' ? d[n].bind(d) : undefined;
+  parentPort.postMessage({ type: 'ready', handlers: names.filter((n) => hooks[n]) });
+}, (err) => {
+  parentPort.postMessage({ type: 'load-error', error: String((err && err.stack) || err) });
+  throw err;
+});
+loaded.catch(() => {});
+parentPort.on('message', async (msg) => {
+  try {
+    await loaded;
+    const fn = hooks[msg.name];
+    if (fn) await fn(msg.event);
+    parentPort.postMessage({ type: 'done', id: msg.id, ran: !!fn });
+  } catch (err) {
+    parentPort.postMessage({ type: 'done', id: msg.id, error: String((err && err.stack) || err) });
+  }
+});
+`;
+
+interface Call {
+  id: number;
+  name: HookName;
+  event: GridlinkHookEvent;
+}
+
+type WorkerMessage =
+  | { type: 'ready'; handlers: HookName[] }
+  | { type: 'load-error'; error: string }
+  | { type: 'done'; id: number; ran?: boolean; error?: string };
+
+export interface HookRunnerOptions {
+  /** Absolute path of the user's ES module (or CommonJS file). */
+  module: string;
+  timeoutMs: number;
+  /** Calls waiting beyond this many are dropped (logged, counted). */
+  queueMax: number;
+  logger: Logger;
+  metrics?: RelayMetrics;
+  /** Heap cap of the hook worker (MiB). */
+  maxHeapMb?: number;
+}
+
+export interface HookStats {
+  queued: number;
+  completed: number;
+  failed: number;
+  timedOut: number;
+  dropped: number;
+  workerRestarts: number;
+}
+
+export class HookRunner {
+  readonly #o: HookRunnerOptions;
+  readonly #queue: Call[] = [];
+  #worker: Worker | undefined;
+  #loadError: string | undefined;
+  #busy = false;
+  #stopped = false;
+  #nextId = 1;
+  #idleWaiters: Array<() => void> = [];
+  #current: { call: Call; settle: (outcome: string | undefined) => void } | undefined;
+  readonly #stats: HookStats = { queued: 0, completed: 0, failed: 0, timedOut: 0, dropped: 0, workerRestarts: 0 };
+
+  constructor(opts: HookRunnerOptions) {
+    this.#o = opts;
+  }
+
+  /** Queues the handler for this event, if any; never blocks. False when dropped. */
+  submit(event: GridlinkHookEvent): boolean {
+    const name = hookNameFor(event.kind);
+    if (!name || this.#stopped) return false;
+    if (this.#queue.length >= this.#o.queueMax) {
+      this.#stats.dropped++;
+      this.#o.metrics?.hookDropped.inc();
+      this.#o.logger.warn(
+        { hook: name, jobId: event.jobId, seq: event.seq.toString(), queueMax: this.#o.queueMax },
+        'hook queue full: call dropped (the hooks are slower than the events; make them faster or raise the timeout/queue bound)',
+      );
+      return false;
+    }
+    this.#queue.push({ id: this.#nextId++, name, event });
+    this.#stats.queued = this.#queue.length;
+    if (!this.#busy) void this.#pump();
+    return true;
+  }
+
+  stats(): HookStats {
+    return { ...this.#stats, queued: this.#queue.length };
+  }
+
+  /** Resolves when the queue is empty and no call runs (tests, graceful stop). */
+  idle(): Promise<void> {
+    if (!this.#busy && this.#queue.length === 0) return Promise.resolve();
+    return new Promise((r) => this.#idleWaiters.push(r));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#queue.length = 0;
+    this.#current?.settle('relay stopping');
+    await this.#kill();
+    for (const w of this.#idleWaiters.splice(0)) w();
+  }
+
+  async #pump(): Promise<void> {
+    this.#busy = true;
+    try {
+      while (!this.#stopped && this.#queue.length > 0) {
+        const call = this.#queue.shift()!;
+        await this.#run(call);
+      }
+    } finally {
+      this.#busy = false;
+      if (this.#queue.length === 0) for (const w of this.#idleWaiters.splice(0)) w();
+    }
+  }
+
+  #run(call: Call): Promise<void> {
+    const { logger } = this.#o;
+    const ctx = { hook: call.name, jobId: call.event.jobId, seq: call.event.seq.toString(), module: this.#o.module };
+    if (this.#loadError !== undefined) {
+      this.#fail(call);
+      logger.debug(ctx, 'hook module failed to load earlier: call skipped');
+      return Promise.resolve();
+    }
+    const worker = this.#ensureWorker();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#stats.timedOut++;
+        this.#stats.workerRestarts++;
+        settle(`did not finish within ${this.#o.timeoutMs} ms: worker terminated and restarted`);
+        void this.#kill();
+      }, this.#o.timeoutMs);
+      const settle = (outcome: string | undefined) => {
+        if (this.#current?.call !== call) return;
+        this.#current = undefined;
+        clearTimeout(timer);
+        if (outcome === undefined) this.#stats.completed++;
+        else {
+          this.#fail(call);
+          logger.error({ ...ctx, error: outcome }, `hook ${call.name} failed (delivery is not affected)`);
+        }
+        resolve();
+      };
+      this.#current = { call, settle };
+      try {
+        worker.postMessage({ id: call.id, name: call.name, event: call.event });
+      } catch (err) {
+        settle(`could not pass the event to the hook worker: ${(err as Error).message}`);
+      }
+    });
+  }
+
+  #fail(call: Call): void {
+    this.#stats.failed++;
+    this.#o.metrics?.hookFailures.inc({ handler: call.name });
+  }
+
+  #ensureWorker(): Worker {
+    if (this.#worker) return this.#worker;
+    const w = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { module: this.#o.module },
+      stdout: true,
+      stderr: true,
+      resourceLimits: { maxOldGenerationSizeMb: this.#o.maxHeapMb ?? 256 },
+    });
+    w.unref();
+    const { logger } = this.#o;
+    const forward = (stream: NodeJS.ReadableStream, level: 'info' | 'warn') => {
+      let buf = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        buf += chunk;
+        let nl;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          logger[level]({ module: this.#o.module, hookOutput: buf.slice(0, nl) }, 'hook output');
+          buf = buf.slice(nl + 1);
+        }
+      });
+    };
+    forward(w.stdout, 'info');
+    forward(w.stderr, 'warn');
+    w.on('message', (m: WorkerMessage) => {
+      if (m.type === 'ready') logger.info({ module: this.#o.module, handlers: m.handlers }, 'hook module loaded');
+      else if (m.type === 'load-error') {
+        this.#loadError = m.error;
+        logger.error({ module: this.#o.module, error: m.error }, 'hook module failed to load: hooks are disabled until the relay restarts (fix the module)');
+        this.#current?.settle(`hook module failed to load: ${m.error.split('\n')[0]}`);
+      } else if (m.type === 'done' && this.#current?.call.id === m.id) this.#current.settle(m.error);
+    });
+    w.on('error', (err) => {
+      if (this.#worker !== w) return;
+      logger.error({ module: this.#o.module, error: err.stack ?? String(err) }, 'hook worker crashed (uncaught error in a hook); restarting it');
+      this.#current?.settle(`hook worker crashed: ${err.message}`);
+    });
+    w.on('exit', (code) => {
+      if (this.#worker !== w) return; // terminated on purpose
+      this.#worker = undefined;
+      this.#stats.workerRestarts++;
+      logger.error({ module: this.#o.module, exitCode: code }, 'hook worker exited (did a hook call process.exit?); a new one starts with the next call');
+      this.#current?.settle(`hook worker exited with code ${code} (process.exit in a hook?)`);
+    });
+    this.#worker = w;
+    return w;
+  }
+
+  async #kill(): Promise<void> {
+    const w = this.#worker;
+    if (!w) return;
+    this.#worker = undefined;
+    await w.terminate().catch(() => 0);
+  }
+}

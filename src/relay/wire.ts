@@ -1,0 +1,39 @@
+// wire.ts - spool events to wire records, and a batch body built from records serialized once.
+import type { JobEvent } from '../native/event.js';
+import type { EventBatch, WireEvent } from './protocol.js';
+
+/** Lossless: strings keep their surrogate escapes, u64s travel as decimal strings. */
+export function toWireEvent(ev: JobEvent): WireEvent {
+  return {
+    seq: ev.seq.toString(),
+    kind: ev.kind,
+    jobId: ev.jobId,
+    userId: ev.userId,
+    jobState: ev.jobState,
+    stateName: ev.stateName,
+    exitCode: ev.exitCode,
+    signal: ev.signal,
+    submitTime: ev.submitTime,
+    startTime: ev.startTime,
+    endTime: ev.endTime,
+    writeTimeNs: ev.writeTimeNs.toString(),
+    tres: { cpu: ev.tres.cpu, memMb: ev.tres.memMb, gpu: ev.tres.gpu, node: ev.tres.node, billing: ev.tres.billing },
+    cluster: ev.cluster,
+    node: ev.node,
+    jobName: ev.jobName,
+    comment: ev.comment,
+  };
+}
+
+export type BatchHeader = Omit<EventBatch, 'records'>;
+
+/** Bytes a batch adds around its records: the header object, `"records":[`, commas, `]}`. */
+export function batchOverheadBytes(header: BatchHeader, records: number): number {
+  return Buffer.byteLength(JSON.stringify(header)) + '"records":[]}'.length + Math.max(0, records - 1) + 1;
+}
+
+/** The exact body: `{...header,"records":[r1,r2,...]}` from records already serialized with JSON.stringify. */
+export function buildBatchBody(header: BatchHeader, recordJson: readonly string[]): Buffer {
+  const head = JSON.stringify(header);
+  return Buffer.from(`${head.slice(0, -1)},"records":[${recordJson.join(',')}]}`, 'utf8');
+}
