@@ -48,7 +48,7 @@ export const relayConfigSchema = z
       .object({
         module: z.string().refine(isAbsolute, 'hooks.module must be an absolute path'),
         timeoutMs: positiveInt.default(2000),
-        queueMax: positiveInt.default(1000),
+        queueMax: positiveInt.default(10_000),
       })
       .strict()
       .optional(),

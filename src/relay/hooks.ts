@@ -116,6 +116,8 @@ parentPort.on('message', async (msg) => {
 });
 `;
 
+const DROP_LOG_INTERVAL_MS = 10_000;
+
 interface Call {
   id: number;
   name: HookName;
@@ -156,6 +158,7 @@ export class HookRunner {
   #busy = false;
   #stopped = false;
   #nextId = 1;
+  #lastDropLog = -Infinity;
   #idleWaiters: Array<() => void> = [];
   #current: { call: Call; settle: (outcome: string | undefined) => void } | undefined;
   readonly #stats: HookStats = { queued: 0, completed: 0, failed: 0, timedOut: 0, dropped: 0, workerRestarts: 0 };
@@ -171,10 +174,15 @@ export class HookRunner {
     if (this.#queue.length >= this.#o.queueMax) {
       this.#stats.dropped++;
       this.#o.metrics?.hookDropped.inc();
-      this.#o.logger.warn(
-        { hook: name, jobId: event.jobId, seq: event.seq.toString(), queueMax: this.#o.queueMax },
-        'hook queue full: call dropped (the hooks are slower than the events; make them faster or raise the timeout/queue bound)',
-      );
+      // One line per burst, not one per event.
+      const now = Date.now();
+      if (now - this.#lastDropLog >= DROP_LOG_INTERVAL_MS) {
+        this.#o.logger.warn(
+          { hook: name, jobId: event.jobId, seq: event.seq.toString(), queueMax: this.#o.queueMax, droppedTotal: this.#stats.dropped },
+          'hook queue full: calls dropped (the hooks are slower than the events; make them faster or raise the queue bound)',
+        );
+        this.#lastDropLog = now;
+      }
       return false;
     }
     this.#queue.push({ id: this.#nextId++, name, event });

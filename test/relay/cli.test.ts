@@ -1,0 +1,71 @@
+// `gridlink relay` as operators run it: a process that drains the spool,
+// serves metrics, and exits 0 on SIGTERM.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { FakeReceiver } from './fake-receiver.js';
+import { ackedSeq, appendJobs, tempDir, until } from './helpers.js';
+
+const TSX = 'node_modules/.bin/tsx';
+
+let cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.reverse()) await c();
+  cleanups = [];
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.once('error', reject);
+  });
+}
+
+describe('gridlink relay (CLI)', () => {
+  it('drains the spool into the reporter, serves metrics, and exits 0 on SIGTERM', async () => {
+    const t = tempDir('gl-cli-');
+    const rx = await new FakeReceiver({ verify: { kind: 'munge' } }).start();
+    cleanups.push(t.cleanup, () => rx.stop());
+    appendJobs(t.dir, 300);
+    const metricsPort = await freePort();
+    // tsx itself (what `npx tsx` runs): it forwards SIGTERM to the relay and exits with its code; npm exec would not.
+    const child = spawn(
+      TSX,
+      ['src/cli/main.ts', 'relay', '--spool', t.dir, '--reporter', rx.url, '--daemon', 'slurmctld', '--batch-max-records', '100', '--metrics-port', String(metricsPort)],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    cleanups.push(() => void child.kill('SIGKILL'));
+
+    await until(() => rx.stored.length === 300, 30_000, 'the relay to deliver 300 records');
+    expect(rx.stored.map((r) => Number(r.seq))).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    expect(rx.requests.every((r) => r.authOk)).toBe(true);
+    await until(() => ackedSeq(t.dir) === 300, 5000, 'the ack');
+
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/^gridlink_relay_records_relayed_total 300$/m);
+    expect(metrics).toMatch(/^gridlink_relay_backlog_bytes 0$/m);
+
+    child.kill('SIGTERM');
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 10_000))]);
+    expect(code, out).toBe(0);
+    const logs = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string });
+    expect(logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['relay starting', 'signal received: stopping', 'relay stopped']));
+  });
+
+  it('refuses to start without a reporter URL, saying which setting is missing', async () => {
+    const child = spawn(TSX, ['src/cli/main.ts', 'relay', '--spool', '/tmp/nowhere'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(err).toMatch(/reporterUrl: Required/);
+  });
+});
