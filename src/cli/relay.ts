@@ -72,7 +72,7 @@ export function relayCommand(): Command {
     .option('--hook-timeout-ms <ms>', 'time limit of one hook call (default: 2000)', int('--hook-timeout-ms'))
     .option('--quarantine <file>', 'where records the reporter rejects go (default: <spool>/quarantine.jsonl)')
     .option('--batch-max-records <n>', 'records per batch (default: 500)', int('--batch-max-records'))
-    .option('--batch-max-bytes <n>', 'bytes per batch body (default: 1048576, at most 4194304)', int('--batch-max-bytes'))
+    .option('--batch-max-bytes <n>', 'bytes per batch body (default: 1048576; 65536 to 4194304)', int('--batch-max-bytes'))
     .option('--request-timeout-ms <ms>', 'time limit of one POST (default: 30000)', int('--request-timeout-ms'))
     .option('--poll-ms <ms>', 'spool poll interval; the spool directory is also watched (default: 1000)', int('--poll-ms'))
     .option('--config <file>', 'JSON file with the same settings (spoolDir, reporterUrl, auth, hooks, backoff...); flags override it')

@@ -249,6 +249,7 @@ class RelayLoop implements Relay {
       this.#header = { version: 1, spoolId: st.spoolId, host: this.#c.host, daemon: this.#c.daemon, sentAt: 0 };
       this.#lastSeq = st.ackedSeq > 0 ? BigInt(st.ackedSeq - 1) : undefined;
       this.#openFailures = 0;
+      this.#updateBacklog(reader);
       this.#log.info({ spoolId: st.spoolId, ack: st.ack, backlogBytes: st.writtenBytes - st.ackedBytes }, 'spool opened');
       return reader;
     } catch (err) {

@@ -81,6 +81,19 @@ describe('batch authentication', () => {
     expect(ackedSeq(s2)).toBe(0);
   });
 
+  it('munge: when munged cannot be reached, retries without acking and says to start munged', async () => {
+    const d = dir();
+    const rx = await new FakeReceiver().start();
+    cleanups.push(() => rx.stop());
+    appendJobs(d, 3);
+    const relay = startRelay(relayConfig(d, rx.url, { auth: { kind: 'munge', socket: join(d, 'no-munged.sock') } }), { logger: captureLog().logger });
+    cleanups.push(() => relay.stop());
+    await until(() => relay.stats().retries >= 2, 5000, 'two failed attempts');
+    expect(relay.stats().lastError).toMatch(/munge_encode failed \(EMUNGE_SOCKET.*is munged running on .*no-munged\.sock/);
+    expect(rx.requests).toHaveLength(0);
+    expect(ackedSeq(d)).toBe(0);
+  });
+
   it('refuses key files that others could read, that are symlinks, owned by someone else, or too short', () => {
     const d = dir();
     expect(loadHmacKey(keyFile(d, 0o400)).toString()).toBe(KEY);

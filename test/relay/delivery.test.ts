@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { SpoolReader, SpoolWriter, decodeBytes, encodeBytes } from '../../src/native/index.js';
+import { backoffDelay } from '../../src/relay/backoff.js';
 import { startRelay, type Relay } from '../../src/relay/relay.js';
 import { FakeReceiver } from './fake-receiver.js';
 import { ackedSeq, appendJobs, captureLog, completion, readJsonLines, relayConfig, tempDir, until } from './helpers.js';
@@ -181,6 +182,33 @@ describe('relay delivery', () => {
     expect(relay.stats().batchMaxRecords).toBe(62);
     expect(seqsOf(rx)).toEqual(range(0, 500));
     expect(relay.stats().quarantined).toBe(0);
+  });
+
+  it('stop() finishes a batch answered within the grace period, and abandons one that is not, without acking it', async () => {
+    const { dir, rx } = await setup({ receiver: { script: (_r, n) => (n === 1 ? { hangMs: 300 } : { delayMs: 150 }) } });
+    appendJobs(dir, 5);
+    // request 1 gets no answer for 300 ms: stop() with a 100 ms grace abandons it, unacked
+    const a = run(relayConfig(dir, rx.url, { requestTimeoutMs: 10_000 }));
+    await until(() => rx.requests.length === 1, 5000, 'the first request');
+    const t0 = Date.now();
+    await a.relay.stop({ graceMs: 100 });
+    expect(Date.now() - t0).toBeLessThan(250);
+    expect(ackedSeq(dir)).toBe(0);
+    // request 2 is stored after 150 ms: stop() with a 1 s grace waits for it and acks
+    const b = run(relayConfig(dir, rx.url, { requestTimeoutMs: 10_000 }));
+    await until(() => rx.requests.length === 2, 5000, 'the second request');
+    await b.relay.stop({ graceMs: 1000 });
+    expect(seqsOf(rx)).toEqual(range(0, 5));
+    expect(ackedSeq(dir)).toBe(5);
+    expect(b.relay.stats().relayed).toBe(5);
+  });
+
+  it('backs off exponentially with full jitter, capped', () => {
+    const p = { initialMs: 200, maxMs: 30_000, factor: 2 };
+    expect([0, 1, 2, 3].map((a) => backoffDelay(p, a, () => 0.999999))).toEqual([199, 399, 799, 1599]);
+    expect(backoffDelay(p, 20, () => 0.999999)).toBe(29_999);
+    expect(backoffDelay(p, 1000, () => 0.5)).toBe(15_000);
+    expect(backoffDelay(p, 5, () => 0)).toBe(0);
   });
 
   it('quarantines records the spool reader cannot decode, with their payload, and delivers the rest', async () => {

@@ -31,6 +31,8 @@ export type Script =
   | 'ingest'
   | { status: number; body?: string }
   | { hangMs: number }
+  /** Wait, then ingest normally. */
+  | { delayMs: number }
   | { rejectIndexes: number[]; reason: string };
 
 export interface FakeReceiverOptions {
@@ -106,6 +108,7 @@ export class FakeReceiver {
       await new Promise((r) => setTimeout(r, script.hangMs));
       return answer(503, { error: 'too late' });
     }
+    if (typeof script === 'object' && 'delayMs' in script) await new Promise((r) => setTimeout(r, script.delayMs));
     if (typeof script === 'object' && 'status' in script) return answer(script.status, script.body ?? { error: `scripted ${script.status}` });
     if (!rec.authOk) return answer(401, { error: 'bad credential' });
     if (!rec.batch) return answer(400, { error: 'not an EventBatch' });
