@@ -129,7 +129,7 @@ export function mergeConfig(...sources: Array<Record<string, unknown> | undefine
     for (const [k, v] of Object.entries(src)) {
       if (v === undefined) continue;
       const cur = out[k];
-      if (isPlain(v) && isPlain(cur) && !('kind' in v)) out[k] = mergeConfig(cur, v);
+      if (isPlain(v) && isPlain(cur)) out[k] = mergeConfig(cur, v);
       else out[k] = v;
     }
   }
@@ -217,9 +217,7 @@ export function configFromFlat(flat: FlatRelayOptions): RelayConfig {
   } else throw new Error(`unknown auth kind "${authKind}": use munge or hmac`);
   if (auth.kind === 'munge' && auth.socket === undefined) delete auth.socket;
   const hooks =
-    flat.hooksModule !== undefined || flat.hookTimeoutMs !== undefined
-      ? { ...(isPlain(file?.hooks) ? file.hooks : {}), module: flat.hooksModule ?? (isPlain(file?.hooks) ? file.hooks.module : undefined), timeoutMs: flat.hookTimeoutMs }
-      : undefined;
+    flat.hooksModule !== undefined || flat.hookTimeoutMs !== undefined ? { module: flat.hooksModule, timeoutMs: flat.hookTimeoutMs } : undefined;
   const merged = mergeConfig(file, {
     spoolDir: flat.spoolDir,
     daemon: flat.daemon,

@@ -1,21 +1,17 @@
 // helpers.ts - spools, configs and captured logs for the relay tests.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 
 import { pino, type Logger } from 'pino';
 
 import { SpoolReader, SpoolWriter } from '../../src/native/index.js';
 import { parseRelayConfig, type RelayConfig, type RelayConfigInput } from '../../src/relay/config.js';
-import { completion } from '../native/helpers.js';
+import { completion, tempDir as nativeTempDir } from '../native/helpers.js';
 
 export { completion };
 
-export function tempDir(prefix = 'gl-relay-'): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
+/** A temp dir (test/native's helper) named for the relay tests. */
+export const tempDir = (prefix = 'gl-relay-') => nativeTempDir(prefix);
 
 /** Appends n completion records for jobs first..first+n-1; returns their seqs. */
 export function appendJobs(dir: string, n: number, first = 1): bigint[] {
