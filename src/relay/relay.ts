@@ -88,6 +88,7 @@ class RelayLoop implements Relay {
   #maxRecords: number;
   #maxBytes: number;
   #stopping = false;
+  #stopped: Promise<void> | undefined;
   #loop: Promise<void> = Promise.resolve();
   #woken = false;
   #wake: (() => void) | undefined;
@@ -133,23 +134,25 @@ class RelayLoop implements Relay {
     return p;
   }
 
-  async stop(opts: { graceMs?: number } = {}): Promise<void> {
-    if (!this.#stopping) {
-      this.#stopping = true;
-      this.#log.info('relay stopping');
-      const abortTimer = setTimeout(() => this.#stopAc.abort(), opts.graceMs ?? 2000);
-      this.#poke();
-      await this.#loop;
-      clearTimeout(abortTimer);
-      this.#stopAc.abort();
-      this.#watcher?.close();
-      await this.#transport.close();
-      await this.#hooks?.stop();
-      this.#reader?.close();
-      this.#reader = undefined;
-      this.#log.info(this.stats(), 'relay stopped');
-    }
+  stop(opts: { graceMs?: number } = {}): Promise<void> {
+    this.#stopped ??= this.#shutdown(opts.graceMs ?? 2000);
+    return this.#stopped;
+  }
+
+  async #shutdown(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    this.#log.info('relay stopping');
+    const abortTimer = setTimeout(() => this.#stopAc.abort(), graceMs);
+    this.#poke();
     await this.#loop;
+    clearTimeout(abortTimer);
+    this.#stopAc.abort();
+    this.#watcher?.close();
+    await this.#transport.close();
+    await this.#hooks?.stop();
+    this.#reader?.close();
+    this.#reader = undefined;
+    this.#log.info(this.stats(), 'relay stopped');
   }
 
   // ---- the loop ----
