@@ -2,12 +2,14 @@
 // batch, authenticate, POST, and ack only what the reporter durably took.
 // One batch in flight, so the reporter sees each spool in order.
 import { watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
 
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 
 import type { JobEvent, SpoolPosition } from '../native/event.js';
 import { SpoolReader, type UndecodableRecord } from '../native/spool.js';
+import { acquireDirLock, type DirLock } from '../reporter/ingest/lock.js';
 import { createAuthenticator, type Authenticator } from './auth.js';
 import { backoffDelay } from './backoff.js';
 import type { RelayConfig } from './config.js';
@@ -64,6 +66,9 @@ type Item =
 
 type RecordItem = Extract<Item, { kind: 'record' }>;
 
+/** In the spool directory: PID and start time of the relay draining it. */
+export const RELAY_LOCK_FILE = 'relay.lock';
+
 export function startRelay(config: RelayConfig, opts: StartRelayOptions = {}): Relay {
   const r = new RelayLoop(config, opts);
   r.start();
@@ -81,6 +86,8 @@ class RelayLoop implements Relay {
   readonly #hooks: HookRunner | undefined;
   readonly #stopAc = new AbortController();
   #reader: SpoolReader | undefined;
+  /** One relay per spool: two would send everything twice and race each other's acks. */
+  #lock: DirLock | undefined;
   #watcher: FSWatcher | undefined;
   #header: BatchHeader | undefined;
   #queue: Item[] = [];
@@ -152,6 +159,7 @@ class RelayLoop implements Relay {
     await this.#hooks?.stop();
     this.#reader?.close();
     this.#reader = undefined;
+    this.#lock?.release();
     this.#log.info(this.stats(), 'relay stopped');
   }
 
@@ -245,6 +253,18 @@ class RelayLoop implements Relay {
   #openReader(): SpoolReader | undefined {
     if (this.#reader) return this.#reader;
     if (!this.#watcher) this.#startWatch(); // the spool's creation wakes the relay too
+    try {
+      this.#lock ??= acquireDirLock(join(this.#c.spoolDir, RELAY_LOCK_FILE), `spool ${this.#c.spoolDir}`);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT') return undefined; // no spool yet
+      this.#openFailures++;
+      if (this.#openFailures === 1 || this.#openFailures % 60 === 0)
+        this.#log.error(
+          { error: (err as Error).message, lockFile: join(this.#c.spoolDir, RELAY_LOCK_FILE) },
+          'another relay drains this spool: run one relay per spool (embedded in the daemon or `gridlink relay`, not both); this one waits and takes over when the other stops',
+        );
+      return undefined;
+    }
     try {
       const reader = new SpoolReader(this.#c.spoolDir);
       const st = reader.stat();

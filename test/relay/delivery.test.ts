@@ -203,6 +203,24 @@ describe('relay delivery', () => {
     expect(b.relay.stats().relayed).toBe(5);
   });
 
+  it('lets one relay drain a spool at a time; a second one waits and takes over when the first stops', async () => {
+    const { dir, rx } = await setup();
+    appendJobs(dir, 50);
+    const a = run(relayConfig(dir, rx.url));
+    await a.relay.drained();
+    const b = run(relayConfig(dir, rx.url));
+    await b.relay.drained(); // it finds the spool taken: nothing to do for it
+    expect(b.log.lines.some((l) => l.level === 50 && /another relay drains this spool/.test(l.msg ?? ''))).toBe(true);
+    appendJobs(dir, 10, 51);
+    await a.relay.drained();
+    await a.relay.stop();
+    appendJobs(dir, 10, 61);
+    await until(() => rx.stored.length === 70, 5000, 'the second relay to take over');
+    expect(rx.stored.map((r) => r.jobId)).toEqual(range(1, 71));
+    expect(rx.duplicates).toBe(0);
+    expect(b.relay.stats().relayed).toBe(10);
+  });
+
   it('backs off exponentially with full jitter, capped', () => {
     const p = { initialMs: 200, maxMs: 30_000, factor: 2 };
     expect([0, 1, 2, 3].map((a) => backoffDelay(p, a, () => 0.999999))).toEqual([199, 399, 799, 1599]);
