@@ -50,10 +50,10 @@ export const starts = (evs: JobEvent[], jobId?: number) =>
 export const nodeEnds = (evs: JobEvent[], jobId?: number) =>
   evs.filter((e) => e.kind === EventKind.JobEndedOnNode && (jobId === undefined || e.jobId === jobId));
 
-export async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const v = fn();
+    const v = await fn();
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));

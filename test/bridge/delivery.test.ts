@@ -1,0 +1,53 @@
+// Acceptance of the bridge on the real cluster: every prolog and completion
+// event reaches the reporter exactly once, in order per spool, with the relay
+// embedded in slurmctld/slurmd or running as standalone processes.
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { EventKind } from '../../src/native/index.js';
+import { checkOncePerSpoolInOrder, isKind, metricValue, startBridge, startIngest, stored, type Bridge, type Ingest } from './bridge.js';
+
+let bridge: Bridge | undefined;
+let ingest: Ingest | undefined;
+afterEach(async () => {
+  await bridge?.stop();
+  await ingest?.stop();
+  bridge = undefined;
+  ingest = undefined;
+});
+
+/** Submits an array of `n` jobs named `name`; resolves with their job ids once all completions are stored. */
+async function runArray(b: Bridge, ing: Ingest, name: string, n: number, timeoutMs = 240_000) {
+  await b.pc.cluster.sbatch([`--array=1-${n}`, `--job-name=${name}`, '--output=/dev/null'], 'true');
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const recs = await stored(ing);
+    const done = recs.filter((r) => isKind(r, EventKind.JobCompleted) && r.event.jobName === name);
+    const ids = [...new Set(done.map((r) => r.event.jobId))];
+    const started = new Set(recs.filter((r) => isKind(r, EventKind.JobStarted)).map((r) => r.event.jobId));
+    if (ids.length >= n && ids.every((id) => started.has(id))) return { ids, recs };
+    if (Date.now() > end) throw new Error(`after ${timeoutMs} ms: ${ids.length}/${n} completions, ${ids.filter((i) => started.has(i)).length} with their prolog record`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+function expectExactlyOnce(recs: Awaited<ReturnType<typeof stored>>, ids: number[]) {
+  for (const id of ids) {
+    expect(recs.filter((r) => r.event.jobId === id && isKind(r, EventKind.JobCompleted)), `completion of ${id}`).toHaveLength(1);
+    expect(recs.filter((r) => r.event.jobId === id && isKind(r, EventKind.JobStarted)), `prolog of ${id}`).toHaveLength(1);
+  }
+  checkOncePerSpoolInOrder(recs);
+}
+
+describe.each(['embedded', 'off'] as const)('relay with runtime=%s', (mode) => {
+  it('delivers 200 jobs: every prolog and completion event exactly once, in order per spool', async () => {
+    ingest = await startIngest();
+    bridge = await startBridge(ingest.url, mode);
+    const { ids, recs } = await runArray(bridge, ingest, `burst-${mode}`, 200);
+    expect(ids).toHaveLength(200);
+    expectExactlyOnce(recs, ids);
+    expect(await metricValue(ingest, 'gridlink_ingest_records_total', 'duplicate')).toBe(0);
+    expect(await metricValue(ingest, 'gridlink_ingest_auth_failures_total', 'munge')).toBe(0);
+    // both daemons' spools were relayed with root's munge credential
+    expect(new Set(recs.map((r) => r.daemon))).toEqual(new Set(['slurmctld', 'slurmd']));
+  });
+});
