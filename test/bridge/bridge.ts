@@ -2,7 +2,8 @@
 // (embedded in slurmctld/slurmd, or standalone `gridlink relay` processes)
 // -> the reporter's ingest endpoint (real munge authentication, fsync'd store).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,8 +26,17 @@ export function ensureBuilt(): void {
   if (r.status !== 0) throw new Error(`npm run build:ts failed:\n${r.stdout}${r.stderr}`);
 }
 
-export async function startIngest(storeDir = mkdtempSync(join(tmpdir(), 'gl-ingest-')), port = 0): Promise<Ingest> {
-  const config = resolveIngestConfig({ listen: { host: '127.0.0.1', port }, storeDir, allowedUids: [0] });
+export async function startIngest(
+  storeDir = mkdtempSync(join(tmpdir(), 'gl-ingest-')),
+  port = 0,
+  hmac?: { keyId: string; keyFile: string },
+): Promise<Ingest> {
+  const config = resolveIngestConfig({
+    listen: { host: '127.0.0.1', port },
+    storeDir,
+    allowedUids: [0],
+    ...(hmac ? { munge: false as const, hmacKeys: [hmac] } : {}),
+  });
   return startIngestServer(config, { logger: pino({ level: 'warn' }) });
 }
 
@@ -109,6 +119,14 @@ export async function metricValue(ingest: Ingest, name: string, label: string): 
   const m = (await ingest.registry.getMetricsAsJSON()).find((x) => x.name === name);
   const v = (m?.values as { value: number; labels: Record<string, string> }[] | undefined)?.find((x) => Object.values(x.labels).includes(label));
   return v?.value ?? 0;
+}
+
+/** A root-only HMAC key file, as an operator would make one. */
+export function makeHmacKey(): { keyId: string; keyFile: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'gl-hmac-'));
+  const keyFile = join(dir, 'relay.key');
+  writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+  return { keyId: 'cluster-a', keyFile };
 }
 
 export function fileSize(f: string): number {

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { EventKind } from '../../src/native/index.js';
-import { checkOncePerSpoolInOrder, isKind, metricValue, startBridge, startIngest, stored, type Bridge, type Ingest } from './bridge.js';
+import { checkOncePerSpoolInOrder, isKind, makeHmacKey, metricValue, startBridge, startIngest, stored, type Bridge, type Ingest } from './bridge.js';
 
 let bridge: Bridge | undefined;
 let ingest: Ingest | undefined;
@@ -50,4 +50,13 @@ describe.each(['embedded', 'off'] as const)('relay with runtime=%s', (mode) => {
     // both daemons' spools were relayed with root's munge credential
     expect(new Set(recs.map((r) => r.daemon))).toEqual(new Set(['slurmctld', 'slurmd']));
   });
+});
+
+it('delivers with HMAC instead of munge, for a reporter outside the munge realm', async () => {
+  const key = makeHmacKey();
+  ingest = await startIngest(undefined, 0, key);
+  bridge = await startBridge(ingest.url, 'embedded', ['auth=hmac', `hmac_key_file=${key.keyFile}`, `hmac_key_id=${key.keyId}`]);
+  const { ids, recs } = await runArray(bridge, ingest, 'burst-hmac', 20);
+  expect(ids).toHaveLength(20);
+  expectExactlyOnce(recs, ids);
 });
