@@ -1,10 +1,12 @@
 // run.ts - `npm run bench [-- suite...]`: run benchmark suites, print tables,
 // merge figures into bench/results.json.
 import { resultsPath } from './results.js';
+import { runRelayBench } from './relay.js';
 import { runSpoolBench } from './spool.js';
 
 const suites: Record<string, () => void | Promise<void>> = {
   spool: () => runSpoolBench(),
+  relay: () => runRelayBench(),
 };
 
 const wanted = process.argv.slice(2);
