@@ -54,7 +54,7 @@ void gl_runtime_load_stop(int timeout_ms)
 }
 
 #ifndef GRIDLINK_DEFAULT_ENTRY
-#define GRIDLINK_DEFAULT_ENTRY "/usr/lib/gridlink/dist/relay/embedded.js"
+#define GRIDLINK_DEFAULT_ENTRY "/usr/lib/gridlink/dist/relay/embedded.cjs"
 #endif
 
 int gl_runtime_start_relay(const gl_options_t *o, const char *daemon, gl_runtime_log_fn log_error,

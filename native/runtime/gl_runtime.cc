@@ -5,14 +5,17 @@
 //  - all signals blocked on the runtime thread, and no Node signal handlers
 //    (kNoDefaultSignalHandling): SIGTERM still reaches slurmctld, which saves
 //    its state;
-//  - no stdio initialisation, no NODE_OPTIONS, no CLI option parsing;
+//  - no stdio initialisation, no NODE_OPTIONS; the only Node/V8 options are
+//    ours (the plugin's key=value options come after the entry, as script
+//    arguments, so they can never be read as Node options);
 //  - the Environment does not own process state (no chdir/umask/setuid from JS);
 //  - process.exit() and uncaught fatal errors call our exit handler, which
 //    stops the Environment, never the daemon;
 //  - fds 0-2 made valid before libuv starts (slurmstepd runs with fd 0 closed);
 //  - V8 is never torn down: it cannot be initialised twice in one process.
-// The relay itself is an ES module (dist/relay/embedded.js) run as the main
-// module with the plugin's key=value options as process.argv[2..].
+// The relay runs as the main module: dist/relay/embedded.cjs, the relay
+// bundled into one CommonJS file (a module graph costs ~8 MB more RSS), with
+// the plugin's key=value options as process.argv[2..].
 #include <node.h>
 
 #include <errno.h>
@@ -72,13 +75,19 @@ void EnsureStdFds() {
 void *RuntimeMain(void *) {
   State &s = S();
   const std::string prefix = "gridlink runtime (" + s.name + "): ";
-  std::vector<std::string> args = {"gridlink-" + s.name, s.entry};
+  std::vector<std::string> args = {"gridlink-" + s.name};
+  // A 1 MB young generation and no V8 helper threads: the relay moves a few
+  // events a second, and each saves daemon RSS (bench/relay.ts measures it).
+  // (--lite-mode would save more but removes WebAssembly, which undici needs.)
+  args.push_back("--max-semi-space-size=1");
+  args.push_back("--single-threaded");
+  args.push_back(s.entry);
   args.insert(args.end(), s.args.begin(), s.args.end());
 
   using namespace node::ProcessInitializationFlags;
   auto init = node::InitializeOncePerProcess(
       args, static_cast<Flags>(kNoDefaultSignalHandling | kNoStdioInitialization | kDisableNodeOptionsEnv |
-                               kDisableCLIOptions | kNoParseGlobalDebugVariables | kNoAdjustResourceLimits |
+                               kNoParseGlobalDebugVariables | kNoAdjustResourceLimits |
                                kNoUseLargePages | kNoPrintHelpOrVersionOutput));
   for (const std::string &e : init->errors()) Log(s.log_error, prefix + e);
   if (init->early_return() || !init->platform()) {

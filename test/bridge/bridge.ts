@@ -15,14 +15,14 @@ import type { StoredRecord } from '../../src/reporter/ingest/store.js';
 import { startPluginCluster, type PluginCluster } from '../plugins/with-plugins.js';
 
 export type Ingest = Awaited<ReturnType<typeof startIngestServer>>;
-export const entry = join(packageRoot, 'dist', 'relay', 'embedded.js');
+export const entry = join(packageRoot, 'dist', 'relay', 'embedded.cjs');
 const cli = join(packageRoot, 'dist', 'cli', 'main.js');
 
 /** The embedded runtime runs compiled JavaScript: make sure dist/ is not older than src/. */
 export function ensureBuilt(): void {
   const newest = spawnSync('find', [join(packageRoot, 'src'), '-name', '*.ts', '-newer', entry], { encoding: 'utf8' });
   if (existsSync(entry) && existsSync(cli) && newest.stdout.trim() === '') return;
-  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: packageRoot, encoding: 'utf8' });
+  const r = spawnSync('npm', ['run', '--silent', 'build:ts'], { cwd: packageRoot, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`npm run build:ts failed:\n${r.stdout}${r.stderr}`);
 }
 

@@ -33,9 +33,11 @@ it('reporter down while 100 jobs complete, up 60 s later: all arrive, none twice
   await new Promise((r) => setTimeout(r, Math.max(0, 60_000 - (Date.now() - downSince))));
   ingest = await startIngest(storeDir, port);
   let recs: Awaited<ReturnType<typeof stored>> = [];
-  await waitFor('all 100 delivered', async () => {
+  await waitFor('all 100 delivered, from both spools', async () => {
     recs = await stored(ingest!);
-    return completedIds(recs, 'while-down').length === 100;
+    const ids = completedIds(recs, 'while-down');
+    const started = new Set(recs.filter((r) => isKind(r, EventKind.JobStarted)).map((r) => r.event.jobId));
+    return ids.length === 100 && ids.every((id) => started.has(id));
   }, 60_000);
   const ids = completedIds(recs, 'while-down');
   expect(ids).toHaveLength(100);
