@@ -1,9 +1,11 @@
 // main.ts - `npm run devnet`: the whole system on this machine.
 //
 // As far as the project has come: a real SLURM cluster (munge, slurmctld,
-// slurmd) with jobcomp/provider and spank/provider loaded, demo jobs, and
-// every job event printed as it lands in the spools; beside it a local chain
-// (anvil) with the Meta-Scheduler contracts deployed and the devnet oracle.
+// slurmd) with jobcomp/provider and spank/provider loaded; the relay embedded
+// in both daemons sends every job event, munge-authenticated, to the
+// reporter's ingest endpoint, and each event is printed as the reporter
+// stores it. Beside it a local chain (anvil) with the Meta-Scheduler
+// contracts deployed and the devnet oracle. The supervisor is not there yet.
 import { existsSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -15,9 +17,8 @@ import { foundry } from 'viem/chains';
 
 import { startCluster, type Cluster } from '../cluster/index.js';
 import { createMetaSchedulerClient } from '../metascheduler/client.js';
-import { eventToJson, type JobEvent } from '../native/event.js';
 import { packageRoot } from '../native/addon.js';
-import { SpoolReader } from '../native/spool.js';
+import { resolveIngestConfig, startIngestServer, type IngestServer, type StoreCursor, type StoredRecord } from '../reporter/ingest/index.js';
 import { startAnvil, type Anvil } from './anvil.js';
 import { deployMetaScheduler } from './deploy.js';
 import { startOracle, type Oracle } from './oracle.js';
@@ -30,30 +31,15 @@ interface Options {
   chain: boolean;
 }
 
-/** Follows a spool without consuming it: prints each new event once. */
-function follower(dir: string, print: (ev: JobEvent) => void): () => void {
-  let reader: SpoolReader | undefined;
-  return () => {
-    if (!reader) {
-      if (!existsSync(join(dir, 'spool.meta'))) return;
-      reader = new SpoolReader(dir);
-    }
-    for (;;) {
-      const { records } = reader.read(500);
-      if (!records.length) return;
-      for (const r of records) print(r.event);
-    }
-  };
-}
-
 async function main(opts: Options): Promise<void> {
   const pluginDir = join(packageRoot, 'build-plugins');
-  for (const so of ['jobcomp_provider.so', 'spank_provider.so'])
-    if (!existsSync(join(pluginDir, so))) throw new Error(`${join(pluginDir, so)} missing: run \`bash scripts/setup.sh\` first`);
+  for (const f of [join(pluginDir, 'jobcomp_provider.so'), join(pluginDir, 'spank_provider.so'), join(pluginDir, 'gridlink_runtime.so'), join(packageRoot, 'dist', 'relay', 'embedded.cjs')])
+    if (!existsSync(f)) throw new Error(`${f} missing: run \`bash scripts/setup.sh\` first`);
 
   let anvil: Anvil | undefined;
   let oracle: Oracle | undefined;
   let cluster: Cluster | undefined;
+  let ingest: IngestServer | undefined;
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -61,6 +47,7 @@ async function main(opts: Options): Promise<void> {
     log.info('stopping');
     await oracle?.stop().catch(() => {});
     await cluster?.stop().catch((e) => log.error({ err: e }, 'cluster stop failed'));
+    await ingest?.stop().catch(() => {});
     await anvil?.stop().catch(() => {});
   };
   process.once('SIGINT', () => void stop().then(() => process.exit(0)));
@@ -84,30 +71,42 @@ async function main(opts: Options): Promise<void> {
       log.info({ rpcUrl: anvil.rpcUrl, ...addresses, provider: provider!.address, customer: customer!.address }, 'chain up: Meta-Scheduler deployed, oracle running');
     }
 
-    // A fresh pair of spools per run, on disk like real ones.
-    const spools = mkdtempSync('/var/tmp/gridlink-devnet-');
-    const ctldSpool = join(spools, 'slurmctld');
-    const nodeSpool = join(spools, 'slurmd');
+    // Fresh spools and reporter store per run, on disk like real ones.
+    const state = mkdtempSync('/var/tmp/gridlink-devnet-');
+    const ctldSpool = join(state, 'slurmctld');
+    const nodeSpool = join(state, 'slurmd');
+    ingest = await startIngestServer(resolveIngestConfig({ listen: { host: '127.0.0.1', port: 0 }, storeDir: join(state, 'reporter'), allowedUids: [0] }), {
+      logger: log.child({ name: 'reporter' }),
+    });
+    log.info({ url: ingest.url, store: join(state, 'reporter') }, 'reporter ingest up (munge-authenticated)');
+    const relay = (daemon: string) => [`reporter=${ingest!.url}`, `log=${join(state, `relay-${daemon}.log`)}`];
     cluster = await startCluster({
       extraPluginDirs: [pluginDir],
-      jobComp: { type: 'jobcomp/provider', loc: `spool=${ctldSpool}` },
-      spank: [{ path: join(pluginDir, 'spank_provider.so'), args: [`spool=${nodeSpool}`] }],
+      jobComp: { type: 'jobcomp/provider', loc: [`spool=${ctldSpool}`, ...relay('slurmctld')].join(',') },
+      spank: [{ path: join(pluginDir, 'spank_provider.so'), args: [`spool=${nodeSpool}`, ...relay('slurmd')] }],
       logger: log.child({ name: 'cluster' }),
     });
     log.info(
       { SLURM_CONF: cluster.confPath, node: cluster.nodeName, startupMs: cluster.startupMs, ctldSpool, nodeSpool },
-      'cluster up: plugins loaded (try: SLURM_CONF=... sbatch --wrap hostname; gridlink spool dump SPOOL)',
+      'cluster up: plugins and embedded relays loaded (try: SLURM_CONF=... sbatch --wrap hostname; gridlink spool stat SPOOL)',
     );
 
+    // Print each record as the reporter stores it.
+    const kindName: Record<number, string> = { 1: 'job_started', 2: 'job_ended_node', 3: 'job_completed' };
     const seen = new Map<number, Set<string>>();
-    const print = (ev: JobEvent) => {
-      process.stdout.write(`${JSON.stringify(eventToJson(ev))}\n`);
-      const s = seen.get(ev.jobId) ?? new Set<string>();
-      s.add(ev.kindName);
-      seen.set(ev.jobId, s);
+    let cursor: StoreCursor | undefined;
+    const print = (r: StoredRecord) => {
+      process.stdout.write(`${JSON.stringify({ kindName: kindName[r.event.kind], host: r.host, daemon: r.daemon, receivedAt: r.receivedAt, ...r.event })}\n`);
+      const s = seen.get(r.event.jobId) ?? new Set<string>();
+      s.add(kindName[r.event.kind] ?? '?');
+      seen.set(r.event.jobId, s);
     };
-    const follow = [follower(ctldSpool, print), follower(nodeSpool, print)];
-    const poll = () => follow.forEach((f) => f());
+    const poll = async () => {
+      for await (const { record, cursor: next } of ingest!.store.events(cursor ? { after: cursor } : {})) {
+        print(record);
+        cursor = next;
+      }
+    };
 
     const submit = async (n: number) => {
       const id = await cluster!.sbatch([`--job-name=devnet-demo-${n}`, '--comment=submitted by npm run devnet'], 'echo "hello from $(hostname)"; sleep 2');
@@ -119,12 +118,13 @@ async function main(opts: Options): Promise<void> {
       const id = await submit(1);
       const deadline = Date.now() + 60_000;
       while (!(seen.get(id)?.has('job_started') && seen.get(id)?.has('job_completed'))) {
-        if (Date.now() > deadline) throw new Error(`no prolog and completion events for job ${id} within 60 s: see ${cluster.logs.ctld} and ${cluster.logs.slurmd}`);
-        poll();
+        if (Date.now() > deadline)
+          throw new Error(`the reporter did not get the prolog and completion events of job ${id} within 60 s: see ${cluster.logs.ctld}, ${cluster.logs.slurmd} and ${state}/relay-*.log`);
+        await poll();
         await new Promise((r) => setTimeout(r, 200));
       }
-      poll();
-      log.info({ jobId: id }, 'events flowed: job started on its node and completed');
+      await poll();
+      log.info({ jobId: id }, 'events flowed: shim -> spool -> embedded relay -> reporter, for the job start on its node and its completion');
       await stop();
       return;
     }
@@ -134,7 +134,7 @@ async function main(opts: Options): Promise<void> {
     timer.unref();
     await submit(++n);
     for (;;) {
-      poll();
+      await poll();
       await new Promise((r) => setTimeout(r, 250));
     }
   } catch (err) {
