@@ -3,32 +3,18 @@ import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import type { JobEvent, JobEventBytes } from './event.js';
+
 export interface AddonPos {
   segment: number;
   offset: number;
   total: number;
 }
 
-export interface AddonEvent {
+/** What the addon decodes: JobEvent's numeric fields as they are, strings as raw bytes. */
+export interface AddonEvent extends Omit<JobEvent, 'formatVersion' | 'kind' | 'kindName' | 'bytes' | keyof JobEventBytes>, JobEventBytes {
   version: number;
   kind: number;
-  seq: bigint;
-  spoolId: string;
-  jobId: number;
-  userId: number;
-  jobState: number;
-  exitCode: number;
-  signal: number;
-  submitTime: number;
-  startTime: number;
-  endTime: number;
-  writeTimeNs: bigint;
-  tres: { cpu: number; memMb: number; gpu: number; node: number; billing: number };
-  cluster: Buffer;
-  node: Buffer;
-  stateName: Buffer;
-  jobName: Buffer;
-  comment: Buffer;
 }
 
 export interface AddonRecord {

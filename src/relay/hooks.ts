@@ -10,32 +10,14 @@ import type { Logger } from 'pino';
 import type { JobEvent } from '../native/event.js';
 import type { RelayMetrics } from './metrics.js';
 
-/** What a hook handler receives: a plain copy of the relayed event. */
-export interface GridlinkHookEvent {
-  kind: 1 | 2 | 3;
-  kindName: string;
-  /** (spoolId, seq) identifies the record everywhere. */
-  spoolId: string;
-  seq: bigint;
+/**
+ * What a hook handler receives: a plain copy of the relayed event (the JobEvent
+ * fields but formatVersion and the raw bytes), plus where it came from.
+ */
+export interface GridlinkHookEvent extends Omit<JobEvent, 'formatVersion' | 'bytes'> {
   /** Host and daemon whose spool the event came from. */
   host: string;
   daemon: 'slurmctld' | 'slurmd';
-  jobId: number;
-  userId: number;
-  jobState: number;
-  stateName: string;
-  exitCode: number;
-  signal: number;
-  submitTime: number;
-  startTime: number;
-  endTime: number;
-  writeTimeNs: bigint;
-  tres: { cpu: number; memMb: number; gpu: number; node: number; billing: number };
-  cluster: string;
-  node: string;
-  /** Lossless: bytes that are not UTF-8 appear as lone surrogates U+DC80..U+DCFF. */
-  jobName: string;
-  comment: string;
 }
 
 /**
