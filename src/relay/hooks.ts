@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 
 import type { JobEvent } from '../native/event.js';
 import type { RelayMetrics } from './metrics.js';
+import { jobEventFields } from './wire.js';
 
 /**
  * What a hook handler receives: a plain copy of the relayed event (the JobEvent
@@ -52,21 +53,7 @@ export function toHookEvent(ev: JobEvent, host: string, daemon: 'slurmctld' | 's
     seq: ev.seq,
     host,
     daemon,
-    jobId: ev.jobId,
-    userId: ev.userId,
-    jobState: ev.jobState,
-    stateName: ev.stateName,
-    exitCode: ev.exitCode,
-    signal: ev.signal,
-    submitTime: ev.submitTime,
-    startTime: ev.startTime,
-    endTime: ev.endTime,
-    writeTimeNs: ev.writeTimeNs,
-    tres: { ...ev.tres },
-    cluster: ev.cluster,
-    node: ev.node,
-    jobName: ev.jobName,
-    comment: ev.comment,
+    ...jobEventFields(ev, ev.writeTimeNs, { ...ev.tres }),
   };
 }
 

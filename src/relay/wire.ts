@@ -1,12 +1,13 @@
 // wire.ts - spool events to wire records, and a batch body built from records serialized once.
-import type { JobEvent } from '../native/event.js';
+import type { JobEvent, Tres } from '../native/event.js';
 import type { EventBatch, WireEvent } from './protocol.js';
 
-/** Lossless: strings keep their surrogate escapes, u64s travel as decimal strings. */
-export function toWireEvent(ev: JobEvent): WireEvent {
+/**
+ * The fields from jobId on, in the order both the wire record and the hook
+ * event list them; writeTimeNs and the tres copy are the caller's (they differ).
+ */
+export function jobEventFields<W>(ev: JobEvent, writeTimeNs: W, tres: Tres) {
   return {
-    seq: ev.seq.toString(),
-    kind: ev.kind,
     jobId: ev.jobId,
     userId: ev.userId,
     jobState: ev.jobState,
@@ -16,12 +17,27 @@ export function toWireEvent(ev: JobEvent): WireEvent {
     submitTime: ev.submitTime,
     startTime: ev.startTime,
     endTime: ev.endTime,
-    writeTimeNs: ev.writeTimeNs.toString(),
-    tres: { cpu: ev.tres.cpu, memMb: ev.tres.memMb, gpu: ev.tres.gpu, node: ev.tres.node, billing: ev.tres.billing },
+    writeTimeNs,
+    tres,
     cluster: ev.cluster,
     node: ev.node,
     jobName: ev.jobName,
     comment: ev.comment,
+  };
+}
+
+/** Lossless: strings keep their surrogate escapes, u64s travel as decimal strings. */
+export function toWireEvent(ev: JobEvent): WireEvent {
+  return {
+    seq: ev.seq.toString(),
+    kind: ev.kind,
+    ...jobEventFields(ev, ev.writeTimeNs.toString(), {
+      cpu: ev.tres.cpu,
+      memMb: ev.tres.memMb,
+      gpu: ev.tres.gpu,
+      node: ev.tres.node,
+      billing: ev.tres.billing,
+    }),
   };
 }
 
