@@ -425,33 +425,38 @@ class RelayLoop implements Relay {
       this.#woken = false;
       return Promise.resolve();
     }
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(t);
-        self.#wake = undefined;
-        self.#woken = false;
-        resolve();
-      }
-      this.#wake = done;
-    });
+    return this.#timedWait(
+      ms,
+      (done) => done,
+      () => {
+        this.#woken = false;
+      },
+    );
   }
 
   /** Backoff sleep: only stop() cuts it short. */
   #sleep(ms: number): Promise<void> {
     if (this.#stopping) return Promise.resolve();
+    return this.#timedWait(ms, (done) => () => {
+      if (this.#stopping) done();
+    });
+  }
+
+  /**
+   * Resolves after `ms`, or earlier when #wake (set to what `wakeFor(done)`
+   * returns) ends the wait; ending clears the timer and #wake, then runs `onDone`.
+   */
+  #timedWait(ms: number, wakeFor: (done: () => void) => () => void, onDone?: () => void): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
       const self = this;
       function done() {
         clearTimeout(t);
         self.#wake = undefined;
+        onDone?.();
         resolve();
       }
-      this.#wake = () => {
-        if (this.#stopping) done();
-      };
+      this.#wake = wakeFor(done);
     });
   }
 }
