@@ -47,6 +47,23 @@ export interface Bridge {
   stop(): Promise<void>;
 }
 
+/**
+ * What a test started, stopped after each test: call at the top of a test file
+ * with vitest's afterEach (passed in, so that this module stays importable from
+ * the benchmarks, which run outside vitest), then assign running.bridge and
+ * running.ingest in the tests.
+ */
+export function useBridgeLifecycle(afterEach: (fn: () => Promise<void>) => void): { bridge?: Bridge; ingest?: Ingest } {
+  const running: { bridge?: Bridge; ingest?: Ingest } = {};
+  afterEach(async () => {
+    await running.bridge?.stop();
+    await running.ingest?.stop();
+    running.bridge = undefined;
+    running.ingest = undefined;
+  });
+  return running;
+}
+
 /** A cluster whose plugins relay to reporterUrl, with the runtime embedded or as standalone processes. */
 export async function startBridge(reporterUrl: string, mode: 'embedded' | 'off', extra: string[] = []): Promise<Bridge> {
   ensureBuilt();

@@ -4,16 +4,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { EventKind } from '../../src/native/index.js';
-import { checkOncePerSpoolInOrder, isKind, makeHmacKey, metricValue, startBridge, startIngest, stored, type Bridge, type Ingest } from './bridge.js';
+import { checkOncePerSpoolInOrder, isKind, makeHmacKey, metricValue, startBridge, startIngest, stored, useBridgeLifecycle, type Bridge, type Ingest } from './bridge.js';
 
-let bridge: Bridge | undefined;
-let ingest: Ingest | undefined;
-afterEach(async () => {
-  await bridge?.stop();
-  await ingest?.stop();
-  bridge = undefined;
-  ingest = undefined;
-});
+const running = useBridgeLifecycle(afterEach);
 
 /** Submits an array of `n` jobs named `name`; resolves with their job ids once all completions are stored. */
 async function runArray(b: Bridge, ing: Ingest, name: string, n: number, timeoutMs = 240_000) {
@@ -40,13 +33,13 @@ function expectExactlyOnce(recs: Awaited<ReturnType<typeof stored>>, ids: number
 
 describe.each(['embedded', 'off'] as const)('relay with runtime=%s', (mode) => {
   it('delivers 200 jobs: every prolog and completion event exactly once, in order per spool', async () => {
-    ingest = await startIngest();
-    bridge = await startBridge(ingest.url, mode);
-    const { ids, recs } = await runArray(bridge, ingest, `burst-${mode}`, 200);
+    running.ingest = await startIngest();
+    running.bridge = await startBridge(running.ingest.url, mode);
+    const { ids, recs } = await runArray(running.bridge, running.ingest, `burst-${mode}`, 200);
     expect(ids).toHaveLength(200);
     expectExactlyOnce(recs, ids);
-    expect(await metricValue(ingest, 'gridlink_ingest_records_total', 'duplicate')).toBe(0);
-    expect(await metricValue(ingest, 'gridlink_ingest_auth_failures_total', 'munge')).toBe(0);
+    expect(await metricValue(running.ingest, 'gridlink_ingest_records_total', 'duplicate')).toBe(0);
+    expect(await metricValue(running.ingest, 'gridlink_ingest_auth_failures_total', 'munge')).toBe(0);
     // both daemons' spools were relayed with root's munge credential
     expect(new Set(recs.map((r) => r.daemon))).toEqual(new Set(['slurmctld', 'slurmd']));
   });
@@ -54,9 +47,9 @@ describe.each(['embedded', 'off'] as const)('relay with runtime=%s', (mode) => {
 
 it('delivers with HMAC instead of munge, for a reporter outside the munge realm', async () => {
   const key = makeHmacKey();
-  ingest = await startIngest(undefined, 0, key);
-  bridge = await startBridge(ingest.url, 'embedded', ['auth=hmac', `hmac_key_file=${key.keyFile}`, `hmac_key_id=${key.keyId}`]);
-  const { ids, recs } = await runArray(bridge, ingest, 'burst-hmac', 20);
+  running.ingest = await startIngest(undefined, 0, key);
+  running.bridge = await startBridge(running.ingest.url, 'embedded', ['auth=hmac', `hmac_key_file=${key.keyFile}`, `hmac_key_id=${key.keyId}`]);
+  const { ids, recs } = await runArray(running.bridge, running.ingest, 'burst-hmac', 20);
   expect(ids).toHaveLength(20);
   expectExactlyOnce(recs, ids);
 });

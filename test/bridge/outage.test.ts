@@ -4,16 +4,9 @@ import { afterEach, expect, it } from 'vitest';
 
 import { EventKind, SpoolReader } from '../../src/native/index.js';
 import { waitFor } from '../plugins/with-plugins.js';
-import { checkOncePerSpoolInOrder, isKind, metricValue, startBridge, startIngest, stored, type Bridge, type Ingest } from './bridge.js';
+import { checkOncePerSpoolInOrder, isKind, metricValue, startBridge, startIngest, stored, useBridgeLifecycle } from './bridge.js';
 
-let bridge: Bridge | undefined;
-let ingest: Ingest | undefined;
-afterEach(async () => {
-  await bridge?.stop();
-  await ingest?.stop();
-  bridge = undefined;
-  ingest = undefined;
-});
+const running = useBridgeLifecycle(afterEach);
 
 function completedIds(recs: Awaited<ReturnType<typeof stored>>, name: string): number[] {
   return [...new Set(recs.filter((r) => isKind(r, EventKind.JobCompleted) && r.event.jobName === name).map((r) => r.event.jobId))];
@@ -25,16 +18,16 @@ it('reporter down while 100 jobs complete, up 60 s later: all arrive, none twice
   const { port } = first;
   const storeDir = first.store.dir;
   await first.stop();
-  bridge = await startBridge(`http://127.0.0.1:${port}`, 'embedded');
-  const c = bridge.pc.cluster;
+  running.bridge = await startBridge(`http://127.0.0.1:${port}`, 'embedded');
+  const c = running.bridge.pc.cluster;
   await c.sbatch(['--array=1-100', '--job-name=while-down', '--output=/dev/null'], 'true');
   await waitFor('100 jobs done', async () => (await c.run('squeue', ['-h', '-n', 'while-down'])).stdout.trim() === '', 120_000);
   const downSince = Date.now();
   await new Promise((r) => setTimeout(r, Math.max(0, 60_000 - (Date.now() - downSince))));
-  ingest = await startIngest(storeDir, port);
+  running.ingest = await startIngest(storeDir, port);
   let recs: Awaited<ReturnType<typeof stored>> = [];
   await waitFor('all 100 delivered, from both spools', async () => {
-    recs = await stored(ingest!);
+    recs = await stored(running.ingest!);
     const ids = completedIds(recs, 'while-down');
     const started = new Set(recs.filter((r) => isKind(r, EventKind.JobStarted)).map((r) => r.event.jobId));
     return ids.length === 100 && ids.every((id) => started.has(id));
@@ -44,15 +37,15 @@ it('reporter down while 100 jobs complete, up 60 s later: all arrive, none twice
   const started = recs.filter((r) => isKind(r, EventKind.JobStarted));
   for (const id of ids) expect(started.filter((r) => r.event.jobId === id)).toHaveLength(1);
   checkOncePerSpoolInOrder(recs);
-  expect(await metricValue(ingest, 'gridlink_ingest_records_total', 'duplicate')).toBe(0);
+  expect(await metricValue(running.ingest, 'gridlink_ingest_records_total', 'duplicate')).toBe(0);
 }, 300_000);
 
 it('slurmctld killed with -9 in the middle of a burst, restarted: nothing lost, nothing twice', async () => {
-  ingest = await startIngest();
-  bridge = await startBridge(ingest.url, 'embedded');
-  const c = bridge.pc.cluster;
+  running.ingest = await startIngest();
+  running.bridge = await startBridge(running.ingest.url, 'embedded');
+  const c = running.bridge.pc.cluster;
   await c.sbatch(['--array=1-60', '--job-name=burst-kill', '--output=/dev/null'], 'sleep 0.2');
-  await waitFor('a third done', async () => completedIds(await stored(ingest!), 'burst-kill').length >= 20, 120_000);
+  await waitFor('a third done', async () => completedIds(await stored(running.ingest!), 'burst-kill').length >= 20, 120_000);
   await c.killCtld('SIGKILL'); // records appended but not yet relayed die with it only if the spool loses them
   await c.restartCtld();
   // slurmctld rolls back to its last saved state: jobs that ended after it may
@@ -62,18 +55,18 @@ it('slurmctld killed with -9 in the middle of a burst, restarted: nothing lost, 
   await c.run('scancel', ['-n', 'burst-kill']);
   await waitFor('queue empty', async () => (await c.run('squeue', ['-h'])).stdout.trim() === '', 120_000);
   // Every record either spool ever got reaches the reporter exactly once, in order.
-  for (const spool of [bridge.pc.ctldSpool, bridge.pc.nodeSpool]) {
+  for (const spool of [running.bridge.pc.ctldSpool, running.bridge.pc.nodeSpool]) {
     const reader = new SpoolReader(spool);
     const { spoolId, nextSeq } = reader.stat();
     reader.close();
     let recs: Awaited<ReturnType<typeof stored>> = [];
     await waitFor(`all ${nextSeq} records of ${spool} delivered`, async () => {
-      recs = (await stored(ingest!)).filter((r) => r.spoolId === spoolId);
+      recs = (await stored(running.ingest!)).filter((r) => r.spoolId === spoolId);
       return recs.length === nextSeq;
     }, 60_000);
     expect(recs.map((r) => Number(r.seq))).toEqual(Array.from({ length: nextSeq }, (_, i) => i));
   }
-  checkOncePerSpoolInOrder(await stored(ingest));
+  checkOncePerSpoolInOrder(await stored(running.ingest));
   // (SLURM itself may forget a job it started just before the kill, or see one
   // end twice across its state rollback: reconciling jobs is the reporter's
   // job; the bridge's is that no record is lost or doubled.)
