@@ -122,12 +122,15 @@ int gl_options_apply(gl_options_t *o, const char *arg, int bare_is_spool, char *
 				 (int)klen, arg);
 			return -1;
 		}
-		if (o->relay_argc >= (int)(sizeof(o->relay_argv) / sizeof(o->relay_argv[0])) ||
-		    strlen(arg) >= sizeof(o->relay_argv[0])) {
+		size_t n = strlen(arg) + 1;
+		if (o->relay_argc >= (int)(sizeof(o->relay_off) / sizeof(o->relay_off[0])) ||
+		    o->relay_used + n > sizeof(o->relay_buf)) {
 			snprintf(err, errlen, "too many or too long relay options at '%.*s'", (int)klen, arg);
 			return -1;
 		}
-		snprintf(o->relay_argv[o->relay_argc++], sizeof(o->relay_argv[0]), "%s", arg);
+		memcpy(o->relay_buf + o->relay_used, arg, n);
+		o->relay_off[o->relay_argc++] = o->relay_used;
+		o->relay_used += (unsigned)n;
 		if (KEY("reporter"))
 			o->has_reporter = 1;
 	}

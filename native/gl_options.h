@@ -33,9 +33,17 @@ typedef struct gl_options {
 	char runtime[16]; /* "" (default), "embedded" or "off" */
 	char entry[4096];
 	int relay_argc;
-	char relay_argv[24][4200]; /* "key=value" for the relay */
+	unsigned relay_off[24];  /* relay_argv(i) = relay_buf + relay_off[i] */
+	unsigned relay_used;
+	char relay_buf[8192];    /* the relay's "key=value" options, NUL-separated */
 	int has_reporter;
 } gl_options_t;
+
+/* The i-th relay option ("key=value"). */
+static inline const char *gl_options_relay_arg(const gl_options_t *o, int i)
+{
+	return o->relay_buf + o->relay_off[i];
+}
 
 /* Whether the embedded runtime should start with these options. */
 int gl_options_want_runtime(const gl_options_t *o);

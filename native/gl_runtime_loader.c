@@ -68,7 +68,7 @@ int gl_runtime_start_relay(const gl_options_t *o, const char *daemon, gl_runtime
 	argv[argc++] = spool_arg;
 	argv[argc++] = daemon_arg;
 	for (int i = 0; i < o->relay_argc && argc < 28; i++)
-		argv[argc++] = o->relay_argv[i];
+		argv[argc++] = gl_options_relay_arg(o, i);
 	if (!o->has_reporter) {
 		log_error("gridlink: runtime=embedded but no reporter=URL option: the relay has nowhere to send events; they stay in the spool");
 		return -1;
