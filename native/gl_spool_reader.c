@@ -288,8 +288,11 @@ int gl_reader_ack(gl_reader_t *r, gl_pos_t pos, uint64_t last_seq, char *err,
 	__atomic_store_n(&m->ack_total, pos.total, __ATOMIC_RELEASE);
 	if (last_seq + 1 > m->acked_seq)
 		m->acked_seq = last_seq + 1;
-	int rc = msync(m, GL_META_SIZE, MS_SYNC);
 	gl_meta_unlock(&r->meta);
+	/* Flush outside the lock: writers (slurmctld under its job lock) never
+	 * wait on this disk write. A crash before it only replays the batch,
+	 * which the reporter dedupes. */
+	int rc = msync(m, GL_META_SIZE, MS_SYNC);
 	if (rc) {
 		snprintf(err, errlen, "cannot persist the ack in %s/" GL_META_FILE ": %s", r->dir,
 			 strerror(errno));
