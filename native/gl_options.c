@@ -24,7 +24,7 @@ void gl_options_defaults(gl_options_t *o, const char *daemon)
 static const char *const relay_keys[] = {
 	"host", "reporter", "auth", "munge_socket", "hmac_key_file", "hmac_key_id",
 	"batch_max_records", "batch_max_bytes", "poll_ms", "backoff_initial_ms", "backoff_max_ms",
-	"backoff_factor", "quarantine", "hooks", "hook_timeout_ms", "request_timeout_ms", "config",
+	"backoff_factor", "quarantine", "hooks", "hook_timeout_ms", "request_timeout_ms", "http_client", "config",
 	"log", "log_level", NULL
 };
 

@@ -24,7 +24,9 @@ process.on('uncaughtException', (err) => logger.error({ error: err.stack ?? Stri
 process.on('unhandledRejection', (err) => logger.error({ error: (err as Error)?.stack ?? String(err) }, 'unhandled rejection in the relay runtime (kept running)'));
 
 try {
-  const { config, runtime } = parseRelayOptions(process.argv.slice(2));
+  // Node's own HTTP client unless the plugin options say otherwise: undici's
+  // WebAssembly parser would cost every slurmctld and slurmd ~11 MB of RSS.
+  const { config, runtime } = parseRelayOptions(['http_client=node', ...process.argv.slice(2)]);
   logger = makeLogger(runtime.logFile, runtime.logLevel);
   relay = startRelay(config, { logger });
 } catch (err) {

@@ -115,7 +115,7 @@ class RelayLoop implements Relay {
     this.#c = config;
     this.#log = (opts.logger ?? pino({ name: 'gridlink-relay' })).child({ spool: config.spoolDir, daemon: config.daemon });
     this.metrics = createRelayMetrics(opts.registry);
-    this.#transport = opts.transport ?? createTransport(config.reporterUrl, { requestTimeoutMs: config.requestTimeoutMs });
+    this.#transport = opts.transport ?? createTransport(config.reporterUrl, { requestTimeoutMs: config.requestTimeoutMs, httpClient: config.httpClient });
     this.#auth = opts.authenticate ?? createAuthenticator(config.auth);
     this.#random = opts.random ?? Math.random;
     this.#quarantine = new QuarantineFile(config.quarantineFile);

@@ -1,8 +1,16 @@
-// transport.ts - POST one batch body to the reporter over a keep-alive undici
-// Client, and classify the answer the way protocol.ts defines it.
-import { Client, errors as undiciErrors } from 'undici';
+// transport.ts - POST one batch body to the reporter over one keep-alive
+// connection, and classify the answer the way protocol.ts defines it.
+//
+// Two HTTP clients behind one Transport: undici (the default) and Node's own
+// http/https (http_client=node), which the embedded runtime uses: undici
+// compiles its WebAssembly HTTP parser when it loads, ~11 MB of RSS in every
+// slurmctld and slurmd (bench/relay.ts). undici is imported only when chosen.
+import type { Dispatcher } from 'undici';
 
+import { createNodeTransport } from './transport-node.js';
 import { AUTH_HEADER, INGEST_PATH, ingestResultSchema, type IngestResult } from './protocol.js';
+
+export type HttpClientKind = 'undici' | 'node';
 
 export type Answer =
   /** 200 IngestResult: ack the batch, quarantine `rejected`. */
@@ -29,52 +37,55 @@ export function ingestUrl(reporterUrl: string): URL {
   return u;
 }
 
-/** One Client (one keep-alive connection) for the reporter's origin. */
-export function createTransport(reporterUrl: string, opts: { requestTimeoutMs: number }): Transport {
+export interface TransportOptions {
+  requestTimeoutMs: number;
+  /** Default undici. */
+  httpClient?: HttpClientKind;
+}
+
+export function createTransport(reporterUrl: string, opts: TransportOptions): Transport {
+  return opts.httpClient === 'node' ? createNodeTransport(reporterUrl, opts) : createUndiciTransport(reporterUrl, opts);
+}
+
+/** One undici Client (one keep-alive connection) for the reporter's origin, made at the first POST. */
+export function createUndiciTransport(reporterUrl: string, opts: { requestTimeoutMs: number }): Transport {
   const url = ingestUrl(reporterUrl);
-  const client = new Client(url.origin, {
-    keepAliveTimeout: 30_000,
-    headersTimeout: opts.requestTimeoutMs,
-    bodyTimeout: opts.requestTimeoutMs,
-    connectTimeout: Math.min(opts.requestTimeoutMs, 10_000),
-  });
+  let client: Dispatcher | undefined;
+  const getClient = async (): Promise<Dispatcher> => {
+    if (client) return client;
+    const { Client } = await import('undici');
+    client = new Client(url.origin, {
+      keepAliveTimeout: 30_000,
+      headersTimeout: opts.requestTimeoutMs,
+      bodyTimeout: opts.requestTimeoutMs,
+      connectTimeout: Math.min(opts.requestTimeoutMs, 10_000),
+    });
+    return client;
+  };
   const path = url.pathname;
 
   async function post(body: Uint8Array, auth: string, signal?: AbortSignal): Promise<Answer> {
-    // AbortSignal.any is Node >= 20.3: combine the stop signal and the timeout by hand (Node 18).
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(new Error(`no answer within ${opts.requestTimeoutMs} ms`)), opts.requestTimeoutMs);
-    const onStop = () => ac.abort(new Error('relay stopping'));
-    signal?.addEventListener('abort', onStop, { once: true });
-    if (signal?.aborted) onStop();
-    try {
-      const res = await client.request({
+    return withDeadline(url, opts.requestTimeoutMs, signal, async (abort) => {
+      const res = await (await getClient()).request({
         path,
         method: 'POST',
         headers: { 'content-type': 'application/json', [AUTH_HEADER]: auth },
         body: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-        signal: ac.signal,
+        signal: abort,
       });
-      const text = await readLimited(res.body);
-      return classify(res.statusCode, text, url.href);
-    } catch (err) {
-      const reason = ac.signal.aborted ? (ac.signal.reason as Error) : (err as Error);
-      return { kind: 'retry', detail: describeNetError(reason), hint: `check that the reporter at ${url.origin} is up and reachable from this host` };
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onStop);
-    }
+      return classify(res.statusCode, await readLimited(res.body), url.href);
+    });
   }
 
   return {
     post,
     async close() {
-      await client.destroy().catch(() => {});
+      await client?.destroy().catch(() => {});
     },
   };
 }
 
-async function readLimited(body: AsyncIterable<Buffer> & { destroy?: () => void }): Promise<string> {
+export async function readLimited(body: AsyncIterable<Buffer> & { destroy?: () => void }): Promise<string> {
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const c of body) {
@@ -129,8 +140,30 @@ export function classify(status: number, text: string, where: string): Answer {
   };
 }
 
-function describeNetError(err: Error): string {
+/**
+ * Runs one request under the relay's stop signal and a deadline, combined by
+ * hand (AbortSignal.any is Node >= 20.3; the embedded runtime is Node 18).
+ * A request that got no HTTP answer becomes a retry.
+ */
+export async function withDeadline(url: URL, timeoutMs: number, signal: AbortSignal | undefined, request: (abort: AbortSignal) => Promise<Answer>): Promise<Answer> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  const onStop = () => ac.abort(new Error('relay stopping'));
+  signal?.addEventListener('abort', onStop, { once: true });
+  if (signal?.aborted) onStop();
+  try {
+    return await request(ac.signal);
+  } catch (err) {
+    const reason = ac.signal.aborted ? (ac.signal.reason as Error) : (err as Error);
+    return { kind: 'retry', detail: describeNetError(reason), hint: `check that the reporter at ${url.origin} is up and reachable from this host` };
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onStop);
+  }
+}
+
+export function describeNetError(err: Error): string {
   const code = (err as { code?: string }).code;
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) return `timeout: ${err.message}`;
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return `timeout: ${err.message}`;
   return code ? `${code}: ${err.message}` : err.message;
 }

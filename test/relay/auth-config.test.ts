@@ -132,6 +132,7 @@ describe('relay configuration', () => {
       quarantineFile: '/var/spool/gridlink/slurmd/quarantine.jsonl',
       hooks: { module: '/etc/gridlink/h.mjs', timeoutMs: 2000, queueMax: 10_000 },
       requestTimeoutMs: 30_000,
+      httpClient: 'undici',
     });
     expect(runtime).toEqual({ logFile: '/var/log/gl.log', logLevel: undefined });
     const c2 = parseRelayOptions(['spool=/s', 'reporter=https://r', 'daemon=slurmctld', 'batch-max-records=20', 'backoff_max_ms=5000', 'munge_socket=/run/m.sock']).config;
