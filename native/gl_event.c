@@ -221,6 +221,11 @@ int gl_event_decode(const uint8_t *payload, uint32_t len, gl_event_t *ev,
 	return 0;
 }
 
+uint64_t gl_payload_seq(const uint8_t *payload)
+{
+	return get64(payload + SEQ_OFFSET);
+}
+
 const char *gl_event_kind_name(uint16_t kind)
 {
 	switch (kind) {

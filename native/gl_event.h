@@ -120,6 +120,9 @@ gl_frame_status_t gl_frame_check(const uint8_t *buf, size_t avail,
 int gl_event_decode(const uint8_t *payload, uint32_t len, gl_event_t *ev,
 		    const char **err);
 
+/* The seq of a verified payload, without decoding the rest. */
+uint64_t gl_payload_seq(const uint8_t *payload);
+
 const char *gl_event_kind_name(uint16_t kind);
 
 #ifdef __cplusplus

@@ -4,6 +4,7 @@
  * short-lived `slurmstepd spank prolog` on a node) and read by one reader.
  *
  * Directory layout:
+ *   spool.id              the spool's random id (16 bytes), written once
  *   spool.meta            one page, mmap'd by writers and the reader, guarded
  *                         by flock(2): spool id, next seq, current segment,
  *                         ack position and counters (struct gl_spool_meta)

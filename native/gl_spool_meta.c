@@ -98,22 +98,92 @@ void gl_meta_unlock(gl_meta_handle_t *h)
 	flock(h->fd, LOCK_UN);
 }
 
-static int meta_init(const char *dir, gl_meta_handle_t *h, char *err, size_t errlen)
+/* spool.id keeps the spool's id apart from spool.meta (written once, never
+ * rewritten), so segments stay readable if spool.meta is lost. */
+static int load_or_make_id(const char *dir, uint8_t id[GL_SPOOL_ID_LEN], char *err, size_t errlen)
 {
-	struct gl_spool_meta m;
-	memset(&m, 0, sizeof(m));
-	m.magic = GL_META_MAGIC;
-	m.version = GL_META_VERSION;
-	if (getrandom(m.spool_id, sizeof(m.spool_id), 0) != sizeof(m.spool_id)) {
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/" GL_ID_FILE, dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, id, GL_SPOOL_ID_LEN);
+		close(fd);
+		if (n == GL_SPOOL_ID_LEN)
+			return 0;
+	}
+	if (getrandom(id, GL_SPOOL_ID_LEN, 0) != GL_SPOOL_ID_LEN) {
 		snprintf(err, errlen, "getrandom failed: %s", strerror(errno));
 		return GL_ERR_IO;
 	}
-	/* A lost meta next to surviving segments: append after them and read
-	 * from the oldest, so nothing is overwritten or forgotten. */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, id, GL_SPOOL_ID_LEN) != GL_SPOOL_ID_LEN || fsync(fd)) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return GL_ERR_IO;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Highest seq of a verified frame in segments lo..hi; -1 when none. Runs only
+ * when spool.meta is rebuilt next to surviving segments. */
+static int64_t max_seq_in(const char *dir, uint64_t lo, uint64_t hi, const uint8_t key[GL_SPOOL_ID_LEN],
+			  uint64_t *bytes)
+{
+	int64_t max = -1;
+	for (uint64_t s = lo; s <= hi; s++) {
+		char path[4200];
+		struct stat st;
+		gl_segment_path(path, sizeof(path), dir, s);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) || st.st_size <= 0) {
+			close(fd);
+			continue;
+		}
+		uint8_t *buf = malloc((size_t)st.st_size);
+		ssize_t n = buf ? pread(fd, buf, (size_t)st.st_size, 0) : -1;
+		close(fd);
+		if (n > 0) {
+			*bytes += (uint64_t)n;
+			for (size_t off = 0; off + GL_FRAME_HEADER <= (size_t)n;) {
+				size_t flen;
+				const uint8_t *payload;
+				uint32_t plen;
+				if (gl_frame_check(buf + off, (size_t)n - off, key, &flen, &payload, &plen) == GL_FRAME_OK) {
+					uint64_t seq = gl_payload_seq(payload);
+					if ((int64_t)seq > max)
+						max = (int64_t)seq;
+					off += flen;
+				} else {
+					off++;
+				}
+			}
+		}
+		free(buf);
+	}
+	return max;
+}
+
+static int meta_init(const char *dir, gl_meta_handle_t *h, char *err, size_t errlen)
+{
+	struct gl_spool_meta m;
+	int rc;
+	memset(&m, 0, sizeof(m));
+	m.magic = GL_META_MAGIC;
+	m.version = GL_META_VERSION;
+	if ((rc = load_or_make_id(dir, m.spool_id, err, errlen)))
+		return rc;
+	/* A lost meta next to surviving segments: append after them, read from
+	 * the oldest (the reporter dedupes what it already has) and go on
+	 * counting after their highest seq, so no (spool id, seq) is reused. */
 	uint64_t lo, hi;
 	if (gl_segments_scan(dir, &lo, &hi, NULL)) {
 		m.cur_segment = hi + 1;
 		m.ack_segment = lo;
+		m.next_seq = (uint64_t)(max_seq_in(dir, lo, hi, m.spool_id, &m.write_total) + 1);
 	}
 	if (ftruncate(h->fd, GL_META_SIZE) || pwrite(h->fd, &m, sizeof(m), 0) != (ssize_t)sizeof(m) ||
 	    fsync(h->fd)) {

@@ -11,6 +11,7 @@
 #define GL_META_MAGIC 0x4154454d4c53474cull /* "GLSMETA\0"-ish */
 #define GL_META_VERSION 1u
 #define GL_META_FILE "spool.meta"
+#define GL_ID_FILE "spool.id"
 #define GL_META_SIZE 4096
 
 struct gl_spool_meta {

@@ -1,5 +1,5 @@
 // The spool: torn and corrupt bytes are skipped, never misread; acks persist.
-import { appendFileSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeSync, closeSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync, statSync, truncateSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -144,20 +144,29 @@ describe('spool reader', () => {
     expect(() => new SpoolReader('/nonexistent/spool')).toThrow(/is this a gridlink spool dir/);
   });
 
-  it('appends after segments that survived a lost spool.meta, never over them', () => {
+  it('survives a lost spool.meta: old records stay readable, new ones go after them, no seq is reused', () => {
     const t = tempDir();
     cleanup = t.cleanup;
     const w = new SpoolWriter(t.dir);
     w.append(completion(1));
+    w.append(completion(2));
     w.close();
     const seg0 = segments(t.dir)[0]!;
     const before = readFileSync(join(t.dir, seg0));
-    appendFileSync(join(t.dir, 'spool.meta'), ''); // keep the file, then lose it
-    truncateSync(join(t.dir, 'spool.meta'), 0);
+    truncateSync(join(t.dir, 'spool.meta'), 0); // lost (an operator, a broken disk)
     const w2 = new SpoolWriter(t.dir);
-    w2.append(completion(2));
+    w2.append(completion(3));
     w2.close();
     expect(Buffer.compare(readFileSync(join(t.dir, seg0)), before)).toBe(0);
     expect(segments(t.dir)).toHaveLength(2);
+    const r = new SpoolReader(t.dir);
+    const recs = [...r.readAll()].map((x) => [x.event.jobId, Number(x.event.seq)]);
+    expect(recs).toEqual([
+      [1, 0],
+      [2, 1],
+      [3, 2],
+    ]);
+    expect(r.stat().writtenBytes - r.stat().ackedBytes).toBe(r.stat().bytesOnDisk);
+    r.close();
   });
 });
