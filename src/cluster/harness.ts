@@ -407,9 +407,12 @@ class SlurmCluster implements Cluster {
       await waitForExit(daemons.map((d) => d.pid), 3_000);
       await Promise.all(daemons.map((d) => stopDaemon(d, 5_000)));
     } finally {
-      const stray = freezeAndKillSync(() => strayProcesses(this.baseDir));
-      if (stray.length > 0) {
-        this.log.warn({ pids: stray }, 'killed leftover step daemons and job processes');
+      // A dying slurmstepd can still fork (epilog) while we sweep: sweep
+      // until a pass finds nothing, a few rounds at most.
+      for (let round = 0; round < 5; round++) {
+        const stray = freezeAndKillSync(() => strayProcesses(this.baseDir));
+        if (stray.length === 0) break;
+        this.log.warn({ pids: stray, round }, 'killed leftover step daemons and job processes');
         await waitForExit(stray, 5_000);
       }
       live.delete(this);
