@@ -407,11 +407,17 @@ class SlurmCluster implements Cluster {
       await waitForExit(daemons.map((d) => d.pid), 3_000);
       await Promise.all(daemons.map((d) => stopDaemon(d, 5_000)));
     } finally {
-      // A dying slurmstepd can still fork (epilog) while we sweep: sweep
-      // until a pass finds nothing, a few rounds at most.
-      for (let round = 0; round < 5; round++) {
+      // A dying slurmstepd can still fork (epilog), and a process in the
+      // middle of exec briefly hides its environment: sweep until two passes
+      // 200 ms apart find nothing, a few rounds at most.
+      for (let round = 0, quiet = 0; round < 6 && quiet < 2; round++) {
         const stray = freezeAndKillSync(() => strayProcesses(this.baseDir));
-        if (stray.length === 0) break;
+        if (stray.length === 0) {
+          quiet++;
+          if (quiet < 2) await sleep(200);
+          continue;
+        }
+        quiet = 0;
         this.log.warn({ pids: stray, round }, 'killed leftover step daemons and job processes');
         await waitForExit(stray, 5_000);
       }
