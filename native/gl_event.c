@@ -221,6 +221,11 @@ int gl_event_decode(const uint8_t *payload, uint32_t len, gl_event_t *ev,
 	return 0;
 }
 
+uint32_t gl_frame_payload_len(const uint8_t *frame)
+{
+	return get32(frame + 4);
+}
+
 uint64_t gl_payload_seq(const uint8_t *payload)
 {
 	return get64(payload + SEQ_OFFSET);

@@ -40,6 +40,7 @@ extern "C" {
 #endif
 
 #define GL_FRAME_MAGIC 0x56454c47u /* bytes "GLEV" */
+#define GL_FRAME_MAGIC_BYTES "GLEV"
 #define GL_FRAME_HEADER 12u
 #define GL_FORMAT_VERSION 1u
 /* One string may be at most 1 MiB; a whole payload at most 8 MiB. */
@@ -119,6 +120,9 @@ gl_frame_status_t gl_frame_check(const uint8_t *buf, size_t avail,
  * with a reason in err when the payload is not a valid version-1+ record. */
 int gl_event_decode(const uint8_t *payload, uint32_t len, gl_event_t *ev,
 		    const char **err);
+
+/* The payload length a frame header (>= GL_FRAME_HEADER bytes) claims. */
+uint32_t gl_frame_payload_len(const uint8_t *frame);
 
 /* The seq of a verified payload, without decoding the rest. */
 uint64_t gl_payload_seq(const uint8_t *payload);

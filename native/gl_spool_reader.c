@@ -109,33 +109,42 @@ static ssize_t window(gl_reader_t *r, uint64_t off, size_t want, const uint8_t *
 	return (ssize_t)got;
 }
 
+/* Check the frame at file offset off, reading it whole once its header says
+ * how long it is. *avail is the bytes available at off (<0: read error). */
+static gl_frame_status_t frame_at(gl_reader_t *r, uint64_t off, ssize_t *avail, size_t *flen,
+				  const uint8_t **payload, uint32_t *plen)
+{
+	const uint8_t *key = r->meta.m->spool_id, *p;
+	*avail = window(r, off, GL_FRAME_HEADER, &p);
+	if (*avail < 0)
+		return GL_FRAME_SHORT;
+	gl_frame_status_t st = gl_frame_check(p, (size_t)*avail, key, flen, payload, plen);
+	if (st == GL_FRAME_SHORT && *avail >= (ssize_t)GL_FRAME_HEADER) {
+		*avail = window(r, off, GL_FRAME_HEADER + (size_t)gl_frame_payload_len(p), &p);
+		if (*avail >= 0)
+			st = gl_frame_check(p, (size_t)*avail, key, flen, payload, plen);
+	}
+	return st;
+}
+
 /* Find the next verified frame after off. 1 = found at *found, 0 = none. */
 static int resync(gl_reader_t *r, uint64_t off, uint64_t *found)
 {
-	const uint8_t *key = r->meta.m->spool_id;
 	for (uint64_t c = off + 1;; c++) {
 		const uint8_t *p;
 		ssize_t n = window(r, c, GL_FRAME_HEADER, &p);
 		if (n < 4)
 			return 0;
-		const uint8_t *hit = memmem(p, (size_t)n, "GLEV", 4);
+		const uint8_t *hit = memmem(p, (size_t)n, GL_FRAME_MAGIC_BYTES, 4);
 		if (!hit) {
 			c += (uint64_t)n - 4; /* the loop's ++ makes it n - 3 */
 			continue;
 		}
 		c += (uint64_t)(hit - p);
-		/* the candidate frame: read it whole */
 		size_t flen;
 		const uint8_t *pl;
 		uint32_t plen;
-		n = window(r, c, GL_FRAME_HEADER, &p);
-		if (n >= (ssize_t)GL_FRAME_HEADER) {
-			uint32_t len = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
-				       (uint32_t)p[7] << 24;
-			if (len <= GL_FRAME_MAX_PAYLOAD)
-				n = window(r, c, GL_FRAME_HEADER + len, &p);
-		}
-		if (n > 0 && gl_frame_check(p, (size_t)n, key, &flen, &pl, &plen) == GL_FRAME_OK) {
+		if (frame_at(r, c, &n, &flen, &pl, &plen) == GL_FRAME_OK) {
 			*found = c;
 			return 1;
 		}
@@ -175,10 +184,11 @@ int gl_reader_next(gl_reader_t *r, gl_record_t *rec, char *err, size_t errlen)
 		}
 		if (fresh)
 			drop_window(r);
-		const uint8_t *p, *payload;
+		const uint8_t *payload;
 		size_t flen;
 		uint32_t plen;
-		ssize_t n = window(r, r->cur.offset, GL_FRAME_HEADER, &p);
+		ssize_t n;
+		gl_frame_status_t st = frame_at(r, r->cur.offset, &n, &flen, &payload, &plen);
 		if (n < 0) {
 			snprintf(err, errlen, "read error in spool %s: %s", r->dir, strerror(errno));
 			return GL_ERR_IO;
@@ -194,17 +204,6 @@ int gl_reader_next(gl_reader_t *r, gl_record_t *rec, char *err, size_t errlen)
 			r->cur.segment++;
 			r->cur.offset = 0;
 			continue;
-		}
-		gl_frame_status_t st = gl_frame_check(p, (size_t)n, m->spool_id, &flen, &payload, &plen);
-		if (st == GL_FRAME_SHORT && n >= (ssize_t)GL_FRAME_HEADER) {
-			uint32_t len = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
-				       (uint32_t)p[7] << 24;
-			n = window(r, r->cur.offset, GL_FRAME_HEADER + (size_t)len, &p);
-			if (n < 0) {
-				snprintf(err, errlen, "read error in spool %s: %s", r->dir, strerror(errno));
-				return GL_ERR_IO;
-			}
-			st = gl_frame_check(p, (size_t)n, m->spool_id, &flen, &payload, &plen);
 		}
 		if (st == GL_FRAME_OK) {
 			fresh = 0;
