@@ -18,6 +18,7 @@ import { foundry } from 'viem/chains';
 import { startCluster, type Cluster } from '../cluster/index.js';
 import { createMetaSchedulerClient } from '../metascheduler/client.js';
 import { packageRoot } from '../native/addon.js';
+import { eventKindName } from '../native/event.js';
 import { resolveIngestConfig, startIngestServer, type IngestServer, type StoreCursor, type StoredRecord } from '../reporter/ingest/index.js';
 import { startAnvil, type Anvil } from './anvil.js';
 import { deployMetaScheduler } from './deploy.js';
@@ -92,13 +93,12 @@ async function main(opts: Options): Promise<void> {
     );
 
     // Print each record as the reporter stores it.
-    const kindName: Record<number, string> = { 1: 'job_started', 2: 'job_ended_node', 3: 'job_completed' };
     const seen = new Map<number, Set<string>>();
     let cursor: StoreCursor | undefined;
     const print = (r: StoredRecord) => {
-      process.stdout.write(`${JSON.stringify({ kindName: kindName[r.event.kind], host: r.host, daemon: r.daemon, receivedAt: r.receivedAt, ...r.event })}\n`);
+      process.stdout.write(`${JSON.stringify({ kindName: eventKindName[r.event.kind], host: r.host, daemon: r.daemon, receivedAt: r.receivedAt, ...r.event })}\n`);
       const s = seen.get(r.event.jobId) ?? new Set<string>();
-      s.add(kindName[r.event.kind] ?? '?');
+      s.add(eventKindName[r.event.kind] ?? '?');
       seen.set(r.event.jobId, s);
     };
     const poll = async () => {

@@ -3,7 +3,7 @@
 // -> the reporter's ingest endpoint (real munge authentication, fsync'd store).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -144,8 +144,4 @@ export function makeHmacKey(): { keyId: string; keyFile: string } {
   const keyFile = join(dir, 'relay.key');
   writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
   return { keyId: 'cluster-a', keyFile };
-}
-
-export function fileSize(f: string): number {
-  return existsSync(f) ? statSync(f).size : 0;
 }
