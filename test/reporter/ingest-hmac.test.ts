@@ -1,5 +1,6 @@
 // HMAC authentication (for a reporter outside the cluster's munge realm):
-// valid, wrong key, stale timestamp, replayed nonce; key file checks at start.
+// valid, wrong key, stale timestamp, replayed nonce (also across a restart);
+// key file checks at start.
 import { chmodSync, chownSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -102,6 +103,20 @@ describe('hmac-sha256 requests', () => {
     expect(r).toMatchObject({ status: 401, json: { error: 'replayed_nonce' } });
     expect(storeSize(t.storeDir)).toBe(sizeBefore);
     expect(t.logs.lines.slice(logsBefore).find((l) => l.msg === 'ingest: request refused')).toMatchObject({ reason: 'replayed_nonce', keyId: 'relay1' });
+  });
+
+  it('a request replayed after the reporter restarts is still 401 (nonces are journaled in the store dir)', async () => {
+    const auth = hmacHeader('relay1', KEY, body);
+    expect((await post(t.url, body, auth)).status).toBe(200);
+    await t.stop();
+    t = await startTestServer(t.storeDir, { munge: false, hmacKeys: [{ keyId: 'relay1', keyFile: join(root.dir, 'relay.key') }] });
+    sizeBefore = storeSize(t.storeDir);
+    const r = await post(t.url, body, auth);
+    expect(r).toMatchObject({ status: 401, json: { error: 'replayed_nonce' } });
+    expect(storeSize(t.storeDir)).toBe(sizeBefore);
+    expect(t.logs.lines.find((l) => l.msg === 'ingest: request refused')).toMatchObject({ reason: 'replayed_nonce', keyId: 'relay1' });
+    // The same body under a fresh nonce is a duplicate, not a refusal.
+    expect(await post(t.url, body, hmacHeader('relay1', KEY, body))).toEqual({ status: 200, json: { stored: 0, duplicates: 2, rejected: [] } });
   });
 
   it('a munge credential when munge is disabled: 401', async () => {

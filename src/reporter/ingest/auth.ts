@@ -84,16 +84,19 @@ export interface AuthenticatorOptions {
   munge: { socket?: string } | null;
   hmacKeys: ReadonlyMap<string, Buffer>;
   mungeDecode: MungeDecodeFn;
+  /** Where HMAC nonces are remembered; default: in memory only (forgotten on restart). */
+  nonces?: NonceCache;
   /** Unix seconds; injectable for tests. */
   now?: () => number;
 }
 
 export class Authenticator {
-  private readonly nonces = new NonceCache(HMAC_MAX_SKEW_S);
+  private readonly nonces: NonceCache;
   private readonly now: () => number;
 
   constructor(private readonly o: AuthenticatorOptions) {
     this.now = o.now ?? (() => Math.floor(Date.now() / 1000));
+    this.nonces = o.nonces ?? new NonceCache(HMAC_MAX_SKEW_S);
   }
 
   /** Checks the header's syntax and that its scheme is enabled. Cheap: no I/O. */
@@ -161,7 +164,7 @@ export class Authenticator {
     return { ok: true, mode: 'munge', uid: d.uid, gid: d.gid };
   }
 
-  private verifyHmac(a: Extract<ParsedAuth, { mode: 'hmac' }>, digest: string): AuthSuccess | AuthFailure {
+  private async verifyHmac(a: Extract<ParsedAuth, { mode: 'hmac' }>, digest: string): Promise<AuthSuccess | AuthFailure> {
     const key = this.o.hmacKeys.get(a.keyId);
     if (!key) return fail(401, 'unknown_key', `no HMAC key with id ${a.keyId}`, { mode: 'hmac', keyId: a.keyId });
     const mac = createHmac('sha256', key).update(`${a.keyId}:${a.tsText}:${a.nonce}:${digest}`).digest();
@@ -173,7 +176,7 @@ export class Authenticator {
         keyId: a.keyId,
       });
     }
-    const claim = this.nonces.claim(`${a.keyId}:${a.nonce.toLowerCase()}`, a.ts, now);
+    const claim = await this.nonces.claim(`${a.keyId}:${a.nonce.toLowerCase()}`, a.ts, now);
     if (claim === 'replayed') return fail(401, 'replayed_nonce', 'this nonce was already used (replayed request)', { mode: 'hmac', keyId: a.keyId });
     if (claim === 'full') return fail(503, 'nonce_cache_full', 'too many requests within the replay window; retry later', { mode: 'hmac', keyId: a.keyId });
     return { ok: true, mode: 'hmac', keyId: a.keyId };

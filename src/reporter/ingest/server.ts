@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { isUtf8 } from 'node:buffer';
 
 import { pino, type Logger } from 'pino';
@@ -16,6 +17,7 @@ import { Registry } from 'prom-client';
 import { mungeDecode } from '../../native/munge.js';
 import {
   AUTH_HEADER,
+  HMAC_MAX_SKEW_S,
   INGEST_PATH,
   eventBatchSchema,
   wireEventSchema,
@@ -25,7 +27,11 @@ import {
 import { Authenticator, type AuthFailure, type MungeDecodeFn } from './auth.js';
 import type { IngestConfig } from './config.js';
 import { createIngestMetrics, type IngestMetrics } from './metrics.js';
+import { NonceCache } from './nonces.js';
 import { EventStore, StoreWriteError } from './store.js';
+
+/** File in the store's directory holding the HMAC nonces of the replay window. */
+export const NONCE_JOURNAL = 'hmac-nonces';
 
 export interface IngestServerDeps {
   logger?: Logger;
@@ -106,12 +112,23 @@ export async function startIngestServer(config: IngestConfig, deps: IngestServer
   for (const w of config.warnings) log.warn(w);
   const store = deps.store ?? (await EventStore.open(config.storeDir, { logger: log, segmentBytes: config.segmentBytes }));
   const ownsStore = !deps.store;
+  const nowS = deps.now ?? ((): number => Math.floor(Date.now() / 1000));
+  // HMAC nonces are journaled beside the events (the store's dir lock covers
+  // the file too), so a request captured before a restart stays refused.
+  const nonces =
+    config.hmacKeys.size > 0
+      ? await NonceCache.open(join(store.dir, NONCE_JOURNAL), HMAC_MAX_SKEW_S, nowS()).catch(async (err: unknown) => {
+          if (ownsStore) await store.close();
+          throw new Error(`ingest: cannot open the HMAC nonce journal in ${store.dir}: ${(err as Error).message} (is the store directory writable?)`);
+        })
+      : undefined;
   const auth = new Authenticator({
     allowedUids: config.allowedUids,
     munge: config.munge,
     hmacKeys: config.hmacKeys,
     mungeDecode: deps.mungeDecode ?? mungeDecode,
-    ...(deps.now ? { now: deps.now } : {}),
+    now: nowS,
+    ...(nonces ? { nonces } : {}),
   });
 
   let closing = false;
@@ -252,6 +269,7 @@ export async function startIngestServer(config: IngestConfig, deps: IngestServer
     });
     server.listen(config.port, config.host, () => resolve());
   }).catch(async (err: unknown) => {
+    await nonces?.close();
     if (ownsStore) await store.close();
     throw err;
   });
@@ -271,6 +289,7 @@ export async function startIngestServer(config: IngestConfig, deps: IngestServer
       await closed;
       clearInterval(idle);
       clearTimeout(timer);
+      await nonces?.close();
       if (ownsStore) await store.close();
       log.info({ url }, 'ingest: stopped');
     })());
