@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
-import { generateConfig, slurmConfigSchema, type SlurmConfig, type SpankPlugin } from './config.js';
+import { computeNodeNames, generateConfig, slurmConfigSchema, type SlurmConfig, type SpankPlugin } from './config.js';
 import { spawnDaemon, stopDaemon, type Daemon } from './daemon.js';
 import { detectNodeHardware, shortHostname } from './hardware.js';
 import { acquireClusterLock, releaseClusterLock } from './lock.js';
 import { ensureMunge } from './munge.js';
-import { clusterPaths, type ClusterPaths } from './paths.js';
+import { clusterPaths, slurmdNodePaths, type ClusterPaths, type SlurmdNodePaths } from './paths.js';
 import { freePorts } from './ports.js';
 import { descendants, findByEnv, freezeAndKillSync, signalAll, waitForExit } from './procs.js';
 import { runCommand, tailFile, type RunOptions, type RunResult } from './run.js';
@@ -28,9 +28,18 @@ export const startClusterOptionsSchema = z.object({
   baseDir: z.string().min(1).optional(),
   clusterName: slurmConfigSchema.shape.clusterName,
   partition: slurmConfigSchema.shape.partition,
-  /** Default: `hostname -s` (slurmd matches its NodeName against it). */
+  /**
+   * Default: `hostname -s` (slurmd matches its NodeName against it). With
+   * `nodes` > 1 the base of the node names: `<nodeName>-1` .. `<nodeName>-N`.
+   */
   nodeName: z.string().regex(/^\S+$/).optional(),
+  /**
+   * Compute nodes, each its own slurmd on this host (started with `-N <name>`,
+   * own port, spool dir, pid and log file). 1 is the classic one-node cluster.
+   */
+  nodes: slurmConfigSchema.shape.nodes,
   ctldPort: z.number().int().min(1).max(65535).optional(),
+  /** With `nodes` > 1: node 1's port (the others get free ports). */
   slurmdPort: z.number().int().min(1).max(65535).optional(),
   extraPluginDirs: slurmConfigSchema.shape.extraPluginDirs,
   jobComp: slurmConfigSchema.shape.jobComp,
@@ -45,7 +54,7 @@ export const startClusterOptionsSchema = z.object({
   extraLines: slurmConfigSchema.shape.extraLines,
   /** Extra environment for both daemons (and so for plugins they load). */
   daemonEnv: z.record(z.string()).default({}),
-  /** Until `scontrol ping` answers and the node is idle. */
+  /** Until `scontrol ping` answers and every node is idle. */
   startTimeoutMs: z.number().int().positive().default(30_000),
   /** Kernel-delivered SIGTERM to the daemons if this process dies (even by SIGKILL). */
   dieWithParent: z.boolean().default(true),
@@ -70,18 +79,30 @@ export interface Cluster {
   readonly name: string;
   readonly baseDir: string;
   readonly confPath: string;
+  /** The (first) compute node: every API below that takes an optional node defaults to it. */
   readonly nodeName: string;
+  /** Every compute node, in slurm.conf order: `[nodeName]` in a one-node cluster. */
+  readonly nodeNames: readonly string[];
   readonly partition: string;
-  readonly ports: { ctld: number; slurmd: number };
+  /** `slurmd` is the first node's port; `slurmds` every node's, in `nodeNames` order. */
+  readonly ports: { ctld: number; slurmd: number; slurmds: readonly number[] };
   /** process.env without inherited SLURM_* / S*_ job variables, plus SLURM_CONF and the marker. */
   readonly env: NodeJS.ProcessEnv;
-  readonly logs: { ctld: string; slurmd: string; ctldStdout: string; slurmdStdout: string };
+  /** `slurmd`/`slurmdStdout` are the first node's; `nodes` has every node's, by name. */
+  readonly logs: {
+    ctld: string;
+    slurmd: string;
+    ctldStdout: string;
+    slurmdStdout: string;
+    nodes: Readonly<Record<string, { slurmd: string; slurmdStdout: string }>>;
+  };
   readonly paths: ClusterPaths;
   readonly config: SlurmConfig;
-  /** Milliseconds from spawning the daemons to the node being idle, first start. */
+  /** Milliseconds from spawning the daemons to every node being idle, first start. */
   readonly startupMs: number;
   ctldPid(): number | undefined;
-  slurmdPid(): number | undefined;
+  /** PID of `node`'s slurmd (default the first node) while it runs. */
+  slurmdPid(node?: string): number | undefined;
   /** Runs a command (typically a SLURM client) with `env`, cwd = paths.jobsDir; throws on non-zero exit unless allowFail. */
   run(cmd: string, args: string[], opts?: Omit<RunOptions, 'env'>): Promise<RunResult>;
   /** Submits `script` on stdin (a `#!/bin/sh` line is added if missing); returns the job id. */
@@ -89,10 +110,10 @@ export interface Cluster {
   /** `scontrol show job -o`; undefined once the job is purged (MinJobAge) or unknown. */
   showJob(jobId: number): Promise<JobInfo | undefined>;
   waitJob(jobId: number, opts?: WaitJobOptions): Promise<JobInfo>;
-  /** `scontrol show node -o` of the one node. */
-  showNode(): Promise<ScontrolRecord>;
-  /** sinfo's compact state of the node, e.g. idle, alloc, mix, idle*, down*, drain. */
-  nodeState(): Promise<string>;
+  /** `scontrol show node -o` of `node` (default the first node). */
+  showNode(node?: string): Promise<ScontrolRecord>;
+  /** sinfo's compact state of `node` (default the first node), e.g. idle, alloc, mix, idle*, down*, drain. */
+  nodeState(node?: string): Promise<string>;
   cancel(jobId: number, extraArgs?: string[]): Promise<void>;
   /**
    * Sets a running job's TimeLimit to 0: slurmctld ends it with TIMEOUT at
@@ -110,8 +131,8 @@ export interface Cluster {
   killCtld(signal?: NodeJS.Signals): Promise<void>;
   /** Stops slurmctld if running (SIGTERM, saves state), starts it without -c so state is recovered. */
   restartCtld(): Promise<void>;
-  /** Same for slurmd (e.g. to reload a SPANK plugin). Running steps survive it. */
-  restartSlurmd(): Promise<void>;
+  /** Same for `node`'s slurmd (default the first node; e.g. to reload a SPANK plugin). Running steps survive it. */
+  restartSlurmd(node?: string): Promise<void>;
   /** Cancels jobs, `scontrol shutdown`, then SIGTERM/SIGKILL by PID; kills leftover step daemons and jobs. Idempotent. */
   stop(): Promise<void>;
 }
@@ -154,13 +175,16 @@ class SlurmCluster implements Cluster {
   readonly baseDir: string;
   readonly confPath: string;
   readonly nodeName: string;
+  readonly nodeNames: readonly string[];
   readonly partition: string;
-  readonly ports: { ctld: number; slurmd: number };
+  readonly ports: Cluster['ports'];
   readonly env: NodeJS.ProcessEnv;
   readonly logs: Cluster['logs'];
   startupMs = 0;
   private ctld: Daemon | undefined;
-  private slurmd: Daemon | undefined;
+  /** One slurmd per node, by node name. */
+  private readonly slurmds = new Map<string, Daemon>();
+  private readonly nodeFiles: ReadonlyMap<string, SlurmdNodePaths>;
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -173,18 +197,37 @@ class SlurmCluster implements Cluster {
     this.name = config.clusterName;
     this.baseDir = paths.baseDir;
     this.confPath = paths.slurmConf;
-    this.nodeName = config.nodeName;
+    this.nodeNames = computeNodeNames(config);
+    this.nodeName = this.nodeNames[0]!;
     this.partition = config.partition;
-    this.ports = { ctld: config.ctldPort, slurmd: config.slurmdPort };
+    const multi = this.nodeNames.length > 1;
+    this.nodeFiles = new Map(this.nodeNames.map((n) => [n, slurmdNodePaths(paths, n, multi)]));
+    const first = this.files(this.nodeName);
+    this.ports = { ctld: config.ctldPort, slurmd: config.slurmdPort, slurmds: multi ? config.slurmdPorts! : [config.slurmdPort] };
     this.env = clientEnv(process.env, paths.slurmConf, paths.baseDir);
-    this.logs = { ctld: paths.ctldLog, slurmd: paths.slurmdLog, ctldStdout: paths.ctldStdout, slurmdStdout: paths.slurmdStdout };
+    this.logs = {
+      ctld: paths.ctldLog,
+      slurmd: first.log,
+      ctldStdout: paths.ctldStdout,
+      slurmdStdout: first.stdout,
+      nodes: Object.fromEntries([...this.nodeFiles].map(([n, f]) => [n, { slurmd: f.log, slurmdStdout: f.stdout }])),
+    };
+  }
+
+  /** The files of `node`'s slurmd; throws for a name that is not one of ours. */
+  private files(node: string): SlurmdNodePaths {
+    const f = this.nodeFiles.get(node);
+    if (!f) throw new Error(`no node ${JSON.stringify(node)} in cluster ${this.name} (nodes: ${this.nodeNames.join(', ')})`);
+    return f;
   }
 
   ctldPid(): number | undefined {
     return this.ctld?.running() ? this.ctld.pid : undefined;
   }
-  slurmdPid(): number | undefined {
-    return this.slurmd?.running() ? this.slurmd.pid : undefined;
+  slurmdPid(node: string = this.nodeName): number | undefined {
+    this.files(node);
+    const d = this.slurmds.get(node);
+    return d?.running() ? d.pid : undefined;
   }
 
   run(cmd: string, args: string[], opts: Omit<RunOptions, 'env'> = {}): Promise<RunResult> {
@@ -226,20 +269,23 @@ class SlurmCluster implements Cluster {
         throw new Error(
           `job ${jobId}: condition not met within ${o.timeoutMs ?? 60_000} ms; last seen ` +
             `${last ? `${last.state} reason=${last.reason}` : 'never'}\n` +
-            `--- slurmctld log ---\n${tailFile(this.paths.ctldLog, 15)}\n--- slurmd log ---\n${tailFile(this.paths.slurmdLog, 15)}`,
+            `--- slurmctld log ---\n${tailFile(this.paths.ctldLog, 15)}\n` +
+            this.nodeNames.map((n) => `--- slurmd log${this.nodeNames.length > 1 ? ` (${n})` : ''} ---\n${tailFile(this.files(n).log, 15)}`).join('\n'),
         );
       }
       await sleep(o.pollMs ?? 200);
     }
   }
 
-  async showNode(): Promise<ScontrolRecord> {
-    const r = await this.run('scontrol', ['show', 'node', '-o', this.nodeName]);
+  async showNode(node: string = this.nodeName): Promise<ScontrolRecord> {
+    this.files(node);
+    const r = await this.run('scontrol', ['show', 'node', '-o', node]);
     return parseRecord(r.stdout.split('\n')[0] ?? '');
   }
 
-  async nodeState(): Promise<string> {
-    const r = await this.run('sinfo', ['-h', '-n', this.nodeName, '-o', '%t']);
+  async nodeState(node: string = this.nodeName): Promise<string> {
+    this.files(node);
+    const r = await this.run('sinfo', ['-h', '-n', node, '-o', '%t']);
     return r.stdout.trim();
   }
 
@@ -271,20 +317,22 @@ class SlurmCluster implements Cluster {
   async restartCtld(): Promise<void> {
     if (this.ctld?.running()) await stopDaemon(this.ctld);
     await this.spawnCtld(false);
-    // After a restart the node may show `*` (not responding) until slurmd re-registers.
+    // After a restart a node may show `*` (not responding) until its slurmd re-registers.
     await this.waitReady((s) => /^(idle|mix|alloc|comp)$/.test(s), 'restart');
   }
 
-  async restartSlurmd(): Promise<void> {
-    if (this.slurmd?.running()) await stopDaemon(this.slurmd);
+  async restartSlurmd(node: string = this.nodeName): Promise<void> {
+    this.files(node);
+    const old = this.slurmds.get(node);
+    if (old?.running()) await stopDaemon(old);
     // The controller keeps showing the node as it was: readiness is the new
     // slurmd's registration, seen as SlurmdStartTime (1 s resolution, local time).
     const spawnedSec = Math.floor(Date.now() / 1000);
-    await this.spawnSlurmd();
+    await this.spawnSlurmd(node);
     await this.waitReady((s) => /^(idle|mix|alloc|comp)$/.test(s), 'slurmd restart');
     const deadline = Date.now() + this.opts.startTimeoutMs;
     for (;;) {
-      const started = Date.parse((await this.showNode()).SlurmdStartTime ?? '');
+      const started = Date.parse((await this.showNode(node)).SlurmdStartTime ?? '');
       if (started >= spawnedSec * 1000) return;
       if (Date.now() >= deadline) throw new Error(`slurmd restart: no registration within ${this.opts.startTimeoutMs} ms\n${this.logTails()}`);
       await sleep(100);
@@ -295,10 +343,13 @@ class SlurmCluster implements Cluster {
   async start(): Promise<void> {
     const t0 = Date.now();
     await this.spawnCtld(true);
-    await this.spawnSlurmd();
+    for (const n of this.nodeNames) await this.spawnSlurmd(n);
     await this.waitReady((s) => s === 'idle', 'start');
     this.startupMs = Date.now() - t0;
-    this.log.info({ cluster: this.name, baseDir: this.baseDir, ports: this.ports, startupMs: this.startupMs }, 'cluster up');
+    const { ctld, slurmd, slurmds } = this.ports;
+    const ports = this.nodeNames.length > 1 ? { ctld, slurmds } : { ctld, slurmd };
+    const nodes = this.nodeNames.length > 1 ? { nodes: this.nodeNames } : {};
+    this.log.info({ cluster: this.name, baseDir: this.baseDir, ports, ...nodes, startupMs: this.startupMs }, 'cluster up');
   }
 
   /** slurmctld gets SIGTERM on our death (saves state); slurmd SIGKILL (see killNow). */
@@ -323,22 +374,32 @@ class SlurmCluster implements Cluster {
     this.log.debug({ pid: this.ctld.pid, clean }, 'slurmctld spawned');
   }
 
-  private async spawnSlurmd(): Promise<void> {
-    rmSync(this.paths.slurmdPid, { force: true });
-    this.slurmd = await spawnDaemon({
-      ...this.daemonOpts('slurmd', this.paths.slurmdStdout, 'SIGKILL'),
+  private async spawnSlurmd(node: string): Promise<void> {
+    const f = this.files(node);
+    rmSync(f.pid, { force: true });
+    const multi = this.nodeNames.length > 1;
+    const d = await spawnDaemon({
+      ...this.daemonOpts(multi ? `slurmd ${node}` : 'slurmd', f.stdout, 'SIGKILL'),
       cmd: 'slurmd',
-      args: ['-D', '-N', this.nodeName, '-f', this.confPath],
+      args: ['-D', '-N', node, '-f', this.confPath],
     });
-    this.log.debug({ pid: this.slurmd.pid }, 'slurmd spawned');
+    this.slurmds.set(node, d);
+    this.log.debug({ pid: d.pid, node }, 'slurmd spawned');
   }
 
+  /** ctld first, then the slurmds in node order. */
+  private daemons(): Daemon[] {
+    return [this.ctld, ...this.nodeNames.map((n) => this.slurmds.get(n))].filter((d): d is Daemon => d !== undefined);
+  }
+
+  /** Resolves once the controller answers and every node's sinfo state passes `nodeOk`. */
   private async waitReady(nodeOk: (state: string) => boolean, what: string): Promise<void> {
     const deadline = Date.now() + this.opts.startTimeoutMs;
+    const multi = this.nodeNames.length > 1;
     let lastState = '(no answer)';
     let pinged = false;
     for (;;) {
-      for (const d of [this.ctld, this.slurmd]) {
+      for (const d of this.daemons()) {
         if (d && !d.running()) {
           const { code, signal } = await Promise.race([d.exited, sleep(500).then(() => ({ code: null, signal: null }))]);
           throw new Error(`cluster ${what}: ${d.name} exited (${signal ?? `code ${code}`})\n${this.logTails()}`);
@@ -348,17 +409,31 @@ class SlurmCluster implements Cluster {
         const r = await this.run('scontrol', ['ping'], { allowFail: true, timeoutMs: 10_000 });
         pinged = r.code === 0 && /is UP/.test(r.stdout);
       }
-      if (pinged) {
+      if (pinged && !multi) {
         const r = await this.run('sinfo', ['-h', '-n', this.nodeName, '-o', '%t'], { allowFail: true, timeoutMs: 10_000 });
         if (r.code === 0) {
           lastState = r.stdout.trim() || '(node not listed)';
           if (nodeOk(lastState)) return;
         }
+      } else if (pinged) {
+        // One line per node (-N): "<name> <state>".
+        const r = await this.run('sinfo', ['-h', '-N', '-n', this.nodeNames.join(','), '-o', '%N %t'], { allowFail: true, timeoutMs: 10_000 });
+        if (r.code === 0) {
+          const states = new Map(
+            r.stdout
+              .split('\n')
+              .map((l) => l.trim().split(/\s+/))
+              .filter((f) => f.length === 2)
+              .map(([n, st]) => [n!, st!]),
+          );
+          lastState = this.nodeNames.map((n) => `${n}=${states.get(n) ?? '(not listed)'}`).join(' ');
+          if (this.nodeNames.every((n) => states.has(n) && nodeOk(states.get(n)!))) return;
+        }
       }
       if (Date.now() >= deadline) {
         throw new Error(
           `cluster ${what}: not ready within ${this.opts.startTimeoutMs} ms ` +
-            `(controller ${pinged ? 'up' : 'not answering'}, node state ${lastState})\n${this.logTails()}`,
+            `(controller ${pinged ? 'up' : 'not answering'}, node state${multi ? 's' : ''} ${lastState})\n${this.logTails()}`,
         );
       }
       await sleep(100);
@@ -372,10 +447,7 @@ class SlurmCluster implements Cluster {
       tailFile(p.ctldLog, 20),
       `--- ${p.ctldStdout} ---`,
       tailFile(p.ctldStdout, 10),
-      `--- ${p.slurmdLog} ---`,
-      tailFile(p.slurmdLog, 20),
-      `--- ${p.slurmdStdout} ---`,
-      tailFile(p.slurmdStdout, 10),
+      ...[...this.nodeFiles.values()].flatMap((f) => [`--- ${f.log} ---`, tailFile(f.log, 20), `--- ${f.stdout} ---`, tailFile(f.stdout, 10)]),
     ].join('\n');
   }
 
@@ -403,7 +475,7 @@ class SlurmCluster implements Cluster {
         }
         await this.run('scontrol', ['shutdown'], { allowFail: true, timeoutMs: 5_000 });
       }
-      const daemons = [this.ctld, this.slurmd].filter((d): d is Daemon => d !== undefined);
+      const daemons = this.daemons();
       await waitForExit(daemons.map((d) => d.pid), 3_000);
       await Promise.all(daemons.map((d) => stopDaemon(d, 5_000)));
     } finally {
@@ -430,7 +502,7 @@ class SlurmCluster implements Cluster {
 
   /**
    * Synchronous last resort from the process 'exit' hook, where nothing can
-   * be awaited. slurmd, step daemons and jobs get SIGKILL (a SIGTERM landing
+   * be awaited. Every slurmd, step daemons and jobs get SIGKILL (a SIGTERM landing
    * while slurmd forks a step can hang it). slurmctld gets SIGTERM so it saves
    * state, and its helper slurmscriptd is left alone: killing it first makes
    * slurmctld deadlock in shutdown. A detached shell SIGKILLs slurmctld if it
@@ -438,11 +510,11 @@ class SlurmCluster implements Cluster {
    */
   killNow(): void {
     const ctld = this.ctld?.running() ? this.ctld.pid : undefined;
-    const slurmd = this.slurmd?.running() ? this.slurmd.pid : undefined;
+    const slurmds = [...this.slurmds.values()].filter((d) => d.running()).map((d) => d.pid);
     freezeAndKillSync(() => {
       const spare = new Set(ctld !== undefined ? [ctld, ...descendants([ctld])] : []);
       const rest = strayProcesses(this.baseDir).filter((p) => !spare.has(p));
-      return slurmd !== undefined ? [slurmd, ...descendants([slurmd]), ...rest] : rest;
+      return [...slurmds, ...descendants(slurmds), ...rest];
     });
     if (ctld !== undefined) {
       signalAll([ctld], 'SIGTERM');
@@ -460,8 +532,9 @@ class SlurmCluster implements Cluster {
 }
 
 /**
- * Starts a one-node SLURM cluster on loopback (munged, slurmctld, slurmd in
- * the foreground as our children) and resolves once the node is idle.
+ * Starts a SLURM cluster on loopback (munged, slurmctld, one slurmd per node
+ * in the foreground as our children; one node unless `nodes` says more) and
+ * resolves once every node is idle.
  */
 export async function startCluster(options: StartClusterOptions = {}): Promise<Cluster> {
   const { logger, ...rest } = options;
@@ -487,14 +560,17 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
       rmSync(d, { recursive: true, force: true });
       mkdirSync(d, { recursive: true });
     }
-    const [p1, p2] = await freePorts(2);
+    const [p1, p2, ...more] = await freePorts(1 + o.nodes);
+    const slurmdPort = o.slurmdPort ?? p2!;
     const config = slurmConfigSchema.parse({
       clusterName: o.clusterName,
       baseDir,
       controlHost: shortHostname(),
       ctldPort: o.ctldPort ?? p1,
-      slurmdPort: o.slurmdPort ?? p2,
+      slurmdPort,
       nodeName: o.nodeName ?? shortHostname(),
+      nodes: o.nodes,
+      ...(o.nodes > 1 ? { slurmdPorts: [slurmdPort, ...more] } : {}),
       node: await detectNodeHardware(),
       partition: o.partition,
       extraPluginDirs: o.extraPluginDirs,
@@ -510,6 +586,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
       extraLines: o.extraLines,
     });
     const text = generateConfig(config);
+    if (config.nodes > 1) for (const n of computeNodeNames(config)) mkdirSync(slurmdNodePaths(paths, n, true).spoolDir, { recursive: true });
     writeFileSync(paths.slurmConf, text.slurmConf);
     if (text.plugstackConf !== undefined) writeFileSync(paths.plugstackConf, text.plugstackConf);
 

@@ -3,14 +3,15 @@ export type { Cluster, StartClusterOptions, WaitJobOptions } from './harness.js'
 export {
   generateConfig,
   generatePlugstackConf,
+  computeNodeNames,
   slurmConfigSchema,
   nodeHardwareSchema,
   spankPluginSchema,
   DEBIAN_PLUGIN_DIR,
 } from './config.js';
 export type { SlurmConfig, SlurmConfigInput, NodeHardware, SpankPlugin, GeneratedConfig } from './config.js';
-export { clusterPaths } from './paths.js';
-export type { ClusterPaths } from './paths.js';
+export { clusterPaths, slurmdNodePaths } from './paths.js';
+export type { ClusterPaths, SlurmdNodePaths } from './paths.js';
 export { parseRecord, parseRecords, toJobInfo, isTerminal, TERMINAL_JOB_STATES } from './scontrol.js';
 export type { JobInfo, ScontrolRecord } from './scontrol.js';
 export { detectNodeHardware, parseSlurmdC, headroomMemory, shortHostname } from './hardware.js';

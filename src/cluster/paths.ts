@@ -21,6 +21,32 @@ export interface ClusterPaths {
   slurmdStdout: string;
   ctldPid: string;
   slurmdPid: string;
+  /** Multi-node clusters: SlurmdLogFile and SlurmdPidFile with `%n` (the node name), see `slurmdNodePaths`. */
+  slurmdLogPattern: string;
+  slurmdPidPattern: string;
+}
+
+/** One slurmd's files. */
+export interface SlurmdNodePaths {
+  spoolDir: string;
+  log: string;
+  stdout: string;
+  pid: string;
+}
+
+/**
+ * The files of node `nodeName`'s slurmd: in a one-node cluster the classic
+ * paths, in a multi-node one what slurmd makes of the `%n` patterns
+ * (SlurmdSpoolDir=<spoolDir>/%n) plus our own stdout file per node.
+ */
+export function slurmdNodePaths(p: ClusterPaths, nodeName: string, multi: boolean): SlurmdNodePaths {
+  if (!multi) return { spoolDir: p.spoolDir, log: p.slurmdLog, stdout: p.slurmdStdout, pid: p.slurmdPid };
+  return {
+    spoolDir: path.join(p.spoolDir, nodeName),
+    log: p.slurmdLogPattern.replace('%n', nodeName),
+    stdout: path.join(p.logDir, `slurmd-${nodeName}.stdout`),
+    pid: p.slurmdPidPattern.replace('%n', nodeName),
+  };
 }
 
 export function clusterPaths(baseDir: string): ClusterPaths {
@@ -42,5 +68,7 @@ export function clusterPaths(baseDir: string): ClusterPaths {
     slurmdStdout: path.join(logDir, 'slurmd.stdout'),
     ctldPid: path.join(runDir, 'slurmctld.pid'),
     slurmdPid: path.join(runDir, 'slurmd.pid'),
+    slurmdLogPattern: path.join(logDir, 'slurmd-%n.log'),
+    slurmdPidPattern: path.join(runDir, 'slurmd-%n.pid'),
   };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ZodError } from 'zod';
-import { generateConfig, generatePlugstackConf, type SlurmConfigInput } from '../../src/cluster/config.js';
+import { computeNodeNames, generateConfig, generatePlugstackConf, type SlurmConfigInput } from '../../src/cluster/config.js';
+import { clusterPaths, slurmdNodePaths } from '../../src/cluster/paths.js';
 import { headroomMemory, parseSlurmdC } from '../../src/cluster/hardware.js';
 import { parseRecord } from '../../src/cluster/scontrol.js';
 
@@ -77,6 +78,45 @@ describe('slurm.conf generator', () => {
       'required /work/main/build/plugins/spank_provider.so spool=/x relay=0\noptional /opt/other.so\n',
     );
     expect(generatePlugstackConf([{ path: '/a.so' }])).toBe('required /a.so\n');
+  });
+
+  it('writes several nodes on this host: own port, NodeHostname, per-node slurmd paths', () => {
+    const { slurmConf } = generateConfig({ ...base, nodes: 3, slurmdPorts: [16818, 16819, 16820] });
+    const k = keys(slurmConf);
+    expect(k.get('SlurmdSpoolDir')).toBe('/tmp/c1/spool/%n');
+    expect(k.get('SlurmdPidFile')).toBe('/tmp/c1/run/slurmd-%n.pid');
+    expect(k.get('SlurmdLogFile')).toBe('/tmp/c1/log/slurmd-%n.log');
+    expect(k.get('SlurmdPort')).toBe('16818');
+    const nodeLines = slurmConf.split('\n').filter((l) => l.startsWith('NodeName='));
+    expect(nodeLines).toEqual(
+      [1, 2, 3].map(
+        (i) =>
+          `NodeName=vm-${i} NodeHostname=vm NodeAddr=127.0.0.1 Port=${16817 + i} CPUs=2 Boards=1 SocketsPerBoard=1 ` +
+          'CoresPerSocket=2 ThreadsPerCore=1 RealMemory=22000 State=UNKNOWN',
+      ),
+    );
+    expect(slurmConf).toContain('PartitionName=debug Nodes=vm-1,vm-2,vm-3 Default=YES');
+    expect(computeNodeNames({ nodeName: 'vm', nodes: 3 })).toEqual(['vm-1', 'vm-2', 'vm-3']);
+    expect(computeNodeNames({ nodeName: 'vm' })).toEqual(['vm']);
+    // What slurmd makes of the %n patterns, per node; one node keeps the classic paths.
+    const p = clusterPaths('/tmp/c1');
+    expect(slurmdNodePaths(p, 'vm-2', true)).toEqual({
+      spoolDir: '/tmp/c1/spool/vm-2',
+      log: '/tmp/c1/log/slurmd-vm-2.log',
+      stdout: '/tmp/c1/log/slurmd-vm-2.stdout',
+      pid: '/tmp/c1/run/slurmd-vm-2.pid',
+    });
+    expect(slurmdNodePaths(p, 'vm', false)).toEqual({ spoolDir: p.spoolDir, log: p.slurmdLog, stdout: p.slurmdStdout, pid: p.slurmdPid });
+    // nodes: 1 is the one-node config, byte for byte, whatever slurmdPorts says.
+    expect(generateConfig({ ...base, nodes: 1, slurmdPorts: [1, 2] }).slurmConf).toBe(generateConfig(base).slurmConf);
+  });
+
+  it('rejects a node count or port list that does not fit', () => {
+    expect(() => generateConfig({ ...base, nodes: 2 })).toThrow(ZodError);
+    expect(() => generateConfig({ ...base, nodes: 2, slurmdPorts: [16818] })).toThrow(ZodError);
+    expect(() => generateConfig({ ...base, nodes: 2, slurmdPorts: [16818, 16818] })).toThrow(ZodError);
+    expect(() => generateConfig({ ...base, nodes: 0 })).toThrow(ZodError);
+    expect(() => generateConfig({ ...base, nodes: 9, slurmdPorts: [1, 2, 3, 4, 5, 6, 7, 8, 9] })).toThrow(ZodError);
   });
 
   it('rejects values slurm.conf cannot carry', () => {
