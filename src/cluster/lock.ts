@@ -2,9 +2,10 @@ import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:
 import { isAlive, procStartTime } from './procs.js';
 
 /**
- * One test cluster per machine: every cluster's slurmd claims the same
- * NodeName (the hostname) and they share munged, so two at once make each
- * other's failures unreadable. The lock holds the owning PID; a lock whose
+ * One test cluster per machine: every cluster's node names derive from the
+ * hostname (the name itself, or <hostname>-1..N with several nodes), its
+ * slurmd processes all run here, and clusters share munged, so two at once
+ * make each other's failures unreadable. The lock holds the owning PID; a lock whose
  * PID is dead is stale and taken over.
  */
 // A fixed path, not os.tmpdir(): runs with different TMPDIRs must still see each other.
