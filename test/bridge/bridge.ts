@@ -64,15 +64,19 @@ export function useBridgeLifecycle(afterEach: (fn: () => Promise<void>) => void)
   return running;
 }
 
-/** A cluster whose plugins relay to reporterUrl, with the runtime embedded or as standalone processes. */
-export async function startBridge(reporterUrl: string, mode: 'embedded' | 'off', extra: string[] = []): Promise<Bridge> {
+/**
+ * A cluster whose plugins relay to reporterUrl, with the runtime embedded or
+ * as standalone processes; `nodes` > 1 runs one slurmd per node on this host,
+ * all appending to the one node spool.
+ */
+export async function startBridge(reporterUrl: string, mode: 'embedded' | 'off', extra: string[] = [], nodes = 1): Promise<Bridge> {
   ensureBuilt();
   const logDir = mkdtempSync(join(tmpdir(), 'gl-relay-logs-'));
   const relayOpts = (name: string) => [`reporter=${reporterUrl}`, `log=${join(logDir, `${name}.log`)}`, 'poll_ms=200', 'backoff_max_ms=2000', ...extra];
   const pc =
     mode === 'embedded'
-      ? await startPluginCluster({ jobCompOptions: relayOpts('slurmctld'), spankOptions: relayOpts('slurmd') })
-      : await startPluginCluster({ jobCompOptions: ['runtime=off'], spankOptions: ['runtime=off'] });
+      ? await startPluginCluster({ jobCompOptions: relayOpts('slurmctld'), spankOptions: relayOpts('slurmd'), nodes })
+      : await startPluginCluster({ jobCompOptions: ['runtime=off'], spankOptions: ['runtime=off'], nodes });
   const relays: ChildProcess[] = [];
   if (mode === 'off') {
     // The spools exist once a plugin wrote to them; the relay waits for them.

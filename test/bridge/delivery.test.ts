@@ -53,3 +53,28 @@ it('delivers with HMAC instead of munge, for a reporter outside the munge realm'
   expect(ids).toHaveLength(20);
   expectExactlyOnce(recs, ids);
 });
+
+it('two slurmd on one host, each embedding the runtime over the shared node spool: every node\'s prolog arrives exactly once', async () => {
+  running.ingest = await startIngest();
+  running.bridge = await startBridge(running.ingest.url, 'embedded', [], 2);
+  const c = running.bridge.pc.cluster;
+  const nodes = [...c.nodeNames].sort();
+  const ids: number[] = [];
+  for (let i = 0; i < 10; i++) ids.push(await c.sbatch(['-N2', `--job-name=two-node-${i}`, '--output=/dev/null'], 'srun -N2 true'));
+  const end = Date.now() + 120_000;
+  let recs = await stored(running.ingest);
+  const startsOf = (id: number) => recs.filter((r) => r.event.jobId === id && isKind(r, EventKind.JobStarted));
+  while (!ids.every((id) => startsOf(id).length >= 2 && recs.some((r) => r.event.jobId === id && isKind(r, EventKind.JobCompleted)))) {
+    if (Date.now() > end) throw new Error('two-node jobs not fully delivered within 120 s');
+    await new Promise((r) => setTimeout(r, 500));
+    recs = await stored(running.ingest);
+  }
+  for (const id of ids) {
+    expect(startsOf(id).map((r) => r.event.node).sort(), `prologs of ${id}`).toEqual(nodes);
+    expect(recs.filter((r) => r.event.jobId === id && isKind(r, EventKind.JobCompleted)), `completion of ${id}`).toHaveLength(1);
+  }
+  checkOncePerSpoolInOrder(recs);
+  // one node spool, one controller spool: the two embedded node relays did not both deliver it
+  expect(new Set(recs.map((r) => r.spoolId)).size).toBe(2);
+  expect(await metricValue(running.ingest, 'gridlink_ingest_records_total', 'duplicate')).toBe(0);
+});
