@@ -5,8 +5,9 @@ import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { Authenticator } from '../../src/reporter/ingest/auth.js';
 import { NonceCache } from '../../src/reporter/ingest/nonces.js';
-import { tempDir } from './helpers.js';
+import { batchBody, hmacHeader, newSpoolId, sha256hex, tempDir, wireEvent } from './helpers.js';
 
 const WINDOW = 300;
 const T0 = 1_800_000_000;
@@ -94,5 +95,29 @@ describe('NonceCache', () => {
     expect(r.filter((x) => x === 'ok')).toHaveLength(1);
     expect(r.filter((x) => x === 'replayed')).toHaveLength(9);
     await c.close();
+  });
+});
+
+describe('Authenticator with a nonce journal that cannot be written', () => {
+  it('answers 503 nonce_journal_failed (retry later) instead of accepting or crashing', async () => {
+    class BrokenJournal extends NonceCache {
+      override claim(): Promise<never> {
+        return Promise.reject(new Error('ENOSPC: no space left on device, write'));
+      }
+    }
+    const key = Buffer.alloc(32, 7);
+    const auth = new Authenticator({
+      allowedUids: new Set([0]),
+      munge: null,
+      hmacKeys: new Map([['relay1', key]]),
+      mungeDecode: () => Promise.reject(new Error('unused')),
+      nonces: new BrokenJournal(WINDOW),
+    });
+    const body = batchBody(newSpoolId(), [wireEvent(1)]);
+    const parsed = auth.parseHeader(hmacHeader('relay1', key, body));
+    expect('mode' in parsed && !('ok' in parsed)).toBe(true);
+    const v = await auth.verify(parsed as Exclude<typeof parsed, { ok: false }>, sha256hex(body));
+    expect(v).toMatchObject({ ok: false, status: 503, reason: 'nonce_journal_failed' });
+    expect((v as { detail: string }).detail).toMatch(/ENOSPC.*retry once the store directory is writable/);
   });
 });

@@ -11,7 +11,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { HMAC_MAX_SKEW_S } from '../../relay/protocol.js';
 import type { MungeDecoded } from '../../native/munge.js';
 import { KEY_ID_RE } from './config.js';
-import { NonceCache } from './nonces.js';
+import { NonceCache, type NonceClaim } from './nonces.js';
 
 export type AuthFailureReason =
   | 'missing_header'
@@ -28,7 +28,8 @@ export type AuthFailureReason =
   | 'bad_signature'
   | 'stale_timestamp'
   | 'replayed_nonce'
-  | 'nonce_cache_full';
+  | 'nonce_cache_full'
+  | 'nonce_journal_failed';
 
 export const AUTH_FAILURE_REASONS: readonly AuthFailureReason[] = [
   'missing_header',
@@ -46,6 +47,7 @@ export const AUTH_FAILURE_REASONS: readonly AuthFailureReason[] = [
   'stale_timestamp',
   'replayed_nonce',
   'nonce_cache_full',
+  'nonce_journal_failed',
 ];
 
 export interface AuthFailure {
@@ -176,7 +178,15 @@ export class Authenticator {
         keyId: a.keyId,
       });
     }
-    const claim = await this.nonces.claim(`${a.keyId}:${a.nonce.toLowerCase()}`, a.ts, now);
+    let claim: NonceClaim;
+    try {
+      claim = await this.nonces.claim(`${a.keyId}:${a.nonce.toLowerCase()}`, a.ts, now);
+    } catch (err) {
+      return fail(503, 'nonce_journal_failed', `cannot record the nonce on disk (${(err as Error).message}); nothing stored, retry once the store directory is writable`, {
+        mode: 'hmac',
+        keyId: a.keyId,
+      });
+    }
     if (claim === 'replayed') return fail(401, 'replayed_nonce', 'this nonce was already used (replayed request)', { mode: 'hmac', keyId: a.keyId });
     if (claim === 'full') return fail(503, 'nonce_cache_full', 'too many requests within the replay window; retry later', { mode: 'hmac', keyId: a.keyId });
     return { ok: true, mode: 'hmac', keyId: a.keyId };
