@@ -395,7 +395,6 @@ class SlurmCluster implements Cluster {
   /** Resolves once the controller answers and every node's sinfo state passes `nodeOk`. */
   private async waitReady(nodeOk: (state: string) => boolean, what: string): Promise<void> {
     const deadline = Date.now() + this.opts.startTimeoutMs;
-    const multi = this.nodeNames.length > 1;
     let lastState = '(no answer)';
     let pinged = false;
     for (;;) {
@@ -409,13 +408,7 @@ class SlurmCluster implements Cluster {
         const r = await this.run('scontrol', ['ping'], { allowFail: true, timeoutMs: 10_000 });
         pinged = r.code === 0 && /is UP/.test(r.stdout);
       }
-      if (pinged && !multi) {
-        const r = await this.run('sinfo', ['-h', '-n', this.nodeName, '-o', '%t'], { allowFail: true, timeoutMs: 10_000 });
-        if (r.code === 0) {
-          lastState = r.stdout.trim() || '(node not listed)';
-          if (nodeOk(lastState)) return;
-        }
-      } else if (pinged) {
+      if (pinged) {
         // One line per node (-N): "<name> <state>".
         const r = await this.run('sinfo', ['-h', '-N', '-n', this.nodeNames.join(','), '-o', '%N %t'], { allowFail: true, timeoutMs: 10_000 });
         if (r.code === 0) {
@@ -433,7 +426,7 @@ class SlurmCluster implements Cluster {
       if (Date.now() >= deadline) {
         throw new Error(
           `cluster ${what}: not ready within ${this.opts.startTimeoutMs} ms ` +
-            `(controller ${pinged ? 'up' : 'not answering'}, node state${multi ? 's' : ''} ${lastState})\n${this.logTails()}`,
+            `(controller ${pinged ? 'up' : 'not answering'}, node states ${lastState})\n${this.logTails()}`,
         );
       }
       await sleep(100);
