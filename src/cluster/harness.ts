@@ -129,8 +129,18 @@ export interface Cluster {
   waitStateSaved(sinceMs: number, timeoutMs?: number): Promise<void>;
   /** Signals slurmctld by PID and waits until it is gone (default SIGKILL: no state save). */
   killCtld(signal?: NodeJS.Signals): Promise<void>;
-  /** Stops slurmctld if running (SIGTERM, saves state), starts it without -c so state is recovered. */
+  /**
+   * Stops slurmctld if running (SIGTERM, saves state), starts it without -c so
+   * state is recovered, waits until every node answers, then resumes any node
+   * drained for a reused job id (see resumeDuplicateJobidDrains).
+   */
   restartCtld(): Promise<void>;
+  /**
+   * Resumes each node drained with Reason "Duplicate jobid": after `kill -9`
+   * slurmctld restarts from state up to SAVE_MAX_WAIT old and may hand out a
+   * job id a slurmd still runs. Other drains are left alone. Returns the nodes resumed.
+   */
+  resumeDuplicateJobidDrains(): Promise<string[]>;
   /** Same for `node`'s slurmd (default the first node; e.g. to reload a SPANK plugin). Running steps survive it. */
   restartSlurmd(node?: string): Promise<void>;
   /** Cancels jobs, `scontrol shutdown`, then SIGTERM/SIGKILL by PID; kills leftover step daemons and jobs. Idempotent. */
@@ -317,8 +327,32 @@ class SlurmCluster implements Cluster {
   async restartCtld(): Promise<void> {
     if (this.ctld?.running()) await stopDaemon(this.ctld);
     await this.spawnCtld(false);
-    // After a restart a node may show `*` (not responding) until its slurmd re-registers.
-    await this.waitReady((s) => /^(idle|mix|alloc|comp)$/.test(s), 'restart');
+    // After a restart a node may show `*` (not responding) until its slurmd
+    // re-registers. A node that answers but is drained counts as up here: see
+    // resumeDuplicateJobidDrains for the one drain a restart itself causes.
+    await this.waitReady((s) => /^(idle|mix|alloc|comp|drain|drng)$/.test(s), 'restart');
+    await this.resumeDuplicateJobidDrains();
+  }
+
+  /**
+   * After `kill -9`, slurmctld restarts from its last saved state (saved at
+   * most every few seconds), so it can hand out a job id again that a slurmd
+   * still runs. SLURM then drains that node with Reason="Duplicate jobid".
+   * An operator resumes it once the old job is gone; so does the harness, and
+   * says so in its log. Any other drain is left as it is. Returns the nodes resumed.
+   */
+  async resumeDuplicateJobidDrains(): Promise<string[]> {
+    const resumed: string[] = [];
+    for (const node of this.nodeNames) {
+      const rec = await this.showNode(node);
+      if (!/DRAIN/.test(rec.State ?? '') || !/Duplicate jobid/i.test(rec.Reason ?? '')) continue;
+      await this.run('scontrol', ['update', `NodeName=${node}`, 'State=RESUME']);
+      this.log.warn({ node, reason: rec.Reason }, 'resumed a node slurmctld drained for a job id it reused after restarting from older state');
+      resumed.push(node);
+    }
+    // A resumed node shows `*` (not responding) until slurmctld has pinged it again.
+    if (resumed.length > 0) await this.waitReady((s) => /^(idle|mix|alloc|comp|drain|drng)$/.test(s), 'resume');
+    return resumed;
   }
 
   async restartSlurmd(node: string = this.nodeName): Promise<void> {

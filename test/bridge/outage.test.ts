@@ -51,7 +51,11 @@ it('slurmctld killed with -9 in the middle of a burst, restarted: nothing lost, 
   // slurmctld rolls back to its last saved state: jobs that ended after it may
   // show as RUNNING until slurmd re-reports them. Let the burst run, then
   // cancel what is left so every job ends.
-  await new Promise((r) => setTimeout(r, 15_000));
+  // A job id handed out again drains the node (Reason="Duplicate jobid"):
+  // resume it, as an operator would, so the requeued jobs can still run.
+  await new Promise((r) => setTimeout(r, 5_000));
+  await c.resumeDuplicateJobidDrains();
+  await new Promise((r) => setTimeout(r, 10_000));
   await c.run('scancel', ['-n', 'burst-kill']);
   await waitFor('queue empty', async () => (await c.run('squeue', ['-h'])).stdout.trim() === '', 120_000);
   // Every record either spool ever got reaches the reporter exactly once, in order.

@@ -84,6 +84,22 @@ describe('multi-node cluster (one slurmd per node on this host)', () => {
     expect(await c.nodeState(second)).toMatch(/^(idle|mix|alloc)$/);
   });
 
+  it('resumes a node drained for a reused job id (slurmctld restarted from older state), and no other drain', async () => {
+    const [first, second] = c.nodeNames as [string, string];
+    // The drain slurmctld sets itself when a job id it handed out again is still on a node.
+    await c.run('scontrol', ['update', `NodeName=${first}`, 'State=DRAIN', 'Reason=Duplicate jobid']);
+    await c.run('scontrol', ['update', `NodeName=${second}`, 'State=DRAIN', 'Reason=disk check failed']);
+    expect(await c.nodeState(first)).toBe('drain');
+    expect(await c.resumeDuplicateJobidDrains()).toEqual([first]);
+    expect(await c.nodeState(first)).toBe('idle');
+    expect(await c.nodeState(second)).toBe('drain');
+    expect((await c.showNode(second)).Reason).toMatch(/^disk check failed/);
+    await c.run('scontrol', ['update', `NodeName=${second}`, 'State=RESUME']);
+    const deadline = Date.now() + 15_000;
+    while ((await c.nodeState(second)) !== 'idle' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await c.nodeState(second)).toBe('idle');
+  });
+
   it('stops without leaving any slurmd, step daemon or job behind', async () => {
     // A running two-node job at stop time: a slurmstepd on each node.
     const id = await c.sbatch(['-N2', '-o', '/dev/null'], 'srun -N2 sleep 300');
