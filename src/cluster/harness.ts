@@ -151,6 +151,9 @@ const defaultLogger = (): Logger => pino({ name: 'cluster', level: process.env.L
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A node whose slurmd answers (no `*`), drained or not. */
+const answering = (state: string): boolean => /^(idle|mix|alloc|comp|drain|drng)$/.test(state);
+
 /** Clients inherit nothing of an enclosing job (SLURM_JOB_ID etc. would redirect them). */
 function clientEnv(base: NodeJS.ProcessEnv, confPath: string, baseDir: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -330,7 +333,7 @@ class SlurmCluster implements Cluster {
     // After a restart a node may show `*` (not responding) until its slurmd
     // re-registers. A node that answers but is drained counts as up here: see
     // resumeDuplicateJobidDrains for the one drain a restart itself causes.
-    await this.waitReady((s) => /^(idle|mix|alloc|comp|drain|drng)$/.test(s), 'restart');
+    await this.waitReady(answering, 'restart');
     await this.resumeDuplicateJobidDrains();
   }
 
@@ -351,7 +354,7 @@ class SlurmCluster implements Cluster {
       resumed.push(node);
     }
     // A resumed node shows `*` (not responding) until slurmctld has pinged it again.
-    if (resumed.length > 0) await this.waitReady((s) => /^(idle|mix|alloc|comp|drain|drng)$/.test(s), 'resume');
+    if (resumed.length > 0) await this.waitReady(answering, 'resume');
     return resumed;
   }
 

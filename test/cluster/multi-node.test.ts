@@ -7,6 +7,7 @@ import { ZodError } from 'zod';
 import { CLUSTER_MARKER_ENV, shortHostname, startCluster, type Cluster } from '../../src/cluster/index.js';
 import { CLUSTER_LOCK_PATH } from '../../src/cluster/lock.js';
 import { findByEnv, isAlive, waitForExit } from '../../src/cluster/procs.js';
+import { waitFor } from '../plugins/with-plugins.js';
 
 it('accepts 1..8 nodes only (checked before anything starts)', async () => {
   for (const nodes of [0, 9, 1.5]) await expect(startCluster({ nodes })).rejects.toThrow(ZodError);
@@ -95,9 +96,7 @@ describe('multi-node cluster (one slurmd per node on this host)', () => {
     expect(await c.nodeState(second)).toBe('drain');
     expect((await c.showNode(second)).Reason).toMatch(/^disk check failed/);
     await c.run('scontrol', ['update', `NodeName=${second}`, 'State=RESUME']);
-    const deadline = Date.now() + 15_000;
-    while ((await c.nodeState(second)) !== 'idle' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(await c.nodeState(second)).toBe('idle');
+    await waitFor(`${second} idle after RESUME`, async () => (await c.nodeState(second)) === 'idle', 15_000);
   });
 
   it('stops without leaving any slurmd, step daemon or job behind', async () => {
