@@ -1,0 +1,85 @@
+// db.ts - the supervisor process's one durable store: a SQLite database
+// (better-sqlite3, WAL) holding the ingest's events and HMAC nonces, the job
+// map, the reports and the transaction pipeline, so one SQLite transaction
+// can move any of them together (a crash at any instant loses nothing and
+// derives nothing twice).
+//
+// synchronous=FULL: a commit is on disk when it returns (the ingest answers a
+// relay, and the pipeline broadcasts a signed transaction, only after that).
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+import Database from 'better-sqlite3';
+
+import { MIGRATIONS, type Migration } from './migrations.js';
+
+export type Db = Database.Database;
+
+export interface OpenDbOptions {
+  /** Migrations to apply (default: the project's); tests pass their own. */
+  migrations?: readonly Migration[];
+  readonly?: boolean;
+}
+
+export class DbError extends Error {
+  override readonly name = 'DbError';
+}
+
+/** The schema version this build writes (the last migration's). */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/**
+ * Opens (creating when missing) the database at `path` and brings its schema
+ * to the current version, one migration per transaction. A database written
+ * by a newer gridlink is refused rather than misread.
+ */
+export function openDb(path: string, opts: OpenDbOptions = {}): Db {
+  const migrations = opts.migrations ?? MIGRATIONS;
+  if (!opts.readonly) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  let db: Db;
+  try {
+    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+  } catch (err) {
+    throw new DbError(`cannot open the state database ${path}: ${(err as Error).message} (check the directory exists and is writable by this user)`);
+  }
+  try {
+    db.pragma('busy_timeout = 5000');
+    if (!opts.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+    }
+    db.pragma('foreign_keys = ON');
+    const current = db.pragma('user_version', { simple: true }) as number;
+    const latest = migrations[migrations.length - 1]?.version ?? 0;
+    if (current > latest) {
+      throw new DbError(
+        `the state database ${path} has schema version ${current}, newer than this gridlink's ${latest}: run the gridlink version that wrote it, or restore a backup`,
+      );
+    }
+    if (opts.readonly) {
+      if (current < latest) throw new DbError(`the state database ${path} is at schema version ${current}; start the reporter once to migrate it to ${latest}`);
+      return db;
+    }
+    for (const m of migrations) {
+      if (m.version <= current) continue;
+      db.transaction(() => {
+        for (const sql of m.statements) db.exec(sql);
+        db.pragma(`user_version = ${m.version}`);
+      })();
+    }
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+/** A key/value row of the `meta` table (cursors and small settings). */
+export function getMeta(db: Db, key: string): string | undefined {
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+  return row?.value;
+}
+
+export function setMeta(db: Db, key: string, value: string): void {
+  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+}
