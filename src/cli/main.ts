@@ -4,6 +4,7 @@ import { Command } from 'commander';
 
 import { relayCommand } from './relay.js';
 import { reporterCommand } from './reporter.js';
+import { reportsCommand } from './reports.js';
 import { spoolCommand } from './spool.js';
 
 export function buildCli(): Command {
@@ -14,6 +15,7 @@ export function buildCli(): Command {
   program.addCommand(spoolCommand());
   program.addCommand(reporterCommand());
   program.addCommand(relayCommand());
+  program.addCommand(reportsCommand());
   return program;
 }
 

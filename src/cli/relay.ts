@@ -1,7 +1,6 @@
 // relay.ts - `gridlink relay`: the spool relay as a standalone process, for
 // operators who keep JavaScript out of their SLURM daemons (same code as the
 // embedded relay). Runs until SIGTERM/SIGINT, then stops gracefully (exit 0).
-import { createServer, type Server } from 'node:http';
 
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
@@ -9,6 +8,7 @@ import { Registry } from 'prom-client';
 
 import { configFromFlat, type FlatRelayOptions } from '../relay/config.js';
 import { startRelay } from '../relay/relay.js';
+import { serveOps } from '../util/ops-server.js';
 
 interface RelayFlags {
   spool?: string;
@@ -39,21 +39,6 @@ function int(name: string) {
     if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
     return n;
   };
-}
-
-function serveMetrics(registry: Registry, host: string, port: number): Promise<Server> {
-  const server = createServer((req, res) => {
-    if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') {
-      registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-        (err: Error) => res.writeHead(500).end(err.message),
-      );
-    } else res.writeHead(404).end('see /metrics\n');
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', (err) => reject(new Error(`cannot serve metrics on ${host}:${port}: ${err.message}`)));
-    server.listen(port, host, () => resolve(server));
-  });
 }
 
 export function relayCommand(): Command {
@@ -104,7 +89,7 @@ export function relayCommand(): Command {
       const config = configFromFlat(flat);
       const logger = pino({ name: 'gridlink-relay', level: f.logLevel });
       const registry = new Registry();
-      const metricsServer = f.metricsPort !== undefined ? await serveMetrics(registry, f.metricsHost, f.metricsPort) : undefined;
+      const metricsServer = f.metricsPort !== undefined ? await serveOps({ registry, host: f.metricsHost, port: f.metricsPort }) : undefined;
       const relay = startRelay(config, { logger, registry });
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
         process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -116,7 +101,7 @@ export function relayCommand(): Command {
       force.unref();
       process.once(signal, () => process.exit(1));
       await relay.stop();
-      await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
+      await metricsServer?.close();
       process.exitCode = 0;
     });
 }

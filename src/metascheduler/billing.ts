@@ -93,3 +93,37 @@ export function settle(i: SettleInput): Settlement {
     billedTooMuch,
   };
 }
+
+export interface ReportedMinutesInput {
+  /** Seconds the job ran according to SLURM (its runs' start to end times, requeued runs included). */
+  runSeconds: number;
+  /** Minutes the customer paid for: the claim's maxDurationMinute plus top-ups. */
+  paidMinutes: bigint;
+  /**
+   * The most the contract bills without BilledTooMuch at the time of sending:
+   * floor((latest block time - time.start) / 60) + billDurationDeltaMinute.
+   * Undefined when the job is not RUNNING on chain (a cold status from
+   * SCHEDULED bills nothing whatever is reported).
+   */
+  chainCapMinutes?: bigint | undefined;
+}
+
+/**
+ * Minutes to report for a cold status: SLURM's run time in whole minutes, a
+ * started minute counting as one (the contract's own minimum is one minute),
+ * never above what was paid, and never above what the contract accepts (a
+ * report above elapsed + delta is replaced by the chain's elapsed and flagged
+ * BilledTooMuch).
+ */
+export function reportedMinutes(i: ReportedMinutesInput): bigint {
+  let m = BigInt(Math.ceil(Math.max(0, i.runSeconds) / 60));
+  if (m > i.paidMinutes) m = i.paidMinutes;
+  if (i.chainCapMinutes !== undefined && m > i.chainCapMinutes) m = i.chainCapMinutes;
+  return m < 0n ? 0n : m;
+}
+
+/** The chain's cap for `reportedMinutes`: elapsed whole minutes since time.start at `nowS`, plus the delta. */
+export function chainCapMinutes(chainStartS: bigint, nowS: bigint, billDurationDeltaMinute: bigint): bigint {
+  const elapsed = nowS > chainStartS ? (nowS - chainStartS) / 60n : 0n;
+  return elapsed + billDurationDeltaMinute;
+}

@@ -1,0 +1,220 @@
+// service.ts - the reporter as one running thing: the ingest endpoint, the
+// planner (events -> reports), the sender (reports -> the shared transaction
+// pipeline), reconciliation, and /metrics + /healthz. One SQLite database
+// holds all of it; the supervisor runs this in its own process and adds its
+// jobs to `jobs` (the job map) and its claims to the same pipeline.
+import { join } from 'node:path';
+
+import { createPublicClient, http, type Address, type Hex } from 'viem';
+import { pino, type Logger } from 'pino';
+import { Registry } from 'prom-client';
+
+import { acquireDirLock, type DirLock } from './ingest/lock.js';
+import { EventStore } from './ingest/store.js';
+import { startIngestServer, type IngestServer } from './ingest/server.js';
+import type { IngestConfig } from './ingest/config.js';
+import { getAddresses } from '../metascheduler/actions/getAddresses.js';
+import { getConstants } from '../metascheduler/actions/getConstants.js';
+import { getJob } from '../metascheduler/actions/getJob.js';
+import type { MetaSchedulerContext } from '../metascheduler/context.js';
+import { ScontrolJobSource } from '../slurm/jobs.js';
+import { openDb, stateDbPath, type Db } from '../state/db.js';
+import { TxPipeline } from '../txpipeline/index.js';
+import { serveOps, type Health, type OpsServer } from '../util/ops-server.js';
+import type { ChainReporterConfig } from './config.js';
+import { JobMap } from './jobmap.js';
+import { createReporterMetrics } from './metrics.js';
+import { Planner } from './planner.js';
+import { loadProviderKey } from './provider-key.js';
+import { Reconciler } from './reconcile.js';
+import { Reports } from './reports.js';
+import { ReportSender } from './sender.js';
+
+export interface Reporter {
+  db: Db;
+  jobs: JobMap;
+  reports: Reports;
+  pipeline: TxPipeline;
+  ingest: IngestServer;
+  ops: OpsServer | undefined;
+  registry: Registry;
+  provider: Address;
+  /** Derive and send until nothing is left to do right now (tests). */
+  settle(): Promise<void>;
+  reconcile(): ReturnType<Reconciler['pass']>;
+  health(): Promise<Health>;
+  stop(): Promise<void>;
+}
+
+export interface StartReporterDeps {
+  logger?: Logger;
+  registry?: Registry;
+  env?: NodeJS.ProcessEnv;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts the ingest and the chain reporter on the store in `ingest.storeDir`.
+ * Stops with a message saying what to fix on a bad key file, an RPC that
+ * serves another chain id, or a MetaScheduler address without the contract.
+ */
+export async function startReporter(ingestConfig: IngestConfig, config: ChainReporterConfig, deps: StartReporterDeps = {}): Promise<Reporter> {
+  const log = deps.logger ?? pino({ name: 'gridlink-reporter' });
+  const registry = deps.registry ?? new Registry();
+  const key = loadProviderKey({ keyFile: config.keyFile, env: deps.env ?? process.env });
+  log.info({ provider: key.account.address, keySource: key.source }, 'reporter: provider key loaded');
+
+  const lock: DirLock = acquireDirLock(join(ingestConfig.storeDir, 'LOCK'), `reporter store ${ingestConfig.storeDir}`);
+  let db: Db | undefined;
+  const cleanup: Array<() => Promise<void> | void> = [() => lock.release()];
+  const unwind = async () => {
+    for (const f of cleanup.reverse()) await f();
+  };
+  try {
+    db = openDb(stateDbPath(ingestConfig.storeDir));
+    const theDb = db;
+    cleanup.push(() => {
+      theDb.close();
+    });
+    const store = new EventStore(db, { logger: log });
+    const jobs = new JobMap(db);
+    const reports = new Reports(db);
+    const metrics = createReporterMetrics(registry, reports);
+
+    const publicClient = createPublicClient({ transport: http(config.rpcUrl, { retryCount: 0, timeout: 10_000 }) });
+    const pipeline = await TxPipeline.open({
+      db,
+      rpcUrl: config.rpcUrl,
+      ...(config.wsUrl ? { wsUrl: config.wsUrl } : {}),
+      chainId: config.chainId,
+      privateKey: key.privateKey,
+      confirmations: config.confirmations,
+      replaceAfterBlocks: config.replaceAfterBlocks,
+      maxFeePerGasWei: config.maxFeePerGasGwei,
+      ...(config.priorityFeeGwei !== undefined ? { priorityFeeWei: config.priorityFeeGwei } : {}),
+      gasMargin: config.gasMargin,
+      pollMs: config.pollMs,
+      maxInFlight: config.maxInFlight,
+      logger: log,
+      registry,
+    });
+    cleanup.push(() => pipeline.stop());
+
+    let addresses;
+    try {
+      addresses = await getAddresses(publicClient as never, config.metaScheduler);
+    } catch (err) {
+      throw new Error(`reporter: cannot read the MetaScheduler at ${config.metaScheduler} on ${config.rpcUrl}: ${(err as Error).message.split('\n')[0]} (check --meta-scheduler and --chain-id)`);
+    }
+    const ctx: MetaSchedulerContext = { publicClient: publicClient as never, addresses };
+    const constants = await getConstants(ctx);
+
+    const planner = new Planner(db, store, jobs, reports, log, { onEvent: (o) => metrics.events.inc({ outcome: o }) });
+    const sender = new ReportSender({
+      db,
+      reports,
+      jobs,
+      pipeline,
+      chain: {
+        jobStart: async (id: Hex) => {
+          const j = await getJob(ctx, id);
+          return { status: j.status, start: j.time.start };
+        },
+        latestTimestamp: async () => (await publicClient.getBlock()).timestamp,
+      },
+      metaScheduler: config.metaScheduler,
+      billDurationDeltaMinute: constants.billDurationDeltaMinute,
+      log,
+      metrics,
+      batchSize: config.batchSize,
+      maxInFlight: config.maxInFlight,
+    });
+    const reconciler = new Reconciler({
+      db,
+      jobs,
+      reports,
+      planner,
+      chainStatus: async (id) => (await getJob(ctx, id)).status,
+      slurm: config.reconcile.slurm ? new ScontrolJobSource({ slurmConf: config.reconcile.slurmConf }) : undefined,
+      log,
+      metrics,
+      batch: config.reconcile.batch,
+      lostGraceMs: config.reconcile.lostGraceMs,
+    });
+
+    const ingest = await startIngestServer(ingestConfig, { logger: log, store, registry });
+    cleanup.push(() => ingest.stop());
+
+    const health = async (): Promise<Health> => {
+      try {
+        theDb.prepare('SELECT 1').get();
+      } catch (err) {
+        return { ok: false, error: `state database: ${(err as Error).message}` };
+      }
+      const p = pipeline.health();
+      const counts = reports.counts();
+      return { ok: p.ok, ...(p.error ? { error: `chain: ${p.error}` } : {}), head: p.head, lagBlocks: p.lagBlocks, inFlight: pipeline.inFlight(), reports: counts };
+    };
+    const ops = config.metricsListen ? await serveOps({ registry, host: config.metricsListen.host, port: config.metricsListen.port, health }) : undefined;
+    if (ops) cleanup.push(() => ops.close());
+
+    // The work loop: derive, send; one iteration at a time.
+    let stopping = false;
+    const work = async (): Promise<number> => {
+      planner.drain();
+      let n = 0;
+      for (let k = await sender.round(); k > 0 && !stopping; k = await sender.round()) n += k;
+      return n;
+    };
+    const loop = (async () => {
+      while (!stopping) {
+        try {
+          await work();
+        } catch (err) {
+          log.error({ err }, 'reporter: work loop error; retrying');
+        }
+        await sleep(config.tickMs);
+      }
+    })();
+    const reconcileLoop = (async () => {
+      while (!stopping) {
+        try {
+          const s = await reconciler.pass();
+          if (s.closedOnChain + s.recovered + s.lost > 0) log.info(s, 'reconcile: pass done');
+        } catch (err) {
+          log.warn({ err: (err as Error).message }, 'reconcile: pass failed; next one at the next interval');
+        }
+        for (let t = 0; t < config.reconcile.intervalMs && !stopping; t += 200) await sleep(200);
+      }
+    })();
+    pipeline.start();
+    cleanup.push(async () => {
+      stopping = true;
+      await loop;
+      await reconcileLoop;
+    });
+    log.info({ ingest: ingest.url, ops: ops?.url, provider: key.account.address, metaScheduler: config.metaScheduler, chainId: config.chainId, confirmations: config.confirmations }, 'reporter: running');
+
+    let stopped: Promise<void> | undefined;
+    return {
+      db,
+      jobs,
+      reports,
+      pipeline,
+      ingest,
+      ops,
+      registry,
+      provider: key.account.address,
+      settle: async () => {
+        await work();
+      },
+      reconcile: () => reconciler.pass(),
+      health,
+      stop: () => (stopped ??= unwind().then(() => log.info('reporter: stopped'))),
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
