@@ -7,13 +7,18 @@
 // synchronous=FULL: a commit is on disk when it returns (the ingest answers a
 // relay, and the pipeline broadcasts a signed transaction, only after that).
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import Database from 'better-sqlite3';
 
 import { MIGRATIONS, type Migration } from './migrations.js';
 
 export type Db = Database.Database;
+
+/** The database's file name inside a store directory. */
+export const STATE_DB_FILE = 'gridlink.db';
+
+export const stateDbPath = (storeDir: string): string => join(storeDir, STATE_DB_FILE);
 
 export interface OpenDbOptions {
   /** Migrations to apply (default: the project's); tests pass their own. */
