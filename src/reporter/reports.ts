@@ -126,10 +126,11 @@ export class Reports {
     ).map(toReport);
   }
 
-  /** The live (not lost) transaction of a report, if the pipeline already holds one. */
+  /** The live transaction of a report (not lost, not reverted), if the pipeline already holds one. */
   liveTx(reportId: number): { id: number; state: string; minedBlock: number | null } | undefined {
     const r = this.db
-      .prepare(`SELECT id, state, mined_block FROM txs WHERE kind = 'report' AND ref = ? AND state != 'lost' ORDER BY id DESC LIMIT 1`)
+      .prepare(`SELECT id, state, mined_block FROM txs WHERE kind = 'report' AND ref = ? AND state IN ('pending', 'mined', 'confirmed')
+                AND COALESCE(receipt_status, '') != 'reverted' ORDER BY id DESC LIMIT 1`)
       .get(String(reportId)) as { id: number; state: string; mined_block: number | null } | undefined;
     return r && { id: r.id, state: r.state, minedBlock: r.mined_block };
   }
