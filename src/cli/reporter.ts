@@ -51,10 +51,11 @@ export function reporterCommand(): Command {
       `run the ingest endpoint (POST ${INGEST_PATH}, GET /healthz) until SIGTERM or SIGINT.\n` +
         'Each batch must carry X-Gridlink-Auth: a munge credential of the body digest made by uid 0 or SlurmUser, ' +
         `or an HMAC signed with a configured key (timestamp within ${HMAC_MAX_SKEW_S} s, nonce used once). ` +
-        'Accepted records are fdatasync\'d to the store before the answer; (spool id, seq) duplicates are stored once. ' +
+        'Accepted records are committed to the SQLite state database DIR/gridlink.db (one transaction per batch, synchronous=FULL) before the answer; ' +
+        '(spool id, seq) duplicates are stored once; HMAC nonces of the replay window are kept in the same database. ' +
         'Logs are JSON lines on stdout.',
     )
-    .requiredOption('--store <dir>', 'event store directory (created if missing; one reporter per directory)')
+    .requiredOption('--store <dir>', 'state directory: DIR/gridlink.db holds the events and HMAC nonces (created if missing; one reporter per directory)')
     .addOption(
       new Option('--listen <host:port>', 'address to listen on (HOST:PORT, [IPv6]:PORT or PORT; port 0 picks a free one)')
         .argParser(parseListen)

@@ -19,7 +19,7 @@ import { startCluster, type Cluster } from '../cluster/index.js';
 import { createMetaSchedulerClient } from '../metascheduler/client.js';
 import { packageRoot } from '../native/addon.js';
 import { eventKindName } from '../native/event.js';
-import { resolveIngestConfig, startIngestServer, type IngestServer, type StoreCursor, type StoredRecord } from '../reporter/ingest/index.js';
+import { resolveIngestConfig, startIngestServer, type IngestServer, type StoredRecord } from '../reporter/ingest/index.js';
 import { startAnvil, type Anvil } from './anvil.js';
 import { deployMetaScheduler } from './deploy.js';
 import { startOracle, type Oracle } from './oracle.js';
@@ -94,7 +94,7 @@ async function main(opts: Options): Promise<void> {
 
     // Print each record as the reporter stores it.
     const seen = new Map<number, Set<string>>();
-    let cursor: StoreCursor | undefined;
+    let cursor = 0; // id of the last record printed
     const print = (r: StoredRecord) => {
       process.stdout.write(`${JSON.stringify({ kindName: eventKindName[r.event.kind], host: r.host, daemon: r.daemon, receivedAt: r.receivedAt, ...r.event })}\n`);
       const s = seen.get(r.event.jobId) ?? new Set<string>();
@@ -102,9 +102,13 @@ async function main(opts: Options): Promise<void> {
       seen.set(r.event.jobId, s);
     };
     const poll = async () => {
-      for await (const { record, cursor: next } of ingest!.store.events(cursor ? { after: cursor } : {})) {
-        print(record);
-        cursor = next;
+      for (;;) {
+        const page = ingest!.store.eventsAfter(cursor, 1000);
+        for (const { id, record } of page) {
+          print(record);
+          cursor = id;
+        }
+        if (page.length < 1000) return;
       }
     };
 

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ensureMunge } from '../../src/cluster/munge.js';
-import { batchBody, mungeHeader, newSpoolId, post, storeLines, tempDir, wireEvent } from './helpers.js';
+import { batchBody, mungeHeader, newSpoolId, post, storedRecords, tempDir, wireEvent } from './helpers.js';
 
 const ENTRY = fileURLToPath(new URL('./cli-entry.ts', import.meta.url));
 
@@ -60,7 +60,7 @@ describe('gridlink reporter ingest', () => {
     expect((await post(r.url, body, await mungeHeader(body))).json).toEqual({ stored: 2, duplicates: 0, rejected: [] });
     r.child.kill('SIGKILL');
     expect((await r.exited).signal).toBe('SIGKILL');
-    expect(storeLines(store).map((l) => l.seq)).toEqual(['1', '2']);
+    expect(storedRecords(store).map((l) => l.seq)).toEqual(['1', '2']);
 
     r = await start(['--listen', '127.0.0.1:0', '--store', store]); // takes over the dead process's lock
     const again = batchBody(spoolId, [wireEvent(1), wireEvent(2), wireEvent(3)]);

@@ -1,11 +1,12 @@
-// helpers.ts - batches, auth headers, a server with captured logs, store file reads.
+// helpers.ts - batches, auth headers, a server with captured logs, store reads.
 import { execFileSync } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 
+import Database from 'better-sqlite3';
 import { pino, type Logger } from 'pino';
 import { request } from 'undici';
 
@@ -105,28 +106,38 @@ export function captureLogger(): { logger: Logger; lines: Array<Record<string, u
   return { logger: pino({ level: 'debug' }, stream), lines, text: () => raw.join('\n') };
 }
 
-/** Concatenated bytes of the store's segment files. */
-export function storeBytes(dir: string): Buffer {
-  return Buffer.concat(
-    readdirSync(dir)
-      .filter((f) => f.endsWith('.jsonl'))
-      .sort()
-      .map((f) => readFileSync(join(dir, f))),
-  );
+/**
+ * What is in the store directory's database, in store order, read with plain
+ * SQL on a connection of its own (not through EventStore): what a reader, or
+ * the reporter after a restart, would find.
+ */
+export function storedRecords(dir: string): Array<Record<string, unknown> & { seq: string; event: Record<string, unknown> }> {
+  const db = new Database(join(dir, 'gridlink.db'), { readonly: true, fileMustExist: true });
+  try {
+    const rows = db
+      .prepare('SELECT spool_id, CAST(seq AS TEXT) AS seq, host, host_json, daemon, received_at, event FROM events ORDER BY id')
+      .all() as Array<{ spool_id: string; seq: string; host: string; host_json: string | null; daemon: string; received_at: number; event: string }>;
+    return rows.map((r) => ({
+      spoolId: r.spool_id,
+      seq: r.seq,
+      host: r.host_json === null ? r.host : (JSON.parse(r.host_json) as string),
+      daemon: r.daemon,
+      receivedAt: r.received_at,
+      event: JSON.parse(r.event) as Record<string, unknown>,
+    }));
+  } finally {
+    db.close();
+  }
 }
 
-export function storeSize(dir: string): number {
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.jsonl'))
-    .reduce((n, f) => n + statSync(join(dir, f)).size, 0);
-}
-
-export function storeLines(dir: string): Array<Record<string, unknown>> {
-  return storeBytes(dir)
-    .toString('utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+/** Number of records in the store directory's database (a connection of its own). */
+export function storedCount(dir: string): number {
+  const db = new Database(join(dir, 'gridlink.db'), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT count(*) FROM events').pluck().get() as number;
+  } finally {
+    db.close();
+  }
 }
 
 export interface TestServer {

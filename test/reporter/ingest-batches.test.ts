@@ -7,7 +7,7 @@ import { request } from 'undici';
 
 import { ensureMunge } from '../../src/cluster/munge.js';
 import { AUTH_HEADER, MAX_BATCH_BYTES, ingestResultSchema } from '../../src/relay/protocol.js';
-import { batchBody, mungeHeader, newSpoolId, post, startTestServer, storeLines, storeSize, tempDir, wireEvent, type TestServer } from './helpers.js';
+import { batchBody, mungeHeader, newSpoolId, post, startTestServer, storedRecords, storedCount, tempDir, wireEvent, type TestServer } from './helpers.js';
 
 let t: TestServer;
 let cleanup: () => void;
@@ -27,10 +27,10 @@ afterAll(async () => {
 });
 
 async function expect400(body: Buffer, reason: string): Promise<void> {
-  const size = storeSize(t.storeDir);
+  const count = storedCount(t.storeDir);
   const r = await post(t.url, body, await mungeHeader(body));
   expect(r).toMatchObject({ status: 400, json: { error: reason } });
-  expect(storeSize(t.storeDir)).toBe(size);
+  expect(storedCount(t.storeDir)).toBe(count);
 }
 
 describe('invalid batches: 400, nothing stored', () => {
@@ -65,11 +65,29 @@ describe('records are validated one by one', () => {
       [3, undefined],
     ]);
     expect(res.rejected[0]!.reason).toMatch(/kind/);
-    const seqs = storeLines(t.storeDir)
+    const seqs = storedRecords(t.storeDir)
       .filter((l) => l.spoolId === spoolId)
       .map((l) => l.seq);
     expect(seqs).toEqual(['1', '3']);
     expect(t.server.store.has(spoolId, '2')).toBe(false);
+  });
+
+  it('a seq above 2^63-1 (the largest the store keeps) is rejected with the reason; 2^63-1 itself is stored exactly', async () => {
+    const spoolId = newSpoolId();
+    const max = '9223372036854775807';
+    const body = batchBody(spoolId, [wireEvent(max, { jobId: 7 }), wireEvent('9223372036854775808', { jobId: 8 }), wireEvent('18446744073709551615', { jobId: 9 })]);
+    const r = await post(t.url, body, await mungeHeader(body));
+    expect(r.status).toBe(200);
+    const res = ingestResultSchema.parse(r.json);
+    expect(res).toMatchObject({ stored: 1, duplicates: 0 });
+    expect(res.rejected.map((x) => [x.index, x.seq])).toEqual([
+      [1, '9223372036854775808'],
+      [2, '18446744073709551615'],
+    ]);
+    for (const x of res.rejected) expect(x.reason).toMatch(/above 2\^63-1/);
+    expect(storedRecords(t.storeDir).filter((l) => l.spoolId === spoolId).map((l) => [l.seq, l.event.jobId])).toEqual([[max, 7]]);
+    expect(t.server.store.has(spoolId, max)).toBe(true);
+    expect(t.server.store.has(spoolId, '9223372036854775808')).toBe(false);
   });
 
   it('a duplicate seq inside one batch is stored once', async () => {
@@ -81,11 +99,11 @@ describe('records are validated one by one', () => {
 
 describe('size limit', () => {
   it('Content-Length over the limit: 413 before the body is read or authenticated', async () => {
-    const size = storeSize(t.storeDir);
+    const count = storedCount(t.storeDir);
     const big = Buffer.alloc(MAX_BATCH_BYTES + 1, 0x20);
     const r = await post(t.url, big, 'munge MUNGE:AAAAAAAAAAAAAAAAAAAA:');
     expect(r).toMatchObject({ status: 413, json: { error: 'too_large' } });
-    expect(storeSize(t.storeDir)).toBe(size);
+    expect(storedCount(t.storeDir)).toBe(count);
   });
 
   it('a chunked body that grows over the limit: 413', async () => {
@@ -115,7 +133,7 @@ describe('size limit', () => {
     expect(text).toMatch(/result="bad_request"} [1-9]/);
     expect(text).toMatch(/result="too_large"} 2/);
     const rec = await t.server.registry.getSingleMetricAsString('gridlink_ingest_records_total');
-    expect(rec).toMatch(/outcome="rejected"} 2/);
+    expect(rec).toMatch(/outcome="rejected"} 4/);
     expect(rec).toMatch(/outcome="duplicate"} 1/);
   });
 });

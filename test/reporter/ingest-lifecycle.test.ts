@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { ensureMunge } from '../../src/cluster/munge.js';
 import { AUTH_HEADER, INGEST_PATH } from '../../src/relay/protocol.js';
-import { batchBody, mungeHeader, newSpoolId, post, startTestServer, storeLines, tempDir, wireEvent } from './helpers.js';
+import { batchBody, mungeHeader, newSpoolId, post, startTestServer, storedRecords, tempDir, wireEvent } from './helpers.js';
 
 describe('graceful stop', () => {
   it('answers and stores a batch whose body is still arriving when stop() is called', async () => {
@@ -40,7 +40,7 @@ describe('graceful stop', () => {
       expect(a.status).toBe(200);
       expect(JSON.parse(a.text)).toEqual({ stored: 2, duplicates: 0, rejected: [] });
       await stopping;
-      expect(storeLines(d.dir).map((l) => l.seq)).toEqual(['1', '2']);
+      expect(storedRecords(d.dir).map((l) => l.seq)).toEqual(['1', '2']);
       await expect(post(t.url, body, auth)).rejects.toThrow();
     } finally {
       await t.stop();

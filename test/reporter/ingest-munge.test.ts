@@ -14,8 +14,8 @@ import {
   post,
   sha256hex,
   startTestServer,
-  storeLines,
-  storeSize,
+  storedRecords,
+  storedCount,
   tempDir,
   wireEvent,
   type TestServer,
@@ -43,13 +43,13 @@ describe('accepted batches', () => {
     // a non-UTF-8 byte travels as a lone surrogate and must be stored as-is
     const events = [wireEvent(1), wireEvent(2, { jobName: 'caf\u00e9 \udcff', comment: 'x\n"y"' }), wireEvent(3)];
     const body = batchBody(spoolId, events);
-    const syncsBefore = t.server.store.counts().syncs;
+    const commitsBefore = t.server.store.counts().commits;
     const r = await post(t.url, body, await mungeHeader(body));
     expect(r.status).toBe(200);
     expect(ingestResultSchema.parse(r.json)).toEqual({ stored: 3, duplicates: 0, rejected: [] });
-    // on disk when the answer arrives, with one fdatasync for the batch
-    expect(t.server.store.counts().syncs).toBe(syncsBefore + 1);
-    const lines = storeLines(t.storeDir).filter((l) => l.spoolId === spoolId);
+    // committed when the answer arrives (another connection sees it), in one transaction for the batch
+    expect(t.server.store.counts().commits).toBe(commitsBefore + 1);
+    const lines = storedRecords(t.storeDir).filter((l) => l.spoolId === spoolId);
     expect(lines.map((l) => l.seq)).toEqual(['1', '2', '3']);
     expect(lines[0]).toMatchObject({ host: 'node1', daemon: 'slurmd', event: events[0] });
     expect((lines[1]!.event as { jobName: string }).jobName).toBe('caf\u00e9 \udcff');
@@ -63,14 +63,14 @@ describe('accepted batches', () => {
     const spoolId = newSpoolId();
     const body = batchBody(spoolId, [wireEvent(10), wireEvent(11)]);
     expect((await post(t.url, body, await mungeHeader(body))).json).toEqual({ stored: 2, duplicates: 0, rejected: [] });
-    const size = storeSize(t.storeDir);
+    const count = storedCount(t.storeDir);
     // a relay retry: same records, fresh credential
     const again = batchBody(spoolId, [wireEvent(10), wireEvent(11), wireEvent(12)]);
     const r = await post(t.url, again, await mungeHeader(again));
     expect(r).toEqual({ status: 200, json: { stored: 1, duplicates: 2, rejected: [] } });
-    const lines = storeLines(t.storeDir).filter((l) => l.spoolId === spoolId);
+    const lines = storedRecords(t.storeDir).filter((l) => l.spoolId === spoolId);
     expect(lines.map((l) => l.seq)).toEqual(['10', '11', '12']);
-    expect(storeSize(t.storeDir)).toBeGreaterThan(size);
+    expect(storedCount(t.storeDir)).toBe(count + 1);
   });
 
   it('serves /healthz and refuses other paths and methods', async () => {
@@ -87,14 +87,14 @@ describe('accepted batches', () => {
 describe('forged input: refused, logged, stored nowhere', () => {
   let spoolId: string;
   let body: Buffer;
-  let sizeBefore: number;
+  let countBefore: number;
   let recordsBefore: number;
   let logsBefore: number;
 
   beforeEach(() => {
     spoolId = newSpoolId();
     body = batchBody(spoolId, [wireEvent(1, { comment: MARKER }), wireEvent(2)]);
-    sizeBefore = storeSize(t.storeDir);
+    countBefore = storedCount(t.storeDir);
     recordsBefore = t.server.store.counts().records;
     logsBefore = t.logs.lines.length;
   });
@@ -108,7 +108,7 @@ describe('forged input: refused, logged, stored nowhere', () => {
     expect(refused[0]).toMatchObject({ status, reason, level: 40 });
     expect(refused[0]!.remote).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(t.logs.text()).not.toContain(MARKER);
-    expect(storeSize(t.storeDir)).toBe(sizeBefore);
+    expect(storedCount(t.storeDir)).toBe(countBefore);
     expect(t.server.store.counts().records).toBe(recordsBefore);
     expect(t.server.store.has(spoolId, '1')).toBe(false);
   }
@@ -137,12 +137,12 @@ describe('forged input: refused, logged, stored nowhere', () => {
     const auth = await mungeHeader(body);
     const first = await post(t.url, body, auth);
     expect(first.status).toBe(200);
-    sizeBefore = storeSize(t.storeDir);
+    countBefore = storedCount(t.storeDir);
     recordsBefore = t.server.store.counts().records;
     logsBefore = t.logs.lines.length;
     const r = await post(t.url, body, auth);
     expect(r).toMatchObject({ status: 401, json: { error: 'replayed_credential' } });
-    expect(storeSize(t.storeDir)).toBe(sizeBefore);
+    expect(storedCount(t.storeDir)).toBe(countBefore);
     expect(t.server.store.counts().records).toBe(recordsBefore);
     expect(t.logs.lines.slice(logsBefore).find((l) => l.msg === 'ingest: request refused')).toMatchObject({ reason: 'replayed_credential' });
   });

@@ -1,14 +1,21 @@
-// The durable event store: dedupe across restarts, torn-tail repair, reading
-// back with cursors, segment rotation, concurrent appends, one writer.
-import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+// The event store in the state database: one transaction per batch, dedupe
+// by (spool id, seq) across restarts, all-or-nothing batches and 503 when a
+// write fails, nothing acknowledged lost to kill -9, reading back by id,
+// u64 seqs, lone surrogates, one writer per directory.
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { ensureMunge } from '../../src/cluster/munge.js';
-import { EventStore } from '../../src/reporter/ingest/store.js';
-import { SeqSet } from '../../src/reporter/ingest/seqset.js';
-import { batchBody, captureLogger, mungeHeader, newSpoolId, post, startTestServer, storeBytes, storeLines, tempDir, wireEvent } from './helpers.js';
+import { EventStore, MAX_STORED_SEQ, StoreWriteError, seqProblem } from '../../src/reporter/ingest/store.js';
+import { openDb } from '../../src/state/db.js';
+import { batchBody, captureLogger, mungeHeader, newSpoolId, post, startTestServer, storedCount, storedRecords, tempDir, wireEvent } from './helpers.js';
+
+const CHILD = fileURLToPath(new URL('./append-child.ts', import.meta.url));
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -19,31 +26,16 @@ function dir(): string {
   cleanups.push(d.cleanup);
   return d.dir;
 }
-const batch = (spoolId: string, seqs: number[]) => ({ spoolId, host: 'h', daemon: 'slurmctld' as const, events: seqs.map((s) => wireEvent(s)) });
-const segFiles = (d: string) => readdirSync(d).filter((f) => f.endsWith('.jsonl')).sort();
-
-describe('SeqSet', () => {
-  it('keeps sorted disjoint ranges, merging neighbours', () => {
-    const s = new SeqSet();
-    for (const x of [1n, 2n, 3n, 7n, 5n, 9n, 8n]) expect(s.add(x)).toBe(true);
-    expect(s.add(2n)).toBe(false);
-    expect(s.toRanges()).toEqual([
-      [1n, 3n],
-      [5n, 5n],
-      [7n, 9n],
-    ]);
-    expect(s.add(4n)).toBe(true);
-    expect(s.add(6n)).toBe(true);
-    expect(s.toRanges()).toEqual([[1n, 9n]]);
-    expect(s.size).toBe(9);
-    expect([0n, 1n, 9n, 10n].map((x) => s.has(x))).toEqual([false, true, true, false]);
-    expect(s.add(18446744073709551615n)).toBe(true);
-    expect(s.has(18446744073709551615n)).toBe(true);
-  });
-});
+function open(d: string, opts: Parameters<typeof EventStore.open>[1] = {}): EventStore {
+  const st = EventStore.open(d, opts);
+  cleanups.push(() => st.close());
+  return st;
+}
+const batch = (spoolId: string, seqs: Array<number | string>) => ({ spoolId, host: 'h', daemon: 'slurmctld' as const, events: seqs.map((s) => wireEvent(s, { jobId: 7 })) });
+const seqsOf = (st: EventStore) => st.eventsAfter(0, 1_000_000).map((e) => e.record.seq);
 
 describe('EventStore', () => {
-  it('dedupes across a restart of the server (index rebuilt from the files)', async () => {
+  it('dedupes across a restart of the server (the database is reopened)', async () => {
     await ensureMunge();
     const d = dir();
     const spoolId = newSpoolId();
@@ -57,131 +49,269 @@ describe('EventStore', () => {
     expect(s.server.store.counts().records).toBe(2);
     const b2 = batchBody(spoolId, [wireEvent(1), wireEvent(2), wireEvent(3)]);
     expect((await post(s.url, b2, await mungeHeader(b2))).json).toEqual({ stored: 1, duplicates: 2, rejected: [] });
-    expect(storeLines(d).map((l) => l.seq)).toEqual(['1', '2', '3']);
+    expect(storedRecords(d).map((l) => l.seq)).toEqual(['1', '2', '3']);
   });
 
-  it('repairs a torn last line at open: logged, truncated, the record can be stored again', async () => {
+  it('stores a batch in one transaction, counting stored and duplicates (also inside the batch); durable across reopen', async () => {
     const d = dir();
     const spoolId = newSpoolId();
-    let st = await EventStore.open(d);
-    await st.append(batch(spoolId, [1, 2]));
+    const other = newSpoolId();
+    let st = EventStore.open(d);
+    expect(await st.append(batch(spoolId, [1, 2, 3]))).toEqual({ stored: 3, duplicates: 0 });
+    expect(await st.append(batch(spoolId, [3, 4, 4, 5]))).toEqual({ stored: 2, duplicates: 2 });
+    // the same seq from another spool is another record
+    expect(await st.append(batch(other, [1]))).toEqual({ stored: 1, duplicates: 0 });
+    expect(await st.append(batch(spoolId, []))).toEqual({ stored: 0, duplicates: 0 });
+    expect(st.counts()).toEqual({ records: 6, commits: 3 });
+    // committed: a connection of its own sees every record
+    expect(storedCount(d)).toBe(6);
     await st.close();
-    const seg = join(d, segFiles(d)[0]!);
-    const good = statSync(seg).size;
-    // a crash in the middle of writing record 3
-    const line3 = JSON.stringify({ spoolId, seq: '3', host: 'h', daemon: 'slurmctld', receivedAt: 1, event: wireEvent(3) });
-    appendFileSync(seg, line3.slice(0, 40));
 
+    st = open(d);
+    expect(st.counts()).toEqual({ records: 6, commits: 0 });
+    expect([st.has(spoolId, '5'), st.has(spoolId, 6n), st.has(other, '1'), st.has(other, '2')]).toEqual([true, false, true, false]);
+    expect(await st.append(batch(spoolId, [5, 6]))).toEqual({ stored: 1, duplicates: 1 });
+    expect(storedRecords(d).map((r) => `${r.spoolId === spoolId ? 'a' : 'b'}${r.seq}`)).toEqual(['a1', 'a2', 'a3', 'a4', 'a5', 'b1', 'a6']);
+  });
+
+  it('a batch whose write fails half way stores none of it (StoreWriteError); the store keeps working', async () => {
+    const d = dir();
     const logs = captureLogger();
-    st = await EventStore.open(d, { logger: logs.logger });
-    cleanups.push(() => st.close());
-    expect(statSync(seg).size).toBe(good);
-    expect(st.counts()).toMatchObject({ records: 2, repairedBytes: 40 });
-    expect(logs.lines.find((l) => /torn write/.test(String(l.msg)))).toMatchObject({ offset: good, bytes: 40 });
-    expect(st.has(spoolId, 3n)).toBe(false);
-    expect(await st.append(batch(spoolId, [2, 3]))).toEqual({ stored: 1, duplicates: 1 });
-    expect(storeLines(d).map((l) => l.seq)).toEqual(['1', '2', '3']);
-  });
-
-  it('repairs a tail of zeros ending in a newline (unflushed pages after power loss)', async () => {
-    const d = dir();
+    const st = open(d, { logger: logs.logger });
     const spoolId = newSpoolId();
-    let st = await EventStore.open(d);
     await st.append(batch(spoolId, [1]));
-    await st.close();
-    const seg = join(d, segFiles(d)[0]!);
-    const good = statSync(seg).size;
-    appendFileSync(seg, Buffer.concat([Buffer.alloc(100), Buffer.from('}\n')]));
-    st = await EventStore.open(d);
-    cleanups.push(() => st.close());
-    expect(statSync(seg).size).toBe(good);
+    // A full disk: the database may grow by a few pages only, so the first
+    // records of the batch fit and a later one does not.
+    const pages = st.db.pragma('page_count', { simple: true }) as number;
+    st.db.pragma(`max_page_count = ${pages + 4}`);
+    const big = { ...batch(spoolId, [2, 3, 4, 5, 6, 7, 8, 9]), events: [2, 3, 4, 5, 6, 7, 8, 9].map((s) => wireEvent(s, { comment: 'z'.repeat(3000) })) };
+    const err = await st.append(big).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreWriteError);
+    expect((err as Error).message).toMatch(/full/);
+    expect(storedRecords(d).map((r) => r.seq)).toEqual(['1']);
+    expect(st.has(spoolId, '2')).toBe(false);
     expect(st.counts().records).toBe(1);
+    expect(st.failure).toBeUndefined();
+    expect(st.db.inTransaction).toBe(false);
+    expect(logs.lines.some((l) => l.level === 50 && /write failed; batch not stored/.test(String(l.msg)))).toBe(true);
+    // space again: the same batch is stored whole
+    st.db.pragma('max_page_count = 1073741823');
+    expect(await st.append(big)).toEqual({ stored: 8, duplicates: 0 });
+    expect(storedCount(d)).toBe(9);
   });
 
-  it('skips (and reports) a corrupt line in the middle without losing the records after it', async () => {
+  it('on a shared database: close() leaves it open, and an append inside another transaction is refused (it would not be durable)', async () => {
     const d = dir();
+    const db = openDb(join(d, 'gridlink.db'));
+    cleanups.push(() => void db.close());
+    const st = new EventStore(db);
     const spoolId = newSpoolId();
-    let st = await EventStore.open(d);
-    await st.append(batch(spoolId, [1]));
-    await st.append(batch(spoolId, [2]));
+    expect(await st.append(batch(spoolId, [1]))).toEqual({ stored: 1, duplicates: 0 });
+    db.exec('BEGIN');
+    await expect(st.append(batch(spoolId, [2]))).rejects.toThrow(/inside another transaction/);
+    db.exec('ROLLBACK');
+    expect(st.has(spoolId, '2')).toBe(false);
+    expect(await st.append(batch(spoolId, [2]))).toEqual({ stored: 1, duplicates: 0 });
     await st.close();
-    const seg = join(d, segFiles(d)[0]!);
-    const [l1, l2] = readFileSync(seg, 'utf8').split('\n');
-    writeFileSync(seg, `${l1}\nnot a record\n${l2}\n`);
-    const logs = captureLogger();
-    st = await EventStore.open(d, { logger: logs.logger });
-    cleanups.push(() => st.close());
-    expect(st.counts()).toMatchObject({ records: 2, corruptLines: 1, repairedBytes: 0 });
-    expect(logs.lines.some((l) => l.level === 50 && /middle of a segment/.test(String(l.msg)))).toBe(true);
-    const seqs: string[] = [];
-    for await (const { record } of st.events()) seqs.push(record.seq);
-    expect(seqs).toEqual(['1', '2']);
+    expect(db.open).toBe(true);
+    expect(db.prepare('SELECT count(*) FROM events').pluck().get()).toBe(2);
+    await expect(st.append(batch(spoolId, [3]))).rejects.toThrow(/closed/);
+    // the same database through a second store sees the same records
+    expect(seqsOf(new EventStore(db))).toEqual(['1', '2']);
   });
 
-  it('reads back in order with resumable cursors, across segment rotation', async () => {
+  it('reads back in store order with eventsAfter(id, limit), resumable from any id, and as an async iterator', async () => {
     const d = dir();
-    const st = await EventStore.open(d, { segmentBytes: 4096 });
-    cleanups.push(() => st.close());
-    const spoolId = newSpoolId();
-    for (let i = 0; i < 30; i++) await st.append(batch(spoolId, [2 * i + 1, 2 * i + 2]));
-    expect(segFiles(d).length).toBeGreaterThan(3);
-    const all: string[] = [];
-    let mid: { segment: number; offset: number } | undefined;
-    for await (const { record, cursor } of st.events()) {
-      all.push(record.seq);
-      if (record.seq === '25') mid = cursor;
-    }
-    expect(all).toEqual(Array.from({ length: 60 }, (_, i) => String(i + 1)));
-    const rest: string[] = [];
-    for await (const { record } of st.events({ after: mid! })) rest.push(record.seq);
-    expect(rest).toEqual(Array.from({ length: 35 }, (_, i) => String(i + 26)));
-    expect(st.counts().records).toBe(60);
-    // and after a reopen: same index, same content
+    let st = EventStore.open(d);
+    const a = newSpoolId();
+    const b = newSpoolId();
+    for (let i = 0; i < 30; i++) await st.append(batch(i % 2 ? b : a, [2 * i + 1, 2 * i + 2]));
+    const all = st.eventsAfter(0, 1000);
+    expect(all).toHaveLength(60);
+    expect(all.map((e) => e.record.seq)).toEqual(Array.from({ length: 60 }, (_, i) => String(i + 1)));
+    expect(all.every((e, i) => i === 0 || e.id > all[i - 1]!.id)).toBe(true);
+    expect(all[0]!.record).toMatchObject({ spoolId: a, host: 'h', daemon: 'slurmctld', event: wireEvent(1, { jobId: 7 }) });
+    expect(typeof all[0]!.record.receivedAt).toBe('number');
+    expect(all[2]!.record.spoolId).toBe(b);
+    // pages
+    const first = st.eventsAfter(0, 25);
+    expect(first.map((e) => e.record.seq)).toEqual(all.slice(0, 25).map((e) => e.record.seq));
+    const rest = st.eventsAfter(first[24]!.id, 1000);
+    expect(rest.map((e) => e.record.seq)).toEqual(Array.from({ length: 35 }, (_, i) => String(i + 26)));
+    expect(st.eventsAfter(all[59]!.id, 10)).toEqual([]);
+    // the iterator, in pages smaller than the store, and from an id
+    const it: string[] = [];
+    for await (const { record } of st.events({ pageSize: 7 })) it.push(record.seq);
+    expect(it).toEqual(all.map((e) => e.record.seq));
+    const after: number[] = [];
+    for await (const { id } of st.events({ after: all[40]!.id, pageSize: 7 })) after.push(id);
+    expect(after).toEqual(all.slice(41).map((e) => e.id));
+    // by SLURM job id, up to an id
+    const jobs = [1, 2, 3, 4, 5, 6].map((s) => wireEvent(s, { jobId: s % 2 ? 41 : 42 }));
+    await st.append({ spoolId: newSpoolId(), host: 'h', daemon: 'slurmd', events: jobs });
+    const j41 = st.eventsForJob(41, Number.MAX_SAFE_INTEGER);
+    expect(j41.map((e) => [e.record.seq, e.record.event.jobId])).toEqual([
+      ['1', 41],
+      ['3', 41],
+      ['5', 41],
+    ]);
+    expect(st.eventsForJob(41, j41[1]!.id).map((e) => e.id)).toEqual(j41.slice(0, 2).map((e) => e.id));
+    expect(st.eventsForJob(99, Number.MAX_SAFE_INTEGER)).toEqual([]);
+    expect(st.eventsForJob(7, Number.MAX_SAFE_INTEGER)).toHaveLength(60);
+    const everything = st.eventsAfter(0, 1000);
+    // the same ids and records after a reopen
     await st.close();
-    const st2 = await EventStore.open(d, { segmentBytes: 4096 });
-    cleanups.push(() => st2.close());
-    expect(st2.counts().records).toBe(60);
-    expect(st2.has(spoolId, '60')).toBe(true);
-    expect(await st2.append(batch(spoolId, [60, 61]))).toEqual({ stored: 1, duplicates: 1 });
+    st = open(d);
+    expect(st.eventsAfter(0, 1000)).toEqual(everything);
+    expect(everything.slice(0, 60)).toEqual(all);
   });
 
-  it('serializes concurrent appends: overlapping batches store each record once, with group fdatasync', async () => {
+  it('concurrent appends of overlapping batches store each record once', async () => {
     const d = dir();
-    const st = await EventStore.open(d);
-    cleanups.push(() => st.close());
+    const st = open(d);
     const spoolId = newSpoolId();
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => st.append(batch(spoolId, [i, i + 1, i + 2]))));
     expect(results.reduce((n, r) => n + r.stored, 0)).toBe(22);
     expect(results.reduce((n, r) => n + r.stored + r.duplicates, 0)).toBe(60);
-    expect(st.counts().syncs).toBeLessThan(20);
-    const seqs = storeLines(d).map((l) => Number(l.seq));
+    const seqs = storedRecords(d).map((l) => Number(l.seq));
     expect(new Set(seqs).size).toBe(seqs.length);
-    expect(seqs.sort((a, b) => a - b)).toEqual(Array.from({ length: 22 }, (_, i) => i));
+    expect(seqs.sort((x, y) => x - y)).toEqual(Array.from({ length: 22 }, (_, i) => i));
   });
 
-  it('keeps non-UTF-8 bytes (lone surrogates) as they are', async () => {
+  it('keeps u64 seqs up to 2^63-1 exactly (as INTEGER) and refuses larger ones', async () => {
     const d = dir();
-    const st = await EventStore.open(d);
-    cleanups.push(() => st.close());
+    const st = open(d);
+    const spoolId = newSpoolId();
+    const big = ['9007199254740993', '9223372036854775806', '9223372036854775807']; // 2^53+1 is not a safe JS number
+    expect(await st.append(batch(spoolId, big))).toEqual({ stored: 3, duplicates: 0 });
+    expect(await st.append(batch(spoolId, ['9007199254740993']))).toEqual({ stored: 0, duplicates: 1 });
+    expect(seqsOf(st)).toEqual(big);
+    expect(st.has(spoolId, '9007199254740992')).toBe(false);
+    expect(st.has(spoolId, MAX_STORED_SEQ)).toBe(true);
+    expect(st.db.prepare('SELECT DISTINCT typeof(seq) FROM events').pluck().all()).toEqual(['integer']);
+    await expect(st.append(batch(spoolId, [10, '9223372036854775808']))).rejects.toThrow(/above 2\^63-1/);
+    expect(st.has(spoolId, '10')).toBe(false);
+    expect(st.has(spoolId, '18446744073709551615')).toBe(false);
+    expect(seqProblem('9223372036854775807')).toBeUndefined();
+    expect(seqProblem('18446744073709551615')).toMatch(/above 2\^63-1/);
+    expect(seqProblem('-1')).toMatch(/not a decimal u64/);
+  });
+
+  it('keeps non-UTF-8 bytes (lone surrogates) as they are, in the event and in the host', async () => {
+    const d = dir();
+    let st = EventStore.open(d);
     const spoolId = newSpoolId();
     const name = 'a\udc80\udcffb\u00e9\ud83d\ude00';
-    await st.append({ spoolId, host: 'h', daemon: 'slurmd', events: [wireEvent(1, { jobName: name })] });
-    expect(storeBytes(d).toString('latin1')).toContain('a\\udc80\\udcffb');
-    for await (const { record } of st.events()) expect(record.event.jobName).toBe(name);
+    const host = 'node\udcfe1';
+    await st.append({ spoolId, host, daemon: 'slurmd', events: [wireEvent(1, { jobName: name, comment: `x\udc80\n"y"` })] });
+    await st.append({ spoolId, host: 'n\u00e9ud', daemon: 'slurmd', events: [wireEvent(2)] });
+    const raw = st.db.prepare('SELECT host, host_json, event FROM events ORDER BY id').all() as Array<{ host: string; host_json: string | null; event: string }>;
+    expect(raw[0]!.event).toContain('a\\udc80\\udcffb\u00e9\u{1f600}');
+    expect(raw[0]!.host).toBe('node\ufffd1');
+    expect(raw[0]!.host_json).toBe('"node\\udcfe1"');
+    expect(raw[1]).toMatchObject({ host: 'n\u00e9ud', host_json: null });
+    await st.close();
+    st = open(d);
+    const [r1, r2] = st.eventsAfter(0, 10).map((e) => e.record);
+    expect(r1!.event.jobName).toBe(name);
+    expect(r1!.event.comment).toBe('x\udc80\n"y"');
+    expect(r1!.host).toBe(host);
+    expect(r2!.host).toBe('n\u00e9ud');
+  });
+
+  it('kill -9 of a process appending in a loop loses no acknowledged batch, never keeps part of one, and the database opens fine', async () => {
+    const d = dir();
+    const spoolId = newSpoolId();
+    const BATCH = 50;
+    let next = 1;
+    for (let round = 0; round < 3; round++) {
+      const child = spawn(process.execPath, ['--import', 'tsx', CHILD, d, spoolId, String(next), String(BATCH)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+      let acked = next - 1;
+      let acks = 0;
+      const lines = createInterface({ input: child.stdout });
+      const drained = new Promise((resolve) => lines.once('close', resolve));
+      await new Promise<void>((resolve, reject) => {
+        lines.on('line', (l) => {
+          const m = /^acked (\d+)$/.exec(l);
+          if (!m) return;
+          acked = Number(m[1]);
+          // kill at a moment unrelated to the batch boundaries, while it keeps appending
+          if (++acks === 20 + round * 7) setTimeout(() => resolve(), Math.floor(Math.random() * 40));
+        });
+        void exited.then(() => reject(new Error(`append child exited early: ${stderr}`)));
+      });
+      child.kill('SIGKILL');
+      expect(await exited).toBe('SIGKILL');
+      await drained; // every ack it printed
+      const lastAcked = acked;
+
+      const st = EventStore.open(d); // takes over the dead process's lock
+      try {
+        expect(st.db.pragma('integrity_check', { simple: true })).toBe('ok');
+        const seqs = seqsOf(st).map(Number);
+        // every acknowledged batch is there, in order, each record once
+        expect(seqs.slice(0, lastAcked)).toEqual(Array.from({ length: lastAcked }, (_, i) => i + 1));
+        // the batch in flight is either all there or not at all
+        expect(seqs.length === lastAcked || seqs.length === lastAcked + BATCH).toBe(true);
+        expect(st.counts().records).toBe(seqs.length);
+        expect(lastAcked).toBeGreaterThanOrEqual(next - 1 + 20 * BATCH);
+        next = seqs.length + 1;
+      } finally {
+        await st.close();
+      }
+    }
+    const st = open(d);
+    expect(await st.append(batch(spoolId, [next - 1, next]))).toEqual({ stored: 1, duplicates: 1 });
+  });
+
+  it('warns about files of the earlier JSON-lines store in the directory', async () => {
+    const d = dir();
+    writeFileSync(join(d, 'seg-00000001.jsonl'), '{}\n');
+    writeFileSync(join(d, 'hmac-nonces'), '');
+    const logs = captureLogger();
+    open(d, { logger: logs.logger });
+    const w = logs.lines.find((l) => l.level === 40 && /earlier JSON-lines store/.test(String(l.msg)));
+    expect(w).toMatchObject({ count: 2 });
   });
 
   it('refuses a second writer on the same directory', async () => {
     const d = dir();
-    const st = await EventStore.open(d);
-    cleanups.push(() => st.close());
-    await expect(EventStore.open(d)).rejects.toThrow(/in use by process/);
+    open(d);
+    expect(() => EventStore.open(d)).toThrow(/in use by process/);
   });
 
   it('takes over the lock of a dead process', async () => {
     const d = dir();
     writeFileSync(join(d, 'LOCK'), JSON.stringify({ pid: 999_999_999 }));
-    const st = await EventStore.open(d);
-    cleanups.push(() => st.close());
+    const st = open(d);
     expect(st.counts().records).toBe(0);
+  });
+});
+
+describe('ingest server with a store that cannot write', () => {
+  it('answers 503 store_failed, stores nothing of the batch, stays healthy, and stores the retry', async () => {
+    await ensureMunge();
+    const d = dir();
+    const s = await startTestServer(d);
+    cleanups.push(() => s.stop());
+    const spoolId = newSpoolId();
+    const b1 = batchBody(spoolId, [wireEvent(1)]);
+    expect((await post(s.url, b1, await mungeHeader(b1))).status).toBe(200);
+    const db = s.server.store.db;
+    db.pragma(`max_page_count = ${(db.pragma('page_count', { simple: true }) as number) + 4}`);
+    const body = batchBody(spoolId, [2, 3, 4, 5, 6, 7, 8, 9].map((n) => wireEvent(n, { comment: 'q'.repeat(3000) })));
+    const r = await post(s.url, body, await mungeHeader(body));
+    expect(r).toMatchObject({ status: 503, json: { error: 'store_failed' } });
+    expect((r.json as { message: string }).message).toMatch(/full.*nothing stored, retry/);
+    expect(storedRecords(d).map((x) => x.seq)).toEqual(['1']);
+    expect(s.logs.lines.some((l) => l.msg === 'ingest: batch not stored')).toBe(true);
+    const h = await fetch(`${s.url}/healthz`);
+    expect(h.status).toBe(200);
+    db.pragma('max_page_count = 1073741823');
+    expect((await post(s.url, body, await mungeHeader(body))).json).toEqual({ stored: 8, duplicates: 0, rejected: [] });
+    expect(storedCount(d)).toBe(9);
   });
 });

@@ -86,19 +86,19 @@ export interface AuthenticatorOptions {
   munge: { socket?: string } | null;
   hmacKeys: ReadonlyMap<string, Buffer>;
   mungeDecode: MungeDecodeFn;
-  /** Where HMAC nonces are remembered; default: in memory only (forgotten on restart). */
+  /** Where HMAC nonces are remembered (NonceCache.open on the state database); default: in memory only (forgotten on restart). */
   nonces?: NonceCache;
   /** Unix seconds; injectable for tests. */
   now?: () => number;
 }
 
 export class Authenticator {
-  private readonly nonces: NonceCache;
+  private nonces: NonceCache | undefined;
   private readonly now: () => number;
 
   constructor(private readonly o: AuthenticatorOptions) {
     this.now = o.now ?? (() => Math.floor(Date.now() / 1000));
-    this.nonces = o.nonces ?? new NonceCache(HMAC_MAX_SKEW_S);
+    this.nonces = o.nonces;
   }
 
   /** Checks the header's syntax and that its scheme is enabled. Cheap: no I/O. */
@@ -180,9 +180,10 @@ export class Authenticator {
     }
     let claim: NonceClaim;
     try {
+      this.nonces ??= NonceCache.inMemory(HMAC_MAX_SKEW_S);
       claim = await this.nonces.claim(`${a.keyId}:${a.nonce.toLowerCase()}`, a.ts, now);
     } catch (err) {
-      return fail(503, 'nonce_journal_failed', `cannot record the nonce on disk (${(err as Error).message}); nothing stored, retry once the store directory is writable`, {
+      return fail(503, 'nonce_journal_failed', `cannot record the nonce in the state database (${(err as Error).message}); nothing stored, retry once the database is writable`, {
         mode: 'hmac',
         keyId: a.keyId,
       });

@@ -21,6 +21,7 @@ export const ingestConfigSchema = z
         port: z.number().int().min(0).max(65535).default(DEFAULT_INGEST_PORT),
       })
       .default({}),
+    /** Directory of the state database (gridlink.db: events, HMAC nonces) and its lock. */
     storeDir: z.string().min(1),
     /** SlurmUser (name or uid) whose munge credentials are accepted besides root's; default "slurm" when that user exists. */
     slurmUser: z.union([z.string().min(1), z.number().int().min(0)]).optional(),
@@ -37,8 +38,6 @@ export const ingestConfigSchema = z
       )
       .default([]),
     maxBodyBytes: z.number().int().min(1024).max(MAX_BATCH_BYTES).default(MAX_BATCH_BYTES),
-    /** Store segment size before rotating. */
-    segmentBytes: z.number().int().min(4096).default(64 << 20),
     /** Whole-request deadline (headers and body). */
     requestTimeoutMs: z.number().int().min(100).default(60_000),
   })
@@ -56,7 +55,6 @@ export interface IngestConfig {
   /** keyId -> key bytes. */
   hmacKeys: ReadonlyMap<string, Buffer>;
   maxBodyBytes: number;
-  segmentBytes: number;
   requestTimeoutMs: number;
   /** Things the operator should know about (e.g. SlurmUser not found). */
   warnings: string[];
@@ -108,7 +106,6 @@ export function resolveIngestConfig(input: IngestConfigInput): IngestConfig {
     munge,
     hmacKeys,
     maxBodyBytes: c.maxBodyBytes,
-    segmentBytes: c.segmentBytes,
     requestTimeoutMs: c.requestTimeoutMs,
     warnings,
   };

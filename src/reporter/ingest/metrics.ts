@@ -27,7 +27,7 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
       (registry.getSingleMetric(hist) as Histogram<'result'> | undefined) ??
       new Histogram({
         name: hist,
-        help: 'Time from request to answer (includes fdatasync)',
+        help: 'Time from request to answer (includes the durable commit)',
         labelNames: ['result'],
         buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
         registers: [registry],

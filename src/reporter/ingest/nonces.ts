@@ -1,125 +1,111 @@
-// nonces.ts - HMAC nonces seen within the accepted time window. A nonce is
-// remembered until its timestamp falls out of the window, after which the
-// timestamp check alone rejects a replay.
+// nonces.ts - HMAC nonces seen within the accepted time window, in the
+// `hmac_nonces` table of the state database. A nonce is remembered until its
+// timestamp falls out of the window, after which the timestamp check alone
+// rejects a replay.
 //
-// With a journal file the memory survives a restart: each claimed nonce is
-// appended as one line `<expiryUnixS> <key>\n` and fdatasync'd before the
-// request is answered, and opening the cache loads the lines not yet expired
-// (then rewrites the file with only those). Without it, a request captured
-// in the last window before a restart would be accepted again after it.
-import { closeSync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+// A claim is committed (synchronous=FULL) before the request is answered, so
+// a request captured before a reporter restart is still refused after it.
+// Expired rows are deleted when the cache opens and, while claims come in,
+// every 10 s. Without a database (NonceCache.inMemory) the same table lives in
+// an in-memory SQLite database and is forgotten on restart.
+import Database from 'better-sqlite3';
+
+import type { Db } from '../../state/db.js';
+import { HMAC_NONCES_SCHEMA } from './schema.js';
 
 export type NonceClaim = 'ok' | 'replayed' | 'full';
 
-export class NonceCache {
-  private readonly seen = new Map<string, number>();
-  private lastPrune = 0;
-  private journal: { path: string; fh: FileHandle; lines: number } | undefined;
-  /** Journal writes and compaction run one at a time, in claim order. */
-  private io: Promise<void> = Promise.resolve();
+const PRUNE_EVERY_S = 10;
 
-  constructor(
+export class NonceCache {
+  private count: number;
+  private lastPrune = Number.NEGATIVE_INFINITY;
+  private readonly pruneStmt: Database.Statement<[number], unknown>;
+  private readonly claimTx: (nonce: string, until: number, nowS: number) => NonceClaim;
+  private readonly countStmt: Database.Statement<[], number>;
+  private closed = false;
+
+  private constructor(
+    private readonly db: Db,
     private readonly windowS: number,
-    private readonly maxEntries = 1_000_000,
-  ) {}
+    private readonly maxEntries: number,
+    private readonly ownsDb: boolean,
+  ) {
+    this.pruneStmt = db.prepare<[number]>('DELETE FROM hmac_nonces WHERE expires_at < ?');
+    const get = db.prepare<[string], number>('SELECT expires_at FROM hmac_nonces WHERE nonce = ?').pluck().safeIntegers(false);
+    const put = db.prepare<[string, number]>(
+      'INSERT INTO hmac_nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT (nonce) DO UPDATE SET expires_at = excluded.expires_at',
+    );
+    const tx = db.transaction((nonce: string, until: number, nowS: number): NonceClaim => {
+      const exp = get.get(nonce);
+      if (exp !== undefined && exp >= nowS) return 'replayed';
+      if (exp === undefined && this.count >= this.maxEntries) {
+        this.prune(nowS, true);
+        if (this.count >= this.maxEntries) return 'full';
+      }
+      put.run(nonce, until);
+      if (exp === undefined) this.count++;
+      return 'ok';
+    });
+    this.claimTx = (nonce, until, nowS) => tx.immediate(nonce, until, nowS);
+    this.countStmt = db.prepare<[], number>('SELECT count(*) FROM hmac_nonces').pluck().safeIntegers(false);
+    this.count = this.countStmt.get()!;
+  }
 
   /**
-   * A cache backed by the journal at `path` (created if missing): nonces
-   * journaled earlier and not yet expired at `nowS` are held again.
-   * A line that does not parse (a torn last write) is skipped.
+   * The nonces of the state database `db` (migrated by openDb): expired rows
+   * are deleted now. close() leaves the database open.
    */
-  static async open(path: string, windowS: number, nowS: number, maxEntries?: number): Promise<NonceCache> {
-    const c = new NonceCache(windowS, maxEntries);
-    let text = '';
-    try {
-      text = readFileSync(path, 'latin1');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    for (const line of text.split('\n')) {
-      const m = /^(\d{1,12}) (\S{1,256})$/.exec(line);
-      if (m && Number(m[1]) >= nowS) c.seen.set(m[2]!, Number(m[1]));
-    }
-    await c.attachJournal(path);
+  static open(db: Db, windowS: number, nowS: number, maxEntries = 1_000_000): NonceCache {
+    const c = new NonceCache(db, windowS, maxEntries, false);
+    c.prune(nowS, true);
     return c;
   }
 
+  /** Nonces held in memory only: forgotten when the process ends. */
+  static inMemory(windowS: number, maxEntries = 1_000_000): NonceCache {
+    const db = new Database(':memory:');
+    for (const sql of HMAC_NONCES_SCHEMA) db.exec(sql);
+    return new NonceCache(db, windowS, maxEntries, true);
+  }
+
+  /** Nonces held (some may have expired since the last prune). */
   get size(): number {
-    return this.seen.size;
+    return this.count;
   }
 
   /**
    * Records `nonce` (signed at `ts`, unix seconds); 'replayed' if it is
    * already held, 'full' if the cache is at its bound (try again later).
-   * With a journal, resolves only once the nonce is on disk.
+   * Resolves once the nonce is committed; rejects when it could not be.
    */
   async claim(nonce: string, ts: number, nowS: number): Promise<NonceClaim> {
-    this.prune(nowS);
-    const exp = this.seen.get(nonce);
-    if (exp !== undefined && exp >= nowS) return 'replayed';
-    if (exp === undefined && this.seen.size >= this.maxEntries) {
-      this.prune(nowS, true);
-      if (this.seen.size >= this.maxEntries) return 'full';
+    if (this.closed) throw new Error('nonce cache is closed');
+    // Inside someone else's transaction ours would be a savepoint, not on disk when we answer.
+    if (this.db.inTransaction) throw new Error('the state database is inside another transaction');
+    try {
+      this.prune(nowS);
+      return this.claimTx(nonce, ts + this.windowS + 1, nowS);
+    } catch (err) {
+      // A rolled-back prune may have been counted: count again.
+      try {
+        this.count = this.countStmt.get()!;
+      } catch {
+        // the next claim counts on
+      }
+      throw err;
     }
-    const until = ts + this.windowS + 1;
-    this.seen.set(nonce, until);
-    if (this.journal) await this.serial(() => this.append(`${until} ${nonce}\n`, nowS));
-    return 'ok';
   }
 
   async close(): Promise<void> {
-    await this.serial(async () => {
-      await this.journal?.fh.close();
-      this.journal = undefined;
-    });
-  }
-
-  private serial(op: () => Promise<void>): Promise<void> {
-    const run = this.io.then(op);
-    this.io = run.catch(() => undefined);
-    return run;
-  }
-
-  private async append(line: string, nowS: number): Promise<void> {
-    const j = this.journal;
-    if (!j) return;
-    await j.fh.appendFile(line, 'latin1');
-    await j.fh.datasync();
-    if (++j.lines > 2 * this.seen.size + 10_000) {
-      this.prune(nowS, true);
-      await this.attachJournal(j.path);
-    }
-  }
-
-  /** Rewrites the journal with the live nonces only (tmp file, fsync, rename), then appends to it. */
-  private async attachJournal(path: string): Promise<void> {
-    const tmp = `${path}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      let out = '';
-      for (const [k, exp] of this.seen) out += `${exp} ${k}\n`;
-      writeSync(fd, out, null, 'latin1');
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-    const dfd = openSync(dirname(path), 'r');
-    try {
-      fdatasyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-    const old = this.journal;
-    this.journal = { path, fh: await open(path, 'a', 0o600), lines: this.seen.size };
-    await old?.fh.close();
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsDb) this.db.close();
   }
 
   private prune(nowS: number, force = false): void {
-    if (!force && nowS - this.lastPrune < 10) return;
+    if (!force && nowS - this.lastPrune < PRUNE_EVERY_S) return;
     this.lastPrune = nowS;
-    for (const [k, exp] of this.seen) if (exp < nowS) this.seen.delete(k);
+    this.count -= this.pruneStmt.run(nowS).changes;
   }
 }

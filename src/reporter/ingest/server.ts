@@ -4,11 +4,11 @@
 // Order of work for a batch: size limit, auth header syntax (both before the
 // body is read), body read with the limit and hashed, credential verified
 // against the body's digest, then JSON and schema, then each record on its
-// own, then one durable append; the answer is sent after fdatasync.
+// own, then one append: one SQLite transaction, committed (synchronous=FULL)
+// before the answer is sent.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { isUtf8 } from 'node:buffer';
 
 import { pino, type Logger } from 'pino';
@@ -28,14 +28,15 @@ import { Authenticator, type AuthFailure, type MungeDecodeFn } from './auth.js';
 import type { IngestConfig } from './config.js';
 import { createIngestMetrics, type IngestMetrics } from './metrics.js';
 import { NonceCache } from './nonces.js';
-import { EventStore, StoreWriteError } from './store.js';
-
-/** File in the store's directory holding the HMAC nonces of the replay window. */
-export const NONCE_JOURNAL = 'hmac-nonces';
+import { EventStore, StoreWriteError, seqProblem } from './store.js';
 
 export interface IngestServerDeps {
   logger?: Logger;
-  /** An open store; when given, stop() leaves it open (the caller owns it). */
+  /**
+   * A store on the process's open state database (`new EventStore(db)`);
+   * the HMAC nonces go to the same database. When given, stop() leaves it
+   * open (the caller owns it); otherwise the server opens `<storeDir>/gridlink.db`.
+   */
   store?: EventStore;
   registry?: Registry;
   /** Defaults to the addon's munge decode (libmunge). */
@@ -110,18 +111,20 @@ export async function startIngestServer(config: IngestConfig, deps: IngestServer
   const registry = deps.registry ?? new Registry();
   const metrics = createIngestMetrics(registry);
   for (const w of config.warnings) log.warn(w);
-  const store = deps.store ?? (await EventStore.open(config.storeDir, { logger: log, segmentBytes: config.segmentBytes }));
+  const store = deps.store ?? EventStore.open(config.storeDir, { logger: log });
   const ownsStore = !deps.store;
   const nowS = deps.now ?? ((): number => Math.floor(Date.now() / 1000));
-  // HMAC nonces are journaled beside the events (the store's dir lock covers
-  // the file too), so a request captured before a restart stays refused.
-  const nonces =
-    config.hmacKeys.size > 0
-      ? await NonceCache.open(join(store.dir, NONCE_JOURNAL), HMAC_MAX_SKEW_S, nowS()).catch(async (err: unknown) => {
-          if (ownsStore) await store.close();
-          throw new Error(`ingest: cannot open the HMAC nonce journal in ${store.dir}: ${(err as Error).message} (is the store directory writable?)`);
-        })
-      : undefined;
+  // HMAC nonces are kept in the events' database, so a request captured
+  // before a restart stays refused.
+  let nonces: NonceCache | undefined;
+  if (config.hmacKeys.size > 0) {
+    try {
+      nonces = NonceCache.open(store.db, HMAC_MAX_SKEW_S, nowS());
+    } catch (err) {
+      if (ownsStore) await store.close();
+      throw new Error(`ingest: cannot open the HMAC nonces in ${store.path}: ${(err as Error).message} (is the database writable?)`);
+    }
+  }
   const auth = new Authenticator({
     allowedUids: config.allowedUids,
     munge: config.munge,
@@ -199,8 +202,12 @@ export async function startIngestServer(config: IngestConfig, deps: IngestServer
     const rejected: IngestResult['rejected'] = [];
     batch.data.records.forEach((r, index) => {
       const ev = wireEventSchema.safeParse(r);
-      if (ev.success) valid.push(ev.data);
-      else {
+      if (ev.success) {
+        // The wire allows any u64; the store keeps seqs up to 2^63-1 (SQLite INTEGER).
+        const problem = seqProblem(ev.data.seq);
+        if (problem) rejected.push({ index, seq: ev.data.seq, reason: problem });
+        else valid.push(ev.data);
+      } else {
         const seq = typeof r === 'object' && r !== null && typeof (r as { seq?: unknown }).seq === 'string' ? (r as { seq: string }).seq : undefined;
         rejected.push({ index, ...(seq !== undefined ? { seq: seq.slice(0, 64) } : {}), reason: zodSummary(ev.error.issues) });
       }
@@ -276,7 +283,7 @@ export async function startIngestServer(config: IngestConfig, deps: IngestServer
   const addr = server.address() as AddressInfo;
   const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${hostForUrl}:${addr.port}`;
-  log.info({ url, allowedUids: [...config.allowedUids], munge: config.munge !== null, hmacKeys: [...config.hmacKeys.keys()], storeDir: store.dir }, 'ingest: listening');
+  log.info({ url, allowedUids: [...config.allowedUids], munge: config.munge !== null, hmacKeys: [...config.hmacKeys.keys()], store: store.path }, 'ingest: listening');
 
   let stopping: Promise<void> | undefined;
   const stop = (graceMs = 10_000): Promise<void> =>

@@ -1,46 +1,41 @@
-// store.ts - the reporter's durable event store.
+// store.ts - the reporter's durable event store: the `events` table of the
+// state database (src/state/db.ts; the table is in ./schema.ts).
 //
-// Append-only JSON-lines segment files `seg-NNNNNNNN.jsonl` in one directory,
-// one line per accepted record:
-//   {"spoolId":..,"seq":..,"host":..,"daemon":..,"receivedAt":..,"event":{..}}
-// An append is written and fdatasync'd before its promise resolves; appends
-// are serialized through one writer and everything queued meanwhile shares
-// one write + one fdatasync (group commit). The dedupe index (spoolId -> set
-// of seqs) lives in memory and is rebuilt from the files when the store opens.
-// A torn last line (kill -9 or power loss mid-write) is detected at open,
-// logged and truncated away; nothing after it had been acknowledged.
+// append() stores a batch in one SQLite transaction of prepared
+// `INSERT ... ON CONFLICT (spool_id, seq) DO NOTHING` statements (32 rows per
+// statement), so a record already stored (a relay's retry, or twice in one
+// batch) is counted as a duplicate and stored once. The database runs with
+// synchronous=FULL: the batch is on disk when append() returns, and the
+// server answers only then. A transaction that fails is rolled back: nothing
+// of the batch is stored.
 //
-// JSON.stringify escapes lone surrogates (bytes that were not UTF-8, see
-// src/native/bytes.ts) as \udcNN, so lines are valid UTF-8 and lossless.
+// Records are read back in store order (id) with eventsAfter(), the chain
+// reporter's cursor, or by SLURM job id with eventsForJob(). The event is kept as JSON text: JSON.stringify escapes
+// lone surrogates (bytes that were not UTF-8, see src/native/bytes.ts) as
+// \udcNN, so they round-trip; SQLite TEXT cannot hold them (better-sqlite3
+// would write U+FFFD), which is why a host with them also goes to host_json.
 import { mkdirSync, readdirSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
+import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 
 import type { WireEvent } from '../../relay/protocol.js';
-import { readLines } from './lines.js';
+import { openDb, stateDbPath, STATE_DB_FILE, type Db } from '../../state/db.js';
 import { acquireDirLock, type DirLock } from './lock.js';
-import { SeqSet } from './seqset.js';
 
 export type Daemon = 'slurmctld' | 'slurmd';
 
 /** One stored record: a wire event and where it came from. */
 export interface StoredRecord {
   spoolId: string;
-  /** u64 as decimal, as the relay sent it. */
+  /** u64 as decimal (canonical: no leading zeros). */
   seq: string;
   host: string;
   daemon: Daemon;
   /** Unix milliseconds when the reporter accepted it. */
   receivedAt: number;
   event: WireEvent;
-}
-
-/** A position in the store: just after one record. Resume reading with `events({ after })`. */
-export interface StoreCursor {
-  segment: number;
-  offset: number;
 }
 
 export interface AppendBatch {
@@ -57,390 +52,251 @@ export interface AppendResult {
 }
 
 export interface StoreCounts {
+  /** Records in the store. */
   records: number;
-  spools: number;
-  segments: number;
-  bytes: number;
-  /** fdatasync calls since open (one per group commit or rotation). */
-  syncs: number;
-  /** Lines skipped at open because they are not valid records (not counting a repaired torn tail). */
-  corruptLines: number;
-  /** Bytes cut off a torn tail at open. */
-  repairedBytes: number;
+  /** Append transactions committed (each one on disk) since this EventStore was made. */
+  commits: number;
 }
 
 export interface EventStoreOptions {
-  /** Start a new segment once the current one reaches this size (default 64 MiB). */
-  segmentBytes?: number;
   logger?: Logger;
 }
 
-/** Raised to the caller of append() when the write or fdatasync failed: nothing of the batch is stored. */
+/** Raised to the caller of append() when the batch could not be stored: nothing of it is stored. */
 export class StoreWriteError extends Error {
   override readonly name = 'StoreWriteError';
 }
 
-const SEGMENT_RE = /^seg-(\d{8})\.jsonl$/;
-const segmentName = (n: number): string => `seg-${String(n).padStart(8, '0')}.jsonl`;
-// Lines are written with this key order, so the dedupe key can be read from the prefix.
-const PREFIX_RE = /^\{"spoolId":"([0-9a-f]{32})","seq":"(\d{1,20})","host":"/;
-const DEFAULT_SEGMENT_BYTES = 64 << 20;
+export { STATE_DB_FILE };
 
-interface Pending {
-  batch: AppendBatch;
-  resolve: (r: AppendResult) => void;
-  reject: (e: Error) => void;
+/** The largest seq the store keeps (SQLite INTEGER is int64); the spools start at 1. */
+export const MAX_STORED_SEQ = (1n << 63n) - 1n;
+
+/** Why the store cannot keep this wire seq, or undefined when it can. */
+export function seqProblem(seq: string): string | undefined {
+  if (!/^\d{1,20}$/.test(seq)) return `seq ${JSON.stringify(seq.slice(0, 32))} is not a decimal u64`;
+  if (BigInt(seq) > MAX_STORED_SEQ) return `seq ${seq} is above 2^63-1 (${MAX_STORED_SEQ}), the largest the store keeps`;
+  return undefined;
 }
 
-function parseRecord(line: Buffer): StoredRecord | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(line.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (typeof v !== 'object' || v === null) return undefined;
-  const r = v as Partial<StoredRecord>;
-  if (
-    typeof r.spoolId !== 'string' ||
-    !/^[0-9a-f]{32}$/.test(r.spoolId) ||
-    typeof r.seq !== 'string' ||
-    !/^\d{1,20}$/.test(r.seq) ||
-    typeof r.host !== 'string' ||
-    (r.daemon !== 'slurmctld' && r.daemon !== 'slurmd') ||
-    typeof r.receivedAt !== 'number' ||
-    typeof r.event !== 'object' ||
-    r.event === null
-  )
-    return undefined;
-  return r as StoredRecord;
+// A lone surrogate: in a `u` regex a surrogate pair is one code point, so only unpaired halves match.
+const LONE_SURROGATE_RE = /[\ud800-\udfff]/u;
+// Files of the JSON-lines store this one replaced.
+const OLD_STORE_FILE_RE = /^(seg-\d{8}\.jsonl|hmac-nonces)$/;
+
+interface Row {
+  id: number;
+  spool_id: string;
+  seq: string;
+  host: string;
+  host_json: string | null;
+  daemon: Daemon;
+  received_at: number;
+  event: string;
 }
 
-/** The dedupe key of a line: the cheap prefix match for sealed segments, a full parse otherwise. */
-function lineKey(line: Buffer, full: boolean): { spoolId: string; seq: bigint } | undefined {
-  if (!full && line.length > 0 && line[line.length - 1] === 0x7d /* } */) {
-    const m = PREFIX_RE.exec(line.subarray(0, 128).toString('latin1'));
-    if (m) return { spoolId: m[1]!, seq: BigInt(m[2]!) };
-  }
-  const r = parseRecord(line);
-  return r ? { spoolId: r.spoolId, seq: BigInt(r.seq) } : undefined;
+// One row's values, in INSERT_COLUMNS order.
+const INSERT_COLUMNS = ['spool_id', 'seq', 'host', 'host_json', 'daemon', 'received_at', 'kind', 'job_id', 'event'] as const;
+// Rows per INSERT statement: fewer calls into SQLite per batch (the rest of a batch goes one row at a time).
+const ROWS_PER_INSERT = 32;
+const insertSql = (rows: number): string =>
+  `INSERT INTO events (${INSERT_COLUMNS.join(', ')}) VALUES ${Array.from({ length: rows }, () => `(${INSERT_COLUMNS.map(() => '?').join(', ')})`).join(', ')}
+   ON CONFLICT (spool_id, seq) DO NOTHING`;
+
+function fromRow(r: Row): { id: number; record: StoredRecord } {
+  return {
+    id: r.id,
+    record: {
+      spoolId: r.spool_id,
+      seq: r.seq,
+      host: r.host_json === null ? r.host : (JSON.parse(r.host_json) as string),
+      daemon: r.daemon,
+      receivedAt: r.received_at,
+      event: JSON.parse(r.event) as WireEvent,
+    },
+  };
 }
 
 export class EventStore {
+  /** The state database; shared with the rest of the process unless the store opened it (EventStore.open). */
+  readonly db: Db;
+  /** The database file, for logs. */
+  readonly path: string;
+  /** The directory of the database file (the `--store` directory when opened by EventStore.open). */
   readonly dir: string;
   private readonly log: Logger | undefined;
-  private readonly segmentBytes: number;
-  private readonly lock: DirLock;
-  private readonly index = new Map<string, SeqSet>();
-  private fh: FileHandle | undefined;
-  private segment = 0;
-  /** Bytes written and fdatasync'd in the current segment; readers stop here. */
-  private committed = 0;
-  private sealedBytes = 0;
-  private records = 0;
-  private syncs = 0;
-  private corruptLines = 0;
-  private repairedBytes = 0;
-  private readonly queue: Pending[] = [];
-  private writing: Promise<void> | undefined;
+  private readonly owned: { lock: DirLock } | undefined;
+  /** Inserts `rows` rows whose values are laid out flat in `values`, in one transaction. */
+  private readonly insertBatch: (values: unknown[], rows: number) => AppendResult;
+  private readonly hasStmt: Database.Statement<[string, bigint], unknown>;
+  private readonly afterStmt: Database.Statement<[number, number], Row>;
+  private readonly jobStmt: Database.Statement<[number, number], Row>;
+  private records: number;
+  private commits = 0;
   private broken: Error | undefined;
   private closed = false;
 
-  private constructor(dir: string, lock: DirLock, opts: EventStoreOptions) {
-    this.dir = dir;
-    this.lock = lock;
+  /**
+   * A store on an open state database (openDb; migrated). close() leaves the
+   * database open: its owner closes it. (`owned` is for EventStore.open.)
+   */
+  constructor(db: Db, opts: EventStoreOptions = {}, owned?: { lock: DirLock }) {
+    this.db = db;
+    this.path = db.name;
+    this.dir = dirname(db.name);
     this.log = opts.logger;
-    this.segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    this.owned = owned;
+    const one = db.prepare<unknown[]>(insertSql(1));
+    const many = db.prepare<unknown[]>(insertSql(ROWS_PER_INSERT));
+    const w = INSERT_COLUMNS.length;
+    const tx = db.transaction((values: unknown[], rows: number): AppendResult => {
+      let stored = 0;
+      let i = 0;
+      for (; i + ROWS_PER_INSERT <= rows; i += ROWS_PER_INSERT) stored += many.run(values.slice(i * w, (i + ROWS_PER_INSERT) * w)).changes;
+      for (; i < rows; i++) stored += one.run(values.slice(i * w, (i + 1) * w)).changes;
+      return { stored, duplicates: rows - stored };
+    });
+    this.insertBatch = (values, rows) => tx.immediate(values, rows);
+    this.hasStmt = db.prepare<[string, bigint]>('SELECT 1 FROM events WHERE spool_id = ? AND seq = ?').pluck().safeIntegers(false);
+    const columns = 'id, spool_id, CAST(seq AS TEXT) AS seq, host, host_json, daemon, received_at, event';
+    this.afterStmt = db.prepare<[number, number], Row>(`SELECT ${columns} FROM events WHERE id > ? ORDER BY id LIMIT ?`).safeIntegers(false);
+    this.jobStmt = db.prepare<[number, number], Row>(`SELECT ${columns} FROM events WHERE job_id = ? AND id <= ? ORDER BY id`).safeIntegers(false);
+    this.records = db.prepare('SELECT count(*) FROM events').pluck().safeIntegers(false).get() as number;
   }
 
-  /** Opens (creating if needed) the store in `dir`, takes its lock, rebuilds the index and repairs a torn tail. */
-  static async open(dir: string, opts: EventStoreOptions = {}): Promise<EventStore> {
+  /**
+   * Opens (creating if needed) the state database `dir/gridlink.db` for the
+   * standalone ingest, taking the directory's lock (one reporter per
+   * directory). close() closes the database and releases the lock.
+   */
+  static open(dir: string, opts: EventStoreOptions = {}): EventStore {
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch (err) {
       throw new Error(`event store: cannot create ${dir}: ${(err as Error).message}; create it or pick a writable --store`);
     }
     const lock = acquireDirLock(join(dir, 'LOCK'), `event store ${dir}`);
-    const store = new EventStore(dir, lock, opts);
+    let db: Db | undefined;
     try {
-      await store.load();
+      db = openDb(stateDbPath(dir));
+      const store = new EventStore(db, opts, { lock });
+      const old = readdirSync(dir).filter((f) => OLD_STORE_FILE_RE.test(f));
+      if (old.length > 0) {
+        opts.logger?.warn(
+          { dir, files: old.slice(0, 5), count: old.length },
+          `event store: ${dir} holds files of the earlier JSON-lines store; their records are not read (this reporter keeps everything in ${STATE_DB_FILE}): keep them as an archive or delete them`,
+        );
+      }
+      opts.logger?.info({ path: store.path, records: store.records }, 'event store opened');
+      return store;
     } catch (err) {
-      await store.fh?.close().catch(() => undefined);
+      db?.close();
       lock.release();
       throw err;
     }
-    return store;
   }
 
-  private listSegments(): number[] {
-    return readdirSync(this.dir)
-      .map((f) => SEGMENT_RE.exec(f))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => Number(m[1]))
-      .sort((a, b) => a - b);
-  }
-
-  private async load(): Promise<void> {
-    const t0 = Date.now();
-    const segs = this.listSegments();
-    for (const [i, n] of segs.entries()) {
-      const last = i === segs.length - 1;
-      const path = join(this.dir, segmentName(n));
-      const fh = await open(path, last ? 'r+' : 'r');
-      try {
-        const size = (await fh.stat()).size;
-        let validEnd = 0;
-        const corrupt: Array<{ offset: number; bytes: number }> = [];
-        for await (const l of readLines(fh, 0, size)) {
-          const key = l.terminated ? lineKey(l.line, last) : undefined;
-          if (!key) {
-            corrupt.push({ offset: l.offset, bytes: l.line.length + (l.terminated ? 1 : 0) });
-            continue;
-          }
-          this.indexAdd(key.spoolId, key.seq);
-          validEnd = l.offset + l.line.length + 1;
-        }
-        if (last && validEnd < size) {
-          // Everything after the last valid line is a torn tail: it was never acknowledged.
-          this.log?.warn(
-            { segment: path, offset: validEnd, bytes: size - validEnd },
-            'event store: torn write at the end of the last segment (crash while writing); truncating it',
-          );
-          await fh.truncate(validEnd);
-          await fh.datasync();
-          this.repairedBytes += size - validEnd;
-        }
-        for (const c of corrupt.filter((c) => !last || c.offset < validEnd)) {
-          this.corruptLines++;
-          this.log?.error(
-            { segment: path, offset: c.offset, bytes: c.bytes },
-            'event store: a line in the middle of a segment is not a valid record (disk corruption or an outside edit); skipping it',
-          );
-        }
-        if (last) {
-          this.fh = fh;
-          this.segment = n;
-          this.committed = validEnd;
-        } else {
-          this.sealedBytes += size;
-        }
-      } finally {
-        if (!last) await fh.close();
-      }
-    }
-    if (!this.fh) await this.openSegment(1);
-    this.log?.info(
-      { dir: this.dir, records: this.records, spools: this.index.size, segments: segs.length || 1, ms: Date.now() - t0 },
-      'event store opened',
-    );
-  }
-
-  private async openSegment(n: number): Promise<void> {
-    const fh = await open(join(this.dir, segmentName(n)), 'wx+', 0o600);
-    // The new directory entry must be durable too.
-    const d = await open(this.dir, 'r');
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
-    this.fh = fh;
-    this.segment = n;
-    this.committed = 0;
-  }
-
-  private indexAdd(spoolId: string, seq: bigint): boolean {
-    let s = this.index.get(spoolId);
-    if (!s) {
-      s = new SeqSet();
-      this.index.set(spoolId, s);
-    }
-    const added = s.add(seq);
-    if (added) this.records++;
-    return added;
-  }
-
-  /** True when (spoolId, seq) is durably stored. */
+  /** True when (spoolId, seq) is stored. */
   has(spoolId: string, seq: string | bigint): boolean {
-    return this.index.get(spoolId)?.has(typeof seq === 'bigint' ? seq : BigInt(seq)) ?? false;
+    const q = typeof seq === 'bigint' ? seq : /^\d{1,20}$/.test(seq) ? BigInt(seq) : -1n;
+    if (q < 0n || q > MAX_STORED_SEQ) return false;
+    return this.hasStmt.get(spoolId, q) !== undefined;
   }
 
   counts(): StoreCounts {
-    return {
-      records: this.records,
-      spools: this.index.size,
-      segments: this.segment,
-      bytes: this.sealedBytes + this.committed,
-      syncs: this.syncs,
-      corruptLines: this.corruptLines,
-      repairedBytes: this.repairedBytes,
-    };
+    return { records: this.records, commits: this.commits };
   }
 
-  /** Per spool: how many records are stored and how many gaps their seqs have. */
-  spools(): Array<{ spoolId: string; records: number; ranges: Array<[string, string]> }> {
-    return [...this.index].map(([spoolId, s]) => ({
-      spoolId,
-      records: s.size,
-      ranges: s.toRanges().map(([a, b]) => [a.toString(), b.toString()] as [string, string]),
-    }));
-  }
-
-  /** Set when a failed write could not be undone: every append then fails until restart. */
+  /** Set when a failed write left the database unusable: every append then fails until restart. */
   get failure(): Error | undefined {
     return this.broken;
   }
 
   /**
-   * Stores the batch's records that are not stored yet, durably (fdatasync)
-   * before resolving. Rejects with StoreWriteError when nothing could be stored.
+   * Stores the batch's records that are not stored yet, in one transaction,
+   * on disk before resolving. Rejects with StoreWriteError when it could not:
+   * nothing of the batch is stored then. Every seq must pass seqProblem().
    */
-  append(batch: AppendBatch): Promise<AppendResult> {
-    if (this.closed) return Promise.reject(new StoreWriteError('event store is closed'));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ batch, resolve, reject });
-      this.writing ??= this.drain().finally(() => {
-        this.writing = undefined;
-      });
-    });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const group = this.queue.splice(0);
-      await this.commit(group);
+  async append(batch: AppendBatch): Promise<AppendResult> {
+    if (this.closed) throw new StoreWriteError('event store is closed');
+    if (this.broken) throw new StoreWriteError(this.broken.message);
+    const receivedAt = batch.receivedAt ?? Date.now();
+    const wellFormed = !LONE_SURROGATE_RE.test(batch.host);
+    const host = wellFormed ? batch.host : batch.host.replace(/[\ud800-\udfff]/gu, '\ufffd');
+    const hostJson = wellFormed ? null : JSON.stringify(batch.host);
+    const values: unknown[] = [];
+    for (const e of batch.events) {
+      const bad = seqProblem(e.seq);
+      if (bad) throw new RangeError(`event store: ${bad}; reject the record before append()`);
+      values.push(batch.spoolId, BigInt(e.seq), host, hostJson, batch.daemon, receivedAt, e.kind, e.jobId, JSON.stringify(e));
     }
-  }
-
-  private async commit(group: Pending[]): Promise<void> {
-    if (this.broken) {
-      for (const p of group) p.reject(new StoreWriteError(this.broken.message));
-      return;
+    const rows = batch.events.length;
+    if (rows === 0) return { stored: 0, duplicates: 0 };
+    // Inside someone else's transaction ours would be a savepoint, not on disk when we answer.
+    if (this.db.inTransaction) {
+      throw new StoreWriteError(`event store: the state database ${this.path} is inside another transaction; batch not stored, retry`);
     }
-    const lines: string[] = [];
-    const fresh: Array<[string, bigint]> = [];
-    const pending = new Set<string>();
-    const results: AppendResult[] = [];
-    for (const { batch } of group) {
-      const r: AppendResult = { stored: 0, duplicates: 0 };
-      const receivedAt = batch.receivedAt ?? Date.now();
-      for (const event of batch.events) {
-        const seq = BigInt(event.seq);
-        const k = `${batch.spoolId}:${seq}`;
-        if (this.has(batch.spoolId, seq) || pending.has(k)) {
-          r.duplicates++;
-          continue;
-        }
-        pending.add(k);
-        fresh.push([batch.spoolId, seq]);
-        const rec: StoredRecord = { spoolId: batch.spoolId, seq: event.seq, host: batch.host, daemon: batch.daemon, receivedAt, event };
-        lines.push(JSON.stringify(rec));
-        r.stored++;
-      }
-      results.push(r);
-    }
-    if (lines.length > 0) {
-      const data = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
-      try {
-        if (this.committed > 0 && this.committed + data.length > this.segmentBytes) await this.rotate();
-        await this.writeAll(data);
-      } catch (err) {
-        await this.undo(err as Error);
-        const e = new StoreWriteError(`event store: writing ${this.dir} failed: ${(err as Error).message}`);
-        for (const p of group) p.reject(e);
-        return;
-      }
-      for (const [s, q] of fresh) this.indexAdd(s, q);
-    }
-    group.forEach((p, i) => p.resolve(results[i]!));
-  }
-
-  private async writeAll(data: Buffer): Promise<void> {
-    const fh = this.fh!;
-    let done = 0;
-    while (done < data.length) {
-      const { bytesWritten } = await fh.write(data, done, data.length - done, this.committed + done);
-      done += bytesWritten;
-    }
-    await fh.datasync();
-    this.syncs++;
-    this.committed += data.length;
-  }
-
-  /** After a failed write: cut the segment back to its last acknowledged byte, or give up until restart. */
-  private async undo(cause: Error): Promise<void> {
+    let r: AppendResult;
     try {
-      await this.fh!.truncate(this.committed);
-      await this.fh!.datasync();
-      this.log?.error({ err: cause, dir: this.dir }, 'event store: write failed; batch not stored (free space or fix the disk; the relay retries)');
+      r = this.insertBatch(values, rows);
+    } catch (err) {
+      this.afterFailure(err as Error);
+      throw new StoreWriteError(`event store: writing ${this.path} failed: ${(err as Error).message}`);
+    }
+    this.commits++;
+    this.records += r.stored;
+    return r;
+  }
+
+  /** After a failed transaction: make sure it is rolled back, or give up until restart. */
+  private afterFailure(cause: Error & { code?: string }): void {
+    try {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
     } catch (err) {
       this.broken = new Error(
-        `event store ${this.dir} is unusable after a failed write (${cause.message}) and a failed repair (${(err as Error).message}); fix the disk and restart the reporter (a torn tail is repaired at start)`,
+        `event store ${this.path} is unusable after a failed write (${cause.message}) and a failed rollback (${(err as Error).message}); fix the disk and restart the reporter (SQLite recovers the last committed state at open)`,
       );
-      this.log?.fatal({ err: this.broken }, 'event store: broken');
     }
+    if (!this.broken && (cause.code === 'SQLITE_CORRUPT' || cause.code === 'SQLITE_NOTADB')) {
+      this.broken = new Error(`event store ${this.path} is corrupt (${cause.message}); stop the reporter and restore the database from a backup`);
+    }
+    if (this.broken) this.log?.fatal({ err: this.broken }, 'event store: broken');
+    else this.log?.error({ err: cause, path: this.path }, 'event store: write failed; batch not stored (free space or fix the disk; the relay retries)');
   }
 
-  private async rotate(): Promise<void> {
-    const old = this.fh!;
-    await old.datasync();
-    this.syncs++;
-    this.sealedBytes += this.committed;
-    await old.close();
-    this.fh = undefined;
-    await this.openSegment(this.segment + 1);
+  /** Up to `limit` records with id > afterId, in id (store) order. Start with afterId 0. */
+  eventsAfter(afterId: number, limit: number): Array<{ id: number; record: StoredRecord }> {
+    return this.afterStmt.all(afterId, limit).map(fromRow);
+  }
+
+  /** The records of one SLURM job id (event.jobId) with id <= uptoId, in id order. */
+  eventsForJob(slurmJobId: number, uptoId: number): Array<{ id: number; record: StoredRecord }> {
+    return this.jobStmt.all(slurmJobId, uptoId).map(fromRow);
   }
 
   /**
-   * Stored records in the order they were stored, each with the cursor just
-   * after it. Only durable records are returned; the iteration ends at the
-   * records stored when it reaches the end (it does not wait for more).
+   * Stored records after id `after` (default: all) in store order. The
+   * iteration ends at the records stored when it reaches the end (it does not
+   * wait for more).
    */
-  async *events(opts: { after?: StoreCursor } = {}): AsyncGenerator<{ record: StoredRecord; cursor: StoreCursor }> {
-    let seg = opts.after?.segment ?? this.listSegments()[0] ?? this.segment;
-    let offset = opts.after?.offset ?? 0;
+  async *events(opts: { after?: number; pageSize?: number } = {}): AsyncGenerator<{ id: number; record: StoredRecord }> {
+    let after = opts.after ?? 0;
+    const page = opts.pageSize ?? 1000;
     for (;;) {
-      const sealed = seg < this.segment;
-      let fh: FileHandle;
-      try {
-        fh = await open(join(this.dir, segmentName(seg)), 'r');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && sealed) {
-          seg++;
-          offset = 0;
-          continue;
-        }
-        throw err;
-      }
-      try {
-        const end = sealed ? (await fh.stat()).size : this.committed;
-        for await (const l of readLines(fh, offset, end)) {
-          if (!l.terminated) break;
-          offset = l.offset + l.line.length + 1;
-          const record = parseRecord(l.line);
-          if (!record) continue; // logged at open
-          yield { record, cursor: { segment: seg, offset } };
-        }
-      } finally {
-        await fh.close();
-      }
-      if (sealed) {
-        seg++;
-        offset = 0;
-      } else if (seg === this.segment) {
-        return;
-      }
-      // else: the segment was rotated while we read it; read its rest, now sealed.
+      const rows = this.eventsAfter(after, page);
+      yield* rows;
+      if (rows.length < page) return;
+      after = rows[rows.length - 1]!.id;
     }
   }
 
-  /** Waits for queued appends, then closes the segment and releases the lock. */
+  /** Stops appending; when the store opened its database (EventStore.open), closes it and releases the lock. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    while (this.writing) await this.writing;
-    await this.fh?.close();
-    this.fh = undefined;
-    this.lock.release();
+    if (this.owned) {
+      this.db.close();
+      this.owned.lock.release();
+    }
   }
 }
