@@ -11,6 +11,8 @@ export class TcpProxy {
   private mode: ProxyMode = 'up';
   /** Connections accepted since start (to see that clients did reconnect). */
   connections = 0;
+  /** Delay of client -> upstream data, for connections opened from now on. */
+  delayMs = 0;
 
   private constructor(
     public upstreamPort: number,
@@ -49,7 +51,15 @@ export class TcpProxy {
       });
       client.on('close', () => up.destroy());
       up.on('error', () => client.destroy());
-      client.pipe(up);
+      if (this.delayMs > 0) {
+        // Requests reach the upstream delayMs late (in order); dropped if the client is gone by then.
+        client.on('data', (chunk: Buffer) => {
+          const ms = this.delayMs;
+          setTimeout(() => {
+            if (!up.destroyed && !client.destroyed) up.write(chunk);
+          }, ms);
+        });
+      } else client.pipe(up);
       up.pipe(client);
     });
   }

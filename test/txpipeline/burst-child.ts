@@ -1,0 +1,37 @@
+// Child process of crash.test.ts: runs a pipeline and submits a burst of
+// transfers in chunks, printing a line per chunk, until it is killed.
+import { pino } from 'pino';
+import type { Hex } from 'viem';
+
+import { TxPipeline } from '../../src/txpipeline/pipeline.js';
+import { openTestDb, transfer } from './helpers.js';
+
+interface Args {
+  dir: string;
+  rpcUrl: string;
+  privateKey: Hex;
+  count: number;
+  chunk: number;
+  parallel: number;
+}
+
+const args = JSON.parse(process.argv[2]!) as Args;
+const db = openTestDb(args.dir);
+const p = await TxPipeline.open({ db, rpcUrl: args.rpcUrl, chainId: 31337, privateKey: args.privateKey, pollMs: 100, confirmations: 1, logger: pino({ level: 'silent' }) });
+p.on('burst', () => {});
+p.start();
+let next = 0;
+async function worker(): Promise<void> {
+  while (next < args.count) {
+    const from = next;
+    next = Math.min(args.count, next + args.chunk);
+    const reqs = [];
+    for (let i = from; i < next; i++) reqs.push(transfer('burst', i));
+    // Printed inside the SQLite transaction that stores the chunk (stdout is a pipe: synchronous).
+    const outs = await p.submit(reqs, { onSigned: (_r, tx, i) => i === 0 && process.stdout.write(`signed ${tx.nonce}\n`) });
+    process.stdout.write(`chunk ${from} ok=${outs.filter((o) => o.ok).length}\n`);
+  }
+}
+await Promise.all(Array.from({ length: args.parallel }, () => worker()));
+process.stdout.write('submitted\n');
+setInterval(() => {}, 1000); // keep following until killed
