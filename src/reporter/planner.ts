@@ -10,7 +10,7 @@ import { JobStatus, jobStatusName } from '../metascheduler/status.js';
 import { EventKind } from '../native/event.js';
 import type { WireEvent } from '../relay/protocol.js';
 import { getMeta, setMeta, type Db } from '../state/db.js';
-import type { JobMap, MappedJob } from './jobmap.js';
+import { normaliseJobId, type AddJobInput, type JobMap, type MappedJob } from './jobmap.js';
 import { mapCompletion, needsRunningFirst } from './mapping.js';
 import type { Reports } from './reports.js';
 
@@ -19,6 +19,8 @@ export const EVENTS_CURSOR_KEY = 'reporter.events_cursor';
 /** Where the planner reads events from (the ingest's EventStore). */
 export interface EventSource {
   eventsAfter(afterId: number, limit: number): Array<{ id: number; record: { event: WireEvent } }>;
+  /** Stored events of one SLURM job id with id <= uptoId, in store order. */
+  eventsForJob(slurmJobId: number, uptoId: number): Array<{ id: number; record: { event: WireEvent } }>;
 }
 
 export interface PlannerCounters {
@@ -34,6 +36,23 @@ export class Planner {
     private readonly log: Logger,
     private readonly counters: PlannerCounters = {},
   ) {}
+
+  /**
+   * Adds a job to the job map (the supervisor calls this when it submits).
+   * When this gives the job its SLURM id, events of that id already derived
+   * (and ignored as unmapped: the prolog can beat the supervisor's write)
+   * are derived again, in the same transaction.
+   */
+  addJob(input: AddJobInput): MappedJob {
+    return this.db.transaction(() => {
+      const before = this.jobs.get(normaliseJobId(input.gridJobId));
+      const job = this.jobs.add(input);
+      if (job.slurmJobId !== null && before?.slurmJobId !== job.slurmJobId) {
+        for (const { id, record } of this.source.eventsForJob(job.slurmJobId, this.cursor())) this.apply(id, record.event);
+      }
+      return this.jobs.get(job.gridJobId)!;
+    })();
+  }
 
   cursor(): number {
     return Number(getMeta(this.db, EVENTS_CURSOR_KEY) ?? 0);

@@ -57,4 +57,7 @@ export class MemEvents {
   eventsAfter(after: number, limit: number) {
     return this.rows.filter((r) => r.id > after).slice(0, limit);
   }
+  eventsForJob(jobId: number, upto: number) {
+    return this.rows.filter((r) => r.record.event.jobId === jobId && r.id <= upto);
+  }
 }

@@ -84,6 +84,18 @@ describe('planner', () => {
     expect(t.reports.list()).toHaveLength(2);
   });
 
+  it('events that arrived before the supervisor mapped the job are derived when it maps it, once', () => {
+    const t = setup();
+    t.events.push(slurmEvent(1, 17), slurmEvent(3, 17, { state: 'FAILED', exitCode: 2 }));
+    t.planner.drain();
+    expect(t.reports.list()).toEqual([]);
+    t.planner.addJob({ gridJobId: gridId(7), slurmJobId: 17, customer: CUSTOMER, maxMinutes: 60, claimBlock: 5 });
+    expect(summary(t.reports.forJob(gridId(7)))).toEqual([['RUNNING', 0], ['FAILED', 3]]);
+    t.planner.addJob({ gridJobId: gridId(7), slurmJobId: 17, customer: CUSTOMER, maxMinutes: 70, claimBlock: 5 });
+    expect(t.reports.forJob(gridId(7))).toHaveLength(2);
+    expect(t.jobs.get(gridId(7))!.maxMinutes).toBe(70);
+  });
+
   it('an event older than the mapped job (SLURM reused the id) is ignored', () => {
     const t = setup();
     t.jobs.add({ gridJobId: gridId(6), slurmJobId: 16, customer: CUSTOMER, maxMinutes: 60, claimBlock: 5, submittedAt: 1_800_000_000 });
