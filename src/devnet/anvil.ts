@@ -27,6 +27,8 @@ export interface StartAnvilOptions {
 
 export interface Anvil {
   rpcUrl: string;
+  /** The same node over websocket (anvil serves both on one port). */
+  wsUrl: string;
   port: number;
   pid: number;
   accounts: AnvilAccount[];
@@ -149,6 +151,7 @@ async function startOnce(port: number, opts: StartAnvilOptions): Promise<Anvil> 
   let stopped: Promise<void> | undefined;
   return {
     rpcUrl,
+    wsUrl: `ws://127.0.0.1:${port}`,
     port,
     pid: child.pid ?? -1,
     accounts: devAccounts(nAccounts),
