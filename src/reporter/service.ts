@@ -22,7 +22,7 @@ import { openDb, stateDbPath, type Db } from '../state/db.js';
 import { TxPipeline } from '../txpipeline/index.js';
 import { serveOps, type Health, type OpsServer } from '../util/ops-server.js';
 import type { ChainReporterConfig } from './config.js';
-import { JobMap } from './jobmap.js';
+import { JobMap, type AddJobInput, type MappedJob } from './jobmap.js';
 import { createReporterMetrics } from './metrics.js';
 import { Planner } from './planner.js';
 import { loadProviderKey } from './provider-key.js';
@@ -39,6 +39,8 @@ export interface Reporter {
   ops: OpsServer | undefined;
   registry: Registry;
   provider: Address;
+  /** Adds a job to the job map (the supervisor, when it submits); events already stored for its SLURM id are derived. */
+  addJob(input: AddJobInput): MappedJob;
   /** Derive and send until nothing is left to do right now (tests). */
   settle(): Promise<void>;
   reconcile(): ReturnType<Reconciler['pass']>;
@@ -206,6 +208,7 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
       ops,
       registry,
       provider: key.account.address,
+      addJob: (input) => planner.addJob(input),
       settle: async () => {
         await work();
       },
