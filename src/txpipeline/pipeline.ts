@@ -53,6 +53,8 @@ export const FILLER_KIND = 'txpipeline.fill';
 const META_CHAIN_ID = 'txpipeline.chain_id';
 
 const GWEI = 10n ** 9n;
+/** Raw transactions per JSON-RPC batch. */
+const SEND_BATCH = 250;
 
 export class ChainIdMismatchError extends Error {
   override readonly name = 'ChainIdMismatchError';
@@ -151,6 +153,10 @@ export class TxPipeline {
   private latestNonce: number | undefined;
   private tipCache: { block: bigint; tip: bigint } | undefined;
   private noBlockReceipts = false;
+  /** Hash of the processed block the last reconcile() ran at. */
+  private reconciledAt: string | undefined;
+  /** A node answered "nonce too low" since then: reconcile again. */
+  private nonceTooLow = false;
   private behind = false;
 
   private polling: Promise<void> | undefined;
@@ -548,9 +554,13 @@ export class TxPipeline {
     if (!items.length) return;
     items.sort((a, b) => a.nonce - b.nonce);
     for (const it of items) this.broadcasting.add(it.txId);
-    let results: unknown[];
+    const results: unknown[] = [];
     try {
-      results = await Promise.all(items.map((it) => this.rpc.sendRawTransaction(it.raw).then(() => undefined, (err: unknown) => err ?? new Error('unknown error'))));
+      // Concurrent within a JSON-RPC batch, batches in nonce order (nodes limit how many future nonces they queue).
+      for (let i = 0; i < items.length; i += SEND_BATCH) {
+        const part = items.slice(i, i + SEND_BATCH);
+        results.push(...(await Promise.all(part.map((it) => this.rpc.sendRawTransaction(it.raw).then(() => undefined, (err: unknown) => err ?? new Error('unknown error'))))));
+      }
     } finally {
       for (const it of items) this.broadcasting.delete(it.txId);
     }
@@ -571,6 +581,7 @@ export class TxPipeline {
           }
           this.metrics.rpcErrors.inc({ class: cls! });
           if (cls === 'replacement_underpriced' || cls === 'underpriced') this.needsBump.add(it.txId);
+          if (cls === 'nonce_too_low') this.nonceTooLow = true;
           let f = failures.get(cls!);
           if (!f) failures.set(cls!, (f = { n: 0, nonces: [], err: shortError(err) }));
           f.n++;
@@ -924,13 +935,20 @@ export class TxPipeline {
    * went to a transaction we did not sign ('lost').
    */
   private async reconcile(): Promise<void> {
-    const cursor = this.head();
-    if (cursor === undefined) return;
+    const top = this.store.cursor();
+    if (!top) return;
+    // Nothing to learn until a new block is processed (or a node said "nonce too low").
+    if (top.hash === this.reconciledAt && !this.nonceTooLow) return;
+    this.nonceTooLow = false;
+    const cursor = BigInt(top.number);
     const L = await this.rpc.nonce(this.address, cursor);
     this.latestNonce = L;
     if (L > this.nextNonce) this.nextNonce = L;
     const rows = this.store.pendingBelow(L);
-    if (!rows.length) return;
+    if (!rows.length) {
+      this.reconciledAt = top.hash;
+      return;
+    }
     const found = await this.receiptsOf(rows);
     const usable = [...found.values()].filter((r) => r.blockNumber <= cursor);
     const stamps = await this.timestamps(usable);
@@ -952,6 +970,7 @@ export class TxPipeline {
         if (ok) lost.push(row);
       }
     });
+    this.reconciledAt = top.hash;
     if (!lost.length) return;
     for (const row of lost) this.dropHashes(row.id);
     this.metrics.lost.inc(lost.length);

@@ -92,8 +92,8 @@ export async function metric(registry: Registry, name: string, labels: Record<st
   const m = registry.getSingleMetric(name);
   if (!m) return 0;
   const v = await m.get();
-  return v.values
-    .filter((x) => Object.entries(labels).every(([k, val]) => (x.labels as Record<string, unknown>)[k] === val))
+  return (v.values as Array<{ value: number; labels: Record<string, unknown>; metricName?: string }>)
+    .filter((x) => Object.entries(labels).every(([k, val]) => x.labels[k] === val))
     .filter((x) => !x.metricName || x.metricName === name)
     .reduce((a, x) => a + x.value, 0);
 }
@@ -102,7 +102,8 @@ export async function metric(registry: Registry, name: string, labels: Record<st
 export async function histCount(registry: Registry, name: string): Promise<number> {
   const m = registry.getSingleMetric(name);
   if (!m) return 0;
-  return (await m.get()).values.filter((x) => x.metricName === `${name}_count`).reduce((a, x) => a + x.value, 0);
+  const values = (await m.get()).values as Array<{ value: number; metricName?: string }>;
+  return values.filter((x) => x.metricName === `${name}_count`).reduce((a, x) => a + x.value, 0);
 }
 
 interface RawTx {
