@@ -258,6 +258,23 @@ describe('txpipeline failure cases (anvil, manual mining)', () => {
     expect(await chainNonce(a, p.address)).toBe(5);
   });
 
+  it('already known: a restart re-broadcasts what the node has; taken as accepted, mined once', async () => {
+    const a = await manualAnvil();
+    db = openTestDb(tmp.dir, 'known.db');
+    const first = await openPipeline(a, db, { confirmations: 1 });
+    const outs = await first.p.submit([transfer('t', 0), transfer('t', 1)]);
+    await first.p.stop();
+    const { p, registry } = await openPipeline(a, db, { confirmations: 1 });
+    pipe = p;
+    const evs = recordEvents(p, 't');
+    // both re-sent at open; anvil answers "transaction already imported"
+    expect(await metric(registry, 'gridlink_tx_rebroadcast_total')).toBe(2);
+    expect(await metric(registry, 'gridlink_tx_rpc_errors_total')).toBe(0);
+    await mineAndPoll(a, p, 2);
+    for (const o of outs) expect(types(evs, (o as { txId: number }).txId)).toEqual(['mined', 'confirmed']);
+    expect(await chainTxsFrom(a, p.address)).toHaveLength(2);
+  });
+
   it('a nonce hole below stored transactions (restored database) is filled with a 0-value self-transfer at open', async () => {
     const a = await manualAnvil();
     db = openTestDb(tmp.dir, 'hole.db');

@@ -78,6 +78,25 @@ describe('txpipeline owners and node quirks', () => {
     expect(p.find('late', '8')).toEqual([]);
   });
 
+  it('maxInFlight: submit waits for room, or answers retry (nothing taken) after submitWaitMs', async () => {
+    anvil = await startAnvil();
+    await anvil.setAutomine(false);
+    db = openTestDb(tmp.dir, 'inflight.db');
+    const { p } = await openPipeline(anvil, db, { confirmations: 1, maxInFlight: 2, submitWaitMs: 2000 });
+    pipe = p;
+    recordEvents(p, 't');
+    await p.poll();
+    const outs = await p.submit([transfer('t', 1), transfer('t', 2), transfer('t', 3)]);
+    expect(outs.map((o) => o.ok)).toEqual([true, true, false]);
+    expect((outs[2] as { retry: Error }).retry.message).toMatch(/2 transactions in flight \(maxInFlight 2\)/);
+    expect(txRows(db)).toHaveLength(2);
+    // a waiting submit goes on as soon as confirmations free room
+    const waiting = p.submit([transfer('t', 3)]);
+    await mineAndPoll(anvil, p, 1);
+    const [late] = await waiting;
+    expect(late).toMatchObject({ ok: true, nonce: 2 });
+  });
+
   it('a node without eth_getBlockReceipts: receipts are read one by one', async () => {
     anvil = await startAnvil({ blockTime: 1 });
     const filter = await RpcFilter.start(anvil.rpcUrl, ['eth_getBlockReceipts']);
