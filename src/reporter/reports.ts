@@ -76,7 +76,11 @@ const toReport = (r: Row): Report => ({
 });
 
 export class Reports {
-  constructor(private readonly db: Db) {}
+  /** `onPlanned` is told of every report actually planned (metrics). */
+  constructor(
+    private readonly db: Db,
+    private readonly onPlanned?: (status: JobStatus) => void,
+  ) {}
 
   /** Plans a report; false when this job already has one for this status (a duplicate event, a second node). */
   plan(p: PlanInput): boolean {
@@ -87,7 +91,9 @@ export class Reports {
          VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?) ON CONFLICT (grid_job_id, status) DO NOTHING`,
       )
       .run(p.gridJobId.toLowerCase(), p.status, p.minutes ?? 0, p.lastError ?? '', p.exitCode ?? 0n, p.eventId ?? null, now, now);
-    return r.changes === 1;
+    if (r.changes !== 1) return false;
+    this.onPlanned?.(p.status);
+    return true;
   }
 
   get(id: number): Report | undefined {

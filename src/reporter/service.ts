@@ -17,6 +17,7 @@ import { getAddresses } from '../metascheduler/actions/getAddresses.js';
 import { getConstants } from '../metascheduler/actions/getConstants.js';
 import { getJob } from '../metascheduler/actions/getJob.js';
 import type { MetaSchedulerContext } from '../metascheduler/context.js';
+import { jobStatusName } from '../metascheduler/status.js';
 import { ScontrolJobSource } from '../slurm/jobs.js';
 import { openDb, stateDbPath, type Db } from '../state/db.js';
 import { TxPipeline } from '../txpipeline/index.js';
@@ -81,8 +82,9 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
     });
     const store = new EventStore(db, { logger: log });
     const jobs = new JobMap(db);
-    const reports = new Reports(db);
-    const metrics = createReporterMetrics(registry, reports);
+    let metrics: ReturnType<typeof createReporterMetrics> | undefined;
+    const reports = new Reports(db, (s) => metrics?.planned.inc({ status: jobStatusName(s) }));
+    metrics = createReporterMetrics(registry, reports);
 
     const publicClient = createPublicClient({ transport: http(config.rpcUrl, { retryCount: 0, timeout: 10_000 }) });
     const pipeline = await TxPipeline.open({

@@ -4,6 +4,7 @@
 // replaced with bumped fees; a 2-block reorg after a report was mined loses
 // and doubles nothing with confirmations = 3; a duplicate event and an event
 // for a job outside the job map send nothing. Counted from the blocks.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { JobStatus } from '../../src/metascheduler/status.js';
+import { packageRoot } from '../../src/native/index.js';
 import { parseChainReporterConfig } from '../../src/reporter/config.js';
 import { resolveIngestConfig } from '../../src/reporter/ingest/config.js';
 import { startReporter, type Reporter } from '../../src/reporter/service.js';
@@ -26,6 +28,7 @@ let market: Market;
 let jobs: ClaimedJob[];
 let reporter: Reporter;
 let firstBlock: bigint;
+let storeDir: string;
 const spool = new FakeSpool('n1', 'slurmd');
 const ctld = new FakeSpool('ctl', 'slurmctld');
 
@@ -48,7 +51,7 @@ beforeAll(async () => {
   jobs = await market.claimJobs(6, 10);
   await market.anvil.setAutomine(false);
   firstBlock = (await market.publicClient.getBlockNumber()) + 1n;
-  const storeDir = mkdtempSync(join(tmpdir(), 'gl-reporter-faults-'));
+  storeDir = mkdtempSync(join(tmpdir(), 'gl-reporter-faults-'));
   reporter = await startReporter(
     resolveIngestConfig({ listen: { host: '127.0.0.1', port: 0 }, storeDir, allowedUids: [0] }),
     parseChainReporterConfig({
@@ -127,5 +130,26 @@ describe('reporter against a misbehaving chain', () => {
     const got = txs.map((t) => `${jobs.findIndex((j) => j.jobId === t.jobId)}:${JobStatus[t.status]}`).sort();
     expect(got).toEqual(['0:RUNNING', '1:RUNNING', '2:RUNNING', '3:FINISHED', '3:RUNNING']);
     expect(txs.find((t) => t.status === JobStatus.FINISHED)!.minutes).toBe(2n);
+  });
+
+  it('gridlink reports shows each report with its state, nonce and transaction, beside the running reporter', () => {
+    const cli = (args: string[]) =>
+      spawnSync(join(packageRoot, 'node_modules', '.bin', 'tsx'), [join(packageRoot, 'src', 'cli', 'main.ts'), 'reports', '--store', storeDir, ...args], { encoding: 'utf8', timeout: 60_000 });
+    const json = cli(['--json']);
+    expect(json.status).toBe(0);
+    const rows = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(rows.map((r) => `${r.status}:${r.state}`)).toEqual(['RUNNING:confirmed', 'RUNNING:confirmed', 'RUNNING:confirmed', 'RUNNING:confirmed', 'FINISHED:confirmed']);
+    const bumped = rows[1]!;
+    expect(bumped).toMatchObject({ gridJobId: jobs[1]!.jobId, minutes: 0 });
+    expect(Number(bumped.attempts)).toBeGreaterThan(1);
+    expect(String(bumped.txHash)).toMatch(/^0x[0-9a-f]{64}$/);
+    const one = cli(['--job', jobs[3]!.jobId, '--json']);
+    expect(one.stdout.trim().split('\n')).toHaveLength(2);
+    const table = cli([]);
+    expect(table.stdout).toMatch(/^reports: 0 planned, 0 signed, 0 mined, 5 confirmed, 0 done, 0 parked/);
+    expect(table.stdout).toMatch(/FINISHED\s+2\s+confirmed/);
+    const parked = cli(['--parked']);
+    expect(parked.stdout.trim().split('\n')).toHaveLength(1);
+    expect(cli(['--job', 'not-a-job']).stderr).toMatch(/not a 0x-prefixed 32-byte hex string/);
   });
 });
