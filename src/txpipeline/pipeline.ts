@@ -53,6 +53,8 @@ export const FILLER_KIND = 'txpipeline.fill';
 const META_CHAIN_ID = 'txpipeline.chain_id';
 
 const GWEI = 10n ** 9n;
+/** A websocket subscription silent this long while polling sees blocks is opened again. */
+const WS_STALE_MS = 30_000;
 /** Raw transactions per JSON-RPC batch. */
 const SEND_BATCH = 250;
 
@@ -166,6 +168,8 @@ export class TxPipeline {
   private readonly active = new Set<Promise<void>>();
   private capacityWaiters: Array<() => void> = [];
   private unwatch: (() => void) | undefined;
+  private wsStartedAt = 0;
+  private lastWsHeadAt = 0;
   private lastError: string | undefined;
   private lastErrorLogAt = 0;
   private lastOkAt = 0;
@@ -622,10 +626,14 @@ export class TxPipeline {
 
   private readonly loop = async (): Promise<void> => {
     this.timer = undefined;
+    const before = this.head();
     await this.poll();
     if (this.stopped) return;
     const head = this.head();
-    const catchingUp = !this.lastError && !this.behind && head !== undefined && this.chainHead !== undefined && this.chainHead > head;
+    // Still behind after a poll that made progress: go on at once (never spin on one that did not).
+    const advanced = head !== undefined && (before === undefined || head > before);
+    const catchingUp = advanced && !this.lastError && !this.behind && this.chainHead !== undefined && this.chainHead > head;
+    this.checkWs(advanced);
     this.timer = setTimeout(this.loop, catchingUp ? 0 : this.o.pollMs);
   };
 
@@ -635,17 +643,40 @@ export class TxPipeline {
     this.timer = setTimeout(this.loop, 0);
   }
 
+  /**
+   * New heads over websocket trigger a poll at once. viem's own reconnect is
+   * off (it prints to the console); instead, when polling sees new blocks but
+   * the subscription has been silent for WS_STALE_MS, it is opened again.
+   */
   private watchHeads(wsUrl: string): void {
+    this.unwatch?.();
+    this.wsStartedAt = Date.now();
     try {
-      const client = createPublicClient({ transport: webSocket(wsUrl, { reconnect: true, retryCount: 0 }) });
-      this.unwatch = client.watchBlockNumber({
+      // Own socket (key): closing it leaves other websocket clients of the process alone.
+      const transport = webSocket(wsUrl, { key: `gridlink-txpipeline-${this.address}`, reconnect: false, retryCount: 0 });
+      const client = createPublicClient({ transport });
+      const unwatch = client.watchBlockNumber({
         emitOnBegin: false,
-        onBlockNumber: () => this.kick(),
+        onBlockNumber: () => {
+          this.lastWsHeadAt = Date.now();
+          this.kick();
+        },
         onError: (err) => this.log.debug({ err: shortError(err) }, 'txpipeline: websocket head subscription error (polling continues)'),
       });
+      this.unwatch = () => {
+        unwatch();
+        void client.transport.getRpcClient().then((c) => c.close(), () => undefined);
+      };
     } catch (err) {
       this.log.warn({ err: shortError(err), wsUrl }, 'txpipeline: cannot subscribe to new heads; polling only');
     }
+  }
+
+  private checkWs(advanced: boolean): void {
+    if (!this.wsUrl || !advanced || this.stopped) return;
+    if (Date.now() - Math.max(this.lastWsHeadAt, this.wsStartedAt) < WS_STALE_MS) return;
+    this.log.info({ wsUrl: this.wsUrl }, 'txpipeline: no new head over the websocket while polling sees blocks; subscribing again');
+    this.watchHeads(this.wsUrl);
   }
 
   private async pollOnce(): Promise<void> {
