@@ -1,12 +1,13 @@
 // config.ts - the relay's configuration: one zod schema, three sources
 // (CLI flags, a JSON file, the key=value list the SLURM plugins pass).
-import { closeSync, fstatSync, lstatSync, openSync, readFileSync, constants as fsc } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 
 import { z } from 'zod';
 
 import { HMAC_KEY_ID_RE, MAX_BATCH_BYTES, hmacKeyFromFile } from './protocol.js';
+import { readSecretFile } from '../util/secret-file.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -80,30 +81,8 @@ export function parseRelayConfig(input: unknown): RelayConfig {
  * group or others may read or write, or that someone else owns.
  */
 export function loadHmacKey(file: string): Buffer {
-  let ls;
-  try {
-    ls = lstatSync(file);
-  } catch (err) {
-    throw new Error(`HMAC key file ${file}: ${(err as Error).message}`);
-  }
-  if (!ls.isFile()) throw new Error(`HMAC key file ${file} is not a regular file (symlinks are refused): point hmac key file at the key itself`);
-  // O_NONBLOCK: a FIFO swapped in after the lstat must not hang the open; fstat refuses it.
-  const fd = openSync(file, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new Error(`HMAC key file ${file} is not a regular file`);
-    const uid = process.getuid?.() ?? 0;
-    if (st.uid !== 0 && st.uid !== uid)
-      throw new Error(`HMAC key file ${file} is owned by uid ${st.uid}: it must belong to root (or uid ${uid}): chown root ${file}`);
-    const mode = st.mode & 0o7777;
-    if (mode !== 0o600 && mode !== 0o400)
-      throw new Error(
-        `HMAC key file ${file} has mode ${mode.toString(8).padStart(4, '0')}: it must be 0600 or 0400: chmod 600 ${file}`,
-      );
-    return hmacKeyFromFile(readFileSync(fd));
-  } finally {
-    closeSync(fd);
-  }
+  const me = process.getuid?.() ?? 0;
+  return hmacKeyFromFile(readSecretFile(file, { what: 'HMAC key file', owners: me === 0 ? [0] : [0, me], modes: [0o600, 0o400] }));
 }
 
 /** JSON config file (same field names as RelayConfigInput). */

@@ -100,7 +100,7 @@ export function hmacKeyFromFile(contents: Uint8Array): Buffer {
   while (end > 0 && [0x20, 0x09, 0x0a, 0x0d].includes(contents[end - 1]!)) end--;
   const key = Buffer.from(contents.subarray(0, end));
   if (key.length < HMAC_MIN_KEY_BYTES)
-    throw new Error(`HMAC key is ${key.length} bytes, under the ${HMAC_MIN_KEY_BYTES}-byte minimum: generate one with \`openssl rand -hex 32\``);
+    throw new Error(`HMAC key is ${key.length} bytes, under the ${HMAC_MIN_KEY_BYTES}-byte minimum: use at least ${HMAC_MIN_KEY_BYTES} bytes, e.g. \`openssl rand -hex 32\``);
   return key;
 }
 

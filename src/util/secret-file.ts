@@ -23,7 +23,7 @@ export interface SecretFileRules {
 
 const octal = (m: number) => `0${m.toString(8)}`;
 
-/** The file's bytes, with trailing ASCII whitespace (an editor's final newline) removed. */
+/** The file's bytes, as they are (callers trim and check the key's format). */
 export function readSecretFile(path: string, rules: SecretFileRules): Buffer {
   const me = process.getuid?.() ?? 0;
   const owners = rules.owners ?? [me];
@@ -34,26 +34,25 @@ export function readSecretFile(path: string, rules: SecretFileRules): Buffer {
     // O_NONBLOCK: a FIFO must not hang the open (fstat refuses it below). O_NOFOLLOW: no symlinks.
     fd = openSync(path, constants.O_RDONLY | constants.O_NOCTTY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new SecretFileError(`${rules.what}: ${path} is a symbolic link; give the path of the key file itself`);
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new SecretFileError(`${rules.what}: ${path} is a symbolic link, not a regular file: give the path of the key file itself`);
     throw new SecretFileError(`${rules.what}: cannot open ${path}: ${(err as Error).message}`);
   }
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new SecretFileError(`${rules.what}: ${path} is not a regular file`);
     if (!owners.includes(st.uid)) {
-      throw new SecretFileError(`${rules.what}: ${path} is owned by uid ${st.uid}; it must belong to uid ${owners.join(' or ')} (the user running gridlink): chown ${owners[owners.length - 1]} ${path}`);
+      const who = owners.map((u) => (u === 0 ? 'root' : `uid ${u}`));
+      throw new SecretFileError(`${rules.what}: ${path} is owned by uid ${st.uid}: it must belong to ${who.join(' or ')}: chown ${owners[0] === 0 ? 'root' : owners[0]} ${path}`);
     }
     const mode = st.mode & 0o7777;
     if (!modes.includes(mode)) {
-      throw new SecretFileError(`${rules.what}: ${path} has mode ${octal(mode)}; it must be readable by its owner only: chmod ${octal(modes[0]!).slice(1)} ${path}`);
+      throw new SecretFileError(`${rules.what}: ${path} has mode ${octal(mode).padStart(4, '0')}: it must be ${modes.map((m) => octal(m).padStart(4, '0')).join(' or ')}: chmod ${octal(modes[0]!).slice(1)} ${path} (readable by its owner only)`);
     }
     if (st.size > max) throw new SecretFileError(`${rules.what}: ${path} is ${st.size} bytes; a key file holds one key (at most ${max} bytes)`);
     const buf = Buffer.alloc(max + 1);
     let n = 0;
     for (let r = readSync(fd, buf, n, buf.length - n, null); r > 0 && n < buf.length; r = readSync(fd, buf, n, buf.length - n, null)) n += r;
-    let end = Math.min(n, max);
-    while (end > 0 && [0x0a, 0x0d, 0x20, 0x09].includes(buf[end - 1]!)) end--;
-    return Buffer.from(buf.subarray(0, end));
+    return Buffer.from(buf.subarray(0, Math.min(n, max)));
   } finally {
     closeSync(fd);
   }

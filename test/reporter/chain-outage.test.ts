@@ -125,7 +125,7 @@ describe('reporter start-up refusals', () => {
     chmodSync(f, 0o644);
     const r = cli(base(dir, f));
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/has mode 0644; it must be readable by its owner only: chmod 600/);
+    expect(r.stderr).toMatch(/has mode 0644: it must be 0600: chmod 600 .*provider\.key/);
     expect(r.stderr + r.stdout).not.toContain(market.provider.privateKey.slice(2));
     const none = cli(base(dir, '').filter((a) => a !== '--key-file' && a !== ''));
     expect(none.status).toBe(1);
