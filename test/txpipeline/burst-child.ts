@@ -28,7 +28,7 @@ async function worker(): Promise<void> {
     const reqs = [];
     for (let i = from; i < next; i++) reqs.push(transfer('burst', i));
     // Printed inside the SQLite transaction that stores the chunk (stdout is a pipe: synchronous).
-    const outs = await p.submit(reqs, { onSigned: (_r, tx, i) => i === 0 && process.stdout.write(`signed ${tx.nonce}\n`) });
+    const outs = await p.submit(reqs, { onSigned: (_r, tx, i) => i === reqs.length - 1 && process.stdout.write(`signed ${tx.nonce}\n`) });
     process.stdout.write(`chunk ${from} ok=${outs.filter((o) => o.ok).length}\n`);
   }
 }

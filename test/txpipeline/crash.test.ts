@@ -26,10 +26,10 @@ afterAll(async () => {
 describe('txpipeline crash recovery', () => {
   it('kill -9 mid-burst, reopen: every transaction mined exactly once, nonces without a gap', async () => {
     const acct = anvil.accounts[0]!;
-    // The child reaches anvil through a proxy that delays its requests by 1 s: a chunk is stored
+    // The child reaches anvil through a proxy that delays its requests by 2 s: a chunk is stored
     // (committed) well before its broadcast reaches the node, and the kill lands in between.
     const proxy = await TcpProxy.start(anvil.port);
-    proxy.delayMs = 1000;
+    proxy.delayMs = 2000;
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify({ dir: tmp.dir, rpcUrl: proxy.url, privateKey: acct.privateKey, count: COUNT, chunk: 40, parallel: 3 })], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -43,7 +43,7 @@ describe('txpipeline crash recovery', () => {
       const signed = out.match(/^signed /gm)?.length ?? 0;
       await waitFor('another chunk signed', () => (out.match(/^signed /gm)?.length ?? 0) > signed || child.exitCode !== null, 30_000, 1);
       expect(child.exitCode, err).toBeNull();
-      await new Promise((r) => setTimeout(r, 50)); // committed by now; its broadcast is still in the proxy
+      await new Promise((r) => setTimeout(r, 400)); // committed by now (only the commit followed the line); its broadcast is still in the proxy
     } finally {
       child.kill('SIGKILL');
       await exited;
