@@ -89,4 +89,30 @@ describe('txpipeline basics (anvil, 1 s blocks)', () => {
     await p.stop();
     db.close();
   });
+
+  it('reorg of depth 2 while following with 1 s blocks (confirmations 3): nothing lost, nothing doubled', async () => {
+    const db = openTestDb(tmp.dir, 'reorg-live.db');
+    const acct = anvil.accounts[2]!;
+    const { p, registry } = await openPipeline(anvil, db, { privateKey: acct.privateKey, confirmations: 3, pollMs: 50 });
+    const evs = recordEvents(p, 'r');
+    p.start();
+    await waitFor('a chain tall enough to reorg', async () => Number(await anvil.request('eth_blockNumber')) >= 3, 20_000);
+    const start = await chainNonce(anvil, acct.address);
+    const outs = await p.submit(Array.from({ length: 40 }, (_, i) => transfer('r', i)));
+    expect(outs.every((o) => o.ok)).toBe(true);
+    await waitFor('mined', () => evs.some((e) => e.type === 'mined'), 20_000, 10);
+    await anvil.request('anvil_reorg', [2, []]); // the block holding them is at most 1 deep: orphaned
+    await waitFor('40 confirmed', () => evs.filter((e) => e.type === 'confirmed').length >= 40, 60_000);
+    await new Promise((r) => setTimeout(r, 2500)); // a few more blocks: nothing else may arrive
+    expect(await metric(registry, 'gridlink_tx_unmined_total')).toBeGreaterThan(0);
+    const confirmed = evs.filter((e): e is Extract<TxEvent, { type: 'confirmed' }> => e.type === 'confirmed');
+    expect(confirmed).toHaveLength(40);
+    expect(new Set(confirmed.map((e) => e.tx.id)).size).toBe(40);
+    const onChain = await chainTxsFrom(anvil, acct.address);
+    expect(onChain.map((t) => t.nonce).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => start + i));
+    for (const e of confirmed) expect(onChain.find((t) => t.hash === e.tx.hash)?.block).toBe(Number(e.block));
+    expect(await chainNonce(anvil, acct.address)).toBe(start + 40);
+    await p.stop();
+    db.close();
+  });
 });
