@@ -20,13 +20,13 @@ import type { Db } from '../state/db.js';
 import type { JobMap } from './jobmap.js';
 import type { ReporterMetrics } from './metrics.js';
 import type { Report, Reports } from './reports.js';
-import type { SubmitOutcome, TxEvent, TxRequest } from '../txpipeline/index.js';
+import type { SubmitOptions, SubmitOutcome, TxEvent, TxRequest } from '../txpipeline/index.js';
 
 export const REPORT_TX_KIND = 'report';
 
 /** What the sender needs of the pipeline (the TxPipeline; a fake in unit tests). */
 export interface PipelinePort {
-  submit(reqs: TxRequest[]): Promise<SubmitOutcome[]>;
+  submit(reqs: TxRequest[], opts?: SubmitOptions): Promise<SubmitOutcome[]>;
   on(kind: string, handler: (ev: TxEvent) => void): void;
   inFlight(): number;
 }
@@ -92,14 +92,15 @@ export class ReportSender {
       this.o.log.warn({ err: (err as Error).message }, 'reporter: cannot read the chain to size reports; retrying');
       return 0;
     }
-    const outcomes = await pipeline.submit(reqs);
+    // The report becomes 'signed' in the same SQLite transaction that stores its signed transaction.
+    const onSigned = (_req: TxRequest, tx: { id: number }, i: number) => reports.setState(toSend[i]!.id, 'signed', { txId: tx.id });
+    const outcomes = await pipeline.submit(reqs, { onSigned });
     let retry = 0;
     this.o.db.transaction(() => {
       outcomes.forEach((out, i) => {
         const r = toSend[i]!;
         if (out.ok) {
-          const cur = reports.get(r.id);
-          if (cur?.state === 'planned') reports.setState(r.id, 'signed', { txId: out.txId });
+          if (reports.get(r.id)?.state === 'planned') reports.setState(r.id, 'signed', { txId: out.txId });
           this.o.metrics?.sent.inc({ status: jobStatusName(r.status) });
         } else if ('revert' in out) {
           this.onRevert(r, out.revert, 'simulation');
