@@ -17,21 +17,7 @@ export interface JobInfo {
   raw: ScontrolRecord;
 }
 
-export const TERMINAL_JOB_STATES: ReadonlySet<string> = new Set([
-  'COMPLETED',
-  'FAILED',
-  'CANCELLED',
-  'TIMEOUT',
-  'NODE_FAIL',
-  'PREEMPTED',
-  'BOOT_FAIL',
-  'DEADLINE',
-  'OUT_OF_MEMORY',
-]);
-
-export function isTerminal(state: string): boolean {
-  return TERMINAL_JOB_STATES.has(state);
-}
+export { TERMINAL_JOB_STATES, isTerminal } from '../slurm/states.js';
 
 // A new field starts where whitespace is followed by `Key=`; keys contain
 // letters, digits and `:/_` (AllocNode:Sid, CPUs/Task, ReqB:S:C:T).

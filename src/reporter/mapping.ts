@@ -28,28 +28,11 @@
 // always reported RUNNING first (the contract bills only from RUNNING's
 // block, and SCHEDULED -> FINISHED / OUT_OF_CREDITS is not a transition).
 import { JobStatus } from '../metascheduler/status.js';
+import { JOB_REQUEUE, JOB_REQUEUE_HOLD, JOB_RESIZING, JOB_SPECIAL_EXIT, SLURM_STATE_NAMES } from '../slurm/states.js';
 
-/** SLURM's `enum job_states` (slurm.h), the base of job_state (& 0xff); stable from 22.05 to 25.11. */
-export const SLURM_STATE_NAMES: readonly string[] = [
-  'PENDING',
-  'RUNNING',
-  'SUSPENDED',
-  'COMPLETED',
-  'CANCELLED',
-  'FAILED',
-  'TIMEOUT',
-  'NODE_FAIL',
-  'PREEMPTED',
-  'BOOT_FAIL',
-  'DEADLINE',
-  'OUT_OF_MEMORY',
-];
+/** @deprecated import from src/slurm/states.ts */
+export { SLURM_STATE_NAMES };
 
-/** job_state flags (slurm.h) that mean "this run ended, the job itself continues". */
-export const JOB_REQUEUE = 1 << 10;
-export const JOB_REQUEUE_HOLD = 1 << 11;
-export const JOB_SPECIAL_EXIT = 1 << 12;
-export const JOB_RESIZING = 1 << 13;
 const CONTINUES = JOB_REQUEUE | JOB_REQUEUE_HOLD | JOB_SPECIAL_EXIT | JOB_RESIZING;
 
 type Rule =

@@ -4,7 +4,7 @@
 // longer knows is either long finished or lost.
 import { parseRecords } from '../cluster/scontrol.js';
 import { runCommand } from '../cluster/run.js';
-import { SLURM_STATE_NAMES } from '../reporter/mapping.js';
+import { SLURM_STATE_NAMES } from './states.js';
 
 export interface SlurmJobState {
   jobId: number;

@@ -8,7 +8,7 @@ import { keccak256, toHex, type Hex } from 'viem';
 
 import type { WireEvent } from '../../src/relay/protocol.js';
 import { JobMap } from '../../src/reporter/jobmap.js';
-import { SLURM_STATE_NAMES } from '../../src/reporter/mapping.js';
+import { SLURM_STATE_NAMES } from '../../src/slurm/states.js';
 import { Reports } from '../../src/reporter/reports.js';
 import { openDb, type Db } from '../../src/state/db.js';
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 
 import { chainCapMinutes, reportedMinutes } from '../../src/metascheduler/billing.js';
 import { JobStatus } from '../../src/metascheduler/status.js';
-import { JOB_REQUEUE, JOB_REQUEUE_HOLD, SLURM_STATE_NAMES, mapCompletion, needsRunningFirst } from '../../src/reporter/mapping.js';
+import { mapCompletion, needsRunningFirst } from '../../src/reporter/mapping.js';
+import { JOB_REQUEUE, JOB_REQUEUE_HOLD, SLURM_STATE_NAMES } from '../../src/slurm/states.js';
 
 const state = (name: string) => SLURM_STATE_NAMES.indexOf(name);
 const facts = (name: string, extra: Partial<Parameters<typeof mapCompletion>[0]> = {}) => ({

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { JobStatus } from '../../src/metascheduler/status.js';
-import { JOB_REQUEUE, SLURM_STATE_NAMES } from '../../src/reporter/mapping.js';
+import { JOB_REQUEUE, SLURM_STATE_NAMES } from '../../src/slurm/states.js';
 import { Planner } from '../../src/reporter/planner.js';
 import { CUSTOMER, MemEvents, gridId, quiet, slurmEvent, stateDb } from './fixtures.js';
 
