@@ -5,12 +5,10 @@
 // per second. Also: counting the provider's status transactions from blocks.
 import {
   createPublicClient,
-  createWalletClient,
   decodeFunctionData,
   encodeFunctionData,
   http,
   maxUint256,
-  parseEventLogs,
   toFunctionSelector,
   type Address,
   type Hex,
@@ -19,11 +17,10 @@ import {
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 
-import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
-import { deployMetaScheduler } from '../../src/devnet/deploy.js';
+import type { Anvil } from '../../src/devnet/anvil.js';
 import { creditAbi, metaSchedulerAbi } from '../../src/metascheduler/abi.generated.js';
-import { createMetaSchedulerClient, type MetaSchedulerClient } from '../../src/metascheduler/client.js';
-import { CREDIT, definition, smallCluster } from '../metascheduler/devnet.js';
+import type { MetaSchedulerClient } from '../../src/metascheduler/client.js';
+import { CREDIT, definition, smallCluster, startDevnet } from '../metascheduler/devnet.js';
 
 /** 10 credits per cpu-minute: the 100-credit minimum buys 10 minutes of a 1-cpu job. */
 export const PRICES = { gpuPricePerMin: 0n, cpuPricePerMin: 10n * CREDIT, memPricePerMin: 0n };
@@ -88,24 +85,18 @@ async function sendAll(anvil: Anvil, pc: PublicClient, key: Hex, calls: Array<{ 
 }
 
 export async function startMarket(): Promise<Market> {
-  const anvil = await startAnvil({ accounts: 4 });
+  const devnet = await startDevnet({ providers: 1 });
+  const anvil = devnet.anvil;
   try {
     const [admin, customer, provider] = anvil.accounts as [Anvil['accounts'][0], Anvil['accounts'][0], Anvil['accounts'][0]];
-    const deployed = await deployMetaScheduler({
-      rpcUrl: anvil.rpcUrl,
-      adminKey: admin.privateKey,
-      oracleAddress: admin.address,
-      customers: [{ address: customer.address, amount: 10_000_000n * CREDIT }],
-    });
-    const transport = http(anvil.rpcUrl);
-    const publicClient = createPublicClient({ chain: foundry, transport, pollingInterval: 50 }) as PublicClient;
-    const base = await createMetaSchedulerClient({ publicClient: publicClient as never, address: deployed.metaScheduler });
-    const as = (pk: Hex) => base.withWalletClient(createWalletClient({ account: privateKeyToAccount(pk), chain: foundry, transport }));
-    await as(provider.privateKey).register(smallCluster, PRICES);
-    await as(admin.privateKey).approveProvider(provider.address);
+    const publicClient = createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl), pollingInterval: 50 }) as PublicClient;
+    const base = devnet.admin;
+    await devnet.providers[0]!.register(smallCluster, PRICES);
+    await devnet.admin.approveProvider(provider.address);
     await sendAll(anvil, publicClient, customer.privateKey, [
-      { to: base.addresses.credit, data: encodeFunctionData({ abi: creditAbi, functionName: 'approve', args: [deployed.metaScheduler, maxUint256] }) },
+      { to: base.addresses.credit, data: encodeFunctionData({ abi: creditAbi, functionName: 'approve', args: [base.addresses.metaScheduler, maxUint256] }) },
     ]);
+    const deployed = { metaScheduler: base.addresses.metaScheduler };
     const ms = deployed.metaScheduler;
     return {
       anvil,
@@ -191,4 +182,3 @@ export async function statusTransactions(pc: PublicClient, provider: Address, me
   return out;
 }
 
-export { parseEventLogs };
