@@ -2,11 +2,13 @@
 // merge figures into bench/results.json.
 import { resultsPath } from './results.js';
 import { runRelayBench } from './relay.js';
+import { runReporterBench } from './reporter.js';
 import { runSpoolBench } from './spool.js';
 
 const suites: Record<string, () => void | Promise<void>> = {
   spool: () => runSpoolBench(),
   relay: () => runRelayBench(),
+  reporter: () => runReporterBench(),
 };
 
 const wanted = process.argv.slice(2);
