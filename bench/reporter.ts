@@ -19,7 +19,7 @@ import { JobStatus } from '../src/metascheduler/status.js';
 import { EventKind, SpoolWriter, packageRoot } from '../src/native/index.js';
 import { parseRelayConfig, startRelay, type Relay } from '../src/relay/index.js';
 import type { WireEvent } from '../src/relay/protocol.js';
-import { SLURM_STATE_NAMES } from '../src/reporter/mapping.js';
+import { SLURM_STATE_NAMES } from '../src/slurm/states.js';
 import { EVENTS_CURSOR_KEY } from '../src/reporter/planner.js';
 import { getMeta, openDb, stateDbPath, type Db } from '../src/state/db.js';
 import { ensureBuilt } from '../test/bridge/bridge.js';
@@ -76,8 +76,10 @@ async function startReporterChild(market: Market, storeDir: string): Promise<Rep
   const url = `http://127.0.0.1:${port}`;
   const logFile = join(storeDir, 'reporter.log');
   const log = createWriteStream(logFile, { flags: 'a' });
+  // The bin itself, as operators run it: its shebang carries the node flags (--max-semi-space-size).
+  const bin = join(packageRoot, 'dist', 'cli', 'main.js');
   const args = [
-    join(packageRoot, 'dist', 'cli', 'main.js'), 'reporter', 'run',
+    'reporter', 'run',
     '--store', storeDir,
     '--listen', `127.0.0.1:${port}`,
     '--allow-uid', '0',
@@ -89,7 +91,7 @@ async function startReporterChild(market: Market, storeDir: string): Promise<Rep
     '--no-reconcile-slurm',
     '--log-level', 'info',
   ];
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GRIDLINK_PROVIDER_KEY: '' } });
+  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GRIDLINK_PROVIDER_KEY: '' } });
   child.stdout!.pipe(log, { end: false });
   child.stderr!.pipe(log, { end: false });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));

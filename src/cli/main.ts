@@ -1,5 +1,7 @@
-#!/usr/bin/env node
-// main.ts - the `gridlink` command.
+#!/usr/bin/env -S node --max-semi-space-size=2
+// main.ts - the `gridlink` command. A 2 MB young generation keeps the long-running
+// commands (reporter, relay) small: measured with the reporter after 100,000
+// events, 226 MB RSS with V8's default, 127-142 MB with 1-4 MB, throughput unchanged.
 import { Command } from 'commander';
 
 import { relayCommand } from './relay.js';

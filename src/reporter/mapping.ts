@@ -30,9 +30,6 @@
 import { JobStatus } from '../metascheduler/status.js';
 import { JOB_REQUEUE, JOB_REQUEUE_HOLD, JOB_RESIZING, JOB_SPECIAL_EXIT, SLURM_STATE_NAMES } from '../slurm/states.js';
 
-/** @deprecated import from src/slurm/states.ts */
-export { SLURM_STATE_NAMES };
-
 const CONTINUES = JOB_REQUEUE | JOB_REQUEUE_HOLD | JOB_SPECIAL_EXIT | JOB_RESIZING;
 
 type Rule =

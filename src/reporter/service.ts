@@ -100,6 +100,10 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
       gasMargin: config.gasMargin,
       pollMs: config.pollMs,
       maxInFlight: config.maxInFlight,
+      // A cold report is sent only once its job's RUNNING is mined, so 'latest' is the state it
+      // must pass against; 'pending' would make anvil replay its whole pool for every estimate
+      // (bench: 200 estimates 0.2 s at latest, 1.6-1.9 s at pending with 200-400 queued).
+      simulateBlockTag: 'latest',
       logger: log,
       registry,
     });
