@@ -12,6 +12,7 @@ import { join } from 'node:path';
 
 import type { Hex } from 'viem';
 
+import { isAlive } from '../../src/cluster/procs.js';
 import { packageRoot } from '../../src/native/index.js';
 import type { WireEvent } from '../../src/relay/protocol.js';
 import { JobMap } from '../../src/reporter/jobmap.js';
@@ -55,7 +56,6 @@ export interface ReporterProcessOptions {
   storeDir?: string;
 }
 
-const tsx = join(packageRoot, 'node_modules', '.bin', 'tsx');
 const cliMain = join(packageRoot, 'src', 'cli', 'main.ts');
 
 /** Writes the provider key file (mode 0600) and returns its path. */
@@ -71,7 +71,10 @@ export async function startReporterProcess(o: ReporterProcessOptions): Promise<R
   const keyFile = providerKeyFile(storeDir, o.market.provider.privateKey);
   const logFile = join(storeDir, 'reporter.log');
   const log = createWriteStream(logFile, { flags: 'a' });
+  // node itself with tsx's loader: one process, so kill -9 kills the reporter (the tsx
+  // wrapper binary would run it in a child that outlives the wrapper's SIGKILL).
   const args = [
+    '--import', 'tsx',
     cliMain, 'reporter', 'run',
     '--store', storeDir,
     '--listen', `127.0.0.1:${port}`,
@@ -91,7 +94,7 @@ export async function startReporterProcess(o: ReporterProcessOptions): Promise<R
   let starts = 0;
   const start = async () => {
     starts++;
-    child = spawn(tsx, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GRIDLINK_PROVIDER_KEY: '' } });
+    child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GRIDLINK_PROVIDER_KEY: '' } });
     child.stdout!.pipe(log, { end: false });
     child.stderr!.pipe(log, { end: false });
     const deadline = Date.now() + 60_000;
@@ -116,9 +119,12 @@ export async function startReporterProcess(o: ReporterProcessOptions): Promise<R
     child: () => child,
     starts: () => starts,
     async crashAndRestart() {
+      const pid = child.pid!;
       child.kill('SIGKILL');
       await waitExit(child);
+      if (isAlive(pid)) throw new Error(`reporter ${pid} survived SIGKILL`);
       await start();
+      if (child.pid === pid) throw new Error('the restarted reporter has the old pid');
     },
     async stop() {
       child.kill('SIGTERM');
