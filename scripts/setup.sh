@@ -19,6 +19,19 @@ else
   npm ci --no-audit --no-fund
 fi
 
+step "better-sqlite3 (the state database)"
+# No prebuilt binary can be downloaded here (only the npm registry is
+# reachable): npm ci compiles it with node-gyp against /usr/include/node. A
+# node_modules built for another Node keeps a binary of the wrong ABI:
+# rebuild it from source then.
+sqlite_ok() { node -e "new (require('better-sqlite3'))(':memory:').prepare('select 1').get()" 2>/dev/null; }
+if ! sqlite_ok; then
+  echo "better-sqlite3 does not load: building it from source"
+  npm rebuild better-sqlite3 --build-from-source
+  sqlite_ok || { echo "setup: better-sqlite3 still does not load; check that build-essential and python3 are installed (scripts/install-system-deps.sh)" >&2; exit 1; }
+fi
+echo "better-sqlite3 loads"
+
 step "Node addon (node-gyp)"
 npm run --silent build:native
 
