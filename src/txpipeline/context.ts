@@ -1,0 +1,208 @@
+// context.ts - what the parts of one pipeline share: the resolved options,
+// the RPC, signer, store, logger and metrics, and the one copy of the mutable
+// state they all read (the caches rebuilt from the database by open(), the
+// chain as last seen, the capacity waiters of submit()). The parts (nonces.ts,
+// sender.ts, follower.ts, heads.ts, events.ts) and the TxPipeline facade get
+// this object; none of them keeps a copy of what is here.
+import { decodeFunctionData, type Address, type Hex } from 'viem';
+import { pino, type Logger } from 'pino';
+import { Registry } from 'prom-client';
+
+import { metaSchedulerAbi } from '../metascheduler/abi.generated.js';
+import type { Db } from '../state/db.js';
+import { classifyRpcError, type RpcErrorClass } from './errors.js';
+import { TxEvents } from './events.js';
+import { createTxMetrics, type TxMetrics } from './metrics.js';
+import { Rpc, type Header } from './rpc.js';
+import { SyncSigner } from './signer.js';
+import { TxStore, type TxRow } from './store.js';
+import type { TxInfo, TxPipelineOptions } from './types.js';
+
+export const GWEI = 10n ** 9n;
+
+export interface Resolved {
+  confirmations: number;
+  replaceAfterBlocks: number;
+  maxFeePerGasWei: bigint;
+  priorityFeeWei: bigint | undefined;
+  gasMargin: number;
+  pollMs: number;
+  maxInFlight: number;
+  simulateBlockTag: 'pending' | 'latest';
+  maxCatchUpBlocks: number;
+  blocksPerPoll: number;
+  keepBlocks: number;
+  rpcTimeoutMs: number;
+  submitWaitMs: number;
+}
+
+export function functionNameOf(data: string): string | undefined {
+  if (data.length < 10) return undefined;
+  try {
+    return decodeFunctionData({ abi: metaSchedulerAbi, data: data as Hex }).functionName;
+  } catch {
+    return undefined;
+  }
+}
+
+function positiveInt(name: string, v: number | undefined, dflt: number, min = 1): number {
+  const x = v ?? dflt;
+  if (!Number.isInteger(x) || x < min) throw new Error(`txpipeline: ${name} must be an integer >= ${min}, got ${String(v)}`);
+  return x;
+}
+
+export const lower = (h: string) => h.toLowerCase();
+
+export class PipelineContext {
+  readonly address: Address;
+  readonly db: Db;
+  readonly o: Resolved;
+  readonly chainId: number;
+  readonly rpcUrl: string;
+  readonly rpc: Rpc;
+  readonly signer: SyncSigner;
+  readonly store: TxStore;
+  readonly log: Logger;
+  readonly metrics: TxMetrics;
+  readonly events: TxEvents;
+
+  // Caches rebuilt from the database by open().
+  /** Attempt hash -> tx id, for every attempt of a pending or mined transaction. */
+  readonly hashToTx = new Map<string, number>();
+  readonly txHashes = new Map<number, Set<string>>();
+  /** Transactions with a send in flight (the follower leaves them alone meanwhile). */
+  readonly broadcasting = new Set<number>();
+  /** Refused as underpriced / replacement underpriced: replace at the next poll. */
+  readonly needsBump = new Set<number>();
+  /** Tx id -> block of the last fee-cap report (one per tx per block). */
+  readonly capReported = new Map<number, bigint>();
+
+  // The chain as last seen.
+  chainHead: bigint | undefined;
+  lastHeader: Header | undefined;
+  /** The chain's nonce (transactions mined) at the processed head. */
+  latestNonce: number | undefined;
+  /** A node answered "nonce too low" since the last reconcile: reconcile again. */
+  nonceTooLow = false;
+
+  stopped = false;
+  private capacityWaiters: Array<() => void> = [];
+
+  constructor(opts: TxPipelineOptions) {
+    if (!Number.isInteger(opts.chainId) || opts.chainId <= 0) throw new Error(`txpipeline: chainId must be a positive integer, got ${String(opts.chainId)}`);
+    const margin = opts.gasMargin ?? 0.2;
+    if (!(margin >= 0) || !Number.isFinite(margin)) throw new Error(`txpipeline: gasMargin must be a number >= 0, got ${String(opts.gasMargin)}`);
+    const cap = opts.maxFeePerGasWei ?? 500n * GWEI;
+    if (cap <= 0n) throw new Error('txpipeline: maxFeePerGasWei must be > 0');
+    if (opts.priorityFeeWei !== undefined && opts.priorityFeeWei < 0n) throw new Error('txpipeline: priorityFeeWei must be >= 0');
+    this.o = {
+      confirmations: positiveInt('confirmations', opts.confirmations, 3),
+      replaceAfterBlocks: positiveInt('replaceAfterBlocks', opts.replaceAfterBlocks, 3),
+      maxFeePerGasWei: cap,
+      priorityFeeWei: opts.priorityFeeWei,
+      gasMargin: margin,
+      pollMs: positiveInt('pollMs', opts.pollMs, 500, 10),
+      maxInFlight: positiveInt('maxInFlight', opts.maxInFlight, 2000),
+      simulateBlockTag: opts.simulateBlockTag ?? 'pending',
+      maxCatchUpBlocks: positiveInt('maxCatchUpBlocks', opts.maxCatchUpBlocks, 256),
+      blocksPerPoll: positiveInt('blocksPerPoll', opts.blocksPerPoll, 64),
+      keepBlocks: 0,
+      rpcTimeoutMs: positiveInt('rpcTimeoutMs', opts.rpcTimeoutMs, 20_000, 100),
+      submitWaitMs: positiveInt('submitWaitMs', opts.submitWaitMs, 30_000, 0),
+    };
+    this.o.keepBlocks = Math.max(positiveInt('keepBlocks', opts.keepBlocks, 128, 2), this.o.confirmations + 2);
+    this.db = opts.db;
+    this.chainId = opts.chainId;
+    this.rpcUrl = opts.rpcUrl;
+    this.signer = new SyncSigner(opts.privateKey);
+    this.address = this.signer.address;
+    this.rpc = new Rpc(opts.rpcUrl, { timeoutMs: this.o.rpcTimeoutMs });
+    this.store = new TxStore(this.db, this.address);
+    this.log = (opts.logger ?? pino({ name: 'gridlink-txpipeline' })).child({ component: 'txpipeline', address: this.address });
+    this.metrics = createTxMetrics(opts.registry ?? new Registry());
+    this.events = new TxEvents(this.db, this.log, this.metrics, opts.handlers ?? {});
+  }
+
+  /** Last processed block. */
+  head(): bigint | undefined {
+    const c = this.store.cursor();
+    return c ? BigInt(c.number) : undefined;
+  }
+
+  inFlight(): number {
+    return this.store.inFlight();
+  }
+
+  // ---------------------------------------------------------------- hash caches
+
+  reloadCaches(): void {
+    this.hashToTx.clear();
+    this.txHashes.clear();
+    for (const { hash, tx_id } of this.store.unconfirmedHashes()) this.addHash(tx_id, hash);
+  }
+
+  addHash(txId: number, hash: string): void {
+    this.hashToTx.set(lower(hash), txId);
+    let s = this.txHashes.get(txId);
+    if (!s) this.txHashes.set(txId, (s = new Set()));
+    s.add(lower(hash));
+  }
+
+  dropHashes(txId: number): void {
+    for (const h of this.txHashes.get(txId) ?? []) this.hashToTx.delete(h);
+    this.txHashes.delete(txId);
+    this.needsBump.delete(txId);
+    this.capReported.delete(txId);
+  }
+
+  restoreHashes(txId: number): void {
+    for (const a of this.store.attempts(txId)) this.addHash(txId, a.hash);
+  }
+
+  /** A transaction; on failure the caches are rebuilt from the database (they may have run ahead of it). */
+  tx(fn: () => void): void {
+    try {
+      this.db.transaction(fn)();
+    } catch (err) {
+      this.reloadCaches();
+      throw err;
+    }
+  }
+
+  // ---------------------------------------------------------------- capacity
+
+  /** Resolves true when capacity may have been freed before the deadline (false: timed out or stopped). */
+  waitCapacity(deadline: number): Promise<boolean> {
+    const ms = deadline - Date.now();
+    if (ms <= 0 || this.stopped) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const w = () => {
+        clearTimeout(t);
+        resolve(!this.stopped);
+      };
+      const t = setTimeout(() => {
+        this.capacityWaiters = this.capacityWaiters.filter((x) => x !== w);
+        resolve(false);
+      }, ms);
+      this.capacityWaiters.push(w);
+    });
+  }
+
+  notifyCapacity(): void {
+    const ws = this.capacityWaiters;
+    this.capacityWaiters = [];
+    for (const w of ws) w();
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  info(row: TxRow, hash?: Hex): TxInfo {
+    return { id: row.id, kind: row.kind, ref: row.ref, nonce: row.nonce, hash: hash ?? (this.store.latestAttempt(row.id)?.hash as Hex) };
+  }
+
+  countRpcError(err: unknown): RpcErrorClass {
+    const cls = classifyRpcError(err);
+    this.metrics.rpcErrors.inc({ class: cls });
+    return cls;
+  }
+}

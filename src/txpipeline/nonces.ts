@@ -1,0 +1,158 @@
+// nonces.ts - all nonce handling of the pipeline: the next nonce, taken
+// inside the SQLite transaction that signs and stores (and given back when
+// that transaction fails); at open, the next nonce from the chain's latest and
+// pending nonces and the stored rows; at every poll, pending transactions
+// whose nonce the chain consumed (one of our attempts mined, or 'lost' to a
+// transaction we did not sign); and holes below stored nonces, filled with
+// 0-value self-transfers.
+import { initialFees } from './fees.js';
+import type { PipelineContext } from './context.js';
+import type { Follower } from './follower.js';
+import type { SendItem, Sender } from './sender.js';
+import type { TxRow } from './store.js';
+
+/** Kind of the 0-value self-transfers that fill nonce holes (no owner, no events). */
+export const FILLER_KIND = 'txpipeline.fill';
+
+export class Nonces {
+  /** The next nonce to sign with. */
+  private nextNonce = 0;
+  /** Hash of the processed block the last reconcile() ran at. */
+  private reconciledAt: string | undefined;
+  /** Nonce hole -> block it was first seen at. */
+  private readonly holeSince = new Map<number, bigint>();
+
+  constructor(
+    private readonly ctx: PipelineContext,
+    private readonly follower: Follower,
+    private readonly sender: Sender,
+  ) {}
+
+  get next(): number {
+    return this.nextNonce;
+  }
+
+  /** At open: the chain's nonces (mined, and with its pool) and the highest stored one decide the next nonce. */
+  recover(latest: number, pending: number): void {
+    this.ctx.latestNonce = latest;
+    const maxStored = this.ctx.store.maxNonce();
+    this.nextNonce = Math.max(latest, pending, (maxStored ?? -1) + 1);
+  }
+
+  /**
+   * Runs `fn` (synchronously: the SQLite transaction that signs and stores)
+   * with `take`, which hands out the next nonces in order; if `fn` throws,
+   * every nonce it took is given back.
+   */
+  allocate(fn: (take: () => number) => void): void {
+    const saved = this.nextNonce;
+    try {
+      fn(() => this.nextNonce++);
+    } catch (err) {
+      this.nextNonce = saved;
+      throw err;
+    }
+  }
+
+  /**
+   * Pending transactions whose nonce the chain already consumed (at the
+   * processed block): one of our attempts was mined (recorded), or the nonce
+   * went to a transaction we did not sign ('lost').
+   */
+  async reconcile(): Promise<void> {
+    const { ctx, follower } = this;
+    const top = ctx.store.cursor();
+    if (!top) return;
+    // Nothing to learn until a new block is processed (or a node said "nonce too low").
+    if (top.hash === this.reconciledAt && !ctx.nonceTooLow) return;
+    ctx.nonceTooLow = false;
+    const cursor = BigInt(top.number);
+    const L = await ctx.rpc.nonce(ctx.address, cursor);
+    ctx.latestNonce = L;
+    if (L > this.nextNonce) this.nextNonce = L;
+    const rows = ctx.store.pendingBelow(L);
+    if (!rows.length) {
+      this.reconciledAt = top.hash;
+      return;
+    }
+    const found = await follower.receiptsOf(rows);
+    const usable = [...found.values()].filter((r) => r.blockNumber <= cursor);
+    const stamps = await follower.timestamps(usable);
+    const reverts = await follower.replayReverts(usable);
+    const lost: TxRow[] = [];
+    ctx.tx(() => {
+      for (const row of rows) {
+        const cur = ctx.store.get(row.id);
+        if (cur?.state !== 'pending') continue;
+        const r = found.get(row.id);
+        if (r) {
+          if (r.blockNumber <= cursor) follower.applyReceipt(r, stamps.get(r.blockNumber) ?? 0n, reverts.get(r.transactionHash) ?? null);
+          continue;
+        }
+        const ok = ctx.events.change(() => {
+          ctx.store.setState(row.id, 'lost');
+          ctx.events.emit({ type: 'lost', tx: ctx.info(row) });
+        });
+        if (ok) lost.push(row);
+      }
+    });
+    this.reconciledAt = top.hash;
+    if (!lost.length) return;
+    for (const row of lost) ctx.dropHashes(row.id);
+    ctx.metrics.lost.inc(lost.length);
+    ctx.log.warn(
+      { txs: lost.map((r) => ({ id: r.id, kind: r.kind, ref: r.ref, nonce: r.nonce })) },
+      'txpipeline: nonce used by a transaction this store did not sign (another signer of the same key?); the owners re-plan',
+    );
+    const P = await ctx.rpc.nonce(ctx.address, 'pending');
+    if (P > this.nextNonce) this.nextNonce = P;
+    ctx.notifyCapacity();
+  }
+
+  /**
+   * Nonces between the chain's and our highest stored one that no stored
+   * transaction holds (a database restored from a backup, a 'lost' nonce
+   * whose foreign transaction was reorged out) block everything above them:
+   * fill them with 0-value self-transfers. At open at once; later once a
+   * hole has lasted replaceAfterBlocks blocks.
+   */
+  async fillHoles(initial: boolean, baseFee?: bigint): Promise<void> {
+    const { ctx } = this;
+    const L = ctx.latestNonce;
+    if (L === undefined) return;
+    const nonces = ctx.store.liveNoncesFrom(L);
+    const have = new Set(nonces);
+    const missing: number[] = [];
+    const max = nonces.length ? nonces[nonces.length - 1]! : L - 1;
+    for (let n = L; n < max; n++) if (!have.has(n)) missing.push(n);
+    const now = ctx.head() ?? ctx.chainHead ?? 0n;
+    for (const n of [...this.holeSince.keys()]) if (!missing.includes(n)) this.holeSince.delete(n);
+    const due = missing.filter((n) => {
+      if (initial) return true;
+      const since = this.holeSince.get(n);
+      if (since === undefined) {
+        this.holeSince.set(n, now);
+        return false;
+      }
+      return now - since >= BigInt(ctx.o.replaceAfterBlocks);
+    });
+    if (!due.length) return;
+    const base = baseFee ?? ctx.lastHeader?.baseFeePerGas ?? (await this.sender.feeData()).base;
+    const f = initialFees({ baseFee: base, tip: await this.sender.tip(), cap: ctx.o.maxFeePerGasWei });
+    const items: SendItem[] = [];
+    ctx.tx(() => {
+      for (const nonce of due) {
+        const s = ctx.signer.sign({ chainId: ctx.chainId, nonce, to: ctx.address, value: 0n, data: '0x', gas: 21_000n, ...f });
+        const txId = ctx.store.insertTx({ nonce, kind: FILLER_KIND, ref: String(nonce), to: ctx.address, value: 0n, data: '0x', gas: 21_000n });
+        ctx.store.insertAttempt({ hash: s.hash, txId, raw: s.raw, maxFee: f.maxFeePerGas, tip: f.maxPriorityFeePerGas });
+        items.push({ txId, nonce, hash: s.hash, raw: s.raw, reason: 'new', firstSent: true });
+      }
+    });
+    for (const it of items) {
+      ctx.addHash(it.txId, it.hash);
+      this.holeSince.delete(it.nonce);
+    }
+    ctx.log.warn({ nonces: due, chainNonce: L }, 'txpipeline: nonce holes below stored transactions; filled with 0-value self-transfers');
+    await this.sender.broadcast(items);
+  }
+}
