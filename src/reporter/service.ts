@@ -20,7 +20,8 @@ import type { MetaSchedulerContext } from '../metascheduler/context.js';
 import { jobStatusName } from '../metascheduler/status.js';
 import { ScontrolJobSource } from '../slurm/jobs.js';
 import { openDb, stateDbPath, type Db } from '../state/db.js';
-import { TxPipeline } from '../txpipeline/index.js';
+import { ChainIdMismatchError, TxPipeline, classifyRpcError, type RpcErrorClass } from '../txpipeline/index.js';
+import { shortError } from '../txpipeline/errors.js';
 import { serveOps, type Health, type OpsServer } from '../util/ops-server.js';
 import type { ChainReporterConfig } from './config.js';
 import { JobMap, type AddJobInput, type MappedJob } from './jobmap.js';
@@ -57,6 +58,9 @@ export interface StartReporterDeps {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** RPC failures at start that mean "not reachable yet": waited for. Anything else stops start-up. */
+const STARTUP_RETRY: ReadonlySet<RpcErrorClass> = new Set(['network', 'timeout', 'rate_limited', 'server']);
+
 /**
  * Starts the ingest and the chain reporter on the store in `ingest.storeDir`.
  * Stops with a message saying what to fix on a bad key file, an RPC that
@@ -86,44 +90,88 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
     const reports = new Reports(db, (s) => metrics?.planned.inc({ status: jobStatusName(s) }));
     metrics = createReporterMetrics(registry, reports);
 
-    const publicClient = createPublicClient({ transport: http(config.rpcUrl, { retryCount: 0, timeout: 10_000 }) });
-    const pipeline = await TxPipeline.open({
-      db,
-      rpcUrl: config.rpcUrl,
-      ...(config.wsUrl ? { wsUrl: config.wsUrl } : {}),
-      chainId: config.chainId,
-      privateKey: key.privateKey,
-      confirmations: config.confirmations,
-      replaceAfterBlocks: config.replaceAfterBlocks,
-      maxFeePerGasWei: config.maxFeePerGasGwei,
-      ...(config.priorityFeeGwei !== undefined ? { priorityFeeWei: config.priorityFeeGwei } : {}),
-      gasMargin: config.gasMargin,
-      pollMs: config.pollMs,
-      maxInFlight: config.maxInFlight,
-      // A cold report is sent only once its job's RUNNING is mined, so 'latest' is the state it
-      // must pass against; 'pending' would make anvil replay its whole pool for every estimate
-      // (bench: 200 estimates 0.2 s at latest, 1.6-1.9 s at pending with 200-400 queued).
-      simulateBlockTag: 'latest',
-      logger: log,
-      registry,
-    });
-    cleanup.push(() => pipeline.stop());
+    // The ingest and /healthz come up first: relays deliver into the store
+    // while the chain is still being reached.
+    const ingest = await startIngestServer(ingestConfig, { logger: log, store, registry });
+    cleanup.push(() => ingest.stop());
+    let pipeline: TxPipeline | undefined;
+    let chainWait = 'connecting';
+    const health = async (): Promise<Health> => {
+      try {
+        theDb.prepare('SELECT 1').get();
+      } catch (err) {
+        return { ok: false, error: `state database: ${(err as Error).message}` };
+      }
+      const counts = reports.counts();
+      if (!pipeline) return { ok: false, error: `chain: ${chainWait}`, reports: counts };
+      const p = pipeline.health();
+      return { ok: p.ok, ...(p.error ? { error: `chain: ${p.error}` } : {}), head: p.head, lagBlocks: p.lagBlocks, inFlight: pipeline.inFlight(), reports: counts };
+    };
+    const ops = config.metricsListen ? await serveOps({ registry, host: config.metricsListen.host, port: config.metricsListen.port, health }) : undefined;
+    if (ops) cleanup.push(() => ops.close());
 
-    let addresses;
-    try {
-      addresses = await getAddresses(publicClient as never, config.metaScheduler);
-    } catch (err) {
-      throw new Error(`reporter: cannot read the MetaScheduler at ${config.metaScheduler} on ${config.rpcUrl}: ${(err as Error).message.split('\n')[0]} (check --meta-scheduler and --chain-id)`);
+    const publicClient = createPublicClient({ transport: http(config.rpcUrl, { retryCount: 0, timeout: 10_000 }) });
+    const connect = async () => {
+      const p = await TxPipeline.open({
+        db: theDb,
+        rpcUrl: config.rpcUrl,
+        ...(config.wsUrl ? { wsUrl: config.wsUrl } : {}),
+        chainId: config.chainId,
+        privateKey: key.privateKey,
+        confirmations: config.confirmations,
+        replaceAfterBlocks: config.replaceAfterBlocks,
+        maxFeePerGasWei: config.maxFeePerGasGwei,
+        ...(config.priorityFeeGwei !== undefined ? { priorityFeeWei: config.priorityFeeGwei } : {}),
+        gasMargin: config.gasMargin,
+        pollMs: config.pollMs,
+        maxInFlight: config.maxInFlight,
+        // A cold report is sent only once its job's RUNNING is mined, so 'latest' is the state it
+        // must pass against; 'pending' would make anvil replay its whole pool for every estimate
+        // (bench: 200 estimates 0.2 s at latest, 1.6-1.9 s at pending with 200-400 queued).
+        simulateBlockTag: 'latest',
+        logger: log,
+        registry,
+      });
+      try {
+        let addresses;
+        try {
+          addresses = await getAddresses(publicClient as never, config.metaScheduler);
+        } catch (err) {
+          if (STARTUP_RETRY.has(classifyRpcError(err))) throw err;
+          throw new Error(`reporter: cannot read the MetaScheduler at ${config.metaScheduler} on ${config.rpcUrl}: ${(err as Error).message.split('\n')[0]} (check --meta-scheduler and --chain-id)`);
+        }
+        const ctx: MetaSchedulerContext = { publicClient: publicClient as never, addresses };
+        return { pipeline: p, ctx, constants: await getConstants(ctx) };
+      } catch (err) {
+        await p.stop();
+        throw err;
+      }
+    };
+    // An unreachable chain at start is waited for (the ingest keeps storing);
+    // a wrong chain id or MetaScheduler address stops start-up.
+    let chain: Awaited<ReturnType<typeof connect>>;
+    for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
+      try {
+        chain = await connect();
+        break;
+      } catch (err) {
+        if (err instanceof ChainIdMismatchError || !STARTUP_RETRY.has(classifyRpcError(err))) throw err;
+        chainWait = `unreachable at start (${shortError(err)}); retrying`;
+        log.warn({ rpcUrl: config.rpcUrl, err: shortError(err), retryInMs: delay }, 'reporter: chain RPC unreachable at start; the ingest keeps storing events; retrying');
+        await sleep(delay);
+      }
     }
-    const ctx: MetaSchedulerContext = { publicClient: publicClient as never, addresses };
-    const constants = await getConstants(ctx);
+    pipeline = chain.pipeline;
+    const { ctx, constants } = chain;
+    const thePipeline = pipeline;
+    cleanup.push(() => thePipeline.stop());
 
     const planner = new Planner(db, store, jobs, reports, log, { onEvent: (o) => metrics.events.inc({ outcome: o }) });
     const sender = new ReportSender({
       db,
       reports,
       jobs,
-      pipeline,
+      pipeline: thePipeline,
       chain: {
         jobStart: async (id: Hex) => {
           const j = await getJob(ctx, id);
@@ -150,22 +198,6 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
       batch: config.reconcile.batch,
       lostGraceMs: config.reconcile.lostGraceMs,
     });
-
-    const ingest = await startIngestServer(ingestConfig, { logger: log, store, registry });
-    cleanup.push(() => ingest.stop());
-
-    const health = async (): Promise<Health> => {
-      try {
-        theDb.prepare('SELECT 1').get();
-      } catch (err) {
-        return { ok: false, error: `state database: ${(err as Error).message}` };
-      }
-      const p = pipeline.health();
-      const counts = reports.counts();
-      return { ok: p.ok, ...(p.error ? { error: `chain: ${p.error}` } : {}), head: p.head, lagBlocks: p.lagBlocks, inFlight: pipeline.inFlight(), reports: counts };
-    };
-    const ops = config.metricsListen ? await serveOps({ registry, host: config.metricsListen.host, port: config.metricsListen.port, health }) : undefined;
-    if (ops) cleanup.push(() => ops.close());
 
     // The work loop: derive, send; one iteration at a time.
     let stopping = false;
@@ -196,7 +228,7 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
         for (let t = 0; t < config.reconcile.intervalMs && !stopping; t += 200) await sleep(200);
       }
     })();
-    pipeline.start();
+    thePipeline.start();
     cleanup.push(async () => {
       stopping = true;
       await loop;
@@ -209,7 +241,7 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
       db,
       jobs,
       reports,
-      pipeline,
+      pipeline: thePipeline,
       ingest,
       ops,
       registry,

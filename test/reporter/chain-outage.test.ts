@@ -23,12 +23,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let market: Market;
 let jobs: ClaimedJob[];
+/** Jobs for the chain-down-at-start case. */
+let late: ClaimedJob[];
 let proxy: TcpProxy;
 let reporter: ReporterProcess | undefined;
 
 beforeAll(async () => {
   market = await startMarket();
-  jobs = await market.claimJobs(N, 10);
+  jobs = await market.claimJobs(N + 3, 10);
+  late = jobs.splice(N);
   await market.setBlockTime(1);
   proxy = await TcpProxy.start(market.anvil.port);
 }, 180_000);
@@ -97,6 +100,31 @@ describe('reporter: chain RPC down for 60 s mid-burst', () => {
   }, 600_000);
 });
 
+describe('reporter started while the chain RPC is down', () => {
+  it('serves the ingest at once, says so in /healthz, and reports everything once the chain answers', async () => {
+    const down = await TcpProxy.start(market.anvil.port);
+    await down.down();
+    const storeDir = mkdtempSync(join(tmpdir(), 'gl-reporter-late-'));
+    fillJobMap(storeDir, late.map((j, i) => ({ gridJobId: j.jobId, slurmJobId: 8000 + i, maxMinutes: j.maxMinutes, claimBlock: j.claimBlock, customer: market.customer.address })));
+    const opsPort = await freePort();
+    const r = await startReporterProcess({ market, storeDir, rpcUrl: down.url, extraArgs: ['--metrics-listen', `127.0.0.1:${opsPort}`] });
+    try {
+      const ids = late.map((_, i) => 8000 + i);
+      await new FakeSpool('n1', 'slurmd').send(() => r.url, ids.map((id) => slurmEvent(1, id, { startTime: T0 })), 10_000);
+      await new FakeSpool('ctl', 'slurmctld').send(() => r.url, ids.map((id) => slurmEvent(3, id, { startTime: T0, endTime: T0 + 200 })), 10_000);
+      const h = await fetch(`http://127.0.0.1:${opsPort}/healthz`);
+      expect(h.status).toBe(503);
+      expect(((await h.json()) as { error: string }).error).toMatch(/chain: unreachable at start/);
+      await down.up();
+      await waitAllFinal(r, 2 * late.length, 120_000);
+      for (const j of late) expect((await market.client.getJob(j.jobId)).status).toBe(JobStatus.FINISHED);
+    } finally {
+      await r.stop();
+      await down.stop();
+    }
+  }, 240_000);
+});
+
 describe('reporter start-up refusals', () => {
   const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     spawnSync(join(packageRoot, 'node_modules', '.bin', 'tsx'), [join(packageRoot, 'src', 'cli', 'main.ts'), 'reporter', 'run', ...args], {
@@ -130,6 +158,15 @@ describe('reporter start-up refusals', () => {
     const none = cli(base(dir, '').filter((a) => a !== '--key-file' && a !== ''));
     expect(none.status).toBe(1);
     expect(none.stderr).toMatch(/no provider key: pass --key-file FILE .* or set GRIDLINK_PROVIDER_KEY/);
+  });
+
+  it('a MetaScheduler address without the contract', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gl-reporter-bad-'));
+    const args = base(dir, providerKeyFile(dir, market.provider.privateKey));
+    args[args.indexOf('--meta-scheduler') + 1] = '0x00000000000000000000000000000000000000aa';
+    const r = cli(args);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/cannot read the MetaScheduler at 0x0+aa .*check --meta-scheduler and --chain-id/);
   });
 
   it('a wrong chain id', () => {
