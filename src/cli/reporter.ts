@@ -30,6 +30,7 @@ export function reporterCommand(): Command {
     await untilSignal(logger, 'ingest', () => server.stop());
   });
   reporter.addCommand(ingest);
-  reporter.addCommand(reporterRunCommand());
+  // `gridlink reporter ...` without a subcommand is `run`: the ingest and the chain reporter together.
+  reporter.addCommand(reporterRunCommand(), { isDefault: true });
   return reporter;
 }
