@@ -57,6 +57,7 @@ export interface ReportSenderOptions {
 
 export class ReportSender {
   private readonly o: Required<Omit<ReportSenderOptions, 'metrics'>> & { metrics: ReporterMetrics | undefined };
+  private retryLoggedAt = 0;
 
   constructor(opts: ReportSenderOptions) {
     this.o = { batchSize: 200, maxInFlight: 2000, ...opts, metrics: opts.metrics };
@@ -109,7 +110,12 @@ export class ReportSender {
         }
       });
     })();
-    if (retry > 0) this.o.log.warn({ reports: retry, err: (outcomes.find((o) => !o.ok && 'retry' in o) as { retry: Error } | undefined)?.retry.message }, 'reporter: chain unreachable, reports stay planned and are retried');
+    if (retry > 0 && Date.now() - this.retryLoggedAt >= 30_000) {
+      // Every round retries while the chain is away: say so once per 30 s, not ten times a second.
+      this.retryLoggedAt = Date.now();
+      const err = (outcomes.find((o) => !o.ok && 'retry' in o) as { retry: Error } | undefined)?.retry.message;
+      this.o.log.warn({ reports: retry, err }, 'reporter: chain unreachable, reports stay planned and are retried');
+    } else if (retry === 0) this.retryLoggedAt = 0;
     return toSend.length - retry;
   }
 

@@ -97,6 +97,9 @@ describe('reporter: chain RPC down for 60 s mid-burst', () => {
     expect(txs.length).toBe(2 * N);
     expect(txs.every((t) => t.success)).toBe(true);
     expect(new Set(txs.map((t) => `${t.jobId}:${t.status}`)).size).toBe(2 * N);
+    // One process per provider key: the next tests start reporters with the same key.
+    await r.stop();
+    reporter = undefined;
   }, 600_000);
 });
 
