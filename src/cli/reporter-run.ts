@@ -39,6 +39,7 @@ interface RunOpts extends IngestOpts {
   reconcileSlurm: boolean;
   slurmConf?: string;
   metricsListen?: { host: string; port: number };
+  eventRetentionDays?: number;
 }
 
 /** The config file (JSON, the chain reporter's schema) with the flags given on the command line on top. */
@@ -74,6 +75,7 @@ export function chainConfigInput(o: RunOpts): ChainReporterConfigInput {
     ...pick(o.pollMs, 'pollMs'),
     ...pick(o.maxInFlight, 'maxInFlight'),
     ...pick(o.metricsListen, 'metricsListen'),
+    ...pick(o.eventRetentionDays, 'eventRetentionDays'),
     reconcile,
   } as ChainReporterConfigInput;
 }
@@ -104,6 +106,7 @@ export function reporterRunCommand(): Command {
     .option('--lost-grace-ms <ms>', 'a submitted job unknown to slurmctld for this long, with no completion, is reported FAILED as lost (default 600000)', num('--lost-grace-ms'))
     .option('--no-reconcile-slurm', 'reconcile against the chain only (no scontrol on this host)')
     .option('--slurm-conf <file>', 'slurm.conf for scontrol (default: $SLURM_CONF or SLURM\'s default)')
+    .option('--event-retention-days <days>', 'derived events are deleted after this many days (default 14)', num('--event-retention-days', false))
     .addOption(new Option('--metrics-listen <host:port>', 'serve /metrics and /healthz (fails when the chain or the store is unreachable) here').argParser(parseListen))
     .action(async (o: RunOpts) => {
       const logger = pino({ name: 'gridlink-reporter', level: o.logLevel });

@@ -63,6 +63,8 @@ export const chainReporterConfigSchema = z
       })
       .strict()
       .default({}),
+    /** Derived events are deleted after this many days (their (spool id, seq) dedupe memory with them). */
+    eventRetentionDays: z.number().min(1).max(3650).default(14),
     /** Where /metrics and /healthz are served (HOST:PORT; port 0 picks one; omit to serve neither). */
     metricsListen: z.object({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }).optional(),
   })

@@ -199,6 +199,14 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
       lostGraceMs: config.reconcile.lostGraceMs,
     });
 
+    /** Derived events past the retention, in slices so the ingest is never held up long. */
+    const pruneEvents = (): void => {
+      const before = Date.now() - config.eventRetentionDays * 86_400_000;
+      let n = 0;
+      for (let k = store.prune(planner.cursor(), before, 5000); k > 0; k = store.prune(planner.cursor(), before, 5000)) n += k;
+      if (n > 0) log.info({ deleted: n, retentionDays: config.eventRetentionDays }, 'reporter: derived events past the retention deleted');
+    };
+
     // The work loop: derive, send; one iteration at a time.
     let stopping = false;
     const work = async (): Promise<number> => {
@@ -225,6 +233,7 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
         } catch (err) {
           log.warn({ err: (err as Error).message }, 'reconcile: pass failed; next one at the next interval');
         }
+        pruneEvents();
         for (let t = 0; t < config.reconcile.intervalMs && !stopping; t += 200) await sleep(200);
       }
     })();

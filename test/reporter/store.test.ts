@@ -315,3 +315,19 @@ describe('ingest server with a store that cannot write', () => {
     expect(storedCount(d)).toBe(9);
   });
 });
+
+describe('EventStore retention', () => {
+  it('prune deletes only records up to the derived id and older than the cutoff, and forgets their dedupe', async () => {
+    const st = open(dir());
+    const spoolId = newSpoolId();
+    await st.append({ ...batch(spoolId, [1, 2, 3]), receivedAt: 1_000 });
+    await st.append({ ...batch(spoolId, [4]), receivedAt: 5_000 });
+    const ids = st.eventsAfter(0, 10).map((e) => e.id);
+    expect(st.prune(ids[1]!, 2_000)).toBe(2); // 1 and 2: derived and old; 3 not derived yet; 4 too recent
+    expect(seqsOf(st)).toEqual(['3', '4']);
+    expect(st.counts().records).toBe(2);
+    expect(st.prune(ids[3]!, 2_000)).toBe(1);
+    expect(seqsOf(st)).toEqual(['4']);
+    expect(await st.append(batch(spoolId, [1]))).toEqual({ stored: 1, duplicates: 0 });
+  });
+});

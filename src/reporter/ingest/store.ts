@@ -203,6 +203,19 @@ export class EventStore {
     return this.hasStmt.get(spoolId, q) !== undefined;
   }
 
+  /**
+   * Deletes up to `limit` records with id <= `upToId` (already derived by the
+   * reporter) received before `beforeMs`; returns how many. Their (spool id,
+   * seq) is then forgotten: keep them longer than a relay could re-send them.
+   */
+  prune(upToId: number, beforeMs: number, limit = 10_000): number {
+    const n = this.db
+      .prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= ? AND received_at < ? ORDER BY id LIMIT ?)')
+      .run(upToId, beforeMs, limit).changes;
+    this.records -= n;
+    return n;
+  }
+
   counts(): StoreCounts {
     return { records: this.records, commits: this.commits };
   }
