@@ -4,6 +4,8 @@
 import { isAddress, parseGwei, type Address } from 'viem';
 import { z } from 'zod';
 
+import { formatZodIssues } from '../util/zod-issues.js';
+
 const address = z.string().refine((v) => isAddress(v, { strict: false }), 'expected a 0x-prefixed 20-byte address').transform((v) => v as Address);
 const gwei = z
   .union([z.string(), z.number()])
@@ -80,8 +82,7 @@ export class ReporterConfigError extends Error {
 export function parseChainReporterConfig(input: ChainReporterConfigInput): ChainReporterConfig {
   const r = chainReporterConfigSchema.safeParse(input);
   if (!r.success) {
-    const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new ReporterConfigError(`invalid reporter configuration: ${issues}`);
+    throw new ReporterConfigError(`invalid reporter configuration: ${formatZodIssues(r.error.issues)}`);
   }
   return r.data;
 }

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 
 import { MAX_BATCH_BYTES } from '../../relay/protocol.js';
+import { formatZodIssues } from '../../util/zod-issues.js';
 import { readHmacKeyFile } from './keyfile.js';
 import { resolveUid } from './users.js';
 
@@ -68,8 +69,7 @@ export class ConfigError extends Error {
 export function resolveIngestConfig(input: IngestConfigInput): IngestConfig {
   const parsed = ingestConfigSchema.safeParse(input);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new ConfigError(`invalid ingest configuration: ${issues}`);
+    throw new ConfigError(`invalid ingest configuration: ${formatZodIssues(parsed.error.issues)}`);
   }
   const c = parsed.data;
   const warnings: string[] = [];

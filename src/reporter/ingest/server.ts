@@ -24,6 +24,7 @@ import {
   type IngestResult,
   type WireEvent,
 } from '../../relay/protocol.js';
+import { formatZodIssues } from '../../util/zod-issues.js';
 import { Authenticator, type AuthFailure, type MungeDecodeFn } from './auth.js';
 import type { IngestConfig } from './config.js';
 import { createIngestMetrics, type IngestMetrics } from './metrics.js';
@@ -73,11 +74,6 @@ const resultOf = (status: number): BatchResult =>
             : status === 503
               ? 'unavailable'
               : 'error';
-
-function zodSummary(issues: Array<{ path: Array<string | number>; message: string }>): string {
-  const head = issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-  return head.join('; ') + (issues.length > 3 ? `; and ${issues.length - 3} more` : '');
-}
 
 type BodyRead = { ok: true; body: Buffer; sha256: string } | { ok: false; why: 'too_large' | 'aborted' };
 
@@ -196,7 +192,7 @@ export async function startIngestServer(config: IngestConfig, deps: IngestServer
       return refuse(400, 'bad_json', `body is not JSON: ${(err as Error).message}`, false, who);
     }
     const batch = eventBatchSchema.safeParse(json);
-    if (!batch.success) return refuse(400, 'bad_batch', `not an EventBatch: ${zodSummary(batch.error.issues)}`, false, who);
+    if (!batch.success) return refuse(400, 'bad_batch', `not an EventBatch: ${formatZodIssues(batch.error.issues, 3)}`, false, who);
 
     const valid: WireEvent[] = [];
     const rejected: IngestResult['rejected'] = [];
@@ -209,7 +205,7 @@ export async function startIngestServer(config: IngestConfig, deps: IngestServer
         else valid.push(ev.data);
       } else {
         const seq = typeof r === 'object' && r !== null && typeof (r as { seq?: unknown }).seq === 'string' ? (r as { seq: string }).seq : undefined;
-        rejected.push({ index, ...(seq !== undefined ? { seq: seq.slice(0, 64) } : {}), reason: zodSummary(ev.error.issues) });
+        rejected.push({ index, ...(seq !== undefined ? { seq: seq.slice(0, 64) } : {}), reason: formatZodIssues(ev.error.issues, 3) });
       }
     });
     const b = batch.data;
