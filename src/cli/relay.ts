@@ -2,13 +2,14 @@
 // operators who keep JavaScript out of their SLURM daemons (same code as the
 // embedded relay). Runs until SIGTERM/SIGINT, then stops gracefully (exit 0).
 
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 
 import { configFromFlat, type FlatRelayOptions } from '../relay/config.js';
 import { startRelay } from '../relay/relay.js';
 import { serveOps } from '../util/ops-server.js';
+import { nonNegative } from './parse.js';
 
 interface RelayFlags {
   spool?: string;
@@ -33,13 +34,6 @@ interface RelayFlags {
   logLevel: string;
 }
 
-function int(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-    return n;
-  };
-}
 
 export function relayCommand(): Command {
   return new Command('relay')
@@ -55,15 +49,15 @@ export function relayCommand(): Command {
     .option('--hmac-key-file <file>', 'HMAC key file: a regular file, mode 0600 or 0400, owned by root (for reporters outside the munge realm)')
     .option('--hmac-key-id <id>', 'key id the reporter knows this key by')
     .option('--hooks <file>', 'absolute path of a JS module exporting onJobStart / onJobEnd / onJobComplete')
-    .option('--hook-timeout-ms <ms>', 'time limit of one hook call (default: 2000)', int('--hook-timeout-ms'))
+    .option('--hook-timeout-ms <ms>', 'time limit of one hook call (default: 2000)', nonNegative('--hook-timeout-ms'))
     .option('--quarantine <file>', 'where records the reporter rejects go (default: <spool>/quarantine.jsonl)')
-    .option('--batch-max-records <n>', 'records per batch (default: 500)', int('--batch-max-records'))
-    .option('--batch-max-bytes <n>', 'bytes per batch body (default: 1048576; 65536 to 4194304)', int('--batch-max-bytes'))
-    .option('--request-timeout-ms <ms>', 'time limit of one POST (default: 30000)', int('--request-timeout-ms'))
+    .option('--batch-max-records <n>', 'records per batch (default: 500)', nonNegative('--batch-max-records'))
+    .option('--batch-max-bytes <n>', 'bytes per batch body (default: 1048576; 65536 to 4194304)', nonNegative('--batch-max-bytes'))
+    .option('--request-timeout-ms <ms>', 'time limit of one POST (default: 30000)', nonNegative('--request-timeout-ms'))
     .option('--http-client <kind>', 'HTTP client: undici, or node (Node\'s http/https: ~11 MB less memory) (default: undici)')
-    .option('--poll-ms <ms>', 'spool poll interval; the spool directory is also watched (default: 1000)', int('--poll-ms'))
+    .option('--poll-ms <ms>', 'spool poll interval; the spool directory is also watched (default: 1000)', nonNegative('--poll-ms'))
     .option('--config <file>', 'JSON file with the same settings (spoolDir, reporterUrl, auth, hooks, backoff...); flags override it')
-    .option('--metrics-port <port>', 'serve Prometheus metrics on http://<metrics-host>:<port>/metrics', int('--metrics-port'))
+    .option('--metrics-port <port>', 'serve Prometheus metrics on http://<metrics-host>:<port>/metrics', nonNegative('--metrics-port'))
     .option('--metrics-host <addr>', 'address for --metrics-port', '127.0.0.1')
     .option('--log-level <level>', 'pino log level: trace, debug, info, warn, error', 'info')
     .action(async (f: RelayFlags) => {

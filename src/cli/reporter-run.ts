@@ -3,22 +3,16 @@
 // statuses and billed minutes on chain, exactly once.
 import { readFileSync } from 'node:fs';
 
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { pino } from 'pino';
 
 import { parseChainReporterConfig, type ChainReporterConfigInput } from '../reporter/config.js';
 import { resolveIngestConfig } from '../reporter/ingest/config.js';
 import { PROVIDER_KEY_ENV } from '../reporter/provider-key.js';
 import { startReporter } from '../reporter/service.js';
+import { nonNegative } from './parse.js';
 import { addIngestOptions, ingestInput, parseListen, untilSignal, type IngestOpts } from './ingest-options.js';
 
-function num(name: string, integer = true) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative ${integer ? 'integer' : 'number'}`);
-    return n;
-  };
-}
 
 interface RunOpts extends IngestOpts {
   config?: string;
@@ -92,21 +86,21 @@ export function reporterRunCommand(): Command {
     .option('--config <file>', 'JSON file with the chain options below (camelCase keys, e.g. {"rpcUrl":..,"reconcile":{"intervalMs":..}}); flags override it')
     .option('--rpc-url <url>', 'chain JSON-RPC over HTTP(S)')
     .option('--ws-url <url>', 'chain JSON-RPC over WebSocket (new-head subscriptions)')
-    .option('--chain-id <id>', 'expected chain id; start-up stops when the RPC serves another', num('--chain-id'))
+    .option('--chain-id <id>', 'expected chain id; start-up stops when the RPC serves another', nonNegative('--chain-id'))
     .option('--meta-scheduler <address>', 'MetaScheduler contract address')
     .option('--key-file <file>', `provider private key file: 64 hex digits, mode 0600, owned by the running user (else $${PROVIDER_KEY_ENV})`)
-    .option('--confirmations <n>', 'a report counts as done at this depth (default 3; 1 = mined)', num('--confirmations'))
-    .option('--replace-after-blocks <n>', 'a transaction unmined after this many blocks is re-sent with bumped fees (default 3)', num('--replace-after-blocks'))
+    .option('--confirmations <n>', 'a report counts as done at this depth (default 3; 1 = mined)', nonNegative('--confirmations'))
+    .option('--replace-after-blocks <n>', 'a transaction unmined after this many blocks is re-sent with bumped fees (default 3)', nonNegative('--replace-after-blocks'))
     .option('--max-fee-gwei <gwei>', 'cap on maxFeePerGas; never paid above (default 500)')
     .option('--priority-fee-gwei <gwei>', "maxPriorityFeePerGas (default: the node's eth_maxPriorityFeePerGas)")
-    .option('--gas-margin <x>', 'gas limit = estimate x this (default 1.2)', num('--gas-margin', false))
-    .option('--poll-ms <ms>', 'new-block polling interval (default 500)', num('--poll-ms'))
-    .option('--max-in-flight <n>', 'no new report is signed while this many transactions are unconfirmed (default 2000)', num('--max-in-flight'))
-    .option('--reconcile-interval-ms <ms>', 'period of reconciliation against the chain and slurmctld (default 60000)', num('--reconcile-interval-ms'))
-    .option('--lost-grace-ms <ms>', 'a submitted job unknown to slurmctld for this long, with no completion, is reported FAILED as lost (default 600000)', num('--lost-grace-ms'))
+    .option('--gas-margin <x>', 'gas limit = estimate x this (default 1.2)', nonNegative('--gas-margin', false))
+    .option('--poll-ms <ms>', 'new-block polling interval (default 500)', nonNegative('--poll-ms'))
+    .option('--max-in-flight <n>', 'no new report is signed while this many transactions are unconfirmed (default 2000)', nonNegative('--max-in-flight'))
+    .option('--reconcile-interval-ms <ms>', 'period of reconciliation against the chain and slurmctld (default 60000)', nonNegative('--reconcile-interval-ms'))
+    .option('--lost-grace-ms <ms>', 'a submitted job unknown to slurmctld for this long, with no completion, is reported FAILED as lost (default 600000)', nonNegative('--lost-grace-ms'))
     .option('--no-reconcile-slurm', 'reconcile against the chain only (no scontrol on this host)')
     .option('--slurm-conf <file>', 'slurm.conf for scontrol (default: $SLURM_CONF or SLURM\'s default)')
-    .option('--event-retention-days <days>', 'derived events are deleted after this many days (default 14)', num('--event-retention-days', false))
+    .option('--event-retention-days <days>', 'derived events are deleted after this many days (default 14)', nonNegative('--event-retention-days', false))
     .addOption(new Option('--metrics-listen <host:port>', 'serve /metrics and /healthz (fails when the chain or the store is unreachable) here').argParser(parseListen))
     .action(async (o: RunOpts) => {
       const logger = pino({ name: 'gridlink-reporter', level: o.logLevel });
