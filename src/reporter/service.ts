@@ -3,13 +3,11 @@
 // pipeline), reconciliation, and /metrics + /healthz. One SQLite database
 // holds all of it; the supervisor runs this in its own process and adds its
 // jobs to `jobs` (the job map) and its claims to the same pipeline.
-import { join } from 'node:path';
-
 import { createPublicClient, http, type Address, type Hex } from 'viem';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 
-import { acquireDirLock, type DirLock } from './ingest/lock.js';
+import { lockStoreDir, type DirLock } from './ingest/lock.js';
 import { EventStore } from './ingest/store.js';
 import { startIngestServer, type IngestServer } from './ingest/server.js';
 import type { IngestConfig } from './ingest/config.js';
@@ -72,7 +70,7 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
   const key = loadProviderKey({ keyFile: config.keyFile, env: deps.env ?? process.env });
   log.info({ provider: key.account.address, keySource: key.source }, 'reporter: provider key loaded');
 
-  const lock: DirLock = acquireDirLock(join(ingestConfig.storeDir, 'LOCK'), `reporter store ${ingestConfig.storeDir}`);
+  const lock: DirLock = lockStoreDir(ingestConfig.storeDir, 'reporter store');
   let db: Db | undefined;
   const cleanup: Array<() => Promise<void> | void> = [() => lock.release()];
   const unwind = async () => {

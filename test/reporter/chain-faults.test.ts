@@ -5,7 +5,7 @@
 // and doubles nothing with confirmations = 3; a duplicate event and an event
 // for a job outside the job map send nothing. Counted from the blocks.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -51,14 +51,15 @@ beforeAll(async () => {
   jobs = await market.claimJobs(6, 10);
   await market.anvil.setAutomine(false);
   firstBlock = (await market.publicClient.getBlockNumber()) + 1n;
-  storeDir = mkdtempSync(join(tmpdir(), 'gl-reporter-faults-'));
+  // A store directory that does not exist yet: the reporter creates it (0700).
+  storeDir = join(mkdtempSync(join(tmpdir(), 'gl-reporter-faults-')), 'store', 'reporter');
   reporter = await startReporter(
     resolveIngestConfig({ listen: { host: '127.0.0.1', port: 0 }, storeDir, allowedUids: [0] }),
     parseChainReporterConfig({
       rpcUrl: market.anvil.rpcUrl,
       chainId: market.chainId,
       metaScheduler: market.metaScheduler,
-      keyFile: providerKeyFile(storeDir, market.provider.privateKey),
+      keyFile: providerKeyFile(mkdtempSync(join(tmpdir(), 'gl-key-')), market.provider.privateKey),
       confirmations: 3,
       replaceAfterBlocks: 2,
       pollMs: 100,
@@ -69,6 +70,7 @@ beforeAll(async () => {
     }),
     { logger: pino({ level: 'silent' }), env: {} },
   );
+  expect(statSync(storeDir).mode & 0o777).toBe(0o700);
   jobs.forEach((j, i) => reporter.addJob({ gridJobId: j.jobId, slurmJobId: 100 + i, customer: market.customer.address, maxMinutes: j.maxMinutes, claimBlock: j.claimBlock }));
 }, 120_000);
 

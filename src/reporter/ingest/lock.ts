@@ -1,7 +1,8 @@
 // lock.ts - one writer per store directory. The lock file holds the owner's
 // PID and /proc start time; a lock whose owner is gone (kill -9, crash) is
 // stale and taken over.
-import { openSync, readFileSync, rmSync, writeSync, closeSync, fsyncSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync, fsyncSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { isAlive, procStartTime } from '../../cluster/procs.js';
 
@@ -66,4 +67,17 @@ export function acquireDirLock(file: string, what: string): DirLock {
     }
   }
   throw new Error(`${what}: could not take the lock file ${file} (contended); retry`);
+}
+
+/**
+ * The one-process-per-store lock: creates the store directory (0700) if
+ * missing and takes `DIR/LOCK`. Used by the standalone ingest and by the reporter.
+ */
+export function lockStoreDir(dir: string, what: string): DirLock {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new Error(`${what}: cannot create ${dir}: ${(err as Error).message}; create it or pick a writable --store`);
+  }
+  return acquireDirLock(join(dir, 'LOCK'), `${what} ${dir}`);
 }

@@ -14,15 +14,15 @@
 // lone surrogates (bytes that were not UTF-8, see src/native/bytes.ts) as
 // \udcNN, so they round-trip; SQLite TEXT cannot hold them (better-sqlite3
 // would write U+FFFD), which is why a host with them also goes to host_json.
-import { mkdirSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 
 import type { WireEvent } from '../../relay/protocol.js';
 import { openDb, stateDbPath, STATE_DB_FILE, type Db } from '../../state/db.js';
-import { acquireDirLock, type DirLock } from './lock.js';
+import { lockStoreDir, type DirLock } from './lock.js';
 
 export type Daemon = 'slurmctld' | 'slurmd';
 
@@ -170,12 +170,7 @@ export class EventStore {
    * directory). close() closes the database and releases the lock.
    */
   static open(dir: string, opts: EventStoreOptions = {}): EventStore {
-    try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-    } catch (err) {
-      throw new Error(`event store: cannot create ${dir}: ${(err as Error).message}; create it or pick a writable --store`);
-    }
-    const lock = acquireDirLock(join(dir, 'LOCK'), `event store ${dir}`);
+    const lock = lockStoreDir(dir, 'event store');
     let db: Db | undefined;
     try {
       db = openDb(stateDbPath(dir));
