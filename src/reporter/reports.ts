@@ -114,9 +114,7 @@ export class Reports {
   /**
    * Planned reports that may be sent now, oldest first: a cold report waits
    * until its job's RUNNING is at least mined (the simulation runs against the
-   * chain's latest state, and the contract needs RUNNING first). A report that
-   * already has a live transaction (a crash between the pipeline's commit and
-   * ours) is adopted instead of sent twice.
+   * chain's latest state, and the contract needs RUNNING first).
    */
   ready(limit: number): Report[] {
     return (
@@ -130,15 +128,6 @@ export class Reports {
         )
         .all(limit) as Row[]
     ).map(toReport);
-  }
-
-  /** The live transaction of a report (not lost, not reverted), if the pipeline already holds one. */
-  liveTx(reportId: number): { id: number; state: string; minedBlock: number | null } | undefined {
-    const r = this.db
-      .prepare(`SELECT id, state, mined_block FROM txs WHERE kind = 'report' AND ref = ? AND state IN ('pending', 'mined', 'confirmed')
-                AND COALESCE(receipt_status, '') != 'reverted' ORDER BY id DESC LIMIT 1`)
-      .get(String(reportId)) as { id: number; state: string; mined_block: number | null } | undefined;
-    return r && { id: r.id, state: r.state, minedBlock: r.mined_block };
   }
 
   setState(id: number, state: ReportState, extra: { txId?: number | null; reason?: string | null; minedBlock?: number | null } = {}): void {

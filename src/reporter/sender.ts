@@ -75,33 +75,22 @@ export class ReportSender {
     if (room <= 0) return 0;
     const ready = reports.ready(Math.min(this.o.batchSize, room));
     if (ready.length === 0) return 0;
-    const toSend: Report[] = [];
-    for (const r of ready) {
-      const live = reports.liveTx(r.id);
-      if (live) {
-        // The pipeline committed a transaction for it but we crashed before recording it: adopt, never send twice.
-        reports.setState(r.id, live.state === 'confirmed' ? 'confirmed' : live.state === 'mined' ? 'mined' : 'signed', { txId: live.id, minedBlock: live.minedBlock });
-        continue;
-      }
-      toSend.push(r);
-    }
-    if (toSend.length === 0) return ready.length;
     let reqs: TxRequest[];
     try {
-      reqs = await this.requests(toSend);
+      reqs = await this.requests(ready);
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, 'reporter: cannot read the chain to size reports; retrying');
       return 0;
     }
-    // The report becomes 'signed' in the same SQLite transaction that stores its signed transaction.
-    const onSigned = (_req: TxRequest, tx: { id: number }, i: number) => reports.setState(toSend[i]!.id, 'signed', { txId: tx.id });
+    // The report becomes 'signed' in the same SQLite transaction that stores its signed
+    // transaction: killed at any instant, a report is planned with no transaction or signed with one.
+    const onSigned = (_req: TxRequest, tx: { id: number }, i: number) => reports.setState(ready[i]!.id, 'signed', { txId: tx.id });
     const outcomes = await pipeline.submit(reqs, { onSigned });
     let retry = 0;
     this.o.db.transaction(() => {
       outcomes.forEach((out, i) => {
-        const r = toSend[i]!;
+        const r = ready[i]!;
         if (out.ok) {
-          if (reports.get(r.id)?.state === 'planned') reports.setState(r.id, 'signed', { txId: out.txId });
           this.o.metrics?.sent.inc({ status: jobStatusName(r.status) });
         } else if ('revert' in out) {
           this.onRevert(r, out.revert, 'simulation');
@@ -116,7 +105,7 @@ export class ReportSender {
       const err = (outcomes.find((o) => !o.ok && 'retry' in o) as { retry: Error } | undefined)?.retry.message;
       this.o.log.warn({ reports: retry, err }, 'reporter: chain unreachable, reports stay planned and are retried');
     } else if (retry === 0) this.retryLoggedAt = 0;
-    return toSend.length - retry;
+    return ready.length - retry;
   }
 
   /** Transaction requests for reports, cold ones with minutes capped at what the contract accepts now. */

@@ -7,29 +7,47 @@ import { metaSchedulerAbi } from '../../src/metascheduler/abi.generated.js';
 import { MetaSchedulerError } from '../../src/metascheduler/errors.js';
 import { JobStatus } from '../../src/metascheduler/status.js';
 import { ReportSender, type PipelinePort } from '../../src/reporter/sender.js';
-import type { SubmitOutcome, TxEvent, TxRequest } from '../../src/txpipeline/index.js';
+import type { Db } from '../../src/state/db.js';
+import type { SubmitOptions, SubmitOutcome, TxEvent, TxRequest } from '../../src/txpipeline/index.js';
 import { CUSTOMER, gridId, quiet, stateDb } from './fixtures.js';
 
 let cleanup: (() => void) | undefined;
 afterEach(() => cleanup?.());
 
+/** Like TxPipeline: an accepted request gets a txs row, and onSigned runs in the same SQLite transaction. */
 class FakePipeline implements PipelinePort {
   handler: ((ev: TxEvent) => void) | undefined;
   sent: Array<{ jobId: Hex; status: number; minutes: bigint; ref: string }> = [];
-  next: (req: TxRequest) => SubmitOutcome = () => ({ ok: true, txId: this.sent.length, nonce: this.sent.length, hash: '0x01' });
+  next: (req: TxRequest) => SubmitOutcome = () => ({ ok: true, txId: 0, nonce: 0, hash: '0x01' });
+  /** Throw after the signing transaction committed, as a process killed before submit() returns. */
+  crashAfterSigning = false;
+  constructor(private readonly db: Db) {}
   on(_kind: string, h: (ev: TxEvent) => void) {
     this.handler = h;
   }
   inFlight() {
     return 0;
   }
-  async submit(reqs: TxRequest[]) {
-    return reqs.map((r) => {
+  async submit(reqs: TxRequest[], opts: SubmitOptions = {}) {
+    const out = reqs.map((r, i) => {
       const { args } = decodeFunctionData({ abi: metaSchedulerAbi, data: r.data });
       const [jobId, status, minutes] = args as unknown as [Hex, number, bigint];
       this.sent.push({ jobId, status, minutes, ref: r.ref });
-      return this.next(r);
+      const o = this.next(r);
+      if (!o.ok) return o;
+      return this.db.transaction(() => {
+        const id = Number(
+          this.db
+            .prepare(`INSERT INTO txs (sender, nonce, kind, ref, to_addr, data, gas, state, created_at, updated_at) VALUES ('0x', ?, ?, ?, ?, ?, 1, 'pending', 0, 0)`)
+            .run(this.sent.length, r.kind, r.ref, r.to, r.data).lastInsertRowid,
+        );
+        const info = { id, kind: r.kind, ref: r.ref, nonce: this.sent.length, hash: '0x01' as Hex };
+        opts.onSigned?.(r, info, i);
+        return { ...o, txId: id, nonce: info.nonce };
+      })();
     });
+    if (this.crashAfterSigning) throw new Error('killed');
+    return out;
   }
   emit(ev: TxEvent) {
     this.handler!(ev);
@@ -41,7 +59,7 @@ const err = (name: string, args: Record<string, unknown> = {}) => new MetaSchedu
 function setup(chainStart = 0n) {
   const s = stateDb();
   cleanup = s.cleanup;
-  const pipeline = new FakePipeline();
+  const pipeline = new FakePipeline(s.db);
   const sender = new ReportSender({
     db: s.db,
     reports: s.reports,
@@ -138,15 +156,16 @@ describe('report sender', () => {
     expect(t.reports.get(r.id)!.state).toBe('planned');
   });
 
-  it('a transaction the pipeline committed before a crash is adopted, never sent twice', async () => {
+  it('a report is signed in the transaction that stores its transaction: killed right after, it is never sent twice', async () => {
     const t = setup();
     t.reports.plan({ gridJobId: gridId(1), status: JobStatus.RUNNING });
     const r = t.reports.forJob(gridId(1))[0]!;
-    t.db
-      .prepare(`INSERT INTO txs (sender, nonce, kind, ref, to_addr, data, gas, state, created_at, updated_at) VALUES ('0x', 0, 'report', ?, '0x', '0x', 1, 'pending', 0, 0)`)
-      .run(String(r.id));
-    await t.sender.round();
-    expect(t.pipeline.sent).toEqual([]);
-    expect(t.reports.get(r.id)!.state).toBe('signed');
+    t.pipeline.crashAfterSigning = true;
+    await expect(t.sender.round()).rejects.toThrow('killed');
+    const txId = (t.db.prepare(`SELECT id FROM txs WHERE kind = 'report' AND ref = ?`).get(String(r.id)) as { id: number }).id;
+    expect(t.reports.get(r.id)).toMatchObject({ state: 'signed', txId });
+    t.pipeline.crashAfterSigning = false;
+    expect(await t.sender.round()).toBe(0);
+    expect(t.pipeline.sent).toHaveLength(1);
   });
 });
