@@ -4,7 +4,7 @@
 // name or comment claim.
 import { getAddress, isAddress, isHex, type Address, type Hex } from 'viem';
 
-import type { Db } from '../state/db.js';
+import { stmt, type Db } from '../state/db.js';
 
 export interface MappedJob {
   gridJobId: Hex;
@@ -78,8 +78,8 @@ export class JobMap {
     if (slurm !== null && (!Number.isInteger(slurm) || slurm <= 0 || slurm > 0xffffffff)) throw new JobMapError(`SLURM job id ${slurm} is out of range`);
     const now = Date.now();
     try {
-      this.db
-        .prepare(
+      stmt(
+        this.db,
           `INSERT INTO jobs (grid_job_id, slurm_job_id, customer, max_minutes, claim_block, submitted_at, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (grid_job_id) DO UPDATE SET
@@ -98,35 +98,35 @@ export class JobMap {
   }
 
   get(gridJobId: Hex): MappedJob | undefined {
-    const r = this.db.prepare('SELECT * FROM jobs WHERE grid_job_id = ?').get(gridJobId.toLowerCase()) as Row | undefined;
+    const r = stmt(this.db, 'SELECT * FROM jobs WHERE grid_job_id = ?').get(gridJobId.toLowerCase()) as Row | undefined;
     return r && toJob(r);
   }
 
   bySlurmId(slurmJobId: number): MappedJob | undefined {
-    const r = this.db.prepare('SELECT * FROM jobs WHERE slurm_job_id = ?').get(slurmJobId) as Row | undefined;
+    const r = stmt(this.db, 'SELECT * FROM jobs WHERE slurm_job_id = ?').get(slurmJobId) as Row | undefined;
     return r && toJob(r);
   }
 
   /** A top-up: the paid duration grows by `minutes`. */
   addMinutes(gridJobId: Hex, minutes: number): void {
-    this.db.prepare('UPDATE jobs SET max_minutes = max_minutes + ?, updated_at = ? WHERE grid_job_id = ?').run(minutes, Date.now(), gridJobId.toLowerCase());
+    stmt(this.db, 'UPDATE jobs SET max_minutes = max_minutes + ?, updated_at = ? WHERE grid_job_id = ?').run(minutes, Date.now(), gridJobId.toLowerCase());
   }
 
   setChainStart(gridJobId: Hex, startS: number | null): void {
-    this.db.prepare('UPDATE jobs SET chain_start = ?, updated_at = ? WHERE grid_job_id = ?').run(startS, Date.now(), gridJobId.toLowerCase());
+    stmt(this.db, 'UPDATE jobs SET chain_start = ?, updated_at = ? WHERE grid_job_id = ?').run(startS, Date.now(), gridJobId.toLowerCase());
   }
 
   addRequeuedSeconds(gridJobId: Hex, seconds: number): void {
-    this.db.prepare('UPDATE jobs SET requeued_seconds = requeued_seconds + ?, updated_at = ? WHERE grid_job_id = ?').run(seconds, Date.now(), gridJobId.toLowerCase());
+    stmt(this.db, 'UPDATE jobs SET requeued_seconds = requeued_seconds + ?, updated_at = ? WHERE grid_job_id = ?').run(seconds, Date.now(), gridJobId.toLowerCase());
   }
 
   markCancelSlurm(gridJobId: Hex, on = true): void {
-    this.db.prepare('UPDATE jobs SET cancel_slurm = ?, updated_at = ? WHERE grid_job_id = ?').run(on ? 1 : 0, Date.now(), gridJobId.toLowerCase());
+    stmt(this.db, 'UPDATE jobs SET cancel_slurm = ?, updated_at = ? WHERE grid_job_id = ?').run(on ? 1 : 0, Date.now(), gridJobId.toLowerCase());
   }
 
   /** Jobs the chain says are final while SLURM may still run them (for the supervisor's scancel). */
   toCancel(): MappedJob[] {
-    return (this.db.prepare('SELECT * FROM jobs WHERE cancel_slurm = 1').all() as Row[]).map(toJob);
+    return (stmt(this.db, 'SELECT * FROM jobs WHERE cancel_slurm = 1').all() as Row[]).map(toJob);
   }
 
   /**
@@ -134,8 +134,8 @@ export class JobMap {
    * `afterId` on (a rowid cursor so reconciliation walks them incrementally).
    */
   open(afterRowid: number, limit: number): Array<{ rowid: number; job: MappedJob }> {
-    const rows = this.db
-      .prepare(
+    const rows = stmt(
+        this.db,
         `SELECT rowid AS rid, * FROM jobs j WHERE rowid > ? AND NOT EXISTS (
            SELECT 1 FROM reports r WHERE r.grid_job_id = j.grid_job_id AND r.status >= 4)
          ORDER BY rowid LIMIT ?`,

@@ -10,7 +10,7 @@
 import type { Hex } from 'viem';
 
 import { JobStatus } from '../metascheduler/status.js';
-import type { Db } from '../state/db.js';
+import { stmt, type Db } from '../state/db.js';
 
 export type ReportState = 'planned' | 'signed' | 'mined' | 'confirmed' | 'done' | 'parked';
 export const REPORT_STATES: readonly ReportState[] = ['planned', 'signed', 'mined', 'confirmed', 'done', 'parked'];
@@ -85,8 +85,8 @@ export class Reports {
   /** Plans a report; false when this job already has one for this status (a duplicate event, a second node). */
   plan(p: PlanInput): boolean {
     const now = Date.now();
-    const r = this.db
-      .prepare(
+    const r = stmt(
+        this.db,
         `INSERT INTO reports (grid_job_id, status, minutes, last_error, exit_code, state, event_id, planned_at, updated_at)
          VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?) ON CONFLICT (grid_job_id, status) DO NOTHING`,
       )
@@ -97,17 +97,17 @@ export class Reports {
   }
 
   get(id: number): Report | undefined {
-    const r = this.db.prepare('SELECT * FROM reports WHERE id = ?').get(id) as Row | undefined;
+    const r = stmt(this.db, 'SELECT * FROM reports WHERE id = ?').get(id) as Row | undefined;
     return r && toReport(r);
   }
 
   forJob(gridJobId: Hex): Report[] {
-    return (this.db.prepare('SELECT * FROM reports WHERE grid_job_id = ? ORDER BY id').all(gridJobId.toLowerCase()) as Row[]).map(toReport);
+    return (stmt(this.db, 'SELECT * FROM reports WHERE grid_job_id = ? ORDER BY id').all(gridJobId.toLowerCase()) as Row[]).map(toReport);
   }
 
   /** The job's final (cold) report, if one is planned. */
   coldFor(gridJobId: Hex): Report | undefined {
-    const r = this.db.prepare('SELECT * FROM reports WHERE grid_job_id = ? AND status >= 4').get(gridJobId.toLowerCase()) as Row | undefined;
+    const r = stmt(this.db, 'SELECT * FROM reports WHERE grid_job_id = ? AND status >= 4').get(gridJobId.toLowerCase()) as Row | undefined;
     return r && toReport(r);
   }
 
@@ -118,8 +118,8 @@ export class Reports {
    */
   ready(limit: number): Report[] {
     return (
-      this.db
-        .prepare(
+      stmt(
+        this.db,
           `SELECT r.* FROM reports r
            WHERE r.state = 'planned'
              AND NOT EXISTS (SELECT 1 FROM reports p WHERE p.grid_job_id = r.grid_job_id AND p.status = 3 AND r.status != 3
@@ -131,8 +131,8 @@ export class Reports {
   }
 
   setState(id: number, state: ReportState, extra: { txId?: number | null; reason?: string | null; minedBlock?: number | null } = {}): void {
-    this.db
-      .prepare(
+    stmt(
+        this.db,
         `UPDATE reports SET state = ?, updated_at = ?,
            tx_id = CASE WHEN ? THEN ? ELSE tx_id END,
            reason = CASE WHEN ? THEN ? ELSE reason END,
@@ -159,7 +159,7 @@ export class Reports {
 
   counts(): Record<ReportState, number> {
     const out = Object.fromEntries(REPORT_STATES.map((s) => [s, 0])) as Record<ReportState, number>;
-    for (const r of this.db.prepare('SELECT state, count(*) AS n FROM reports GROUP BY state').all() as Array<{ state: ReportState; n: number }>) out[r.state] = r.n;
+    for (const r of stmt(this.db, 'SELECT state, count(*) AS n FROM reports GROUP BY state').all() as Array<{ state: ReportState; n: number }>) out[r.state] = r.n;
     return out;
   }
 
@@ -175,6 +175,6 @@ export class Reports {
       args.push(opts.gridJobId.toLowerCase());
     }
     const sql = `SELECT * FROM reports ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, opts.limit ?? 1_000_000) as Row[]).map(toReport);
+    return (stmt(this.db, sql).all(...args, opts.limit ?? 1_000_000) as Row[]).map(toReport);
   }
 }
