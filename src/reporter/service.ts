@@ -41,8 +41,6 @@ export interface Reporter {
   provider: Address;
   /** Adds a job to the job map (the supervisor, when it submits); events already stored for its SLURM id are derived. */
   addJob(input: AddJobInput): MappedJob;
-  /** Derive and send until nothing is left to do right now (tests). */
-  settle(): Promise<void>;
   reconcile(): ReturnType<Reconciler['pass']>;
   health(): Promise<Health>;
   stop(): Promise<void>;
@@ -254,9 +252,6 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
       registry,
       provider: key.account.address,
       addJob: (input) => planner.addJob(input),
-      settle: async () => {
-        await work();
-      },
       reconcile: () => reconciler.pass(),
       health,
       stop: () => (stopped ??= unwind().then(() => log.info('reporter: stopped'))),
