@@ -35,6 +35,10 @@ PACKAGES=(
   # because it conflicts with the machine's nodejs package
   libuv1 libicu72 libc-ares2 libbrotli1 libnghttp2-14 libssl3
   node-acorn node-cjs-module-lexer node-undici
+  # the supervisor: sshd for the SSH SLURM backend's tests (started by the
+  # test on a loopback port, never as the system service); hpcc (HPL, STREAM)
+  # and fio, the benchmarks the supervisor runs as SLURM jobs
+  openssh-server hpcc fio
 )
 
 # deb-src: mirror the URIs/Suites/Components of the deb entries of
