@@ -38,6 +38,8 @@ export interface SubmitRequest {
 /** A job as slurmctld holds it, with what the supervisor and the tests check. */
 export interface SlurmJob extends SlurmJobState {
   name: string;
+  /** The comment given at submit ('' when none); like the name, any bytes a customer chose. */
+  comment: string;
   userId: number;
   groupId: number;
   partition: string;
