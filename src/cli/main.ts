@@ -7,7 +7,9 @@ import { Command } from 'commander';
 import { relayCommand } from './relay.js';
 import { reporterCommand } from './reporter.js';
 import { reportsCommand } from './reports.js';
+import { sbatchServiceCommand } from './sbatch-service.js';
 import { spoolCommand } from './spool.js';
+import { supervisorCommand } from './supervisor.js';
 
 export function buildCli(): Command {
   const program = new Command('gridlink')
@@ -15,9 +17,11 @@ export function buildCli(): Command {
     .showHelpAfterError()
     .configureOutput({ outputError: (s, write) => write(s) });
   program.addCommand(spoolCommand());
+  program.addCommand(supervisorCommand());
   program.addCommand(reporterCommand());
   program.addCommand(relayCommand());
   program.addCommand(reportsCommand());
+  program.addCommand(sbatchServiceCommand());
   return program;
 }
 

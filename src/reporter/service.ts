@@ -16,7 +16,7 @@ import { getConstants } from '../metascheduler/actions/getConstants.js';
 import { getJob } from '../metascheduler/actions/getJob.js';
 import type { MetaSchedulerContext } from '../metascheduler/context.js';
 import { jobStatusName } from '../metascheduler/status.js';
-import { ScontrolJobSource } from '../slurm/jobs.js';
+import { ScontrolJobSource, type SlurmJobSource } from '../slurm/jobs.js';
 import { openDb, stateDbPath, type Db } from '../state/db.js';
 import { ChainIdMismatchError, TxPipeline, classifyRpcError, type RpcErrorClass } from '../txpipeline/index.js';
 import { shortError } from '../txpipeline/errors.js';
@@ -50,6 +50,8 @@ export interface StartReporterDeps {
   logger?: Logger;
   registry?: Registry;
   env?: NodeJS.ProcessEnv;
+  /** Where reconciliation reads slurmctld's jobs (default: scontrol on this host); the supervisor passes its SLURM backend. */
+  slurmJobs?: SlurmJobSource;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -188,7 +190,7 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
       reports,
       planner,
       chainStatus: async (id) => (await getJob(ctx, id)).status,
-      slurm: config.reconcile.slurm ? new ScontrolJobSource({ slurmConf: config.reconcile.slurmConf }) : undefined,
+      slurm: config.reconcile.slurm ? (deps.slurmJobs ?? new ScontrolJobSource({ slurmConf: config.reconcile.slurmConf })) : undefined,
       log,
       metrics,
       batch: config.reconcile.batch,

@@ -5,6 +5,7 @@
 // to the code that uses them.
 import { INGEST_SCHEMA_V1 } from '../reporter/ingest/schema.js';
 import { REPORTER_SCHEMA_V1 } from '../reporter/schema.js';
+import { SUPERVISOR_SCHEMA_V2 } from '../supervisor/schema.js';
 import { TX_SCHEMA_V1 } from '../txpipeline/schema.js';
 
 export interface Migration {
@@ -23,5 +24,10 @@ export const MIGRATIONS: readonly Migration[] = [
       ...TX_SCHEMA_V1,
       ...REPORTER_SCHEMA_V1,
     ],
+  },
+  {
+    version: 2,
+    name: 'supervisor claims, cancellations and top-ups',
+    statements: [...SUPERVISOR_SCHEMA_V2],
   },
 ];

@@ -1,0 +1,149 @@
+// config.ts - `gridlink supervisor`'s configuration: one JSON file, then
+// GRIDLINK_* environment variables on top (env.ts), validated here with zod.
+// Every field carries its documentation (`.describe`), from which
+// `gridlink supervisor config-reference` generates docs/supervisor-config.md.
+import { isAddress, parseEther, type Address } from 'viem';
+import { z } from 'zod';
+
+import { chainReporterConfigSchema } from '../reporter/config.js';
+import { ingestConfigSchema } from '../reporter/ingest/config.js';
+import { formatZodIssues } from '../util/zod-issues.js';
+
+const credits = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => {
+    try {
+      const wei = parseEther(String(v));
+      if (wei < 0n) throw new Error('negative');
+      return wei;
+    } catch {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected an amount of credits (decimal, e.g. "0.5"), got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+  });
+
+const listen = z.object({
+  host: z.string().min(1).describe('Address to listen on'),
+  port: z.number().int().min(0).max(65535).describe('Port (0 picks a free one)'),
+});
+
+const sshSchema = z
+  .object({
+    host: z.string().min(1).describe('Login node running sbatch/scancel/scontrol'),
+    port: z.number().int().min(1).max(65535).default(22).describe('sshd port'),
+    username: z.string().min(1).default('root').describe('Remote user; must be root (sbatch --uid)'),
+    privateKeyPath: z.string().min(1).describe('Private key file (mode 0600) for key authentication'),
+    hostKey: z.string().min(1).optional().describe('The login node\'s public host key ("ssh-ed25519 AAAA...") or its SHA256 fingerprint ("SHA256:..."): the connection is refused if it differs'),
+    insecureSkipHostKeyCheck: z.boolean().default(false).describe('Accept any host key (logged as a warning at every start); never in production'),
+    slurmConf: z.string().min(1).optional().describe('slurm.conf on the login node (SLURM_CONF for the commands); default: SLURM\'s own lookup'),
+  })
+  .strict();
+
+export const supervisorConfigSchema = z
+  .object({
+    chain: chainReporterConfigSchema
+      .omit({ metricsListen: true })
+      .describe('The chain, the provider key and the reporter (statuses and billed minutes), shared with `gridlink reporter run`'),
+    ingest: ingestConfigSchema.describe('The ingest endpoint the relays deliver job events to; `storeDir` holds the state database of the whole process'),
+    slurm: z
+      .object({
+        backend: z.enum(['local', 'ssh']).default('local').describe('How SLURM is reached: `local` (libslurm on this host, a SLURM client host) or `ssh` (a login node)'),
+        slurmConf: z.string().min(1).optional().describe('slurm.conf for the local backend (default: $SLURM_CONF, then SLURM\'s own lookup)'),
+        partition: z.string().min(1).regex(/^\S+$/).describe('The partition sold on the grid: its nodes are the registered hardware and every job is submitted to it'),
+        ssh: sshSchema.optional().describe('The login node, for backend `ssh`'),
+        output: z.string().min(1).default('{home}/slurm-%j.out').describe('Job stdout/stderr file; `{home}` is the customer\'s home, SLURM patterns such as %j apply'),
+        path: z.string().min(1).default('/usr/local/bin:/usr/bin:/bin').describe('PATH in the job\'s environment (which is only HOME, USER, LOGNAME and PATH)'),
+        maxScriptBytes: z.number().int().min(1024).max(64 << 20).default(4 << 20).describe('Largest job script accepted (SLURM\'s default MaxBatchScriptSize is 4 MB)'),
+      })
+      .strict()
+      .describe('SLURM access'),
+    provider: z
+      .object({
+        prices: z
+          .object({
+            cpuPerMin: credits.describe('Credits per CPU-minute (decimal, 18 decimals on chain)'),
+            memPerMin: credits.default('0').describe('Credits per MB-of-memory-minute'),
+            gpuPerMin: credits.default('0').describe('Credits per GPU-minute'),
+          })
+          .strict()
+          .describe('Prices registered on chain'),
+        labels: z.record(z.string().min(1).max(256), z.string().max(1024)).default({}).describe('Labels registered on chain (key -> value), e.g. {"region": "eu-west", "os": "linux"}'),
+        approvalPollMs: z.number().int().min(100).default(10_000).describe('While waiting for an admin to approve the registration, how often it is checked'),
+      })
+      .strict()
+      .describe('What the provider registers'),
+    sbatch: z
+      .object({
+        endpoint: z.string().regex(/^[^\s:]+:\d+$/, 'HOST:PORT').describe('The sbatch service (gRPC), HOST:PORT'),
+        tls: z
+          .object({
+            caFile: z.string().min(1).optional().describe('CA bundle the service\'s certificate is verified against (default: the system\'s)'),
+            insecure: z.boolean().default(false).describe('Do not verify the certificate (warned at every start)'),
+          })
+          .strict()
+          .optional()
+          .describe('TLS to the service; omitted: plaintext (devnet only)'),
+        timeoutMs: z.number().int().min(100).default(10_000).describe('Deadline of each call'),
+      })
+      .strict()
+      .describe('Where job scripts come from'),
+    users: z
+      .object({
+        resolver: z.enum(['nss']).default('nss').describe('How the customer\'s Linux user is found: `nss` (getent: files, SSSD, nslcd)'),
+        minUid: z.number().int().min(1).default(1000).describe('A job never runs as a user below this uid'),
+        gid: z.number().int().min(1).optional().describe('When set, the customer\'s primary group must be this gid (the cluster-users group)'),
+      })
+      .strict()
+      .default({})
+      .describe('The customer\'s Linux user (its name is the lower-case 0x address)'),
+    claims: z
+      .object({
+        pollMs: z.number().int().min(50).default(500).describe('How often the chain is read for claims and queue lengths (a WebSocket head subscription, when chain.wsUrl is set, wakes it sooner)'),
+        logConfirmations: z.number().int().min(1).max(128).default(1).describe('Claim logs are acted on at this depth (1 = as soon as mined)'),
+        logRange: z.number().int().min(1).max(100_000).default(2000).describe('Blocks per eth_getLogs call'),
+        fromBlock: z.number().int().min(0).optional().describe('At the very first start, read claim logs from this block (default: the head then)'),
+        maxPerRound: z.number().int().min(1).max(5000).default(200).describe('Most claim transactions sent per round and queue'),
+        concurrency: z.number().int().min(1).max(1000).default(16).describe('Claimed jobs prepared and submitted at once'),
+        backoffMs: z.number().int().min(10).default(1000).describe('First retry delay of a claim or action that failed on something unavailable (doubles each time)'),
+        maxBackoffMs: z.number().int().min(100).default(60_000).describe('Longest retry delay'),
+        staleRecheckMs: z.number().int().min(1000).default(300_000).describe('After a stale claimable-queue head is detected, claiming new jobs waits this long (or until the queue length changes) before one more try'),
+      })
+      .strict()
+      .default({})
+      .describe('Claiming jobs, cancellations and top-ups'),
+    benchmarks: z
+      .object({
+        enabled: z.boolean().default(false).describe('Run HPL/STREAM (hpcc) and fio as SLURM jobs before registering and turn the results into labels'),
+        user: z.string().min(1).default('nobody').describe('Linux user the benchmark jobs run as'),
+        workDir: z.string().min(1).default('/tmp/gridlink-benchmarks').describe('Directory (shared storage) for the benchmark jobs\' files; fio measures here'),
+        memoryFraction: z.number().min(0.01).max(0.9).default(0.25).describe('Share of a node\'s memory HPL uses'),
+        fioSizeMB: z.number().int().min(1).default(1024).describe('fio file size'),
+        timeoutMinutes: z.number().int().min(1).default(60).describe('Time limit of each benchmark job'),
+        maxAgeDays: z.number().min(0).default(30).describe('Results older than this, or taken on other hardware, are measured again'),
+      })
+      .strict()
+      .default({})
+      .describe('Benchmarks turned into labels'),
+    metricsListen: listen.optional().describe('Where /metrics and /healthz are served; omitted: not served'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.slurm.backend === 'ssh' && !c.slurm.ssh) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['slurm', 'ssh'], message: 'backend "ssh" needs slurm.ssh (host, privateKeyPath, hostKey)' });
+    if (c.slurm.ssh && !c.slurm.ssh.hostKey && !c.slurm.ssh.insecureSkipHostKeyCheck)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['slurm', 'ssh', 'hostKey'], message: 'give the login node\'s host key (or set insecureSkipHostKeyCheck, never in production)' });
+  });
+
+export type SupervisorConfigInput = z.input<typeof supervisorConfigSchema>;
+export type SupervisorConfig = z.output<typeof supervisorConfigSchema>;
+
+export class SupervisorConfigError extends Error {
+  override readonly name = 'SupervisorConfigError';
+}
+
+export function parseSupervisorConfig(input: unknown): SupervisorConfig {
+  const r = supervisorConfigSchema.safeParse(input);
+  if (!r.success) throw new SupervisorConfigError(`invalid supervisor configuration: ${formatZodIssues(r.error.issues)}`);
+  return r.data;
+}
+
+export const isAddr = (v: string): v is Address => isAddress(v, { strict: false });

@@ -1,0 +1,285 @@
+// runner.ts - a claimed job's way into SLURM, one step at a time, each step's
+// outcome recorded before the next:
+//
+//   claimed: resolve the customer's user, fetch the script (sbatch service),
+//            build the request (exactly the paid resources)
+//   -> submitting (written BEFORE the submission: a crash after it is found)
+//   -> submit as the customer -> submitted + the job map entry, one transaction
+//
+// A claim found in `submitting` (a crash, or a submission whose answer was
+// lost) is first looked up in SLURM and in the stored plugin events by its job
+// name (the grid job id): found, it is adopted, never submitted twice.
+//
+// Outcomes other than a submission: SLURM refused it -> refuseJob (back to
+// PENDING for another provider); the script is gone, the definition cannot
+// run or 0 minutes were paid -> FAILED with lastError; the directory, the
+// sbatch service or slurmctld unreachable -> retried with backoff, the claim
+// kept (a job is never submitted as anyone but its customer).
+import { encodeFunctionData, type Address, type Hex } from 'viem';
+import type { Logger } from 'pino';
+
+import { metaSchedulerAbi } from '../metascheduler/abi.generated.js';
+import { JobStatus } from '../metascheduler/status.js';
+import type { Reporter } from '../reporter/service.js';
+import { SlurmBackendError, type SlurmBackend } from '../slurm/backend.js';
+import { stmt } from '../state/db.js';
+import type { TxPipeline } from '../txpipeline/index.js';
+import { shortError } from '../txpipeline/errors.js';
+import type { Claim, Claims } from './claims.js';
+import type { SupervisorMetrics } from './metrics.js';
+import { buildSubmitRequest, JobInputError, type SubmitSettings } from './submit-request.js';
+import { UserResolveError, type UserResolver } from './users.js';
+
+/**
+ * Closes a claim that never reached SLURM with a cold status of 0 minutes
+ * (FAILED, or CANCELLED for a cancellation claimed first): the job map entry
+ * (no SLURM id), the report and the claim state in one transaction. False
+ * when the claim had moved on meanwhile.
+ */
+export function closeUnsubmitted(
+  reporter: Pick<Reporter, 'db' | 'addJob' | 'reports'>,
+  claims: Claims,
+  c: Claim,
+  state: 'failed' | 'cancelled',
+  status: JobStatus,
+  reason: string,
+): boolean {
+  return reporter.db.transaction(() => {
+    if (!claims.transition(c.id, ['claimed', 'submitting'], state, reason)) return false;
+    reporter.addJob({ gridJobId: c.gridJobId, slurmJobId: null, customer: c.customer, maxMinutes: c.maxMinutes, claimBlock: c.block });
+    reporter.reports.plan({ gridJobId: c.gridJobId, status, minutes: 0, lastError: reason.slice(0, 1000) });
+    return true;
+  })();
+}
+
+/** The sbatch service as the runner needs it (src/sbatch/client.ts). */
+export interface ScriptSource {
+  fetchScript(p: { batchLocationHash: string; customer: Address; jobId: Hex }): Promise<{ sbatch: string }>;
+}
+
+/** Errors of a ScriptSource carry a kind: `unavailable` is retried, anything else fails the job. */
+const scriptErrorKind = (err: unknown): string => (err as { kind?: string }).kind ?? 'unavailable';
+
+export interface RunnerOptions {
+  claims: Claims;
+  reporter: Pick<Reporter, 'db' | 'addJob' | 'reports'>;
+  pipeline: Pick<TxPipeline, 'submit'>;
+  metaScheduler: Address;
+  backend: SlurmBackend;
+  users: UserResolver;
+  scripts: ScriptSource;
+  settings: SubmitSettings;
+  /** Claims worked on at once. */
+  concurrency: number;
+  /** First retry delay; doubles up to maxBackoffMs. */
+  backoffMs: number;
+  maxBackoffMs: number;
+  log: Logger;
+  metrics: SupervisorMetrics;
+  /** Test hook: called at the named points of a claim's way (crash tests kill the process there). */
+  checkpoint?: (point: 'before-submit' | 'after-submit', claim: Claim) => void;
+}
+
+export class Runner {
+  private readonly running = new Map<number, Promise<void>>();
+  /** Claims whose submission may have reached slurmctld in this process (an error after sending). */
+  private readonly uncertain = new Set<number>();
+  private stopping = false;
+
+  constructor(private readonly o: RunnerOptions) {}
+
+  /** No new claim is started; those in progress finish (see settled()). */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  /** Claims being worked on now. */
+  inProgress(): number {
+    return this.running.size;
+  }
+
+  /** Resolves when every claim in progress is done. */
+  async settled(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running.values()]);
+  }
+
+  /**
+   * Starts work on due claims, up to the concurrency, without waiting for
+   * them; `onDone` is called as each finishes. Returns how many were started.
+   */
+  start(onDone?: () => void, now = Date.now()): number {
+    if (this.stopping) return 0;
+    const room = this.o.concurrency - this.running.size;
+    if (room <= 0) return 0;
+    const due = this.o.claims.due(now, room + this.running.size).filter((c) => !this.running.has(c.id)).slice(0, room);
+    for (const c of due) {
+      const p = this.work(c).finally(() => {
+        this.running.delete(c.id);
+        onDone?.();
+      });
+      this.running.set(c.id, p);
+    }
+    return due.length;
+  }
+
+  /** Starts due claims and waits for them (tests, and one-shot use). */
+  async round(now = Date.now()): Promise<number> {
+    const n = this.start(undefined, now);
+    await this.settled();
+    return n;
+  }
+
+  private async work(c: Claim): Promise<void> {
+    try {
+      await this.step(c);
+    } catch (err) {
+      this.o.log.error({ gridJobId: c.gridJobId, claim: c.id, err: shortError(err) }, 'supervisor: unexpected error working on a claim; retried later');
+      this.retry(c, `unexpected: ${shortError(err)}`);
+    }
+  }
+
+  private retry(c: Claim, error: string): void {
+    const delay = Math.min(this.o.backoffMs * 2 ** Math.min(c.attempts, 20), this.o.maxBackoffMs);
+    this.o.claims.retryLater(c.id, error, Date.now() + delay);
+  }
+
+  private async step(c: Claim): Promise<void> {
+    const { o } = this;
+    const log = o.log.child({ gridJobId: c.gridJobId, customer: c.customer, claim: c.id });
+
+    // 1. A submission that may have happened: find it before anything else.
+    if (c.state === 'submitting' || this.uncertain.has(c.id)) {
+      const found = await this.findSubmitted(c).catch((err: unknown) => {
+        this.retry(c, `looking the job up in SLURM: ${shortError(err)}`);
+        log.warn({ err: shortError(err) }, 'supervisor: cannot look the claim up in SLURM yet; retrying');
+        return null;
+      });
+      if (found === null) return;
+      if (found !== undefined) {
+        log.warn({ slurmJobId: found }, 'supervisor: claim found already submitted (crash or lost answer): adopted, not submitted again');
+        this.recordSubmitted(c, found);
+        this.uncertain.delete(c.id);
+        return;
+      }
+    }
+
+    // 2. The customer's user: never anyone else.
+    let user;
+    try {
+      user = await o.users.resolve(c.customer);
+    } catch (err) {
+      const e = err instanceof UserResolveError ? err : new UserResolveError(shortError(err), true);
+      log.error({ err: e.message, retryable: e.retryable }, 'supervisor: cannot resolve the customer\'s Linux user; the claim is kept and retried');
+      o.metrics.claimErrors.inc({ step: 'user' });
+      this.retry(c, `user: ${e.message}`);
+      return;
+    }
+
+    // 3. The script.
+    let script: string;
+    try {
+      script = (await o.scripts.fetchScript({ batchLocationHash: c.definition.batchLocationHash, customer: c.customer, jobId: c.gridJobId })).sbatch;
+    } catch (err) {
+      o.metrics.claimErrors.inc({ step: 'script' });
+      if (scriptErrorKind(err) === 'unavailable') {
+        log.warn({ err: shortError(err) }, 'supervisor: sbatch service unavailable; the claim is kept and retried');
+        this.retry(c, `script: ${shortError(err)}`);
+        return;
+      }
+      this.fail(c, `job script unavailable from the sbatch service: ${shortError(err)}`);
+      return;
+    }
+
+    // 4. The request: exactly what was paid for.
+    let req;
+    try {
+      const minutes = c.maxMinutes + o.claims.unappliedTopUpMinutes(c.gridJobId);
+      req = buildSubmitRequest({ gridJobId: c.gridJobId, definition: c.definition, minutes, user, script, settings: o.settings });
+    } catch (err) {
+      if (err instanceof JobInputError) {
+        this.fail(c, err.message);
+        return;
+      }
+      throw err;
+    }
+
+    // 5. Submit, with `submitting` on disk first.
+    if (this.stopping) return;
+    // Only from claimed/submitting: a cancellation claimed meanwhile closed it.
+    if (!o.claims.transition(c.id, ['claimed', 'submitting'], 'submitting')) {
+      log.info('supervisor: claim closed while it was prepared (cancelled); not submitted');
+      return;
+    }
+    o.checkpoint?.('before-submit', c);
+    let jobId: number;
+    try {
+      ({ jobId } = await o.backend.submit(req));
+    } catch (err) {
+      if (err instanceof SlurmBackendError && err.kind === 'refused') {
+        log.warn({ err: err.message }, 'supervisor: SLURM refused the job; refusing it on chain');
+        await this.refuse(c, `SLURM refused the job: ${err.message}`);
+        return;
+      }
+      // The request may have reached slurmctld: look before submitting again.
+      this.uncertain.add(c.id);
+      o.metrics.claimErrors.inc({ step: 'submit' });
+      log.warn({ err: shortError(err) }, 'supervisor: submission failed; the claim is kept and retried');
+      this.retry(c, `submit: ${shortError(err)}`);
+      return;
+    }
+    o.checkpoint?.('after-submit', c);
+    this.recordSubmitted(c, jobId);
+    o.metrics.claimToSubmit.observe((Date.now() - c.seenAt) / 1000);
+    log.info({ slurmJobId: jobId, user: user.name, uid: user.uid, minutes: req.timeLimitMinutes }, 'supervisor: job submitted to SLURM as its customer');
+  }
+
+  /** SLURM's id of the job of this claim if it was submitted, undefined if not. */
+  private async findSubmitted(c: Claim): Promise<number | undefined> {
+    const name = c.gridJobId.toLowerCase();
+    const after = c.seenAt / 1000 - 60;
+    const inSlurm = (await this.o.backend.list()).filter((j) => j.name === name && (j.submitTime === 0 || j.submitTime >= after));
+    if (inSlurm.length > 0) return Math.max(...inSlurm.map((j) => j.jobId));
+    // Finished and already purged by slurmctld: the plugins' records still name it.
+    const row = stmt(this.o.reporter.db, `SELECT max(job_id) AS id FROM events WHERE json_extract(event, '$.jobName') = ? AND received_at >= ?`).get(name, c.seenAt - 60_000) as {
+      id: number | null;
+    };
+    return row.id ?? undefined;
+  }
+
+  private recordSubmitted(c: Claim, slurmJobId: number): void {
+    const { o } = this;
+    const now = Date.now();
+    o.reporter.db.transaction(() => {
+      const minutes = c.maxMinutes + o.claims.unappliedTopUpMinutes(c.gridJobId);
+      o.reporter.addJob({ gridJobId: c.gridJobId, slurmJobId, customer: c.customer, maxMinutes: minutes, claimBlock: c.block, submittedAt: Math.floor(now / 1000) });
+      o.claims.markMinutesApplied(c.gridJobId);
+      o.claims.setState(c.id, 'submitted', { slurmJobId, submittedAt: now, lastError: null });
+    })();
+    o.metrics.outcomes.inc({ outcome: 'submitted' });
+  }
+
+  /** The job can never run here: FAILED on chain, 0 minutes, with the reason. */
+  private fail(c: Claim, reason: string): void {
+    const { o } = this;
+    o.log.error({ gridJobId: c.gridJobId, claim: c.id, reason }, 'supervisor: job cannot run; reporting FAILED');
+    if (closeUnsubmitted(o.reporter, o.claims, c, 'failed', JobStatus.FAILED, reason)) o.metrics.outcomes.inc({ outcome: 'failed' });
+  }
+
+  /** refuseJob through the shared pipeline; the claim is `refused` in the transaction that signs it. */
+  private async refuse(c: Claim, reason: string): Promise<void> {
+    const { o } = this;
+    const data = encodeFunctionData({ abi: metaSchedulerAbi, functionName: 'refuseJob', args: [c.gridJobId] });
+    const [out] = await o.pipeline.submit([{ kind: 'refuse', ref: String(c.id), to: o.metaScheduler, data }], {
+      onSigned: () => o.claims.setState(c.id, 'refused', { lastError: reason }),
+    });
+    if (!out || (!out.ok && 'retry' in out)) {
+      this.retry(c, `refuseJob: ${out && !out.ok && 'retry' in out ? out.retry.message : 'no outcome'}`);
+      return;
+    }
+    if (!out.ok) {
+      o.log.warn({ gridJobId: c.gridJobId, err: out.revert.message }, 'supervisor: refuseJob reverted (the job moved on chain meanwhile); claim closed');
+      o.claims.setState(c.id, 'refused', { lastError: `${reason}; refuseJob reverted: ${out.revert.message}` });
+    }
+    o.metrics.outcomes.inc({ outcome: 'refused' });
+  }
+}

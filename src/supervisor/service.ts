@@ -1,0 +1,281 @@
+// service.ts - `gridlink supervisor` as one running thing: the reporter (the
+// ingest, statuses and billed minutes) and, on the same state database and
+// transaction pipeline, registration, claims, submissions, cancellations and
+// top-ups. The only process holding the provider key.
+//
+// Loops (each one step at a time):
+//   chain: read claim logs (cursor persisted) -> queue lengths -> claim txs
+//   runner: claims -> user, script, submission as the customer
+//   actions: cancellations, top-ups, jobs the chain closed
+import { createPublicClient, http, webSocket, type Address } from 'viem';
+import { pino, type Logger } from 'pino';
+import { Registry } from 'prom-client';
+
+import { getAddresses } from '../metascheduler/actions/getAddresses.js';
+import type { MetaSchedulerContext } from '../metascheduler/context.js';
+import { resolveIngestConfig } from '../reporter/ingest/config.js';
+import { startReporter, type Reporter } from '../reporter/service.js';
+import type { SlurmBackend } from '../slurm/backend.js';
+import { createSbatchClient } from '../sbatch/client.js';
+import { shortError } from '../txpipeline/errors.js';
+import { serveOps, type Health, type OpsServer } from '../util/ops-server.js';
+import { Wakeup } from '../util/wakeup.js';
+import { loadProviderKey } from '../reporter/provider-key.js';
+import { createSlurmBackend } from './backend-factory.js';
+import { ChainLogFollower } from './chain-logs.js';
+import { CLAIM_TX_KIND, Claimer } from './claimer.js';
+import { Claims } from './claims.js';
+import type { SupervisorConfig } from './config.js';
+import { JobActions } from './job-actions.js';
+import { createSupervisorMetrics } from './metrics.js';
+import { ensureRegistered } from './registration.js';
+import { Runner, type RunnerOptions, type ScriptSource } from './runner.js';
+import { createNssResolver } from './users-nss.js';
+import type { UserResolver } from './users.js';
+
+export interface Supervisor {
+  reporter: Reporter;
+  claims: Claims;
+  backend: SlurmBackend;
+  provider: Address;
+  ops: OpsServer | undefined;
+  /** Resolves once the provider is approved and claiming has started. */
+  joined: Promise<void>;
+  health(): Promise<Health>;
+  /** Stop claiming, finish what is in flight, stop the reporter, close the store. */
+  stop(): Promise<void>;
+}
+
+export interface SupervisorDeps {
+  logger?: Logger;
+  registry?: Registry;
+  env?: NodeJS.ProcessEnv;
+  /** Injected parts (tests); default from the configuration. */
+  backend?: SlurmBackend;
+  users?: UserResolver;
+  scripts?: ScriptSource & { close?: () => void };
+  /** Extra labels (benchmarks) to register, called when a registration is needed. */
+  extraLabels?: () => Promise<Array<{ key: string; value: string }>>;
+  checkpoint?: RunnerOptions['checkpoint'];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function startSupervisor(config: SupervisorConfig, deps: SupervisorDeps = {}): Promise<Supervisor> {
+  const log = deps.logger ?? pino({ name: 'gridlink-supervisor' });
+  const registry = deps.registry ?? new Registry();
+  const env = deps.env ?? process.env;
+  const cleanup: Array<() => Promise<void> | void> = [];
+  const unwind = async () => {
+    for (const f of cleanup.reverse()) {
+      try {
+        await f();
+      } catch (err) {
+        log.warn({ err: shortError(err) }, 'supervisor: error while stopping');
+      }
+    }
+  };
+  try {
+    const key = loadProviderKey({ keyFile: config.chain.keyFile, env });
+    const backend = deps.backend ?? (await createSlurmBackend(config, log));
+    if (!deps.backend) cleanup.push(() => backend.close());
+    if (config.sbatch.tls?.insecure) log.warn({ endpoint: config.sbatch.endpoint }, 'supervisor: TLS certificate of the sbatch service NOT verified (sbatch.tls.insecure): anyone on the path can serve job scripts');
+    const scripts = deps.scripts ?? createSbatchClient({ endpoint: config.sbatch.endpoint, tls: config.sbatch.tls, account: key.account, timeoutMs: config.sbatch.timeoutMs });
+    cleanup.push(() => scripts.close?.());
+    const users = deps.users ?? createNssResolver({ minUid: config.users.minUid, ...(config.users.gid !== undefined ? { gid: config.users.gid } : {}) });
+
+    const reporter = await startReporter(resolveIngestConfig(config.ingest), config.chain, { logger: log, registry, env, slurmJobs: backend });
+    cleanup.push(() => reporter.stop());
+    const { db, pipeline } = reporter;
+    const claims = new Claims(db);
+    const metrics = createSupervisorMetrics(registry, claims);
+    for (const kind of [CLAIM_TX_KIND, 'refuse', 'register']) {
+      pipeline.on(kind, (ev) => {
+        if (ev.type === 'reverted') log.warn({ kind, tx: ev.tx.hash, err: ev.error.message }, `supervisor: ${kind} transaction reverted on chain`);
+      });
+    }
+
+    const publicClient = createPublicClient({ transport: http(config.chain.rpcUrl, { retryCount: 2, timeout: 10_000 }) });
+    const ctx: MetaSchedulerContext = { publicClient: publicClient as never, addresses: await getAddresses(publicClient as never, config.chain.metaScheduler) };
+    const provider = key.account.address;
+
+    const chainWake = new Wakeup();
+    const runWake = new Wakeup();
+    const actions = new JobActions({ claims, reporter, backend, backoffMs: config.claims.backoffMs, maxBackoffMs: config.claims.maxBackoffMs, log, metrics });
+    const follower = new ChainLogFollower({
+      db,
+      publicClient: publicClient as never,
+      metaScheduler: config.chain.metaScheduler,
+      provider,
+      confirmations: config.claims.logConfirmations,
+      maxRange: BigInt(config.claims.logRange),
+      log,
+      handlers: {
+        claim: (ev, at) => {
+          if (claims.add({ gridJobId: ev.jobId, customer: ev.customerAddr, maxMinutes: ev.maxDurationMinute, definition: ev.jobDefinition, ...at })) metrics.claimsSeen.inc({ queue: 'claimable' });
+        },
+        cancel: (ev, at) => {
+          if (claims.addAction({ kind: 'cancel', gridJobId: ev.jobId, ...at })) metrics.claimsSeen.inc({ queue: 'cancelling' });
+        },
+        topUp: (ev, at) => {
+          if (claims.addAction({ kind: 'topup', gridJobId: ev.jobId, minutes: ev.maxDurationMinute, ...at })) {
+            actions.recordTopUp(ev.jobId);
+            metrics.claimsSeen.inc({ queue: 'topup' });
+          }
+        },
+      },
+    });
+    await follower.init(config.claims.fromBlock !== undefined ? BigInt(config.claims.fromBlock) : undefined);
+    const claimer = new Claimer({ ctx, provider, pipeline, maxPerRound: config.claims.maxPerRound, staleRecheckMs: config.claims.staleRecheckMs, log, metrics });
+    const runner = new Runner({
+      claims,
+      reporter,
+      pipeline,
+      metaScheduler: config.chain.metaScheduler,
+      backend,
+      users,
+      scripts,
+      settings: { partition: config.slurm.partition, path: config.slurm.path, output: config.slurm.output, maxScriptBytes: config.slurm.maxScriptBytes },
+      concurrency: config.claims.concurrency,
+      backoffMs: config.claims.backoffMs,
+      maxBackoffMs: config.claims.maxBackoffMs,
+      log,
+      metrics,
+      ...(deps.checkpoint ? { checkpoint: deps.checkpoint } : {}),
+    });
+
+    let stopping = false;
+    let joinedAt: number | undefined;
+    let lastChainOk = 0;
+    let chainError: string | undefined;
+
+    // A WebSocket head subscription wakes the chain loop at each block.
+    if (config.chain.wsUrl) {
+      const ws = createPublicClient({ transport: webSocket(config.chain.wsUrl, { retryCount: 1_000_000 }) });
+      const unwatch = ws.watchBlockNumber({ onBlockNumber: () => chainWake.wake(), onError: (err) => log.debug({ err: shortError(err) }, 'supervisor: head subscription error; polling meanwhile') });
+      cleanup.push(() => unwatch());
+    }
+
+    let resolveJoined!: () => void;
+    const joined = new Promise<void>((r) => (resolveJoined = r));
+
+    const chainLoop = (async () => {
+      // Registration first (claims revert until the provider is joined); the logs are followed meanwhile.
+      const registered = (async () => {
+        for (let delay = 1000; !stopping; delay = Math.min(delay * 2, 60_000)) {
+          try {
+            const reg = await ensureRegistered({
+              ctx,
+              provider,
+              pipeline,
+              backend,
+              partition: config.slurm.partition,
+              prices: { cpuPricePerMin: config.provider.prices.cpuPerMin, memPricePerMin: config.provider.prices.memPerMin, gpuPricePerMin: config.provider.prices.gpuPerMin },
+              labels: async () => [...Object.entries(config.provider.labels).map(([k, v]) => ({ key: k, value: v })), ...((await deps.extraLabels?.()) ?? [])],
+              approvalPollMs: config.provider.approvalPollMs,
+              log,
+              metrics,
+              stopped: () => stopping,
+            });
+            if (reg) {
+              joinedAt = Date.now();
+              log.info({ provider, partition: config.slurm.partition }, 'supervisor: provider approved; claiming jobs');
+              resolveJoined();
+            }
+            return;
+          } catch (err) {
+            log.error({ err: shortError(err), retryInMs: delay }, 'supervisor: registration failed; retrying');
+            await sleep(delay);
+          }
+        }
+      })();
+      while (!stopping) {
+        try {
+          const n = await follower.catchUp();
+          if (n > 0) runWake.wake();
+          if (joinedAt !== undefined) await claimer.round();
+          lastChainOk = Date.now();
+          chainError = undefined;
+        } catch (err) {
+          chainError = shortError(err);
+          log.warn({ err: chainError }, 'supervisor: chain round failed; retrying');
+        }
+        await chainWake.wait(config.claims.pollMs);
+      }
+      await registered;
+    })();
+
+    const runLoop = (async () => {
+      while (!stopping) {
+        try {
+          runner.start(() => runWake.wake());
+        } catch (err) {
+          log.error({ err: shortError(err) }, 'supervisor: runner error');
+        }
+        await runWake.wait(config.claims.pollMs);
+      }
+      await runner.settled();
+    })();
+
+    const actionLoop = (async () => {
+      let lastFlagged = 0;
+      while (!stopping) {
+        try {
+          await actions.round();
+          if (Date.now() - lastFlagged > 5000) {
+            lastFlagged = Date.now();
+            await actions.cancelFlagged();
+          }
+        } catch (err) {
+          log.error({ err: shortError(err) }, 'supervisor: action round error');
+        }
+        await sleep(Math.min(config.claims.pollMs, 500));
+      }
+    })();
+
+    cleanup.push(async () => {
+      stopping = true;
+      runner.stop();
+      chainWake.wake();
+      runWake.wake();
+      await Promise.all([chainLoop, runLoop, actionLoop]);
+    });
+
+    const health = async (): Promise<Health> => {
+      const r = await reporter.health();
+      const stale = claimer.staleHead();
+      const problems = [
+        ...(r.ok ? [] : [String(r.error)]),
+        ...(joinedAt === undefined ? ['provider not approved yet'] : []),
+        ...(chainError ? [`claims: ${chainError}`] : []),
+        ...(stale ? [`stale claimable queue head since ${new Date(stale.since).toISOString()}`] : []),
+      ];
+      return {
+        ...r,
+        ok: problems.length === 0,
+        ...(problems.length ? { error: problems.join('; ') } : {}),
+        claims: claims.counts(),
+        actions: claims.actionCounts(),
+        lastChainRoundMsAgo: lastChainOk ? Date.now() - lastChainOk : null,
+      };
+    };
+    const ops = config.metricsListen ? await serveOps({ registry, host: config.metricsListen.host, port: config.metricsListen.port, health }) : undefined;
+    if (ops) cleanup.push(() => ops.close());
+
+    log.info({ provider, backend: backend.kind, partition: config.slurm.partition, sbatch: config.sbatch.endpoint, users: users.kind, ingest: reporter.ingest.url, ops: ops?.url }, 'supervisor: running');
+    let stopped: Promise<void> | undefined;
+    return {
+      reporter,
+      claims,
+      backend,
+      provider,
+      ops,
+      joined,
+      health,
+      stop: () => (stopped ??= unwind().then(() => log.info('supervisor: stopped'))),
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}

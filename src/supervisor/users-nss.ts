@@ -1,0 +1,50 @@
+// users-nss.ts - the customer's user from the host's NSS (`getent passwd`):
+// files, SSSD or nslcd, as nsswitch.conf says. The name is the lower-case
+// address; the user must exist (gridlink's LDAP connector, or the operator,
+// creates it) and be a regular account (uid >= minUid), else the job is not
+// submitted.
+import { execFile } from 'node:child_process';
+import type { Address } from 'viem';
+
+import { customerUserName, MIN_CUSTOMER_UID, UserResolveError, type CustomerUser, type UserResolver } from './users.js';
+
+export interface NssResolverOptions {
+  /** Lowest uid a customer may have (default 1000). */
+  minUid?: number;
+  /** Expected primary gid (the cluster-users group), when set. */
+  gid?: number;
+  timeoutMs?: number;
+}
+
+function getent(name: string, timeoutMs: number): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile('getent', ['passwd', name], { timeout: timeoutMs, encoding: 'utf8' }, (e, out, err) => {
+      const code = e ? (typeof (e as { code?: unknown }).code === 'number' ? ((e as { code: number }).code) : -1) : 0;
+      resolve({ code, out, err: err || (e ? e.message : '') });
+    });
+  });
+}
+
+export function createNssResolver(o: NssResolverOptions = {}): UserResolver {
+  const minUid = o.minUid ?? MIN_CUSTOMER_UID;
+  const timeoutMs = o.timeoutMs ?? 10_000;
+  return {
+    kind: 'nss',
+    async resolve(customer: Address): Promise<CustomerUser> {
+      const name = customerUserName(customer);
+      const r = await getent(name, timeoutMs);
+      // getent: 2 = not found; anything else non-zero = NSS could not answer.
+      if (r.code === 2) throw new UserResolveError(`no Linux user ${name} for customer ${customer}: create it (gridlink ldap-connector, or useradd) so that every node resolves it`, true);
+      if (r.code !== 0) throw new UserResolveError(`NSS lookup of ${name} failed (${r.err.trim() || `getent exit ${r.code}`}): check nsswitch.conf and SSSD`, true);
+      const f = r.out.trim().split('\n')[0]!.split(':');
+      const uid = Number(f[2]);
+      const gid = Number(f[3]);
+      const home = f[5] ?? '';
+      if (f[0] !== name || !Number.isInteger(uid) || !Number.isInteger(gid)) throw new UserResolveError(`NSS returned a malformed entry for ${name}`, true);
+      if (uid < minUid || gid === 0) throw new UserResolveError(`user ${name} has uid ${uid} gid ${gid}: a grid job never runs as a system user or group (minimum uid ${minUid})`, false);
+      if (o.gid !== undefined && gid !== o.gid) throw new UserResolveError(`user ${name} has primary gid ${gid}, not the cluster-users group ${o.gid}`, false);
+      if (!home.startsWith('/')) throw new UserResolveError(`user ${name} has no absolute home directory`, false);
+      return { name, uid, gid, home };
+    },
+  };
+}
