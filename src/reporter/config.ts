@@ -22,53 +22,118 @@ const gwei = z
 
 export const chainReporterConfigSchema = z
   .object({
-    /** JSON-RPC over HTTP(S). */
-    rpcUrl: z.string().url(),
-    /** Optional WebSocket RPC for new-head subscriptions. */
-    wsUrl: z.string().url().optional(),
-    /** Expected chain id: start-up stops when the RPC serves another chain. */
-    chainId: z.number().int().positive(),
-    /** The MetaScheduler contract; its parts are read from it. */
-    metaScheduler: address,
-    /** Provider key file (mode 0600, owned by the running user); else $GRIDLINK_PROVIDER_KEY. */
-    keyFile: z.string().min(1).optional(),
-    /** A report counts as done at this depth (1 = mined). */
-    confirmations: z.number().int().min(1).max(128).default(3),
-    /** Blocks a transaction may wait unmined before it is re-sent with bumped fees. */
-    replaceAfterBlocks: z.number().int().min(1).max(1000).default(3),
-    /** Cap on maxFeePerGas, gwei: never paid above, even to unstick a transaction. */
-    maxFeePerGasGwei: gwei.default('500'),
-    /** maxPriorityFeePerGas, gwei; unset: the node's eth_maxPriorityFeePerGas. */
-    priorityFeeGwei: gwei.optional(),
-    /** Gas limit = estimate x this margin. */
-    gasMargin: z.number().min(1).max(5).default(1.2),
-    /** How often the pipeline polls for new blocks. */
-    pollMs: z.number().int().min(20).max(60_000).default(500),
-    /** No new report is signed while this many transactions are unconfirmed. */
-    maxInFlight: z.number().int().min(1).max(100_000).default(2000),
-    /** Reports handed to the pipeline per round. */
-    batchSize: z.number().int().min(1).max(5000).default(200),
-    /** How often stored events are derived and planned reports sent. */
-    tickMs: z.number().int().min(10).max(60_000).default(100),
+    rpcUrl: z.string().url().describe('JSON-RPC URL of the chain node over HTTP(S), used for every chain read and to send the provider\'s transactions'),
+    wsUrl: z
+      .string()
+      .url()
+      .optional()
+      .describe('WebSocket JSON-RPC URL whose new-head subscription makes the pipeline poll at once (polling every pollMs goes on regardless); omitted: polling only'),
+    chainId: z
+      .number()
+      .int()
+      .positive()
+      .describe('Expected chain id, signed into every transaction: start-up stops when the RPC serves another chain id or the state database holds transactions of another chain'),
+    metaScheduler: address.describe('Address of the MetaScheduler contract; the other contract addresses and its constants are read from it at start, which stops when the address holds no MetaScheduler'),
+    keyFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('File holding the provider\'s private key (64 hex digits, optionally 0x-prefixed; a regular file, mode 0600, owned by the running user); omitted: the key is read from $GRIDLINK_PROVIDER_KEY'),
+    confirmations: z
+      .number()
+      .int()
+      .min(1)
+      .max(128)
+      .default(3)
+      .describe('Depth in blocks, counting its own, at which a report transaction counts as done (1 = as soon as mined)'),
+    replaceAfterBlocks: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(3)
+      .describe('Blocks a pending transaction may stay unmined after its last send before it is re-sent, with both fees bumped by 12.5% when it is the next nonce or cannot pay the base fee'),
+    maxFeePerGasGwei: gwei
+      .default('500')
+      .describe('Cap on maxFeePerGas in gwei (otherwise 2 x base fee + tip): no transaction is signed above it, even to unstick one, and hitting it is logged as FEE CAP'),
+    priorityFeeGwei: gwei.optional().describe('maxPriorityFeePerGas (the tip) in gwei; omitted: the node\'s eth_maxPriorityFeePerGas'),
+    gasMargin: z
+      .number()
+      .min(1)
+      .max(5)
+      .default(1.2)
+      .describe('Gas limit margin: the gas limit is the eth_estimateGas estimate x (1 + gasMargin), at most the block gas limit (1.2: 2.2 x the estimate)'),
+    pollMs: z
+      .number()
+      .int()
+      .min(20)
+      .max(60_000)
+      .default(500)
+      .describe('Interval in ms at which the transaction pipeline polls the node for new blocks, receipts and re-sends'),
+    maxInFlight: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(2000)
+      .describe('No new report is signed while this many of the provider\'s transactions are signed and not yet confirmed'),
+    batchSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(5000)
+      .default(200)
+      .describe('Most ready reports handed to the transaction pipeline per send round (simulated, signed together and broadcast)'),
+    tickMs: z
+      .number()
+      .int()
+      .min(10)
+      .max(60_000)
+      .default(100)
+      .describe('Pause in ms between work iterations, each of which derives newly stored events into planned reports and sends the ready ones'),
     reconcile: z
       .object({
-        /** Period between reconciliation passes (the first runs at start). */
-        intervalMs: z.number().int().min(1000).default(60_000),
-        /** Open jobs checked per pass. */
-        batch: z.number().int().min(1).max(100_000).default(500),
-        /** A submitted job unknown to slurmctld for this long, with no completion, is reported lost. */
-        lostGraceMs: z.number().int().min(0).default(600_000),
-        /** Read slurmctld's jobs with scontrol (off: chain checks only). */
-        slurm: z.boolean().default(true),
-        /** slurm.conf for scontrol (default: SLURM's own lookup, $SLURM_CONF). */
-        slurmConf: z.string().min(1).optional(),
+        intervalMs: z
+          .number()
+          .int()
+          .min(1000)
+          .default(60_000)
+          .describe('Pause in ms between reconciliation passes (the first runs at start); events past eventRetentionDays are pruned after each pass'),
+        batch: z
+          .number()
+          .int()
+          .min(1)
+          .max(100_000)
+          .default(500)
+          .describe('Open jobs (mapped, no final report yet) checked per pass, each with one chain read; the next pass continues after the last one checked and wraps around'),
+        lostGraceMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(600_000)
+          .describe('A submitted job unknown to slurmctld for this many ms (counted from the pass that first missed it; a restart restarts the count), with no completion, is reported FAILED with 0 minutes as lost'),
+        slurm: z
+          .boolean()
+          .default(true)
+          .describe('Read slurmctld\'s jobs with scontrol at each pass, to recover missed completions and detect lost jobs; false: chain checks only'),
+        slurmConf: z.string().min(1).optional().describe('slurm.conf for scontrol; omitted: SLURM\'s own lookup ($SLURM_CONF, then its default path)'),
       })
       .strict()
-      .default({}),
-    /** Derived events are deleted after this many days (their (spool id, seq) dedupe memory with them). */
-    eventRetentionDays: z.number().min(1).max(3650).default(14),
-    /** Where /metrics and /healthz are served (HOST:PORT; port 0 picks one; omit to serve neither). */
-    metricsListen: z.object({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }).optional(),
+      .default({})
+      .describe('Reconciliation: open jobs are checked against the chain and slurmctld, at start and then every intervalMs'),
+    eventRetentionDays: z
+      .number()
+      .min(1)
+      .max(3650)
+      .default(14)
+      .describe('Derived events are deleted this many days after they were received, and their (spool id, seq) dedupe memory with them'),
+    metricsListen: z
+      .object({
+        host: z.string().min(1).describe('Address the /metrics and /healthz HTTP server binds to'),
+        port: z.number().int().min(0).max(65535).describe('Port of the /metrics and /healthz HTTP server (0 picks a free one)'),
+      })
+      .optional()
+      .describe('Where /metrics (Prometheus) and /healthz are served; omitted: neither is served'),
   })
   .strict();
 

@@ -18,29 +18,64 @@ export const ingestConfigSchema = z
   .object({
     listen: z
       .object({
-        host: z.string().min(1).default(DEFAULT_INGEST_HOST),
-        port: z.number().int().min(0).max(65535).default(DEFAULT_INGEST_PORT),
+        host: z
+          .string()
+          .min(1)
+          .default(DEFAULT_INGEST_HOST)
+          .describe('Address the ingest binds to; the default loopback is reachable only from this host (0.0.0.0 or :: for all interfaces)'),
+        port: z.number().int().min(0).max(65535).default(DEFAULT_INGEST_PORT).describe('TCP port of the ingest (0 picks a free one)'),
       })
-      .default({}),
-    /** Directory of the state database (gridlink.db: events, HMAC nonces) and its lock. */
-    storeDir: z.string().min(1),
-    /** SlurmUser (name or uid) whose munge credentials are accepted besides root's; default "slurm" when that user exists. */
-    slurmUser: z.union([z.string().min(1), z.number().int().min(0)]).optional(),
-    /** More uids to accept, in addition to 0 and SlurmUser. */
-    allowedUids: z.array(z.number().int().min(0).max(0xffffffff)).default([]),
-    /** munge authentication (default on); `false` disables it, e.g. outside the cluster's munge realm. */
-    munge: z.union([z.literal(false), z.object({ socket: z.string().min(1).optional() })]).default({}),
+      .default({})
+      .describe('Where the ingest HTTP endpoint the relays POST job events to (/v1/events) listens'),
+    storeDir: z
+      .string()
+      .min(1)
+      .describe('Directory of the state database (gridlink.db: events, HMAC nonces, and for the reporter the job map, reports and transactions) and its lock; created if missing, one process per directory'),
+    slurmUser: z
+      .union([z.string().min(1), z.number().int().min(0)])
+      .optional()
+      .describe('SlurmUser of slurm.conf (name or uid) whose munge credentials are accepted besides root\'s; start-up stops if it is unknown; omitted: "slurm" when that user exists, else only root and allowedUids'),
+    allowedUids: z
+      .array(z.number().int().min(0).max(0xffffffff))
+      .default([])
+      .describe('More uids whose munge credentials are accepted, in addition to 0 and SlurmUser'),
+    munge: z
+      .union([
+        z.literal(false),
+        z.object({ socket: z.string().min(1).optional().describe('Path of munged\'s socket; omitted: libmunge\'s default (usually /run/munge/munge.socket.2)') }),
+      ])
+      .default({})
+      .describe('munge authentication of relays, on by default; false disables it (e.g. outside the cluster\'s munge realm), which needs at least one HMAC key'),
     hmacKeys: z
       .array(
-        z.object({
-          keyId: z.string().regex(KEY_ID_RE, 'key id: 1-64 of A-Z a-z 0-9 . _ -'),
-          keyFile: z.string().min(1),
-        }),
+        z
+          .object({
+            keyId: z
+              .string()
+              .regex(KEY_ID_RE, 'key id: 1-64 of A-Z a-z 0-9 . _ -')
+              .describe('Key id the relay names in its hmac-sha256 auth header: 1-64 of A-Z a-z 0-9 . _ -, unique among the keys'),
+            keyFile: z
+              .string()
+              .min(1)
+              .describe('File holding the key, read at start: a regular file, mode 0600 or 0400, owned by root or the running user, at least 32 bytes once trailing whitespace is removed'),
+          })
+          .describe('One shared key relays may sign requests with'),
       )
-      .default([]),
-    maxBodyBytes: z.number().int().min(1024).max(MAX_BATCH_BYTES).default(MAX_BATCH_BYTES),
-    /** Whole-request deadline (headers and body). */
-    requestTimeoutMs: z.number().int().min(100).default(60_000),
+      .default([])
+      .describe('Shared keys accepted for hmac-sha256 signed requests (the relay holds the same key file); empty: HMAC requests are refused'),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(MAX_BATCH_BYTES)
+      .default(MAX_BATCH_BYTES)
+      .describe('Largest request body accepted, in bytes (at most and by default the protocol\'s 4 MiB batch limit); a larger one gets 413, on which the relay halves its batch size'),
+    requestTimeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(60_000)
+      .describe('Deadline in ms for a whole request, headers and body (the headers alone get at most 20 s); a slower request is cut off'),
   })
   .strict();
 
