@@ -93,7 +93,7 @@ export function reporterRunCommand(): Command {
     .option('--replace-after-blocks <n>', 'a transaction unmined after this many blocks is re-sent with bumped fees (default 3)', nonNegative('--replace-after-blocks'))
     .option('--max-fee-gwei <gwei>', 'cap on maxFeePerGas; never paid above (default 500)')
     .option('--priority-fee-gwei <gwei>', "maxPriorityFeePerGas (default: the node's eth_maxPriorityFeePerGas)")
-    .option('--gas-margin <x>', 'gas limit = estimate x this (default 1.2)', nonNegative('--gas-margin', false))
+    .option('--gas-margin <x>', 'gas limit = estimate x (1 + this) (default 0.2)', nonNegative('--gas-margin', false))
     .option('--poll-ms <ms>', 'new-block polling interval (default 500)', nonNegative('--poll-ms'))
     .option('--max-in-flight <n>', 'no new report is signed while this many transactions are unconfirmed (default 2000)', nonNegative('--max-in-flight'))
     .option('--reconcile-interval-ms <ms>', 'period of reconciliation against the chain and slurmctld (default 60000)', nonNegative('--reconcile-interval-ms'))

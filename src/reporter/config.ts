@@ -59,10 +59,10 @@ export const chainReporterConfigSchema = z
     priorityFeeGwei: gwei.optional().describe('maxPriorityFeePerGas (the tip) in gwei; omitted: the node\'s eth_maxPriorityFeePerGas'),
     gasMargin: z
       .number()
-      .min(1)
-      .max(5)
-      .default(1.2)
-      .describe('Gas limit margin: the gas limit is the eth_estimateGas estimate x (1 + gasMargin), at most the block gas limit (1.2: 2.2 x the estimate)'),
+      .min(0)
+      .max(4)
+      .default(0.2)
+      .describe('Gas limit margin over the estimate: the gas limit is the eth_estimateGas estimate x (1 + gasMargin), at most the block gas limit (0.2: 1.2 x the estimate)'),
     pollMs: z
       .number()
       .int()

@@ -50,8 +50,9 @@ function walk(t: z.ZodTypeAny, prefix: string, rows: Row[]): void {
     const def = c.def === undefined ? (c.optional ? '' : 'required') : typeof c.def === 'object' && c.def !== null && Object.keys(c.def).length === 0 ? '' : `\`${JSON.stringify(c.def, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\``;
     rows.push({ path, type: typeName(c.t), def, doc: c.doc ?? '' });
     if (c.t instanceof z.ZodObject) walk(c.t, path, rows);
-    else if (c.t instanceof z.ZodUnion) for (const o of c.t.options as z.ZodTypeAny[]) if (unwrap(o).t instanceof z.ZodObject) walk(o, path, rows);
-    else if (c.t instanceof z.ZodArray && unwrap(c.t.element as z.ZodTypeAny).t instanceof z.ZodObject) walk(c.t.element as z.ZodTypeAny, `${path}[]`, rows);
+    else if (c.t instanceof z.ZodUnion) {
+      for (const o of c.t.options as z.ZodTypeAny[]) if (unwrap(o).t instanceof z.ZodObject) walk(o, path, rows);
+    } else if (c.t instanceof z.ZodArray && unwrap(c.t.element as z.ZodTypeAny).t instanceof z.ZodObject) walk(c.t.element as z.ZodTypeAny, `${path}[]`, rows);
   }
 }
 

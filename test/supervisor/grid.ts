@@ -1,0 +1,177 @@
+// grid.ts - the whole grid for the supervisor's acceptance tests: anvil (one
+// block per second) with the project's contracts, the devnet oracle, the
+// sbatch service, two customers with credits and Linux users, and a real
+// 2-node SLURM cluster (2 GPUs per node as countable gres) whose plugins
+// relay, embedded in slurmctld and slurmd, to the supervisor's ingest port.
+// The provider is NOT registered: the supervisor registers it and the test
+// approves it as the grid admin would.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { pino } from 'pino';
+import { createPublicClient, createWalletClient, http, maxUint256, stringToHex, type Address, type Hex, type PublicClient } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { foundry } from 'viem/chains';
+
+import { startAnvil, type Anvil, type AnvilAccount } from '../../src/devnet/anvil.js';
+import { deployMetaScheduler } from '../../src/devnet/deploy.js';
+import { startOracle, type Oracle } from '../../src/devnet/oracle.js';
+import { createMetaSchedulerClient, type MetaSchedulerClient } from '../../src/metascheduler/client.js';
+import { JobStatus } from '../../src/metascheduler/status.js';
+import type { Job, JobDefinition } from '../../src/metascheduler/types.js';
+import { createSbatchClient, type SbatchClient } from '../../src/sbatch/client.js';
+import { startSbatchService, type SbatchService } from '../../src/sbatch/server.js';
+import { parseSupervisorConfig, type SupervisorConfig } from '../../src/supervisor/config.js';
+import { startBridge, type Bridge } from '../bridge/bridge.js';
+import { ensureLocalUsers, type LocalUser } from '../helpers/local-users.js';
+import { waitFor } from '../plugins/with-plugins.js';
+import { freePort, providerKeyFile } from '../reporter/chain-harness.js';
+
+export const CREDIT = 10n ** 18n;
+/** 1 credit per CPU-minute, nothing for memory or GPUs... except 2 credits per GPU-minute. */
+export const PRICES = { cpuPerMin: '1', memPerMin: '0', gpuPerMin: '2' };
+
+export interface Customer {
+  account: AnvilAccount;
+  client: MetaSchedulerClient;
+  user: LocalUser;
+}
+
+export interface Grid {
+  anvil: Anvil;
+  publicClient: PublicClient;
+  admin: MetaSchedulerClient;
+  customers: Customer[];
+  provider: AnvilAccount;
+  oracle: Oracle;
+  sbatch: SbatchService;
+  uploader: SbatchClient;
+  bridge: Bridge;
+  ingestPort: number;
+  storeDir: string;
+  /** The supervisor's configuration for this grid (local backend), with overrides merged in. */
+  config(overrides?: (c: Record<string, any>) => void): SupervisorConfig;
+  configInput(overrides?: (c: Record<string, any>) => void): Record<string, any>;
+  /** Approves the provider as soon as it registered. */
+  approveWhenRegistered(timeoutMs?: number): Promise<void>;
+  /** The customer uploads the script and requests the job; resolves with its id. */
+  requestJob(p: { customer?: number; script: string; definition?: Partial<JobDefinition>; credits?: bigint; name?: string }): Promise<Hex>;
+  job(id: Hex): Promise<Job>;
+  waitStatus(id: Hex, status: JobStatus | JobStatus[], timeoutMs?: number): Promise<Job>;
+  creditBalance(a: Address): Promise<bigint>;
+  stop(): Promise<void>;
+}
+
+export function jobDefinition(p: Partial<JobDefinition> = {}): JobDefinition {
+  return { gpus: 0n, memPerCpu: 64n, cpusPerTask: 1n, ntasks: 1n, batchLocationHash: '', storageType: 0, uses: [], affinity: [], ...p };
+}
+
+export async function startGrid(o: { customers?: number } = {}): Promise<Grid> {
+  const stops: Array<() => Promise<void> | void> = [];
+  const stop = async () => {
+    for (const f of stops.reverse()) await Promise.resolve(f()).catch(() => undefined);
+  };
+  try {
+    const anvil = await startAnvil();
+    stops.push(() => anvil.stop());
+    const [adminAcct, c1, provider, c2] = anvil.accounts as [AnvilAccount, AnvilAccount, AnvilAccount, AnvilAccount];
+    const customerAccts = [c1, c2].slice(0, o.customers ?? 2);
+    const deployed = await deployMetaScheduler({
+      rpcUrl: anvil.rpcUrl,
+      adminKey: adminAcct.privateKey,
+      oracleAddress: adminAcct.address,
+      customers: customerAccts.map((a) => ({ address: a.address, amount: 1_000_000n * CREDIT })),
+    });
+    const transport = http(anvil.rpcUrl);
+    const publicClient = createPublicClient({ chain: foundry, transport, pollingInterval: 100 }) as PublicClient;
+    const base = await createMetaSchedulerClient({ publicClient: publicClient as never, address: deployed.metaScheduler });
+    const clientFor = (pk: Hex) => base.withWalletClient(createWalletClient({ account: privateKeyToAccount(pk), chain: foundry, transport }));
+    const admin = clientFor(adminAcct.privateKey);
+    const users = ensureLocalUsers(customerAccts.map((a) => a.address.toLowerCase()));
+    const customers: Customer[] = customerAccts.map((account, i) => ({ account, client: clientFor(account.privateKey), user: users[i]! }));
+    for (const c of customers) {
+      const w = createWalletClient({ account: privateKeyToAccount(c.account.privateKey), chain: foundry, transport });
+      const hash = await w.writeContract({
+        address: deployed.credit,
+        abi: [{ type: 'function', name: 'approve', stateMutability: 'nonpayable', inputs: [{ type: 'address' }, { type: 'uint256' }], outputs: [{ type: 'bool' }] }],
+        functionName: 'approve',
+        args: [deployed.metaScheduler, maxUint256],
+      });
+      await publicClient.waitForTransactionReceipt({ hash });
+    }
+
+    const sbatch = await startSbatchService({ rpcUrl: anvil.rpcUrl, metaScheduler: deployed.metaScheduler, logger: pino({ level: 'warn' }) });
+    stops.push(() => sbatch.stop());
+    const uploader = createSbatchClient({ endpoint: sbatch.address });
+    stops.push(() => uploader.close());
+
+    const ingestPort = await freePort();
+    const bridge = await startBridge(`http://127.0.0.1:${ingestPort}`, 'embedded', [], 2);
+    stops.push(() => bridge.stop());
+    const oracle = startOracle({ client: admin, pollIntervalMs: 300, logger: pino({ level: 'warn' }) });
+    stops.push(() => oracle.stop());
+    await anvil.request('evm_setAutomine', [false]);
+    await anvil.request('evm_setIntervalMining', [1]);
+
+    const storeDir = mkdtempSync(join(tmpdir(), 'gl-supervisor-'));
+    const keyFile = providerKeyFile(storeDir, provider.privateKey);
+    const cluster = bridge.pc.cluster;
+    const configInput = (overrides?: (c: Record<string, any>) => void) => {
+      const c: Record<string, any> = {
+        chain: { rpcUrl: anvil.rpcUrl, chainId: foundry.id, metaScheduler: deployed.metaScheduler, keyFile, confirmations: 1, pollMs: 200, reconcile: { slurmConf: cluster.confPath, intervalMs: 5000 } },
+        ingest: { listen: { host: '127.0.0.1', port: ingestPort }, storeDir, allowedUids: [0] },
+        slurm: { backend: 'local', slurmConf: cluster.confPath, partition: cluster.partition },
+        provider: { prices: PRICES, labels: { region: 'test', os: 'linux' }, approvalPollMs: 300 },
+        sbatch: { endpoint: sbatch.address },
+        claims: { pollMs: 200, backoffMs: 200, maxBackoffMs: 2000 },
+      };
+      overrides?.(c);
+      return c;
+    };
+    const job = (id: Hex) => base.getJob(id);
+    return {
+      anvil,
+      publicClient,
+      admin,
+      customers,
+      provider,
+      oracle,
+      sbatch,
+      uploader,
+      bridge,
+      ingestPort,
+      storeDir,
+      configInput,
+      config: (overrides) => parseSupervisorConfig(configInput(overrides)),
+      async approveWhenRegistered(timeoutMs = 60_000) {
+        await waitFor('provider registered', async () => (await publicClient.readContract({
+          address: deployed.providerManager,
+          abi: [{ type: 'function', name: 'isWaitingForApproval', stateMutability: 'view', inputs: [{ type: 'address' }], outputs: [{ type: 'bool' }] }],
+          functionName: 'isWaitingForApproval',
+          args: [provider.address],
+        })) as boolean, timeoutMs);
+        await admin.approveProvider(provider.address);
+      },
+      async requestJob(p) {
+        const c = customers[p.customer ?? 0]!;
+        const hash = await uploader.submit(p.script);
+        const def = jobDefinition({ ...p.definition, batchLocationHash: hash });
+        const r = await c.client.requestNewJob(def, p.credits ?? 100n * CREDIT, stringToHex(p.name ?? 'test', { size: 32 }), false);
+        return r.jobId;
+      },
+      job,
+      async waitStatus(id, status, timeoutMs = 120_000) {
+        const want = Array.isArray(status) ? status : [status];
+        let last: Job | undefined;
+        await waitFor(`job ${id} in ${want.map((s) => JobStatus[s]).join('/')}`, async () => want.includes((last = await job(id)).status), timeoutMs);
+        return last!;
+      },
+      creditBalance: (a) => base.getCreditBalance(a),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
