@@ -181,8 +181,10 @@ export class Runner {
       script = (await o.scripts.fetchScript({ batchLocationHash: c.definition.batchLocationHash, customer: c.customer, jobId: c.gridJobId })).sbatch;
     } catch (err) {
       o.metrics.claimErrors.inc({ step: 'script' });
-      if (scriptErrorKind(err) === 'unavailable') {
-        log.warn({ err: shortError(err) }, 'supervisor: sbatch service unavailable; the claim is kept and retried');
+      // unauthenticated can be a service whose chain node lags behind the claim: a few retries first.
+      const kind = scriptErrorKind(err);
+      if (kind === 'unavailable' || (kind === 'unauthenticated' && c.attempts < 3)) {
+        log.warn({ err: shortError(err), kind }, 'supervisor: job script not fetched yet; the claim is kept and retried');
         this.retry(c, `script: ${shortError(err)}`);
         return;
       }
