@@ -4,11 +4,13 @@ import { resultsPath } from './results.js';
 import { runRelayBench } from './relay.js';
 import { runReporterBench } from './reporter.js';
 import { runSpoolBench } from './spool.js';
+import { runSupervisorBench } from './supervisor.js';
 
 const suites: Record<string, () => void | Promise<void>> = {
   spool: () => runSpoolBench(),
   relay: () => runRelayBench(),
   reporter: () => runReporterBench(),
+  supervisor: () => runSupervisorBench(),
 };
 
 const wanted = process.argv.slice(2);

@@ -67,7 +67,7 @@ export function jobDefinition(p: Partial<JobDefinition> = {}): JobDefinition {
   return { gpus: 0n, memPerCpu: 64n, cpusPerTask: 1n, ntasks: 1n, batchLocationHash: '', storageType: 0, uses: [], affinity: [], ...p };
 }
 
-export async function startGrid(o: { customers?: number } = {}): Promise<Grid> {
+export async function startGrid(o: { customers?: number; /** Start the devnet oracle (default true); bulk tests assign jobs themselves. */ oracle?: boolean } = {}): Promise<Grid> {
   const stops: Array<() => Promise<void> | void> = [];
   const stop = async () => {
     for (const f of stops.reverse()) await Promise.resolve(f()).catch(() => undefined);
@@ -109,7 +109,7 @@ export async function startGrid(o: { customers?: number } = {}): Promise<Grid> {
     const ingestPort = await freePort();
     const bridge = await startBridge(`http://127.0.0.1:${ingestPort}`, 'embedded', [], 2);
     stops.push(() => bridge.stop());
-    const oracle = startOracle({ client: admin, pollIntervalMs: 300, logger: pino({ level: 'warn' }) });
+    const oracle = o.oracle === false ? { stop: async () => {}, tick: async () => {} } : startOracle({ client: admin, pollIntervalMs: 300, logger: pino({ level: 'warn' }) });
     stops.push(() => oracle.stop());
     await anvil.request('evm_setAutomine', [false]);
     await anvil.request('evm_setIntervalMining', [1]);

@@ -1,0 +1,108 @@
+// supervisor.ts - the supervisor suite, on the whole grid (anvil with
+// 1-second blocks, the contracts, the sbatch service, a real 2-node SLURM
+// cluster with the plugins and embedded relays, the supervisor with its
+// reporter):
+//   blocks_to_claim_50      blocks from 50 jobs meta-scheduled in one block
+//                           until all 50 are claimed (target <= 2). Baseline,
+//                           the grid's supervisor: one claim per 5-second tick,
+//                           i.e. 250 blocks for 50 jobs at 1-second blocks.
+//   claim_to_submit_p50_ms  from the claim's block appearing (first seen by a
+//                           20 ms head poller) to the SLURM submission, median
+//                           (target <= 500 ms)
+//   e2e_jobs_per_min        jobs per minute from meta-scheduling to FINISHED
+//                           mined on chain, 1-second jobs on 2 nodes
+import { pino } from 'pino';
+import type { Hex } from 'viem';
+
+import { JobStatus } from '../src/metascheduler/status.js';
+import { stmt } from '../src/state/db.js';
+import { startSupervisor, type Supervisor } from '../src/supervisor/service.js';
+import { metaScheduleAll, requestJobs } from '../test/supervisor/bulk.js';
+import { CREDIT, startGrid, type Grid } from '../test/supervisor/grid.js';
+import { mergeResults, printTable } from './results.js';
+
+const N_CLAIM = 50;
+const N_E2E = Number(process.env.GL_BENCH_E2E_JOBS ?? 120);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+
+/** When each block number was first seen (ms), polled every 20 ms. */
+function watchHeads(grid: Grid): { seen: Map<bigint, number>; stop(): void } {
+  const seen = new Map<bigint, number>();
+  let on = true;
+  void (async () => {
+    while (on) {
+      try {
+        const b = await grid.publicClient.getBlockNumber({ cacheTime: 0 });
+        if (!seen.has(b)) seen.set(b, Date.now());
+      } catch {
+        /* next poll */
+      }
+      await sleep(20);
+    }
+  })();
+  return { seen, stop: () => (on = false) };
+}
+
+export async function runSupervisorBench(): Promise<void> {
+  const grid = await startGrid({ customers: 1, oracle: false });
+  let sup: Supervisor | undefined;
+  const heads = watchHeads(grid);
+  try {
+    sup = await startSupervisor(
+      grid.config((c) => {
+        c.claims.concurrency = 32;
+      }),
+      { logger: pino({ level: 'warn' }), env: {} },
+    );
+    await grid.approveWhenRegistered();
+    await sup.joined;
+    const db = sup.reporter.db;
+
+    // 1. 50 jobs meta-scheduled at once: blocks until all are claimed, and claim -> submission.
+    const quick = await grid.uploader.submit('#!/bin/bash -l\ntrue\n');
+    const ids = await requestJobs(grid, N_CLAIM, { hash: quick, credits: 5n * CREDIT });
+    const scheduledBlock = await metaScheduleAll(grid, ids);
+    const claimBlocks = async () => {
+      const rows = stmt(db, `SELECT grid_job_id, block, submitted_at FROM claims`).all() as Array<{ grid_job_id: string; block: number; submitted_at: number | null }>;
+      const mine = new Set(ids.map((i) => i.toLowerCase()));
+      return rows.filter((r) => mine.has(r.grid_job_id));
+    };
+    for (let t = Date.now(); (await claimBlocks()).filter((r) => r.submitted_at !== null).length < N_CLAIM; ) {
+      if (Date.now() - t > 300_000) throw new Error('bench: 50 jobs not all claimed and submitted in 5 minutes');
+      await sleep(100);
+    }
+    const rows = await claimBlocks();
+    const lastClaimBlock = BigInt(Math.max(...rows.map((r) => r.block)));
+    const blocksToClaim = Number(lastClaimBlock - scheduledBlock);
+    const latencies = rows.map((r) => r.submitted_at! - (heads.seen.get(BigInt(r.block)) ?? r.submitted_at!));
+    const claimToSubmitP50 = pct(latencies, 0.5);
+
+    // 2. 1-second jobs from meta-scheduling to FINISHED on chain.
+    const oneSecond = await grid.uploader.submit('#!/bin/bash -l\nsleep 1\n');
+    const finished = (set: Set<string>) =>
+      (stmt(db, `SELECT grid_job_id FROM reports WHERE status = ? AND state IN ('mined', 'confirmed')`).all(JobStatus.FINISHED) as Array<{ grid_job_id: string }>).filter((r) => set.has(r.grid_job_id)).length;
+    const t0 = Date.now();
+    const e2eIds: Hex[] = await requestJobs(grid, N_E2E, { hash: oneSecond, credits: 5n * CREDIT });
+    await metaScheduleAll(grid, e2eIds);
+    const set = new Set(e2eIds.map((i) => i.toLowerCase()));
+    while (finished(set) < N_E2E) {
+      if (Date.now() - t0 > 900_000) throw new Error(`bench: only ${finished(set)} of ${N_E2E} jobs FINISHED in 15 minutes`);
+      await sleep(250);
+    }
+    const e2eMin = (Date.now() - t0) / 60_000;
+    const jobsPerMin = N_E2E / e2eMin;
+
+    printTable('supervisor (anvil 1-second blocks, 2-node SLURM cluster, local libslurm backend)', [
+      { figure: 'blocks_to_claim_50', value: blocksToClaim, target: '<= 2', baseline: '250 (one claim per 5 s tick)' },
+      { figure: 'claim_to_submit_p50_ms', value: claimToSubmitP50, target: '<= 500', baseline: '' },
+      { figure: 'claim_to_submit_p90_ms', value: pct(latencies, 0.9), target: '', baseline: '' },
+      { figure: 'e2e_jobs_per_min', value: Math.round(jobsPerMin * 10) / 10, target: '', baseline: `${N_E2E} jobs of 1 s` },
+    ]);
+    mergeResults({ blocks_to_claim_50: blocksToClaim, claim_to_submit_p50_ms: claimToSubmitP50, e2e_jobs_per_min: Math.round(jobsPerMin * 10) / 10 });
+  } finally {
+    heads.stop();
+    await sup?.stop();
+    await grid.stop();
+  }
+}
