@@ -45,25 +45,31 @@ export function parseTimeLimit(v: string | undefined): number | null {
   return Number(d ?? 0) * 1440 + Number(h ?? 0) * 60 + Number(mi) + (Number(s) > 0 ? 1 : 0);
 }
 
+/** The state part of one `scontrol -o show job` record (Key -> value); undefined without a valid JobId. */
+export function toSlurmJobState(rec: Readonly<Record<string, string>>): SlurmJobState | undefined {
+  const jobId = Number(rec.JobId);
+  if (!Number.isInteger(jobId) || jobId <= 0) return undefined;
+  const state = (rec.JobState ?? 'UNKNOWN').split(/[+ ]/)[0]!;
+  const [exit, sig] = (rec.ExitCode ?? '0:0').split(':').map((x) => Number(x) || 0);
+  return {
+    jobId,
+    state,
+    jobState: SLURM_STATE_NAMES.indexOf(state),
+    exitCode: exit ?? 0,
+    signal: sig ?? 0,
+    startTime: parseSlurmTime(rec.StartTime),
+    endTime: parseSlurmTime(rec.EndTime),
+    submitTime: parseSlurmTime(rec.SubmitTime),
+    timeLimitMinutes: parseTimeLimit(rec.TimeLimit),
+    restarts: Number(rec.Restarts ?? 0) || 0,
+  };
+}
+
 export function parseScontrolJobs(text: string): Map<number, SlurmJobState> {
   const out = new Map<number, SlurmJobState>();
   for (const rec of parseRecords(text)) {
-    const jobId = Number(rec.JobId);
-    if (!Number.isInteger(jobId) || jobId <= 0) continue;
-    const state = (rec.JobState ?? 'UNKNOWN').split(/[+ ]/)[0]!;
-    const [exit, sig] = (rec.ExitCode ?? '0:0').split(':').map((x) => Number(x) || 0);
-    out.set(jobId, {
-      jobId,
-      state,
-      jobState: SLURM_STATE_NAMES.indexOf(state),
-      exitCode: exit ?? 0,
-      signal: sig ?? 0,
-      startTime: parseSlurmTime(rec.StartTime),
-      endTime: parseSlurmTime(rec.EndTime),
-      submitTime: parseSlurmTime(rec.SubmitTime),
-      timeLimitMinutes: parseTimeLimit(rec.TimeLimit),
-      restarts: Number(rec.Restarts ?? 0) || 0,
-    });
+    const s = toSlurmJobState(rec);
+    if (s) out.set(s.jobId, s);
   }
   return out;
 }
