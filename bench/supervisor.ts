@@ -61,7 +61,7 @@ export async function runSupervisorBench(): Promise<void> {
 
     // 1. 50 jobs meta-scheduled at once: blocks until all are claimed, and claim -> submission.
     const quick = await grid.uploader.submit('#!/bin/bash -l\ntrue\n');
-    const ids = await requestJobs(grid, N_CLAIM, { hash: quick, credits: 5n * CREDIT });
+    const ids = await requestJobs(grid, N_CLAIM, { hash: quick, credits: 100n * CREDIT });
     const scheduledBlock = await metaScheduleAll(grid, ids);
     const claimBlocks = async () => {
       const rows = stmt(db, `SELECT grid_job_id, block, submitted_at FROM claims`).all() as Array<{ grid_job_id: string; block: number; submitted_at: number | null }>;
@@ -83,7 +83,7 @@ export async function runSupervisorBench(): Promise<void> {
     const finished = (set: Set<string>) =>
       (stmt(db, `SELECT grid_job_id FROM reports WHERE status = ? AND state IN ('mined', 'confirmed')`).all(JobStatus.FINISHED) as Array<{ grid_job_id: string }>).filter((r) => set.has(r.grid_job_id)).length;
     const t0 = Date.now();
-    const e2eIds: Hex[] = await requestJobs(grid, N_E2E, { hash: oneSecond, credits: 5n * CREDIT });
+    const e2eIds: Hex[] = await requestJobs(grid, N_E2E, { hash: oneSecond, credits: 100n * CREDIT });
     await metaScheduleAll(grid, e2eIds);
     const set = new Set(e2eIds.map((i) => i.toLowerCase()));
     while (finished(set) < N_E2E) {

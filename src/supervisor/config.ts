@@ -52,7 +52,7 @@ export const supervisorConfigSchema = z
         partition: z.string().min(1).regex(/^\S+$/).describe('The partition sold on the grid: its nodes are the registered hardware and every job is submitted to it'),
         ssh: sshSchema.optional().describe('The login node, for backend `ssh`'),
         output: z.string().min(1).default('{home}/slurm-%j.out').describe('Job stdout/stderr file; `{home}` is the customer\'s home, SLURM patterns such as %j apply'),
-        path: z.string().min(1).default('/usr/local/bin:/usr/bin:/bin').describe('PATH in the job\'s environment (which is only HOME, USER, LOGNAME and PATH)'),
+        path: z.string().min(1).default('/usr/local/bin:/usr/bin:/bin').describe('PATH in the job\'s environment (which is only HOME, USER, LOGNAME, PATH and SLURM_JOB_NAME, plus what SLURM adds)'),
         maxScriptBytes: z.number().int().min(1024).max(64 << 20).default(4 << 20).describe('Largest job script accepted (SLURM\'s default MaxBatchScriptSize is 4 MB)'),
       })
       .strict()

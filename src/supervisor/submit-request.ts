@@ -58,7 +58,8 @@ export function buildSubmitRequest(p: {
     gid: user.gid,
     workDir: user.home,
     stdout: s.output.replaceAll('{home}', user.home),
-    environment: { HOME: user.home, USER: user.name, LOGNAME: user.name, PATH: s.path },
+    // sbatch would export SLURM_JOB_NAME from the client; the grid's scripts read it.
+    environment: { HOME: user.home, USER: user.name, LOGNAME: user.name, PATH: s.path, SLURM_JOB_NAME: p.gridJobId.toLowerCase() },
     partition: s.partition,
     ntasks,
     cpusPerTask,

@@ -53,7 +53,7 @@ describe('supervisor killed with -9', () => {
   it('between claim and submission, then between submission and the job map: the job runs exactly once and is paid', async () => {
     const first = startChild('before-submit');
     await grid.approveWhenRegistered(90_000);
-    const id = await grid.requestJob({ script: '#!/bin/bash -l\nsleep 3\n', credits: 10n * CREDIT });
+    const id = await grid.requestJob({ script: '#!/bin/bash -l\nsleep 3\n', credits: 100n * CREDIT });
     expect(await first.exited).toMatchObject({ signal: 'SIGKILL' });
     expect((await grid.job(id)).status).toBe(JobStatus.SCHEDULED);
 
@@ -64,7 +64,7 @@ describe('supervisor killed with -9', () => {
     const done = await grid.waitStatus(id, [JobStatus.FINISHED, JobStatus.FAILED], 180_000);
     expect(done.status).toBe(JobStatus.FINISHED);
     // A second job while this one is up: nothing left over from the crashes disturbs it.
-    const id2 = await grid.requestJob({ script: '#!/bin/bash -l\ntrue\n', credits: 10n * CREDIT });
+    const id2 = await grid.requestJob({ script: '#!/bin/bash -l\ntrue\n', credits: 100n * CREDIT });
     expect((await grid.waitStatus(id2, [JobStatus.FINISHED, JobStatus.FAILED], 120_000)).status).toBe(JobStatus.FINISHED);
     third.proc.kill('SIGTERM');
     expect(await third.exited).toMatchObject({ code: 0 });

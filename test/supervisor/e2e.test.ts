@@ -92,29 +92,29 @@ describe('supervisor on the grid', () => {
       '#SBATCH --dependency=afterok:1',
       '#SBATCH --begin=now+1hour',
     ];
-    const id = await grid.requestJob({ script: ['#!/bin/bash -l', ...hostile, 'sleep 20'].join('\n'), credits: 10n * CREDIT });
+    const id = await grid.requestJob({ script: ['#!/bin/bash -l', ...hostile, 'sleep 20'].join('\n'), credits: 100n * CREDIT });
     await grid.waitStatus(id, JobStatus.RUNNING, 120_000);
     const j = await waitFor('SLURM job visible', () => slurmJobOf(id), 30_000);
     expect(j).toMatchObject({ name: id, numTasks: 1, cpusPerTask: 1, memPerCpuMB: 64, gpus: 0, partition: grid.bridge.pc.cluster.partition, arrayJobId: 0, account: expect.not.stringMatching(/^root$/), reservation: '', exclusive: false, requeue: false });
     expect(j.numNodes).toBe(1);
     expect(j.dependency === '' || j.dependency === '(null)').toBe(true);
-    expect(j.timeLimitMinutes).toBe(10); // 10 credits at 1 credit per minute
+    expect(j.timeLimitMinutes).toBe(100); // 100 credits (the contract's minimum) at 1 credit per minute
     expect(j.qos).not.toBe('high');
     await grid.customers[0]!.client.cancelJob(id);
     await grid.waitStatus(id, JobStatus.CANCELLED, 120_000);
   });
 
   it('a top-up raises the SLURM time limit by the paid minutes; a cancellation stops the job, billed for the minutes used', async () => {
-    const id = await grid.requestJob({ script: '#!/bin/bash -l\nsleep 600\n', credits: 20n * CREDIT });
+    const id = await grid.requestJob({ script: '#!/bin/bash -l\nsleep 600\n', credits: 100n * CREDIT });
     await grid.waitStatus(id, JobStatus.RUNNING, 120_000);
     const first = await waitFor('SLURM job running', async () => {
       const j = await slurmJobOf(id);
       return j?.state === 'RUNNING' && j;
     }, 30_000);
-    expect(first.timeLimitMinutes).toBe(20);
+    expect(first.timeLimitMinutes).toBe(100);
     await grid.customers[0]!.client.topUpJob(id, 30n * CREDIT);
-    await waitFor('time limit raised', async () => (await slurmJobOf(id))?.timeLimitMinutes === 50, 60_000);
-    expect(sup.reporter.jobs.get(id)?.maxMinutes).toBe(50);
+    await waitFor('time limit raised', async () => (await slurmJobOf(id))?.timeLimitMinutes === 130, 60_000);
+    expect(sup.reporter.jobs.get(id)?.maxMinutes).toBe(130);
     await grid.customers[0]!.client.cancelJob(id);
     const done = await grid.waitStatus(id, JobStatus.CANCELLED, 120_000);
     expect(['CANCELLED', 'COMPLETED', 'FAILED']).toContain((await slurmJobOf(id))?.state ?? 'CANCELLED');
@@ -122,10 +122,10 @@ describe('supervisor on the grid', () => {
   });
 
   it('a job that fails is FAILED on chain with its exit code; a script the sbatch service does not have is FAILED with the reason', async () => {
-    const failing = await grid.requestJob({ script: '#!/bin/bash -l\nexit 3\n', credits: 10n * CREDIT });
+    const failing = await grid.requestJob({ script: '#!/bin/bash -l\nexit 3\n', credits: 100n * CREDIT });
     const c = grid.customers[1]!;
     const hash = 'no-such-script';
-    const missing = (await c.client.requestNewJob({ gpus: 0n, memPerCpu: 64n, cpusPerTask: 1n, ntasks: 1n, batchLocationHash: hash, storageType: 0, uses: [], affinity: [] }, 10n * CREDIT, `0x${'ab'.repeat(32)}`, false)).jobId;
+    const missing = (await c.client.requestNewJob({ gpus: 0n, memPerCpu: 64n, cpusPerTask: 1n, ntasks: 1n, batchLocationHash: hash, storageType: 0, uses: [], affinity: [] }, 100n * CREDIT, `0x${'ab'.repeat(32)}`, false)).jobId;
     const f = await grid.waitStatus(failing, JobStatus.FAILED, 120_000);
     expect(f.exitCode).not.toBe(0n);
     const m = await grid.waitStatus(missing, JobStatus.FAILED, 120_000);

@@ -89,7 +89,7 @@ function newRunner(): Runner {
     pipeline: {
       submit: async (reqs, opts) => {
         sent.push(reqs);
-        db.transaction(() => opts?.onSigned?.(reqs.map((_, i) => ({ txId: i + 1, nonce: i, hash: '0x' as Hex, index: i })) as never))();
+        db.transaction(() => reqs.forEach((r, i) => opts?.onSigned?.(r, { id: i + 1, kind: r.kind, ref: r.ref, nonce: i, hash: '0x' as Hex }, i)))();
         return reqs.map((_, i) => ({ ok: true as const, txId: i + 1, nonce: i, hash: '0x' as Hex }));
       },
     },
@@ -163,7 +163,7 @@ describe('runner', () => {
     const r = backend.submits[0]!;
     const home = `/home/${CUSTOMER.toLowerCase()}`;
     expect(r).toMatchObject({ name: jobId(1), user: CUSTOMER.toLowerCase(), uid: 60001, gid: 59000, workDir: home, partition: 'debug', ntasks: 3, cpusPerTask: 2, memPerCpuMB: 512, gpus: 1, timeLimitMinutes: 30, script: SCRIPT, stdout: `${home}/out-%j` });
-    expect(r.environment).toEqual({ HOME: home, USER: CUSTOMER.toLowerCase(), LOGNAME: CUSTOMER.toLowerCase(), PATH: '/usr/bin:/bin' });
+    expect(r.environment).toEqual({ HOME: home, USER: CUSTOMER.toLowerCase(), LOGNAME: CUSTOMER.toLowerCase(), PATH: '/usr/bin:/bin', SLURM_JOB_NAME: jobId(1) });
     expect(jobs.get(jobId(1))).toMatchObject({ slurmJobId: 100, maxMinutes: 30 });
     expect(claims.latestFor(jobId(1))).toMatchObject({ state: 'submitted', slurmJobId: 100 });
     await settle();

@@ -44,7 +44,7 @@ describe(`${N} jobs through the whole path`, () => {
     const ids: Hex[] = [];
     const t0 = Date.now();
     for (let w = 0; w < WAVES; w++) {
-      const wave = await requestJobs(grid, N / WAVES, { hash, credits: 5n * CREDIT });
+      const wave = await requestJobs(grid, N / WAVES, { hash, credits: 100n * CREDIT });
       await metaScheduleAll(grid, wave);
       ids.push(...wave);
     }
