@@ -5,6 +5,7 @@
       "sources": [
         "native/addon/addon.cc",
         "native/addon/gl_munge.cc",
+        "native/addon/gl_slurm.cc",
         "native/gl_crc32c.c",
         "native/gl_event.c",
         "native/gl_spool_meta.c",
@@ -21,7 +22,7 @@
       "cflags_cc": ["-std=c++17", "-fexceptions"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "libraries": ["-lpthread", "-lmunge"]
+      "libraries": ["-lpthread", "-lmunge", "-lslurm"]
     }
   ]
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -28,6 +28,8 @@ export const startClusterOptionsSchema = z.object({
   baseDir: z.string().min(1).optional(),
   clusterName: slurmConfigSchema.shape.clusterName,
   partition: slurmConfigSchema.shape.partition,
+  /** Countable GPUs per node (gres gpu on placeholder device files, see generateGresConf), default 2; 0 for none. */
+  gpusPerNode: slurmConfigSchema.shape.gpusPerNode,
   /**
    * Default: `hostname -s` (slurmd matches its NodeName against it). With
    * `nodes` > 1 the base of the node names: `<nodeName>-1` .. `<nodeName>-N`.
@@ -586,6 +588,9 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     await ensureMunge();
 
     const paths = clusterPaths(baseDir);
+    // mkdtemp makes it 0700: jobs of other users (customers) must reach their
+    // batch script under the slurmd spool dir, so the tree is traversable.
+    chmodSync(baseDir, 0o755);
     for (const d of [paths.stateDir, paths.spoolDir, paths.logDir, paths.runDir, paths.jobsDir]) {
       rmSync(d, { recursive: true, force: true });
       mkdirSync(d, { recursive: true });
@@ -602,6 +607,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
       nodes: o.nodes,
       ...(o.nodes > 1 ? { slurmdPorts: [slurmdPort, ...more] } : {}),
       node: await detectNodeHardware(),
+      gpusPerNode: o.gpusPerNode,
       partition: o.partition,
       extraPluginDirs: o.extraPluginDirs,
       jobComp: o.jobComp,
@@ -619,6 +625,18 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     if (config.nodes > 1) for (const n of computeNodeNames(config)) mkdirSync(slurmdNodePaths(paths, n, true).spoolDir, { recursive: true });
     writeFileSync(paths.slurmConf, text.slurmConf);
     if (text.plugstackConf !== undefined) writeFileSync(paths.plugstackConf, text.plugstackConf);
+    rmSync(paths.gresConf, { force: true });
+    rmSync(paths.gpuDir, { recursive: true, force: true });
+    if (text.gresConf !== undefined) {
+      mkdirSync(paths.gpuDir);
+      // Character devices (/dev/null's numbers) so slurmd does not log "not a valid character or block device".
+      for (let i = 0; i < config.gpusPerNode; i++) {
+        const f = path.join(paths.gpuDir, `gpu${i}`);
+        const r = await runCommand('mknod', ['-m', '0666', f, 'c', '1', '3'], { allowFail: true });
+        if (r.code !== 0) writeFileSync(f, '');
+      }
+      writeFileSync(paths.gresConf, text.gresConf);
+    }
 
     const daemonEnv = { ...clientEnv(process.env, paths.slurmConf, baseDir), ...o.daemonEnv };
     cluster = new SlurmCluster(

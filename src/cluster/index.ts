@@ -3,6 +3,7 @@ export type { Cluster, StartClusterOptions, WaitJobOptions } from './harness.js'
 export {
   generateConfig,
   generatePlugstackConf,
+  generateGresConf,
   computeNodeNames,
   slurmConfigSchema,
   nodeHardwareSchema,

@@ -8,6 +8,10 @@ export interface ClusterPaths {
   baseDir: string;
   slurmConf: string;
   plugstackConf: string;
+  /** Beside slurm.conf: slurmd reads gres.conf from slurm.conf's directory. */
+  gresConf: string;
+  /** Placeholder GPU "device" files gpu0..N-1 named by gres.conf's File=. */
+  gpuDir: string;
   stateDir: string;
   spoolDir: string;
   logDir: string;
@@ -57,6 +61,8 @@ export function clusterPaths(baseDir: string): ClusterPaths {
     baseDir: b,
     slurmConf: path.join(b, 'slurm.conf'),
     plugstackConf: path.join(b, 'plugstack.conf'),
+    gresConf: path.join(b, 'gres.conf'),
+    gpuDir: path.join(b, 'gpus'),
     stateDir: path.join(b, 'state'),
     spoolDir: path.join(b, 'spool'),
     logDir,

@@ -61,7 +61,7 @@ export interface SlurmJob extends SlurmJobState {
   dependency: string;
   /** Unix seconds the job may start at (BeginTime). */
   beginTime: number;
-  /** `shared` as slurmctld holds it: 'exclusive' when --exclusive took effect, else 'ok'/'user'/'mcs'/'none'/''. */
+  /** True when the job holds its nodes exclusively (job `shared` = JOB_SHARED_NONE, scontrol OverSubscribe=NO), as --exclusive does. */
   exclusive: boolean;
   requeue: boolean;
   stateReason: string;

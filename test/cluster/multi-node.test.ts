@@ -144,7 +144,8 @@ describe('multi-node cluster whose owner process dies', () => {
     const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
       child.once('exit', (c, sig) => r({ code: c, signal: sig })),
     );
-    const line = out.split('\n').find((l) => l.startsWith('{'));
+    // Not the first JSON line: pino's warnings (e.g. waiting for another run's cluster lock) are JSON too.
+    const line = out.split('\n').find((l) => l.startsWith('{"baseDir"'));
     if (!line) throw new Error(`owner (${mode}) printed nothing; exit ${signal ?? code}\n${err}`);
     expect(mode === 'exit' ? code : signal).toBe(mode === 'exit' ? 0 : 'SIGKILL');
     const o = JSON.parse(line) as Owned;

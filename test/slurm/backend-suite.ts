@@ -21,7 +21,7 @@ const BOB = '0x00000000000000000000000000000000b4c4e0b2';
 /** A job is purged this long after it ends; long enough for every check below. */
 const MIN_JOB_AGE_S = 300;
 
-/** Variables SLURM or the job's shell set themselves besides SLURM_* (slurmstepd's setup_env, bash). */
+/** Variables SLURM or the job's shell set themselves besides SLURM_* and SLURMD_* (slurmstepd's setup_env, bash). */
 const SLURM_OWN_ENV = new Set(['ENVIRONMENT', 'HOSTNAME', 'TMPDIR', 'PWD', 'OLDPWD', 'SHLVL', '_', 'CUDA_VISIBLE_DEVICES', 'GPU_DEVICE_ORDINAL', 'ROCR_VISIBLE_DEVICES', 'ZE_AFFINITY_MASK']);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -36,9 +36,10 @@ export function backendSuite(name: string, start: (cluster: Cluster) => Promise<
 
     beforeAll(async () => {
       [alice, bob] = ensureLocalUsers([ALICE, BOB]) as [LocalUser, LocalUser];
-      cluster = await startCluster({ nodes: 2, minJobAge: MIN_JOB_AGE_S, logger: pino({ level: 'warn' }), removeOnStop: true });
+      // Other test runs on this machine may hold the one-cluster lock for a while.
+      cluster = await startCluster({ nodes: 2, minJobAge: MIN_JOB_AGE_S, lockWaitMs: 600_000, logger: pino({ level: 'warn' }), removeOnStop: true });
       backend = await start(cluster);
-    });
+    }, 700_000);
 
     afterAll(async () => {
       await backend?.close();
@@ -148,7 +149,7 @@ export function backendSuite(name: string, start: (cluster: Cluster) => Promise<
           .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const),
       );
       for (const [k, v] of Object.entries(passed)) expect(env.get(k), k).toBe(v);
-      const foreign = [...env.keys()].filter((k) => !(k in passed) && !k.startsWith('SLURM_') && !SLURM_OWN_ENV.has(k));
+      const foreign = [...env.keys()].filter((k) => !(k in passed) && !/^SLURMD?_/.test(k) && !SLURM_OWN_ENV.has(k));
       expect(foreign, 'variables that were not passed').toEqual([]);
       expect([...env.keys()].filter((k) => k.startsWith('SBATCH_'))).toEqual([]);
       expect(env.get('SLURM_JOB_USER')).toBe(alice.name);
