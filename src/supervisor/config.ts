@@ -117,7 +117,9 @@ export const supervisorConfigSchema = z
         user: z.string().min(1).default('nobody').describe('Linux user the benchmark jobs run as'),
         workDir: z.string().min(1).default('/tmp/gridlink-benchmarks').describe('Directory (shared storage) for the benchmark jobs\' files; fio measures here'),
         memoryFraction: z.number().min(0.01).max(0.9).default(0.25).describe('Share of a node\'s memory HPL uses'),
+        fioDirectory: z.string().min(1).optional().describe('Directory fio measures (the shared storage customers use); default: workDir'),
         fioSizeMB: z.number().int().min(1).default(1024).describe('fio file size'),
+        quick: z.boolean().default(false).describe('Tiny problem sizes that finish in seconds (tests and the devnet): the figures are meaningless'),
         timeoutMinutes: z.number().int().min(1).default(60).describe('Time limit of each benchmark job'),
         maxAgeDays: z.number().min(0).default(30).describe('Results older than this, or taken on other hardware, are measured again'),
       })

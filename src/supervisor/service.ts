@@ -22,6 +22,7 @@ import { serveOps, type Health, type OpsServer } from '../util/ops-server.js';
 import { Wakeup } from '../util/wakeup.js';
 import { loadProviderKey } from '../reporter/provider-key.js';
 import { createSlurmBackend } from './backend-factory.js';
+import { benchmarkLabels } from './benchmark-labels.js';
 import { ChainLogFollower } from './chain-logs.js';
 import { CLAIM_TX_KIND, Claimer } from './claimer.js';
 import { Claims } from './claims.js';
@@ -54,8 +55,6 @@ export interface SupervisorDeps {
   backend?: SlurmBackend;
   users?: UserResolver;
   scripts?: ScriptSource & { close?: () => void };
-  /** Extra labels (benchmarks) to register, called when a registration is needed. */
-  extraLabels?: () => Promise<Array<{ key: string; value: string }>>;
   checkpoint?: RunnerOptions['checkpoint'];
 }
 
@@ -99,6 +98,8 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
     const ctx: MetaSchedulerContext = { publicClient: publicClient as never, addresses: await getAddresses(publicClient as never, config.chain.metaScheduler) };
     const provider = key.account.address;
 
+    const benchAbort = new AbortController();
+    const extraLabels = benchmarkLabels({ config, backend, db, log, signal: benchAbort.signal });
     const chainWake = new Wakeup();
     const runWake = new Wakeup();
     const actions = new JobActions({ claims, reporter, backend, backoffMs: config.claims.backoffMs, maxBackoffMs: config.claims.maxBackoffMs, log, metrics });
@@ -171,7 +172,7 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
               backend,
               partition: config.slurm.partition,
               prices: { cpuPricePerMin: config.provider.prices.cpuPerMin, memPricePerMin: config.provider.prices.memPerMin, gpuPricePerMin: config.provider.prices.gpuPerMin },
-              labels: async () => [...Object.entries(config.provider.labels).map(([k, v]) => ({ key: k, value: v })), ...((await deps.extraLabels?.()) ?? [])],
+              labels: async () => [...Object.entries(config.provider.labels).map(([k, v]) => ({ key: k, value: v })), ...(await extraLabels())],
               approvalPollMs: config.provider.approvalPollMs,
               log,
               metrics,
@@ -235,6 +236,7 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
 
     cleanup.push(async () => {
       stopping = true;
+      benchAbort.abort();
       runner.stop();
       chainWake.wake();
       runWake.wake();

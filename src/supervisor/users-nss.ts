@@ -25,6 +25,29 @@ function getent(name: string, timeoutMs: number): Promise<{ code: number; out: s
   });
 }
 
+export interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+/**
+ * One user from NSS; undefined when NSS says there is none. Throws
+ * UserResolveError (retryable) when NSS could not answer.
+ */
+export async function lookupUser(name: string, timeoutMs = 10_000): Promise<PasswdEntry | undefined> {
+  const r = await getent(name, timeoutMs);
+  // getent: 2 = not found; anything else non-zero = NSS could not answer.
+  if (r.code === 2) return undefined;
+  if (r.code !== 0) throw new UserResolveError(`NSS lookup of ${name} failed (${r.err.trim() || `getent exit ${r.code}`}): check nsswitch.conf and SSSD`, true);
+  const f = r.out.trim().split('\n')[0]!.split(':');
+  const uid = Number(f[2]);
+  const gid = Number(f[3]);
+  if (f[0] !== name || !Number.isInteger(uid) || !Number.isInteger(gid)) throw new UserResolveError(`NSS returned a malformed entry for ${name}`, true);
+  return { name, uid, gid, home: f[5] ?? '' };
+}
+
 export function createNssResolver(o: NssResolverOptions = {}): UserResolver {
   const minUid = o.minUid ?? MIN_CUSTOMER_UID;
   const timeoutMs = o.timeoutMs ?? 10_000;
@@ -32,15 +55,9 @@ export function createNssResolver(o: NssResolverOptions = {}): UserResolver {
     kind: 'nss',
     async resolve(customer: Address): Promise<CustomerUser> {
       const name = customerUserName(customer);
-      const r = await getent(name, timeoutMs);
-      // getent: 2 = not found; anything else non-zero = NSS could not answer.
-      if (r.code === 2) throw new UserResolveError(`no Linux user ${name} for customer ${customer}: create it (gridlink ldap-connector, or useradd) so that every node resolves it`, true);
-      if (r.code !== 0) throw new UserResolveError(`NSS lookup of ${name} failed (${r.err.trim() || `getent exit ${r.code}`}): check nsswitch.conf and SSSD`, true);
-      const f = r.out.trim().split('\n')[0]!.split(':');
-      const uid = Number(f[2]);
-      const gid = Number(f[3]);
-      const home = f[5] ?? '';
-      if (f[0] !== name || !Number.isInteger(uid) || !Number.isInteger(gid)) throw new UserResolveError(`NSS returned a malformed entry for ${name}`, true);
+      const u = await lookupUser(name, timeoutMs);
+      if (!u) throw new UserResolveError(`no Linux user ${name} for customer ${customer}: create it (gridlink ldap-connector, or useradd) so that every node resolves it`, true);
+      const { uid, gid, home } = u;
       if (uid < minUid || gid === 0) throw new UserResolveError(`user ${name} has uid ${uid} gid ${gid}: a grid job never runs as a system user or group (minimum uid ${minUid})`, false);
       if (o.gid !== undefined && gid !== o.gid) throw new UserResolveError(`user ${name} has primary gid ${gid}, not the cluster-users group ${o.gid}`, false);
       if (!home.startsWith('/')) throw new UserResolveError(`user ${name} has no absolute home directory`, false);
