@@ -67,10 +67,9 @@ export class Claimer {
     for (const id of this.inFlight[q]) {
       const t = this.o.pipeline.get(id);
       if (!t) continue;
-      if (t.state === 'pending') {
-        live.push(id);
-        n++;
-      } else if (t.state === 'mined' && t.minedBlock !== undefined && t.minedBlock > block) {
+      // Not mined yet, or mined after the block the lengths were read at (whatever its state since:
+      // at confirmation depth 1 a mined claim is confirmed at once).
+      if (t.state === 'pending' || (t.state !== 'lost' && t.minedBlock !== undefined && t.minedBlock > block)) {
         live.push(id);
         n++;
       }

@@ -48,7 +48,7 @@ function setup(opts: { stale?: boolean } = {}) {
     metrics,
     queueSizes: async () => ({ ...sizes }),
   });
-  return { claimer, sizes, txs, sent, registry, setStale: (v: boolean) => (stale = v), mine: (block: bigint) => txs.forEach((t) => t.state === 'pending' && Object.assign(t, { state: 'mined', minedBlock: block })) };
+  return { claimer, sizes, txs, sent, registry, setStale: (v: boolean) => (stale = v), mine: (block: bigint) => txs.forEach((t) => t.state === 'pending' && Object.assign(t, { state: 'confirmed', minedBlock: block })) };
 }
 
 describe('claimer', () => {
@@ -60,7 +60,7 @@ describe('claimer', () => {
     expect(await t.claimer.round()).toEqual({ claimable: 50, cancelling: 2, topup: 1 });
     expect(t.sent.filter((f) => f === 'claimNextJob')).toHaveLength(50);
     expect(await t.claimer.round()).toEqual({ claimable: 0, cancelling: 0, topup: 0 }); // all still in flight
-    t.mine(2n); // mined in block 2, but the lengths were read at block 1: still counted
+    t.mine(2n); // mined (and confirmed, depth 1) in block 2, but the lengths were read at block 1: still counted
     expect((await t.claimer.round()).claimable).toBe(0);
     t.sizes.block = 2n;
     t.sizes.claimable = 5; // 5 new jobs queued
