@@ -3,6 +3,8 @@
 // settings changed, or they are older than maxAgeDays; otherwise the stored
 // ones. Stored in the state database's meta table. A failure is logged and
 // yields fewer labels; it never stops the supervisor.
+import { chownSync, existsSync, mkdirSync } from 'node:fs';
+
 import type { Logger } from 'pino';
 
 import type { Label } from '../metascheduler/types.js';
@@ -33,6 +35,13 @@ export function benchmarkLabels(o: { config: SupervisorConfig; backend: SlurmBac
       }
       const user = await lookupUser(b.user);
       if (!user) throw new Error(`benchmark user ${b.user} does not exist on this host (benchmarks.user)`);
+      // The jobs write there as the benchmark user.
+      for (const dir of new Set([b.workDir, b.fioDirectory ?? b.workDir])) {
+        if (!existsSync(dir)) {
+          mkdirSync(dir, { recursive: true, mode: 0o755 });
+          chownSync(dir, user.uid, user.gid);
+        }
+      }
       o.log.info({ reason: decision.reason, user: b.user }, 'supervisor: running benchmarks as SLURM jobs before registering (hpcc, fio)');
       const labels = await runBenchmarks({
         backend: o.backend,
@@ -44,7 +53,7 @@ export function benchmarkLabels(o: { config: SupervisorConfig; backend: SlurmBac
         hpcc: { enabled: true, memoryFraction: b.memoryFraction, quick: b.quick },
         fio: { enabled: true, directory: b.fioDirectory ?? b.workDir, sizeMB: b.fioSizeMB },
         timeoutMinutes: b.timeoutMinutes,
-        environment: o.config.slurm.slurmConf ? { SLURM_CONF: o.config.slurm.slurmConf } : {},
+        environment: { ...(o.config.slurm.slurmConf ? { SLURM_CONF: o.config.slurm.slurmConf } : o.config.slurm.ssh?.slurmConf ? { SLURM_CONF: o.config.slurm.ssh.slurmConf } : {}), ...b.environment },
         ...(o.signal ? { signal: o.signal } : {}),
       });
       if (labels.length > 0) setMeta(o.db, BENCHMARKS_META_KEY, JSON.stringify({ fingerprint, measuredAtMs: Date.now(), labels } satisfies StoredBenchmarks));

@@ -115,10 +115,11 @@ export const supervisorConfigSchema = z
       .object({
         enabled: z.boolean().default(false).describe('Run HPL/STREAM (hpcc) and fio as SLURM jobs before registering and turn the results into labels'),
         user: z.string().min(1).default('nobody').describe('Linux user the benchmark jobs run as'),
-        workDir: z.string().min(1).default('/tmp/gridlink-benchmarks').describe('Directory (shared storage) for the benchmark jobs\' files; fio measures here'),
+        workDir: z.string().min(1).default('/var/lib/gridlink/benchmarks').describe('Directory on shared storage for the benchmark jobs\' files (created for the benchmark user when missing; this process reads the results there); fio measures here unless fioDirectory is set'),
         memoryFraction: z.number().min(0.01).max(0.9).default(0.25).describe('Share of a node\'s memory HPL uses'),
         fioDirectory: z.string().min(1).optional().describe('Directory fio measures (the shared storage customers use); default: workDir'),
         fioSizeMB: z.number().int().min(1).default(1024).describe('fio file size'),
+        environment: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}).describe('Extra environment of the benchmark jobs, e.g. {"OMPI_MCA_btl": "self,tcp"} (SLURM_CONF is passed when slurm.slurmConf is set)'),
         quick: z.boolean().default(false).describe('Tiny problem sizes that finish in seconds (tests and the devnet): the figures are meaningless'),
         timeoutMinutes: z.number().int().min(1).default(60).describe('Time limit of each benchmark job'),
         maxAgeDays: z.number().min(0).default(30).describe('Results older than this, or taken on other hardware, are measured again'),

@@ -33,7 +33,8 @@ beforeAll(async () => {
         partition: cluster.partition,
         ssh: { host: sshd.host, port: sshd.port, privateKeyPath: sshd.clientKeyPath, hostKey: sshd.hostPublicKey, slurmConf: cluster.confPath },
       };
-      c.benchmarks = { enabled: true, quick: true, user: bench.name, workDir: join(bench.home, 'bench'), fioSizeMB: 16, timeoutMinutes: 3 };
+      // OMPI_MCA_btl: both "nodes" are this host, where OpenMPI's shared-memory transport collides with itself.
+      c.benchmarks = { enabled: true, quick: true, user: bench.name, workDir: join(bench.home, `bench-${Date.now()}`), fioSizeMB: 16, timeoutMinutes: 3, environment: { OMPI_MCA_btl: 'self,tcp' } };
     }),
     { logger: pino({ level: process.env.GL_TEST_LOG ?? 'warn' }), env: {} },
   );
