@@ -4,16 +4,15 @@
 // failing benchmark (wrong hpcc binary, unwritable fio directory, refused
 // submit, timeout) is logged and yields no label while the others still do.
 //
-// Backend: createLocalBackend (src/slurm/local.ts) when it exists, else the
-// test-only sbatch/scontrol backend (test/supervisor/sbatch-backend.ts);
-// GRIDLINK_BENCH_BACKEND=sbatch forces the latter.
+// Backend: the local libslurm backend (the ssh one runs them in
+// test/supervisor/e2e-ssh.test.ts).
 //
 // Two things only this fake cluster needs, passed as job environment:
 // SLURM_CONF (slurm.conf is not at the default path; mpirun's srun reads it)
 // and OMPI_MCA_btl=self,tcp (both "nodes" are this host, so OpenMPI's
 // shared-memory transport on each would create the same segment names and
 // the ranks crash in mca_btl_vader).
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -22,7 +21,7 @@ import { startCluster, type Cluster } from '../../src/cluster/index.js';
 import type { SlurmBackend } from '../../src/slurm/backend.js';
 import { ALL_BENCHMARK_LABEL_KEYS, BENCHMARK_LABELS as L, runBenchmarks, type RunBenchmarksOptions } from '../../src/supervisor/benchmarks/index.js';
 import { ensureLocalUsers, type LocalUser } from '../helpers/local-users.js';
-import { createSbatchBackend } from './sbatch-backend.js';
+import { createLocalBackend } from '../../src/slurm/local.js';
 
 interface LogLine {
   level: number;
@@ -39,12 +38,7 @@ function captureLogger(): { logger: Logger; lines: LogLine[] } {
 const errors = (lines: LogLine[]) => lines.filter((l) => l.level >= 50);
 
 async function openBackend(cluster: Cluster): Promise<{ backend: SlurmBackend; kind: string }> {
-  const localPath = path.resolve('src/slurm/local.ts');
-  if (process.env.GRIDLINK_BENCH_BACKEND !== 'sbatch' && existsSync(localPath)) {
-    const mod = (await import(localPath)) as { createLocalBackend?: (o: { slurmConf: string }) => SlurmBackend | Promise<SlurmBackend> };
-    if (mod.createLocalBackend) return { backend: await mod.createLocalBackend({ slurmConf: cluster.confPath }), kind: 'local (libslurm)' };
-  }
-  return { backend: createSbatchBackend({ slurmConf: cluster.confPath }), kind: 'test sbatch/scontrol' };
+  return { backend: createLocalBackend({ slurmConf: cluster.confPath }), kind: 'local (libslurm)' };
 }
 
 describe('runBenchmarks on a 2-node cluster (quick mode)', () => {
