@@ -72,15 +72,18 @@ export class Reconciler {
       sum.checked++;
       const chain = await this.o.chainStatus(job.gridJobId);
       if (isCold(chain) || chain === JobStatus.PENDING || chain === JobStatus.META_SCHEDULED) {
-        db.transaction(() => {
-          if (reports.coldFor(job.gridJobId)) return;
+        // The job's own cold report may have been planned (and even mined) since `open` was read.
+        const closed = db.transaction(() => {
+          if (reports.coldFor(job.gridJobId)) return false;
           // A closed marker (state done) so the job is no longer open; chain statuses below SCHEDULED use status 4's slot.
           const status = isCold(chain) ? chain : JobStatus.CANCELLED;
           reports.plan({ gridJobId: job.gridJobId, status, lastError: `closed on chain: ${jobStatusName(chain)}` });
           const r = reports.coldFor(job.gridJobId)!;
           reports.setState(r.id, 'done', { reason: `the chain has ${jobStatusName(chain)}: nothing to report; the SLURM job is cancelled if it runs` });
           jobs.markCancelSlurm(job.gridJobId);
+          return true;
         })();
+        if (!closed) continue;
         log.warn({ gridJobId: job.gridJobId, slurmJobId: job.slurmJobId, chainStatus: jobStatusName(chain) }, 'reconcile: job closed on chain by someone else; SLURM job flagged for cancellation');
         this.o.metrics?.reconciled.inc({ outcome: 'closed_on_chain' });
         sum.closedOnChain++;
