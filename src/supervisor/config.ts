@@ -92,6 +92,7 @@ export const supervisorConfigSchema = z
         resolver: z.enum(['nss']).default('nss').describe('How the customer\'s Linux user is found: `nss` (getent: files, SSSD, nslcd)'),
         minUid: z.number().int().min(1).default(1000).describe('A job never runs as a user below this uid'),
         gid: z.number().int().min(1).optional().describe('When set, the customer\'s primary group must be this gid (the cluster-users group)'),
+        cacheMs: z.number().int().min(0).default(30_000).describe('How long a resolved user is remembered (0: look up every time)'),
       })
       .strict()
       .default({})
@@ -103,7 +104,7 @@ export const supervisorConfigSchema = z
         logRange: z.number().int().min(1).max(100_000).default(2000).describe('Blocks per eth_getLogs call'),
         fromBlock: z.number().int().min(0).optional().describe('At the very first start, read claim logs from this block (default: the head then)'),
         maxPerRound: z.number().int().min(1).max(5000).default(200).describe('Most claim transactions sent per round and queue'),
-        concurrency: z.number().int().min(1).max(1000).default(16).describe('Claimed jobs prepared and submitted at once'),
+        concurrency: z.number().int().min(1).max(1000).default(64).describe('Claimed jobs prepared at once (user, script; the submissions themselves go to slurmctld one at a time)'),
         backoffMs: z.number().int().min(10).default(1000).describe('First retry delay of a claim or action that failed on something unavailable (doubles each time)'),
         maxBackoffMs: z.number().int().min(100).default(60_000).describe('Longest retry delay'),
         staleRecheckMs: z.number().int().min(1000).default(300_000).describe('After a stale claimable-queue head is detected, claiming new jobs waits this long (or until the queue length changes) before one more try'),

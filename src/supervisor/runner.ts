@@ -164,6 +164,7 @@ export class Runner {
     }
 
     // 2. The customer's user: never anyone else.
+    const t0 = Date.now();
     let user;
     try {
       user = await o.users.resolve(c.customer);
@@ -176,6 +177,7 @@ export class Runner {
     }
 
     // 3. The script.
+    const t1 = Date.now();
     let script: string;
     try {
       script = (await o.scripts.fetchScript({ batchLocationHash: c.definition.batchLocationHash, customer: c.customer, jobId: c.gridJobId })).sbatch;
@@ -193,6 +195,7 @@ export class Runner {
     }
 
     // 4. The request: exactly what was paid for.
+    const t2 = Date.now();
     let req;
     try {
       const minutes = c.maxMinutes + o.claims.unappliedTopUpMinutes(c.gridJobId);
@@ -229,10 +232,14 @@ export class Runner {
       this.retry(c, `submit: ${shortError(err)}`);
       return;
     }
+    const t3 = Date.now();
     o.checkpoint?.('after-submit', c);
     this.recordSubmitted(c, jobId);
     o.metrics.claimToSubmit.observe((Date.now() - c.seenAt) / 1000);
-    log.info({ slurmJobId: jobId, user: user.name, uid: user.uid, minutes: req.timeLimitMinutes }, 'supervisor: job submitted to SLURM as its customer');
+    log.info(
+      { slurmJobId: jobId, user: user.name, uid: user.uid, minutes: req.timeLimitMinutes, ms: { queued: t0 - c.seenAt, user: t1 - t0, script: t2 - t1, submit: t3 - t2 } },
+      'supervisor: job submitted to SLURM as its customer',
+    );
   }
 
   /** SLURM's id of the job of this claim if it was submitted, undefined if not. */

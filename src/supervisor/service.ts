@@ -7,7 +7,7 @@
 //   chain: read claim logs (cursor persisted) -> queue lengths -> claim txs
 //   runner: claims -> user, script, submission as the customer
 //   actions: cancellations, top-ups, jobs the chain closed
-import { createPublicClient, http, webSocket, type Address } from 'viem';
+import { createPublicClient, http, type Address } from 'viem';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 
@@ -18,6 +18,7 @@ import { startReporter, type Reporter } from '../reporter/service.js';
 import type { SlurmBackend } from '../slurm/backend.js';
 import { createSbatchClient } from '../sbatch/client.js';
 import { shortError } from '../txpipeline/errors.js';
+import { HeadWatcher } from '../txpipeline/heads.js';
 import { serveOps, type Health, type OpsServer } from '../util/ops-server.js';
 import { Wakeup } from '../util/wakeup.js';
 import { loadProviderKey } from '../reporter/provider-key.js';
@@ -81,7 +82,7 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
     if (config.sbatch.tls?.insecure) log.warn({ endpoint: config.sbatch.endpoint }, 'supervisor: TLS certificate of the sbatch service NOT verified (sbatch.tls.insecure): anyone on the path can serve job scripts');
     const scripts = deps.scripts ?? createSbatchClient({ endpoint: config.sbatch.endpoint, tls: config.sbatch.tls, account: key.account, timeoutMs: config.sbatch.timeoutMs });
     cleanup.push(() => scripts.close?.());
-    const users = deps.users ?? createNssResolver({ minUid: config.users.minUid, ...(config.users.gid !== undefined ? { gid: config.users.gid } : {}) });
+    const users = deps.users ?? createNssResolver({ minUid: config.users.minUid, cacheMs: config.users.cacheMs, ...(config.users.gid !== undefined ? { gid: config.users.gid } : {}) });
 
     const reporter = await startReporter(resolveIngestConfig(config.ingest), config.chain, { logger: log, registry, env, slurmJobs: backend });
     cleanup.push(() => reporter.stop());
@@ -94,7 +95,8 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
       });
     }
 
-    const publicClient = createPublicClient({ transport: http(config.chain.rpcUrl, { retryCount: 2, timeout: 10_000 }) });
+    // cacheTime 0: viem otherwise serves getBlockNumber from a 4-second cache (its default polling interval), which delayed every claim log by seconds.
+    const publicClient = createPublicClient({ transport: http(config.chain.rpcUrl, { retryCount: 2, timeout: 10_000 }), cacheTime: 0 });
     const ctx: MetaSchedulerContext = { publicClient: publicClient as never, addresses: await getAddresses(publicClient as never, config.chain.metaScheduler) };
     const provider = key.account.address;
 
@@ -150,12 +152,10 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
     let lastChainOk = 0;
     let chainError: string | undefined;
 
-    // A WebSocket head subscription wakes the chain loop at each block.
-    if (config.chain.wsUrl) {
-      const ws = createPublicClient({ transport: webSocket(config.chain.wsUrl, { retryCount: 1_000_000 }) });
-      const unwatch = ws.watchBlockNumber({ onBlockNumber: () => chainWake.wake(), onError: (err) => log.debug({ err: shortError(err) }, 'supervisor: head subscription error; polling meanwhile') });
-      cleanup.push(() => unwatch());
-    }
+    // A WebSocket head subscription wakes the chain loop at each block (polling continues regardless).
+    const heads = config.chain.wsUrl ? new HeadWatcher(config.chain.wsUrl, 'supervisor', log, () => chainWake.wake()) : undefined;
+    heads?.start();
+    cleanup.push(() => heads?.stop());
 
     let resolveJoined!: () => void;
     const joined = new Promise<void>((r) => (resolveJoined = r));
@@ -192,8 +192,10 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
       })();
       while (!stopping) {
         try {
+          const before = follower.cursor();
           const n = await follower.catchUp();
           if (n > 0) runWake.wake();
+          heads?.check(follower.cursor() !== before);
           if (joinedAt !== undefined) await claimer.round();
           lastChainOk = Date.now();
           chainError = undefined;

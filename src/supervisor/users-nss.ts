@@ -14,6 +14,8 @@ export interface NssResolverOptions {
   /** Expected primary gid (the cluster-users group), when set. */
   gid?: number;
   timeoutMs?: number;
+  /** How long a found user is remembered (default 30 s; 0: never). A burst of one customer's jobs then costs one lookup; SSSD caches longer anyway. */
+  cacheMs?: number;
 }
 
 function getent(name: string, timeoutMs: number): Promise<{ code: number; out: string; err: string }> {
@@ -51,17 +53,39 @@ export async function lookupUser(name: string, timeoutMs = 10_000): Promise<Pass
 export function createNssResolver(o: NssResolverOptions = {}): UserResolver {
   const minUid = o.minUid ?? MIN_CUSTOMER_UID;
   const timeoutMs = o.timeoutMs ?? 10_000;
+  const cacheMs = o.cacheMs ?? 30_000;
+  const cache = new Map<string, { user: CustomerUser; until: number }>();
+  /** Lookups in progress: a burst of one customer's claims waits for one getent. */
+  const inFlight = new Map<string, Promise<CustomerUser>>();
+  const resolveName = async (name: string, customer: Address): Promise<CustomerUser> => {
+    const u = await lookupUser(name, timeoutMs);
+    if (!u) throw new UserResolveError(`no Linux user ${name} for customer ${customer}: create it (gridlink ldap-connector, or useradd) so that every node resolves it`, true);
+    const { uid, gid, home } = u;
+    if (uid < minUid || gid === 0) throw new UserResolveError(`user ${name} has uid ${uid} gid ${gid}: a grid job never runs as a system user or group (minimum uid ${minUid})`, false);
+    if (o.gid !== undefined && gid !== o.gid) throw new UserResolveError(`user ${name} has primary gid ${gid}, not the cluster-users group ${o.gid}`, false);
+    if (!home.startsWith('/')) throw new UserResolveError(`user ${name} has no absolute home directory`, false);
+    const user = { name, uid, gid, home };
+    if (cacheMs > 0) cache.set(name, { user, until: Date.now() + cacheMs });
+    return user;
+  };
   return {
     kind: 'nss',
-    async resolve(customer: Address): Promise<CustomerUser> {
-      const name = customerUserName(customer);
-      const u = await lookupUser(name, timeoutMs);
-      if (!u) throw new UserResolveError(`no Linux user ${name} for customer ${customer}: create it (gridlink ldap-connector, or useradd) so that every node resolves it`, true);
-      const { uid, gid, home } = u;
-      if (uid < minUid || gid === 0) throw new UserResolveError(`user ${name} has uid ${uid} gid ${gid}: a grid job never runs as a system user or group (minimum uid ${minUid})`, false);
-      if (o.gid !== undefined && gid !== o.gid) throw new UserResolveError(`user ${name} has primary gid ${gid}, not the cluster-users group ${o.gid}`, false);
-      if (!home.startsWith('/')) throw new UserResolveError(`user ${name} has no absolute home directory`, false);
-      return { name, uid, gid, home };
+    resolve(customer: Address): Promise<CustomerUser> {
+      let name: string;
+      try {
+        name = customerUserName(customer);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      const hit = cache.get(name);
+      if (hit && hit.until > Date.now()) return Promise.resolve(hit.user);
+      if (cache.size > 10_000) cache.clear();
+      let p = inFlight.get(name);
+      if (!p) {
+        p = resolveName(name, customer).finally(() => inFlight.delete(name));
+        inFlight.set(name, p);
+      }
+      return p;
     },
   };
 }

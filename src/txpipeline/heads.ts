@@ -1,6 +1,6 @@
 // heads.ts - the optional websocket subscription to new heads: each one
 // triggers a poll at once (polling continues regardless).
-import { createPublicClient, webSocket, type Address } from 'viem';
+import { createPublicClient, webSocket } from 'viem';
 import type { Logger } from 'pino';
 
 import { shortError } from './errors.js';
@@ -18,9 +18,10 @@ export class HeadWatcher {
   private wsStartedAt = 0;
   private lastWsHeadAt = 0;
 
+  /** `owner` names the subscriber in logs and keys its own socket (e.g. `txpipeline-0xabc...`, `supervisor`). */
   constructor(
     private readonly wsUrl: string,
-    private readonly address: Address,
+    private readonly owner: string,
     private readonly log: Logger,
     private readonly onHead: () => void,
   ) {}
@@ -30,7 +31,7 @@ export class HeadWatcher {
     this.wsStartedAt = Date.now();
     try {
       // Own socket (key): closing it leaves other websocket clients of the process alone.
-      const transport = webSocket(this.wsUrl, { key: `gridlink-txpipeline-${this.address}`, reconnect: false, retryCount: 0 });
+      const transport = webSocket(this.wsUrl, { key: `gridlink-${this.owner}`, reconnect: false, retryCount: 0 });
       const client = createPublicClient({ transport });
       const unwatch = client.watchBlockNumber({
         emitOnBegin: false,
@@ -38,14 +39,14 @@ export class HeadWatcher {
           this.lastWsHeadAt = Date.now();
           this.onHead();
         },
-        onError: (err) => this.log.debug({ err: shortError(err) }, 'txpipeline: websocket head subscription error (polling continues)'),
+        onError: (err) => this.log.debug({ err: shortError(err) }, `${this.owner}: websocket head subscription error (polling continues)`),
       });
       this.unwatch = () => {
         unwatch();
         void client.transport.getRpcClient().then((c) => c.close(), () => undefined);
       };
     } catch (err) {
-      this.log.warn({ err: shortError(err), wsUrl: this.wsUrl }, 'txpipeline: cannot subscribe to new heads; polling only');
+      this.log.warn({ err: shortError(err), wsUrl: this.wsUrl }, `${this.owner}: cannot subscribe to new heads; polling only`);
     }
   }
 
@@ -58,7 +59,7 @@ export class HeadWatcher {
   check(advanced: boolean): void {
     if (!advanced) return;
     if (Date.now() - Math.max(this.lastWsHeadAt, this.wsStartedAt) < WS_STALE_MS) return;
-    this.log.info({ wsUrl: this.wsUrl }, 'txpipeline: no new head over the websocket while polling sees blocks; subscribing again');
+    this.log.info({ wsUrl: this.wsUrl }, `${this.owner}: no new head over the websocket while polling sees blocks; subscribing again`);
     this.start();
   }
 }

@@ -78,7 +78,7 @@ export class TxPipeline {
     this.sender = new Sender(this.ctx);
     this.follower = new Follower(this.ctx, this.sender);
     this.nonces = new Nonces(this.ctx, this.follower, this.sender);
-    this.heads = opts.wsUrl ? new HeadWatcher(opts.wsUrl, this.address, this.ctx.log, () => this.kick()) : undefined;
+    this.heads = opts.wsUrl ? new HeadWatcher(opts.wsUrl, `txpipeline-${this.address}`, this.ctx.log, () => this.kick()) : undefined;
   }
 
   /** Validates the chain id, rebuilds caches, fills nonce holes and re-broadcasts stored pending transactions. */

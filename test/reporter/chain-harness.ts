@@ -56,7 +56,8 @@ export interface ReporterProcessOptions {
   storeDir?: string;
 }
 
-const cliMain = join(packageRoot, 'src', 'cli', 'main.ts');
+/** The CLI from source, for `node --import tsx cliMain ...` (one process: kill -9 reaches it). */
+export const cliMain = join(packageRoot, 'src', 'cli', 'main.ts');
 
 /** Writes the provider key file (mode 0600) and returns its path. */
 export function providerKeyFile(dir: string, key: Hex): string {

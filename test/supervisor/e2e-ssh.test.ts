@@ -6,16 +6,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { getProvider } from '../../src/metascheduler/actions/getProvider.js';
 import { JobStatus } from '../../src/metascheduler/status.js';
-import { startSupervisor, type Supervisor } from '../../src/supervisor/service.js';
+import type { Supervisor } from '../../src/supervisor/service.js';
 import { ensureLocalUsers } from '../helpers/local-users.js';
 import { startTestSshd, type TestSshd } from '../slurm/sshd.js';
 import { waitFor } from '../plugins/with-plugins.js';
-import { CREDIT, startGrid, type Grid } from './grid.js';
+import { CREDIT, startGrid, startGridSupervisor, type Grid } from './grid.js';
 
 let grid: Grid;
 let sshd: TestSshd;
@@ -26,8 +25,9 @@ beforeAll(async () => {
   sshd = await startTestSshd();
   const bench = ensureLocalUsers(['gridlink-bench'])[0]!;
   const cluster = grid.bridge.pc.cluster;
-  sup = await startSupervisor(
-    grid.config((c) => {
+  sup = await startGridSupervisor(
+    grid,
+    (c) => {
       c.slurm = {
         backend: 'ssh',
         partition: cluster.partition,
@@ -35,11 +35,9 @@ beforeAll(async () => {
       };
       // OMPI_MCA_btl: both "nodes" are this host, where OpenMPI's shared-memory transport collides with itself.
       c.benchmarks = { enabled: true, quick: true, user: bench.name, workDir: join(bench.home, `bench-${Date.now()}`), fioSizeMB: 16, timeoutMinutes: 3, environment: { OMPI_MCA_btl: 'self,tcp' } };
-    }),
-    { logger: pino({ level: process.env.GL_TEST_LOG ?? 'warn' }), env: {} },
+    },
+    180_000,
   );
-  await grid.approveWhenRegistered(180_000);
-  await sup.joined;
 }, 300_000);
 
 afterAll(async () => {

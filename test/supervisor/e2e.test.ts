@@ -7,24 +7,21 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { pino } from 'pino';
 import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { JobStatus } from '../../src/metascheduler/status.js';
 import { getProvider } from '../../src/metascheduler/actions/getProvider.js';
-import { startSupervisor, type Supervisor } from '../../src/supervisor/service.js';
+import type { Supervisor } from '../../src/supervisor/service.js';
 import { waitFor } from '../plugins/with-plugins.js';
-import { CREDIT, startGrid, type Grid } from './grid.js';
+import { CREDIT, startGrid, startGridSupervisor, type Grid } from './grid.js';
 
 let grid: Grid;
 let sup: Supervisor;
 
 beforeAll(async () => {
   grid = await startGrid();
-  sup = await startSupervisor(grid.config(), { logger: pino({ level: process.env.GL_TEST_LOG ?? 'warn' }), env: {} });
-  await grid.approveWhenRegistered();
-  await sup.joined;
+  sup = await startGridSupervisor(grid);
 }, 240_000);
 
 afterAll(async () => {

@@ -5,7 +5,9 @@
 // relay, embedded in slurmctld and slurmd, to the supervisor's ingest port.
 // The provider is NOT registered: the supervisor registers it and the test
 // approves it as the grid admin would.
-import { mkdtempSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, openSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,12 +23,12 @@ import { createMetaSchedulerClient, type MetaSchedulerClient } from '../../src/m
 import { JobStatus } from '../../src/metascheduler/status.js';
 import type { Job, JobDefinition } from '../../src/metascheduler/types.js';
 import { createSbatchClient, type SbatchClient } from '../../src/sbatch/client.js';
-import { startSbatchService, type SbatchService } from '../../src/sbatch/server.js';
 import { parseSupervisorConfig, type SupervisorConfig } from '../../src/supervisor/config.js';
+import { startSupervisor, type Supervisor } from '../../src/supervisor/service.js';
 import { startBridge, type Bridge } from '../bridge/bridge.js';
 import { ensureLocalUsers, type LocalUser } from '../helpers/local-users.js';
 import { waitFor } from '../plugins/with-plugins.js';
-import { freePort, providerKeyFile } from '../reporter/chain-harness.js';
+import { cliMain, freePort, providerKeyFile } from '../reporter/chain-harness.js';
 
 export const CREDIT = 10n ** 18n;
 /** 1 credit per CPU-minute, nothing for memory or GPUs... except 2 credits per GPU-minute. */
@@ -45,7 +47,8 @@ export interface Grid {
   customers: Customer[];
   provider: AnvilAccount;
   oracle: Oracle;
-  sbatch: SbatchService;
+  /** `gridlink sbatch-service` in a process of its own, as the grid runs it apart from the provider. */
+  sbatch: { address: string; stop(): Promise<void> };
   uploader: SbatchClient;
   bridge: Bridge;
   ingestPort: number;
@@ -67,6 +70,34 @@ export function jobDefinition(p: Partial<JobDefinition> = {}): JobDefinition {
   return { gpus: 0n, memPerCpu: 64n, cpusPerTask: 1n, ntasks: 1n, batchLocationHash: '', storageType: 0, uses: [], affinity: [], ...p };
 }
 
+/** `gridlink sbatch-service` (the CLI, from source) on a free loopback port; resolves once it accepts connections. */
+async function startSbatchProcess(rpcUrl: string, metaScheduler: Address, logFile: string): Promise<{ address: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const out = openSync(logFile, 'a');
+  const proc = spawn(process.execPath, ['--import', 'tsx', cliMain, 'sbatch-service', '--listen', `127.0.0.1:${port}`, '--rpc-url', rpcUrl, '--meta-scheduler', metaScheduler, '--log-level', 'warn'], {
+    stdio: ['ignore', out, out],
+  });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  const stop = async () => {
+    proc.kill('SIGTERM');
+    const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+  };
+  const accepts = () =>
+    new Promise<boolean>((r) => {
+      const s = connect(port, '127.0.0.1', () => (s.destroy(), r(true)));
+      s.once('error', () => r(false));
+    });
+  try {
+    await waitFor('sbatch service listening', async () => proc.exitCode === null && (await accepts()), 30_000);
+  } catch (err) {
+    await stop();
+    throw new Error(`gridlink sbatch-service did not start (log: ${logFile}): ${(err as Error).message}`);
+  }
+  return { address: `127.0.0.1:${port}`, stop };
+}
+
 export async function startGrid(o: { customers?: number; /** Start the devnet oracle (default true); bulk tests assign jobs themselves. */ oracle?: boolean } = {}): Promise<Grid> {
   const stops: Array<() => Promise<void> | void> = [];
   const stop = async () => {
@@ -84,7 +115,7 @@ export async function startGrid(o: { customers?: number; /** Start the devnet or
       customers: customerAccts.map((a) => ({ address: a.address, amount: 1_000_000n * CREDIT })),
     });
     const transport = http(anvil.rpcUrl);
-    const publicClient = createPublicClient({ chain: foundry, transport, pollingInterval: 100 }) as PublicClient;
+    const publicClient = createPublicClient({ chain: foundry, transport, pollingInterval: 100, cacheTime: 0 }) as PublicClient;
     const base = await createMetaSchedulerClient({ publicClient: publicClient as never, address: deployed.metaScheduler });
     const clientFor = (pk: Hex) => base.withWalletClient(createWalletClient({ account: privateKeyToAccount(pk), chain: foundry, transport }));
     const admin = clientFor(adminAcct.privateKey);
@@ -101,7 +132,8 @@ export async function startGrid(o: { customers?: number; /** Start the devnet or
       await publicClient.waitForTransactionReceipt({ hash });
     }
 
-    const sbatch = await startSbatchService({ rpcUrl: anvil.rpcUrl, metaScheduler: deployed.metaScheduler, logger: pino({ level: 'warn' }) });
+    const storeDir = mkdtempSync(join(tmpdir(), 'gl-supervisor-'));
+    const sbatch = await startSbatchProcess(anvil.rpcUrl, deployed.metaScheduler, join(storeDir, 'sbatch-service.log'));
     stops.push(() => sbatch.stop());
     const uploader = createSbatchClient({ endpoint: sbatch.address });
     stops.push(() => uploader.close());
@@ -114,12 +146,11 @@ export async function startGrid(o: { customers?: number; /** Start the devnet or
     await anvil.request('evm_setAutomine', [false]);
     await anvil.request('evm_setIntervalMining', [1]);
 
-    const storeDir = mkdtempSync(join(tmpdir(), 'gl-supervisor-'));
     const keyFile = providerKeyFile(storeDir, provider.privateKey);
     const cluster = bridge.pc.cluster;
     const configInput = (overrides?: (c: Record<string, any>) => void) => {
       const c: Record<string, any> = {
-        chain: { rpcUrl: anvil.rpcUrl, chainId: foundry.id, metaScheduler: deployed.metaScheduler, keyFile, confirmations: 1, pollMs: 200, reconcile: { slurmConf: cluster.confPath, intervalMs: 5000 } },
+        chain: { rpcUrl: anvil.rpcUrl, wsUrl: anvil.wsUrl, chainId: foundry.id, metaScheduler: deployed.metaScheduler, keyFile, confirmations: 1, pollMs: 200, reconcile: { slurmConf: cluster.confPath, intervalMs: 5000 } },
         ingest: { listen: { host: '127.0.0.1', port: ingestPort }, storeDir, allowedUids: [0] },
         slurm: { backend: 'local', slurmConf: cluster.confPath, partition: cluster.partition },
         provider: { prices: PRICES, labels: { region: 'test', os: 'linux' }, approvalPollMs: 300 },
@@ -172,6 +203,23 @@ export async function startGrid(o: { customers?: number; /** Start the devnet or
     };
   } catch (err) {
     await stop();
+    throw err;
+  }
+}
+
+/**
+ * The supervisor in this process on the grid's configuration (with
+ * overrides), approved by the grid admin once it registered; resolves when it
+ * claims. Log level from $GL_TEST_LOG (default warn).
+ */
+export async function startGridSupervisor(grid: Grid, overrides?: (c: Record<string, any>) => void, approveTimeoutMs = 60_000): Promise<Supervisor> {
+  const sup = await startSupervisor(grid.config(overrides), { logger: pino({ level: process.env.GL_TEST_LOG ?? 'warn' }), env: {} });
+  try {
+    await grid.approveWhenRegistered(approveTimeoutMs);
+    await sup.joined;
+    return sup;
+  } catch (err) {
+    await sup.stop();
     throw err;
   }
 }

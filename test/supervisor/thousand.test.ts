@@ -2,16 +2,15 @@
 // path (claim, script, submission as the customer, plugins, relays, reporter,
 // chain): none lost, none run twice, none billed twice. The provider's
 // balance grows by exactly 1,000 one-minute bills.
-import { pino } from 'pino';
 import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { JobStatus } from '../../src/metascheduler/status.js';
-import { startSupervisor, type Supervisor } from '../../src/supervisor/service.js';
+import type { Supervisor } from '../../src/supervisor/service.js';
 import { stmt } from '../../src/state/db.js';
 import { waitFor } from '../plugins/with-plugins.js';
 import { metaScheduleAll, requestJobs } from './bulk.js';
-import { CREDIT, startGrid, type Grid } from './grid.js';
+import { CREDIT, startGrid, startGridSupervisor, type Grid } from './grid.js';
 
 const N = Number(process.env.GL_THOUSAND_JOBS ?? 1000);
 const WAVES = 10;
@@ -21,15 +20,9 @@ let sup: Supervisor;
 
 beforeAll(async () => {
   grid = await startGrid({ customers: 1, oracle: false });
-  sup = await startSupervisor(
-    grid.config((c) => {
-      c.claims.concurrency = 32;
-      c.chain.reconcile.intervalMs = 30_000;
-    }),
-    { logger: pino({ level: process.env.GL_TEST_LOG ?? 'warn' }), env: {} },
-  );
-  await grid.approveWhenRegistered();
-  await sup.joined;
+  sup = await startGridSupervisor(grid, (c) => {
+    c.chain.reconcile.intervalMs = 30_000;
+  });
 }, 240_000);
 
 afterAll(async () => {
