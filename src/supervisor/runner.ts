@@ -76,6 +76,14 @@ export interface RunnerOptions {
   maxBackoffMs: number;
   log: Logger;
   metrics: SupervisorMetrics;
+  /**
+   * The job's status and provider on chain. A claim retried (the directory,
+   * the sbatch service or slurmctld was down) is checked before it is
+   * submitted: the oracle may have timed it out meanwhile.
+   */
+  chainJob?: (gridJobId: Hex) => Promise<{ status: JobStatus; provider: Address }>;
+  /** This provider. */
+  provider?: Address;
   /** Test hook: called at the named points of a claim's way (crash tests kill the process there). */
   checkpoint?: (point: 'before-submit' | 'after-submit', claim: Claim) => void;
 }
@@ -208,7 +216,24 @@ export class Runner {
       throw err;
     }
 
-    // 5. Submit, with `submitting` on disk first.
+    // 5. A retried claim may have been taken back on chain meanwhile (oracle timeout).
+    if (c.attempts > 0 && o.chainJob && c.state === 'claimed') {
+      let onChain;
+      try {
+        onChain = await o.chainJob(c.gridJobId);
+      } catch (err) {
+        this.retry(c, `reading the job on chain: ${shortError(err)}`);
+        return;
+      }
+      if (onChain.status !== JobStatus.SCHEDULED || (o.provider && onChain.provider.toLowerCase() !== o.provider.toLowerCase())) {
+        const why = `the job left SCHEDULED for this provider on chain (now ${JobStatus[onChain.status]}) before it could be submitted; not submitted`;
+        log.warn({ chainStatus: JobStatus[onChain.status] }, `supervisor: ${why}`);
+        if (o.claims.transition(c.id, ['claimed'], 'cancelled', why)) o.metrics.outcomes.inc({ outcome: 'taken_back' });
+        return;
+      }
+    }
+
+    // 6. Submit, with `submitting` on disk first.
     if (this.stopping) return;
     // Only from claimed/submitting: a cancellation claimed meanwhile closed it.
     if (!o.claims.transition(c.id, ['claimed', 'submitting'], 'submitting')) {

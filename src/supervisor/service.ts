@@ -12,6 +12,7 @@ import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 
 import { getAddresses } from '../metascheduler/actions/getAddresses.js';
+import { getJob } from '../metascheduler/actions/getJob.js';
 import type { MetaSchedulerContext } from '../metascheduler/context.js';
 import { resolveIngestConfig } from '../reporter/ingest/config.js';
 import { startReporter, type Reporter } from '../reporter/service.js';
@@ -135,6 +136,11 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
       reporter,
       pipeline,
       metaScheduler: config.chain.metaScheduler,
+      provider,
+      chainJob: async (id) => {
+        const j = await getJob(ctx, id);
+        return { status: j.status, provider: j.providerAddr };
+      },
       backend,
       users,
       scripts,

@@ -80,6 +80,7 @@ let scripts: ScriptSource & { fail?: { kind: string; message: string } };
 let users: UserResolver & { fail?: UserResolveError };
 let runner: Runner;
 let crashAt: string | undefined;
+let chainStatus: JobStatus;
 
 function newRunner(): Runner {
   const metrics = createSupervisorMetrics(new Registry(), claims);
@@ -94,6 +95,8 @@ function newRunner(): Runner {
       },
     },
     metaScheduler: MS,
+    provider: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC',
+    chainJob: async () => ({ status: chainStatus, provider: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC' }),
     backend,
     users,
     scripts,
@@ -139,6 +142,7 @@ beforeEach(() => {
   reports = new Reports(db);
   sent = [];
   crashAt = undefined;
+  chainStatus = JobStatus.SCHEDULED;
   scripts = {
     async fetchScript() {
       if (scripts.fail) throw Object.assign(new Error(scripts.fail.message), { kind: scripts.fail.kind });
@@ -247,6 +251,17 @@ describe('runner', () => {
     users.fail = undefined;
     await settle();
     expect(backend.submits).toHaveLength(1);
+  });
+
+  it('a claim retried after an outage is checked on chain first: taken back by the oracle meanwhile, it is not submitted', async () => {
+    claim(12);
+    users.fail = new UserResolveError('LDAP server unreachable', true);
+    await runner.round(Date.now() + 10_000);
+    users.fail = undefined;
+    chainStatus = JobStatus.PENDING; // the oracle timed it out
+    await settle();
+    expect(backend.submits).toHaveLength(0);
+    expect(claims.latestFor(jobId(12))).toMatchObject({ state: 'cancelled', lastError: expect.stringMatching(/left SCHEDULED.*PENDING/) });
   });
 
   it('a cancellation claimed before submission closes the claim (CANCELLED, 0 minutes); a top-up before submission is in the time limit', async () => {
