@@ -24,7 +24,8 @@ export class ChainUnavailableError extends Error {
 export type JobReader = (jobId: Hex) => Promise<JobLookup>;
 
 export function createJobReader(o: { rpcUrl: string; metaScheduler: Address; timeoutMs?: number }): JobReader {
-  const publicClient = createPublicClient({ transport: http(o.rpcUrl, { timeout: o.timeoutMs ?? 5_000, retryCount: 1 }) });
+  // Concurrent reads (a provider fetching a burst of claimed jobs) go as one JSON-RPC batch.
+  const publicClient = createPublicClient({ transport: http(o.rpcUrl, { timeout: o.timeoutMs ?? 5_000, retryCount: 1, batch: { wait: 0 } }) });
   let addresses: Promise<MetaSchedulerAddresses> | undefined;
   const unavailable = (e: unknown) =>
     new ChainUnavailableError(`cannot read the chain at ${o.rpcUrl}: ${((e as Error)?.message ?? String(e)).split('\n')[0]}`, { cause: e });
