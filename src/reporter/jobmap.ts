@@ -124,6 +124,30 @@ export class JobMap {
     stmt(this.db, 'UPDATE jobs SET cancel_slurm = ?, updated_at = ? WHERE grid_job_id = ?').run(on ? 1 : 0, Date.now(), gridJobId.toLowerCase());
   }
 
+  /**
+   * The job was claimed again (the chain took it back, then gave it to this
+   * provider again): its earlier SLURM id, cancel flag and chain start are
+   * forgotten so the new submission is reported afresh. Returns the earlier
+   * SLURM id (for the caller to cancel), null if there was none.
+   */
+  reclaim(gridJobId: Hex): number | null {
+    const old = this.get(gridJobId);
+    if (!old) return null;
+    stmt(this.db, 'UPDATE jobs SET slurm_job_id = NULL, cancel_slurm = 0, chain_start = NULL, requeued_seconds = 0, submitted_at = NULL, updated_at = ? WHERE grid_job_id = ?').run(
+      Date.now(),
+      gridJobId.toLowerCase(),
+    );
+    return old.slurmJobId;
+  }
+
+  /** Clears a SLURM id held by another grid job (slurmctld reused it after losing its state); returns that job. */
+  releaseSlurmId(slurmJobId: number, keep: Hex): Hex | undefined {
+    const other = this.bySlurmId(slurmJobId);
+    if (!other || other.gridJobId === keep.toLowerCase()) return undefined;
+    stmt(this.db, 'UPDATE jobs SET slurm_job_id = NULL, updated_at = ? WHERE grid_job_id = ?').run(Date.now(), other.gridJobId);
+    return other.gridJobId;
+  }
+
   /** Jobs the chain says are final while SLURM may still run them (for the supervisor's scancel). */
   toCancel(): MappedJob[] {
     return (stmt(this.db, 'SELECT * FROM jobs WHERE cancel_slurm = 1').all() as Row[]).map(toJob);

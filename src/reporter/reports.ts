@@ -152,6 +152,16 @@ export class Reports {
       );
   }
 
+  /**
+   * Forgets a job's reports that never reached a transaction (planned,
+   * parked, or closed as done without one): the job was claimed again and its
+   * new run is reported afresh. Signed and mined ones stay (they are on their
+   * way to the chain).
+   */
+  dropUnsent(gridJobId: Hex): number {
+    return stmt(this.db, `DELETE FROM reports WHERE grid_job_id = ? AND tx_id IS NULL AND state IN ('planned', 'parked', 'done')`).run(gridJobId.toLowerCase()).changes;
+  }
+
   /** Sends a report through the pipeline again (RUNNING reset after a revert asked for it). */
   replan(id: number, reason: string): void {
     this.setState(id, 'planned', { txId: null, reason });

@@ -33,7 +33,7 @@ export const CLAIM_TX_KIND = 'claim';
 export interface ClaimerOptions {
   ctx: MetaSchedulerContext;
   provider: Address;
-  pipeline: Pick<TxPipeline, 'submit' | 'get'>;
+  pipeline: Pick<TxPipeline, 'submit' | 'get' | 'unconfirmed'>;
   maxPerRound: number;
   staleRecheckMs: number;
   log: Logger;
@@ -53,7 +53,13 @@ export class Claimer {
   private stale: StaleHead | undefined;
   private seq = 0;
 
-  constructor(private readonly o: ClaimerOptions) {}
+  constructor(private readonly o: ClaimerOptions) {
+    // Claims sent before a restart and not settled yet are still in flight: not sent again.
+    for (const t of o.pipeline.unconfirmed(CLAIM_TX_KIND)) {
+      const q = t.ref.split(':')[0] as Queue;
+      if (q in this.inFlight) this.inFlight[q].push(t.id);
+    }
+  }
 
   /** The stale claimable head currently blocking new claims, if any. */
   staleHead(): StaleHead | undefined {

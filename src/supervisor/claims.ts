@@ -50,6 +50,8 @@ export interface Action {
   state: ActionState;
   /** Top-up: the minutes were added to the job map (or counted in the submission). */
   minutesApplied: boolean;
+  /** Cancel: this SLURM job precisely (an earlier submission of a job claimed again). */
+  slurmJobId: number | null;
   attempts: number;
   lastError: string | null;
 }
@@ -58,6 +60,7 @@ export interface NewAction {
   kind: ActionKind;
   gridJobId: Hex;
   minutes?: bigint;
+  slurmJobId?: number;
   block: bigint;
   txHash: Hex;
   logIndex: number;
@@ -89,6 +92,7 @@ interface ActionRow {
   block: number;
   state: ActionState;
   minutes_applied: number;
+  slurm_job_id: number | null;
   attempts: number;
   last_error: string | null;
 }
@@ -135,6 +139,7 @@ const toAction = (r: ActionRow): Action => ({
   block: BigInt(r.block),
   state: r.state,
   minutesApplied: r.minutes_applied !== 0,
+  slurmJobId: r.slurm_job_id,
   attempts: r.attempts,
   lastError: r.last_error,
 });
@@ -145,9 +150,19 @@ const MAX_MINUTES = 0xffff_fffe;
 export class Claims {
   constructor(private readonly db: Db) {}
 
-  /** Records a claim read from a log; false when that log was recorded already (a replay after restart). */
+  /**
+   * Records a claim read from a log; false when that log was recorded already
+   * (a replay after restart). Earlier open claims of the same job are closed:
+   * the chain took the job back and gave it again, and only the newest claim
+   * may be submitted.
+   */
   add(c: NewClaim, now = Date.now()): boolean {
     const minutes = c.maxMinutes > BigInt(MAX_MINUTES) ? MAX_MINUTES : Number(c.maxMinutes);
+    stmt(
+      this.db,
+      `UPDATE claims SET state = 'cancelled', last_error = 'claimed again (block ' || ? || '): superseded by the newer claim', updated_at = ?
+       WHERE grid_job_id = ? AND state IN ('claimed', 'submitting') AND NOT (tx_hash = ? AND log_index = ?)`,
+    ).run(String(c.block), now, c.gridJobId.toLowerCase(), c.txHash.toLowerCase(), c.logIndex);
     const r = stmt(
       this.db,
       `INSERT INTO claims (grid_job_id, customer, max_minutes, definition, block, tx_hash, log_index, state, seen_at, updated_at)
@@ -186,16 +201,19 @@ export class Claims {
     ).run(state, extra.slurmJobId ?? null, extra.lastError !== undefined ? 1 : 0, extra.lastError ?? null, extra.submittedAt ?? null, Date.now(), id);
   }
 
+  /** True when this claim is its job's newest (only the newest may be submitted). */
+  isLatest(id: number, gridJobId: Hex): boolean {
+    const r = stmt(this.db, 'SELECT max(id) AS id FROM claims WHERE grid_job_id = ?').get(gridJobId.toLowerCase()) as { id: number | null };
+    return r.id === id;
+  }
+
   /** Moves a claim to `to` only if it is in one of `from` now; false otherwise (someone else moved it). */
-  transition(id: number, from: readonly ClaimState[], to: ClaimState, lastError?: string): boolean {
+  transition(id: number, from: readonly ClaimState[], to: ClaimState, lastError?: string, nextAttemptAt?: number): boolean {
     const marks = from.map(() => '?').join(', ');
-    const r = stmt(this.db, `UPDATE claims SET state = ?, last_error = COALESCE(?, last_error), updated_at = ? WHERE id = ? AND state IN (${marks})`).run(
-      to,
-      lastError ?? null,
-      Date.now(),
-      id,
-      ...from,
-    );
+    const r = stmt(
+      this.db,
+      `UPDATE claims SET state = ?, last_error = COALESCE(?, last_error), next_attempt_at = COALESCE(?, next_attempt_at), updated_at = ? WHERE id = ? AND state IN (${marks})`,
+    ).run(to, lastError ?? null, nextAttemptAt ?? null, Date.now(), id, ...from);
     return r.changes === 1;
   }
 
@@ -221,9 +239,9 @@ export class Claims {
     const minutes = a.minutes === undefined ? 0 : a.minutes > BigInt(MAX_MINUTES) ? MAX_MINUTES : Number(a.minutes);
     const r = stmt(
       this.db,
-      `INSERT INTO actions (kind, grid_job_id, minutes, block, tx_hash, log_index, state, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (tx_hash, log_index) DO NOTHING`,
-    ).run(a.kind, a.gridJobId.toLowerCase(), minutes, Number(a.block), a.txHash.toLowerCase(), a.logIndex, now, now);
+      `INSERT INTO actions (kind, grid_job_id, minutes, slurm_job_id, block, tx_hash, log_index, state, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (tx_hash, log_index) DO NOTHING`,
+    ).run(a.kind, a.gridJobId.toLowerCase(), minutes, a.slurmJobId ?? null, Number(a.block), a.txHash.toLowerCase(), a.logIndex, now, now);
     return r.changes === 1;
   }
 

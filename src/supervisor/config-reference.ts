@@ -3,6 +3,7 @@
 // keeps the two equal).
 import { z } from 'zod';
 
+import { unwrapSchema } from '../util/zod-walk.js';
 import { supervisorConfigSchema } from './config.js';
 
 interface Row {
@@ -12,21 +13,7 @@ interface Row {
   doc: string;
 }
 
-function unwrap(t: z.ZodTypeAny): { t: z.ZodTypeAny; optional: boolean; def?: unknown; doc?: string } {
-  let optional = false;
-  let def: unknown;
-  let doc = t.description;
-  for (;;) {
-    if (t instanceof z.ZodOptional) optional = true;
-    else if (t instanceof z.ZodDefault) def = (t._def as { defaultValue: () => unknown }).defaultValue();
-    else if (t instanceof z.ZodEffects) {
-      /* refinements and transforms keep the inner type */
-    } else break;
-    t = t instanceof z.ZodEffects ? (t._def as { schema: z.ZodTypeAny }).schema : (t._def as { innerType: z.ZodTypeAny }).innerType;
-    doc ??= t.description;
-  }
-  return { t, optional, def, ...(doc ? { doc } : {}) };
-}
+const unwrap = unwrapSchema;
 
 function typeName(t: z.ZodTypeAny): string {
   if (t instanceof z.ZodString) return 'string';

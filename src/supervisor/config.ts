@@ -12,14 +12,13 @@ import { formatZodIssues } from '../util/zod-issues.js';
 const credits = z
   .union([z.string(), z.number()])
   .transform((v, ctx) => {
-    try {
-      const wei = parseEther(String(v));
-      if (wei < 0n) throw new Error('negative');
-      return wei;
-    } catch {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected an amount of credits (decimal, e.g. "0.5"), got ${JSON.stringify(v)}` });
+    const text = String(v);
+    // Credits have 18 decimals: more would be rounded, i.e. another price registered than configured.
+    if (!/^\d+(\.\d{1,18})?$/.test(text)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected an amount of credits (a non-negative decimal with at most 18 decimals, e.g. "0.5"; give it as a string), got ${JSON.stringify(v)}` });
       return z.NEVER;
     }
+    return parseEther(text);
   });
 
 const listen = z.object({
@@ -100,11 +99,23 @@ export const supervisorConfigSchema = z
     claims: z
       .object({
         pollMs: z.number().int().min(50).default(500).describe('How often the chain is read for claims and queue lengths (a WebSocket head subscription, when chain.wsUrl is set, wakes it sooner)'),
-        logConfirmations: z.number().int().min(1).max(128).default(1).describe('Claim logs are acted on at this depth (1 = as soon as mined)'),
+        logConfirmations: z
+          .number()
+          .int()
+          .min(1)
+          .max(128)
+          .default(1)
+          .describe('Claim logs are acted on at this depth (1 = as soon as mined). Logs are not re-read after a reorg: on a chain that reorganises, set it to the reorg depth (a job claimed again is never run twice, but a claim reorged out and re-mined for another job would leave that job to the oracle\'s timeout)'),
         logRange: z.number().int().min(1).max(100_000).default(2000).describe('Blocks per eth_getLogs call'),
         fromBlock: z.number().int().min(0).optional().describe('At the very first start, read claim logs from this block (default: the head then)'),
         maxPerRound: z.number().int().min(1).max(5000).default(200).describe('Most claim transactions sent per round and queue'),
         concurrency: z.number().int().min(1).max(1000).default(64).describe('Claimed jobs prepared at once (user, script; the submissions themselves go to slurmctld one at a time)'),
+        uncertainGraceMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(60_000)
+          .describe('A submission that got no answer (or a crash during it) may still reach slurmctld: the claim is looked up in SLURM only after this long, and submitted again only if absent'),
         backoffMs: z.number().int().min(10).default(1000).describe('First retry delay of a claim or action that failed on something unavailable (doubles each time)'),
         maxBackoffMs: z.number().int().min(100).default(60_000).describe('Longest retry delay'),
         staleRecheckMs: z.number().int().min(1000).default(300_000).describe('After a stale claimable-queue head is detected, claiming new jobs waits this long (or until the queue length changes) before one more try'),

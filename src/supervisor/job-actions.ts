@@ -41,10 +41,11 @@ export class JobActions {
     this.o.claims.markMinutesApplied(gridJobId);
   }
 
-  /** Applies due actions; returns how many were attempted. */
-  async round(now = Date.now()): Promise<number> {
+  /** Applies due actions (until `stopped` says so); returns how many were attempted. */
+  async round(now = Date.now(), stopped: () => boolean = () => false): Promise<number> {
     const due = this.o.claims.dueActions(now, 100);
     for (const a of due) {
+      if (stopped()) break;
       try {
         const done = a.kind === 'cancel' ? await this.cancel(a) : await this.topUp(a);
         if (done) {
@@ -71,10 +72,11 @@ export class JobActions {
   }
 
   /** Cancels SLURM jobs the reporter flagged (closed on chain while SLURM may run them). */
-  async cancelFlagged(): Promise<number> {
+  async cancelFlagged(stopped: () => boolean = () => false): Promise<number> {
     const { reporter, backend, log } = this.o;
     let n = 0;
     for (const job of reporter.jobs.toCancel()) {
+      if (stopped()) break;
       try {
         if (job.slurmJobId !== null) await backend.cancel(job.slurmJobId);
         reporter.jobs.markCancelSlurm(job.gridJobId, false);
@@ -91,6 +93,11 @@ export class JobActions {
   /** Returns the outcome label when the action is finished, undefined to wait. */
   private async cancel(a: Action): Promise<string | undefined> {
     const { reporter, claims, backend, log } = this.o;
+    if (a.slurmJobId !== null) {
+      await backend.cancel(a.slurmJobId);
+      log.info({ gridJobId: a.gridJobId, slurmJobId: a.slurmJobId }, 'supervisor: earlier SLURM job of a job claimed again cancelled');
+      return 'cancelled_earlier_run';
+    }
     const job = reporter.jobs.get(a.gridJobId);
     if (job?.slurmJobId != null) {
       await backend.cancel(job.slurmJobId);

@@ -63,6 +63,8 @@ export interface RegisterOptions {
   log: Logger;
   metrics: SupervisorMetrics;
   stopped: () => boolean;
+  /** Waits between approval checks (the caller cuts it short on stop). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -112,7 +114,7 @@ export async function ensureRegistered(o: RegisterOptions): Promise<Registration
       o.log.info({ state: reg.state, provider: o.provider }, 'supervisor: waiting for the grid admin to approve this provider (ProviderManager.approve); checking again periodically');
       lastLog = Date.now();
     }
-    await sleep(o.approvalPollMs);
+    await (o.sleep ?? sleep)(o.approvalPollMs);
     reg = await getRegistration(o.ctx, o.provider);
     setState(o.metrics, reg);
   }

@@ -62,7 +62,7 @@ const scriptErrorKind = (err: unknown): string => (err as { kind?: string }).kin
 
 export interface RunnerOptions {
   claims: Claims;
-  reporter: Pick<Reporter, 'db' | 'addJob' | 'reports'>;
+  reporter: Pick<Reporter, 'db' | 'addJob' | 'reports' | 'jobs'>;
   pipeline: Pick<TxPipeline, 'submit'>;
   metaScheduler: Address;
   backend: SlurmBackend;
@@ -71,6 +71,8 @@ export interface RunnerOptions {
   settings: SubmitSettings;
   /** Claims worked on at once. */
   concurrency: number;
+  /** After a submission that may have reached slurmctld without an answer, how long before SLURM is searched for it (and it is submitted again if absent). */
+  uncertainGraceMs: number;
   /** First retry delay; doubles up to maxBackoffMs. */
   backoffMs: number;
   maxBackoffMs: number;
@@ -155,9 +157,22 @@ export class Runner {
     const { o } = this;
     const log = o.log.child({ gridJobId: c.gridJobId, customer: c.customer, claim: c.id });
 
-    // 1. A submission that may have happened: find it before anything else.
+    // 1. The customer's user: never anyone else.
+    const t0 = Date.now();
+    let user;
+    try {
+      user = await o.users.resolve(c.customer);
+    } catch (err) {
+      const e = err instanceof UserResolveError ? err : new UserResolveError(shortError(err), true);
+      log.error({ err: e.message, retryable: e.retryable }, 'supervisor: cannot resolve the customer\'s Linux user; the claim is kept and retried');
+      o.metrics.claimErrors.inc({ step: 'user' });
+      this.retry(c, `user: ${e.message}`);
+      return;
+    }
+
+    // 2. A submission that may have happened (a crash, a lost answer): find it before anything else.
     if (c.state === 'submitting' || this.uncertain.has(c.id)) {
-      const found = await this.findSubmitted(c).catch((err: unknown) => {
+      const found = await this.findSubmitted(c, user.uid).catch((err: unknown) => {
         this.retry(c, `looking the job up in SLURM: ${shortError(err)}`);
         log.warn({ err: shortError(err) }, 'supervisor: cannot look the claim up in SLURM yet; retrying');
         return null;
@@ -169,19 +184,6 @@ export class Runner {
         this.uncertain.delete(c.id);
         return;
       }
-    }
-
-    // 2. The customer's user: never anyone else.
-    const t0 = Date.now();
-    let user;
-    try {
-      user = await o.users.resolve(c.customer);
-    } catch (err) {
-      const e = err instanceof UserResolveError ? err : new UserResolveError(shortError(err), true);
-      log.error({ err: e.message, retryable: e.retryable }, 'supervisor: cannot resolve the customer\'s Linux user; the claim is kept and retried');
-      o.metrics.claimErrors.inc({ step: 'user' });
-      this.retry(c, `user: ${e.message}`);
-      return;
     }
 
     // 3. The script.
@@ -216,8 +218,8 @@ export class Runner {
       throw err;
     }
 
-    // 5. A retried claim may have been taken back on chain meanwhile (oracle timeout).
-    if (c.attempts > 0 && o.chainJob && c.state === 'claimed') {
+    // 5. A retried claim may have been taken back on chain meanwhile (oracle timeout, customer cancel).
+    if ((c.attempts > 0 || c.state === 'submitting') && o.chainJob) {
       let onChain;
       try {
         onChain = await o.chainJob(c.gridJobId);
@@ -228,16 +230,18 @@ export class Runner {
       if (onChain.status !== JobStatus.SCHEDULED || (o.provider && onChain.provider.toLowerCase() !== o.provider.toLowerCase())) {
         const why = `the job left SCHEDULED for this provider on chain (now ${JobStatus[onChain.status]}) before it could be submitted; not submitted`;
         log.warn({ chainStatus: JobStatus[onChain.status] }, `supervisor: ${why}`);
-        if (o.claims.transition(c.id, ['claimed'], 'cancelled', why)) o.metrics.outcomes.inc({ outcome: 'taken_back' });
+        if (o.claims.transition(c.id, ['claimed', 'submitting'], 'cancelled', why)) o.metrics.outcomes.inc({ outcome: 'taken_back' });
         return;
       }
     }
 
     // 6. Submit, with `submitting` on disk first.
     if (this.stopping) return;
-    // Only from claimed/submitting: a cancellation claimed meanwhile closed it.
-    if (!o.claims.transition(c.id, ['claimed', 'submitting'], 'submitting')) {
-      log.info('supervisor: claim closed while it was prepared (cancelled); not submitted');
+    // Only the job's newest claim, only from claimed/submitting (a cancellation or a newer claim
+    // closed it meanwhile). Should this process die during the submission, the claim is looked at
+    // again only after the grace: a submission in flight (ssh) must reach slurmctld first.
+    if (!o.claims.isLatest(c.id, c.gridJobId) || !o.claims.transition(c.id, ['claimed', 'submitting'], 'submitting', undefined, Date.now() + o.uncertainGraceMs)) {
+      log.info('supervisor: claim closed while it was prepared (cancelled, or the job was claimed again); not submitted');
       return;
     }
     o.checkpoint?.('before-submit', c);
@@ -250,11 +254,11 @@ export class Runner {
         await this.refuse(c, `SLURM refused the job: ${err.message}`);
         return;
       }
-      // The request may have reached slurmctld: look before submitting again.
+      // The request may have reached slurmctld, or still be on its way: look, after the grace, before submitting again.
       this.uncertain.add(c.id);
       o.metrics.claimErrors.inc({ step: 'submit' });
-      log.warn({ err: shortError(err) }, 'supervisor: submission failed; the claim is kept and retried');
-      this.retry(c, `submit: ${shortError(err)}`);
+      log.warn({ err: shortError(err), lookAgainInMs: o.uncertainGraceMs }, 'supervisor: submission failed; the claim is kept and looked up in SLURM before any new submission');
+      o.claims.retryLater(c.id, `submit: ${shortError(err)}`, Date.now() + Math.max(o.uncertainGraceMs, Math.min(o.backoffMs * 2 ** Math.min(c.attempts, 20), o.maxBackoffMs)));
       return;
     }
     const t3 = Date.now();
@@ -267,16 +271,22 @@ export class Runner {
     );
   }
 
-  /** SLURM's id of the job of this claim if it was submitted, undefined if not. */
-  private async findSubmitted(c: Claim): Promise<number | undefined> {
+  /**
+   * SLURM's id of the job of this claim if it was submitted, undefined if not:
+   * a job of that name, run as that uid, submitted after the claim was seen
+   * (anyone can name a job after a grid job id; only root can give it the
+   * customer's uid). Finished and purged by slurmctld, the plugins' stored
+   * records still name it.
+   */
+  private async findSubmitted(c: Claim, uid: number): Promise<number | undefined> {
     const name = c.gridJobId.toLowerCase();
-    const after = c.seenAt / 1000 - 60;
-    const inSlurm = (await this.o.backend.list()).filter((j) => j.name === name && (j.submitTime === 0 || j.submitTime >= after));
+    const after = Math.floor(c.seenAt / 1000) - 60;
+    const inSlurm = (await this.o.backend.list()).filter((j) => j.name === name && j.userId === uid && (j.submitTime === 0 || j.submitTime >= after));
     if (inSlurm.length > 0) return Math.max(...inSlurm.map((j) => j.jobId));
-    // Finished and already purged by slurmctld: the plugins' records still name it.
-    const row = stmt(this.o.reporter.db, `SELECT max(job_id) AS id FROM events WHERE json_extract(event, '$.jobName') = ? AND received_at >= ?`).get(name, c.seenAt - 60_000) as {
-      id: number | null;
-    };
+    const row = stmt(
+      this.o.reporter.db,
+      `SELECT max(job_id) AS id FROM events WHERE json_extract(event, '$.jobName') = ? AND json_extract(event, '$.userId') = ? AND json_extract(event, '$.submitTime') >= ?`,
+    ).get(name, uid, after) as { id: number | null };
     return row.id ?? undefined;
   }
 
@@ -285,6 +295,9 @@ export class Runner {
     const now = Date.now();
     o.reporter.db.transaction(() => {
       const minutes = c.maxMinutes + o.claims.unappliedTopUpMinutes(c.gridJobId);
+      // slurmctld lost its state and reused an id: the newest submission owns it.
+      const displaced = o.reporter.jobs.releaseSlurmId(slurmJobId, c.gridJobId);
+      if (displaced) o.log.error({ slurmJobId, gridJobId: c.gridJobId, displaced }, 'supervisor: SLURM reused a job id already mapped to another grid job (slurmctld lost its state?); the older mapping is dropped');
       o.reporter.addJob({ gridJobId: c.gridJobId, slurmJobId, customer: c.customer, maxMinutes: minutes, claimBlock: c.block, submittedAt: Math.floor(now / 1000) });
       o.claims.markMinutesApplied(c.gridJobId);
       o.claims.setState(c.id, 'submitted', { slurmJobId, submittedAt: now, lastError: null });

@@ -14,8 +14,14 @@
 // it is submitted again.
 //
 // actions: cancellations and top-ups claimed (ClaimNextCancellingJobEvent,
-// ClaimNextTopUpJobEvent), keyed by their log, applied at most once:
+// ClaimNextTopUpJobEvent), keyed by their log, applied at most once, and the
+// cancellation of an earlier SLURM job of a job claimed again (slurm_job_id
+// set, keyed by the new claim's log):
 //   pending --> done | failed
+//
+// A job claimed again (the chain took it back, e.g. an oracle timeout, then
+// assigned it here again) closes its earlier open claims in the transaction
+// that records the new one: one open claim per job at any time.
 export const SUPERVISOR_SCHEMA_V2: readonly string[] = [
   `CREATE TABLE claims (
      id INTEGER PRIMARY KEY,
@@ -48,6 +54,7 @@ export const SUPERVISOR_SCHEMA_V2: readonly string[] = [
      log_index INTEGER NOT NULL,
      state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
      minutes_applied INTEGER NOT NULL DEFAULT 0,
+     slurm_job_id INTEGER,
      attempts INTEGER NOT NULL DEFAULT 0,
      next_attempt_at INTEGER NOT NULL DEFAULT 0,
      last_error TEXT,

@@ -104,6 +104,9 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
     const benchAbort = new AbortController();
     const extraLabels = benchmarkLabels({ config, backend, db, log, signal: benchAbort.signal });
     const chainWake = new Wakeup();
+    /** Woken by stop(): the sleeps of the action loop and of registration must not hold up a SIGTERM. */
+    const stopWake = new Wakeup();
+    const regWake = new Wakeup();
     const runWake = new Wakeup();
     const actions = new JobActions({ claims, reporter, backend, backoffMs: config.claims.backoffMs, maxBackoffMs: config.claims.maxBackoffMs, log, metrics });
     const follower = new ChainLogFollower({
@@ -116,7 +119,16 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
       log,
       handlers: {
         claim: (ev, at) => {
-          if (claims.add({ gridJobId: ev.jobId, customer: ev.customerAddr, maxMinutes: ev.maxDurationMinute, definition: ev.jobDefinition, ...at })) metrics.claimsSeen.inc({ queue: 'claimable' });
+          const before = claims.latestFor(ev.jobId);
+          if (!claims.add({ gridJobId: ev.jobId, customer: ev.customerAddr, maxMinutes: ev.maxDurationMinute, definition: ev.jobDefinition, ...at })) return;
+          metrics.claimsSeen.inc({ queue: 'claimable' });
+          if (!before) return;
+          // Claimed again: the chain took the job back (oracle timeout) and gave it here again. Its new
+          // run is reported afresh; an earlier SLURM job of it is cancelled.
+          const old = reporter.jobs.reclaim(ev.jobId);
+          reporter.reports.dropUnsent(ev.jobId);
+          if (old !== null) claims.addAction({ kind: 'cancel', gridJobId: ev.jobId, slurmJobId: old, ...at });
+          log.warn({ gridJobId: ev.jobId, earlierClaim: before.id, earlierState: before.state, earlierSlurmJobId: old }, 'supervisor: job claimed again; the earlier claim is closed and its SLURM job cancelled');
         },
         cancel: (ev, at) => {
           if (claims.addAction({ kind: 'cancel', gridJobId: ev.jobId, ...at })) metrics.claimsSeen.inc({ queue: 'cancelling' });
@@ -146,6 +158,7 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
       scripts,
       settings: { partition: config.slurm.partition, path: config.slurm.path, output: config.slurm.output, maxScriptBytes: config.slurm.maxScriptBytes },
       concurrency: config.claims.concurrency,
+      uncertainGraceMs: config.claims.uncertainGraceMs,
       backoffMs: config.claims.backoffMs,
       maxBackoffMs: config.claims.maxBackoffMs,
       log,
@@ -183,6 +196,7 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
               log,
               metrics,
               stopped: () => stopping,
+              sleep: (ms) => regWake.wait(ms),
             });
             if (reg) {
               joinedAt = Date.now();
@@ -192,7 +206,7 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
             return;
           } catch (err) {
             log.error({ err: shortError(err), retryInMs: delay }, 'supervisor: registration failed; retrying');
-            await sleep(delay);
+            await regWake.wait(delay);
           }
         }
       })();
@@ -230,20 +244,22 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
       let lastFlagged = 0;
       while (!stopping) {
         try {
-          await actions.round();
+          await actions.round(Date.now(), () => stopping);
           if (Date.now() - lastFlagged > 5000) {
             lastFlagged = Date.now();
-            await actions.cancelFlagged();
+            await actions.cancelFlagged(() => stopping);
           }
         } catch (err) {
           log.error({ err: shortError(err) }, 'supervisor: action round error');
         }
-        await sleep(Math.min(config.claims.pollMs, 500));
+        await stopWake.wait(Math.min(config.claims.pollMs, 500));
       }
     })();
 
     cleanup.push(async () => {
       stopping = true;
+      stopWake.wake();
+      regWake.wake();
       benchAbort.abort();
       runner.stop();
       chainWake.wake();

@@ -177,6 +177,11 @@ export class TxPipeline {
     return this.ctx.store.byRef(kind, ref).filter((r) => r.sender === this.address).map((r) => this.record(r));
   }
 
+  /** This key's transactions of a kind not yet confirmed (pending or mined), in nonce order: an owner's work in flight after a restart. */
+  unconfirmed(kind: string): TxRecord[] {
+    return this.ctx.store.unconfirmed().filter((r) => r.kind === kind).map((r) => this.record(r));
+  }
+
   // ---------------------------------------------------------------- open
 
   private async recover(): Promise<void> {

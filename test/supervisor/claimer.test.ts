@@ -37,6 +37,7 @@ function setup(opts: { stale?: boolean } = {}) {
         return { ok: true, txId: id, nonce: id, hash: '0x' as Hex };
       }),
     get: (id: number) => txs.get(id),
+    unconfirmed: (kind: string) => [...txs.values()].filter((t) => t.kind === kind && (t.state === 'pending' || t.state === 'mined')),
   };
   const claimer = new Claimer({
     ctx: { publicClient: {} as never, addresses: { metaScheduler: MS } as never },
@@ -48,7 +49,9 @@ function setup(opts: { stale?: boolean } = {}) {
     metrics,
     queueSizes: async () => ({ ...sizes }),
   });
-  return { claimer, sizes, txs, sent, registry, setStale: (v: boolean) => (stale = v), mine: (block: bigint) => txs.forEach((t) => t.state === 'pending' && Object.assign(t, { state: 'confirmed', minedBlock: block })) };
+  const restart = () =>
+    new Claimer({ ctx: { publicClient: {} as never, addresses: { metaScheduler: MS } as never }, provider: PROVIDER, pipeline, maxPerRound: 100, staleRecheckMs: 60_000, log: pino({ level: 'silent' }), metrics, queueSizes: async () => ({ ...sizes }) });
+  return { claimer, restart, sizes, txs, sent, registry, setStale: (v: boolean) => (stale = v), mine: (block: bigint) => txs.forEach((t) => t.state === 'pending' && Object.assign(t, { state: 'confirmed', minedBlock: block })) };
 }
 
 describe('claimer', () => {
@@ -65,6 +68,8 @@ describe('claimer', () => {
     t.sizes.block = 2n;
     t.sizes.claimable = 5; // 5 new jobs queued
     expect((await t.claimer.round()).claimable).toBe(5);
+    // A restart with those 5 still pending: not claimed again.
+    expect((await t.restart().round()).claimable).toBe(0);
   });
 
   it('a stale claimable head: detected once, counted, no retry loop; cancellations and top-ups still claimed; resumes when the queue changes', async () => {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 
 import { applyEnv, loadConfigInput } from '../../src/supervisor/config-env.js';
 import { configReference } from '../../src/supervisor/config-reference.js';
-import { parseSupervisorConfig } from '../../src/supervisor/config.js';
+import { parseSupervisorConfig, supervisorConfigSchema } from '../../src/supervisor/config.js';
 
 const minimal = {
   chain: { rpcUrl: 'http://127.0.0.1:8545', chainId: 31337, metaScheduler: '0x5FbDB2315678afecb367f032d93F642f64180aa3' },
@@ -33,22 +33,36 @@ describe('supervisor configuration', () => {
     const f = join(dir, 'c.json');
     writeFileSync(f, JSON.stringify(minimal));
     const { config, applied } = loadConfigInput(f, {
+      GRIDLINK_PROVIDER__PRICES__MEM_PER_MIN: '0.0000001',
+      GRIDLINK_PROVIDER__PRICES__CPU_PER_MIN: '0.123456789012345678',
+      GRIDLINK_PROVIDER__LABELS: '{"gpu.model":"64"}',
+      GRIDLINK_SLURM__PARTITION: '64',
+      GRIDLINK_SBATCH__TLS__INSECURE: 'true',
       GRIDLINK_CHAIN__RPC_URL: 'http://10.0.0.5:8545',
       GRIDLINK_CLAIMS__POLL_MS: '250',
       GRIDLINK_SLURM__SSH__HOST: 'login1',
       GRIDLINK_PROVIDER_KEY: '0xnot-a-path',
       GRIDLINK___PROTO____POLLUTED: '1',
-    });
-    expect(applied).toEqual(['chain.rpcUrl', 'claims.pollMs', 'slurm.ssh.host']);
+    }, supervisorConfigSchema);
+    expect(applied).toEqual(['chain.rpcUrl', 'claims.pollMs', 'provider.labels', 'provider.prices.cpuPerMin', 'provider.prices.memPerMin', 'sbatch.tls.insecure', 'slurm.partition', 'slurm.ssh.host']);
     const c = parseSupervisorConfig({ ...config, slurm: { ...(config.slurm as object), ssh: undefined } });
     expect(c.chain.rpcUrl).toBe('http://10.0.0.5:8545');
     expect(c.claims.pollMs).toBe(250);
+    // Prices keep every digit, strings stay strings, maps come whole as JSON.
+    expect(c.provider.prices.memPerMin).toBe(10n ** 11n);
+    expect(c.provider.prices.cpuPerMin).toBe(123456789012345678n);
+    expect(c.provider.labels).toEqual({ 'gpu.model': '64' });
+    expect(c.slurm.partition).toBe('64');
+    expect(c.sbatch.tls?.insecure).toBe(true);
+    expect(() => applyEnv({}, { GRIDLINK_PROVIDER__LABELS__GPU_MODEL: 'a100' }, supervisorConfigSchema)).toThrow(/provider.labels is a map: set it whole, as JSON/);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(applyEnv({}, { GRIDLINK_X__Y: '"s"' }).config).toEqual({ x: { y: 's' } });
+    expect(applyEnv({}, { GRIDLINK_X__Y: 's' }).config).toEqual({ x: { y: 's' } }); // without a schema: strings
   });
 
   it('says what is wrong: unknown keys, bad prices, ssh without a host key', () => {
     expect(() => parseSupervisorConfig({ ...minimal, provider: { prices: { cpuPerMin: 'cheap' } } })).toThrow(/provider.prices.cpuPerMin.*credits/);
+    expect(() => parseSupervisorConfig({ ...minimal, provider: { prices: { cpuPerMin: '0.1234567890123456789' } } })).toThrow(/at most 18 decimals/);
+    expect(() => parseSupervisorConfig({ ...minimal, provider: { prices: { cpuPerMin: '-1' } } })).toThrow(/non-negative/);
     expect(() => parseSupervisorConfig({ ...minimal, slurm: { partition: 'grid', backend: 'ssh' } })).toThrow(/slurm.ssh.*needs/);
     expect(() => parseSupervisorConfig({ ...minimal, slurm: { partition: 'grid', backend: 'ssh', ssh: { host: 'l', privateKeyPath: '/k' } } })).toThrow(/hostKey/);
     expect(() => parseSupervisorConfig({ ...minimal, claimz: {} })).toThrow(/claimz/);

@@ -48,7 +48,7 @@ class FakeBackend implements SlurmBackend {
     }
     this.submits.push(req);
     const id = this.next++;
-    this.jobsList.push({ jobId: id, name: req.name, submitTime: Math.floor(Date.now() / 1000) });
+    this.jobsList.push({ jobId: id, name: req.name, userId: req.uid, submitTime: Math.floor(Date.now() / 1000) });
     if (this.loseAnswer) {
       this.loseAnswer = false;
       throw new SlurmBackendError('unavailable', 'connection reset after sending');
@@ -86,7 +86,7 @@ function newRunner(): Runner {
   const metrics = createSupervisorMetrics(new Registry(), claims);
   return new Runner({
     claims,
-    reporter: { db, addJob: (j) => jobs.add(j), reports },
+    reporter: { db, addJob: (j) => jobs.add(j), reports, jobs },
     pipeline: {
       submit: async (reqs, opts) => {
         sent.push(reqs);
@@ -102,6 +102,7 @@ function newRunner(): Runner {
     scripts,
     settings: { partition: 'debug', path: '/usr/bin:/bin', output: '{home}/out-%j', maxScriptBytes: 4096 },
     concurrency: 4,
+    uncertainGraceMs: 0,
     backoffMs: 1,
     maxBackoffMs: 1,
     log: pino({ level: 'silent' }),
@@ -251,6 +252,27 @@ describe('runner', () => {
     users.fail = undefined;
     await settle();
     expect(backend.submits).toHaveLength(1);
+  });
+
+  it('a job of the same name run by another user is never adopted; a job claimed again is submitted for its newest claim only', async () => {
+    claim(13);
+    crashAt = 'before-submit';
+    await runner.round();
+    // Someone names a job after the grid job id (as anyone may): not the customer's uid.
+    backend.jobsList.push({ jobId: 999, name: jobId(13), userId: 1234, submitTime: Math.floor(Date.now() / 1000) });
+    runner = newRunner();
+    await settle();
+    expect(backend.submits.map((r) => r.name)).toEqual([jobId(13)]);
+    expect(claims.latestFor(jobId(13))?.slurmJobId).toBe(100);
+    // Claimed twice while the first claim waits on an outage: only the newest runs.
+    claim(14);
+    users.fail = new UserResolveError('LDAP server unreachable', true);
+    await runner.round(Date.now() + 10_000);
+    claims.add({ gridJobId: jobId(14), customer: CUSTOMER, maxMinutes: 30n, definition: claims.latestFor(jobId(14))!.definition, block: 20n, txHash: `0x${'f'.repeat(64)}`, logIndex: 3 });
+    users.fail = undefined;
+    await settle();
+    expect(backend.submits.filter((r) => r.name === jobId(14))).toHaveLength(1);
+    expect(claims.list().filter((c) => c.gridJobId === jobId(14)).map((c) => c.state)).toEqual(['cancelled', 'submitted']);
   });
 
   it('a claim retried after an outage is checked on chain first: taken back by the oracle meanwhile, it is not submitted', async () => {
