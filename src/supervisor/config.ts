@@ -42,7 +42,7 @@ export const supervisorConfigSchema = z
   .object({
     chain: chainReporterConfigSchema
       .omit({ metricsListen: true })
-      .describe('The chain, the provider key and the reporter (statuses and billed minutes), shared with `gridlink reporter run`'),
+      .describe('The chain, the provider key and the reporter (statuses and billed minutes), shared with `gridlink reporter run`; here reconciliation reads SLURM through the supervisor\'s own backend, so reconcile.slurmConf is not used'),
     ingest: ingestConfigSchema.describe('The ingest endpoint the relays deliver job events to; `storeDir` holds the state database of the whole process'),
     slurm: z
       .object({

@@ -155,7 +155,7 @@ export async function startGrid(o: { customers?: number; /** Start the devnet or
         slurm: { backend: 'local', slurmConf: cluster.confPath, partition: cluster.partition },
         provider: { prices: PRICES, labels: { region: 'test', os: 'linux' }, approvalPollMs: 300 },
         sbatch: { endpoint: sbatch.address },
-        claims: { pollMs: 200, backoffMs: 200, maxBackoffMs: 2000 },
+        claims: { pollMs: 200, backoffMs: 200, maxBackoffMs: 2000, uncertainGraceMs: 3000 },
       };
       overrides?.(c);
       return c;
