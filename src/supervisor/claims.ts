@@ -48,8 +48,6 @@ export interface Action {
   minutes: number;
   block: bigint;
   state: ActionState;
-  /** Top-up: the minutes were added to the job map (or counted in the submission). */
-  minutesApplied: boolean;
   /** Cancel: this SLURM job precisely (an earlier submission of a job claimed again). */
   slurmJobId: number | null;
   attempts: number;
@@ -91,7 +89,6 @@ interface ActionRow {
   minutes: number;
   block: number;
   state: ActionState;
-  minutes_applied: number;
   slurm_job_id: number | null;
   attempts: number;
   last_error: string | null;
@@ -138,7 +135,6 @@ const toAction = (r: ActionRow): Action => ({
   minutes: r.minutes,
   block: BigInt(r.block),
   state: r.state,
-  minutesApplied: r.minutes_applied !== 0,
   slurmJobId: r.slurm_job_id,
   attempts: r.attempts,
   lastError: r.last_error,
@@ -169,11 +165,6 @@ export class Claims {
        VALUES (?, ?, ?, ?, ?, ?, ?, 'claimed', ?, ?) ON CONFLICT (tx_hash, log_index) DO NOTHING`,
     ).run(c.gridJobId.toLowerCase(), getAddress(c.customer), minutes, encodeDefinition(c.definition), Number(c.block), c.txHash.toLowerCase(), c.logIndex, now, now);
     return r.changes === 1;
-  }
-
-  get(id: number): Claim | undefined {
-    const r = stmt(this.db, 'SELECT * FROM claims WHERE id = ?').get(id) as ClaimRow | undefined;
-    return r && toClaim(r);
   }
 
   /** The job's latest claim. */
@@ -247,10 +238,6 @@ export class Claims {
 
   dueActions(now: number, limit: number): Action[] {
     return (stmt(this.db, `SELECT * FROM actions WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?`).all(now, limit) as ActionRow[]).map(toAction);
-  }
-
-  actionsFor(gridJobId: Hex): Action[] {
-    return (stmt(this.db, 'SELECT * FROM actions WHERE grid_job_id = ? ORDER BY id').all(gridJobId.toLowerCase()) as ActionRow[]).map(toAction);
   }
 
   /** Top-up minutes claimed for the job and not yet added to the job map. */

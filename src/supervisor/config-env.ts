@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 
 import { z } from 'zod';
 
-import { fieldSchema } from '../util/zod-walk.js';
+import { fieldSchema, unwrapSchema } from '../util/zod-walk.js';
 
 export const ENV_PREFIX = 'GRIDLINK_';
 
@@ -39,7 +39,7 @@ function value(name: string, raw: string, t: z.ZodTypeAny | undefined): unknown 
   if (t instanceof z.ZodBoolean) return raw === 'true' ? true : raw === 'false' ? false : raw;
   if (t instanceof z.ZodObject || t instanceof z.ZodArray || t instanceof z.ZodRecord) return json();
   if (t instanceof z.ZodUnion) {
-    const opts = (t.options as z.ZodTypeAny[]).map((o) => fieldSchema(z.object({ x: o }), 'x'));
+    const opts = (t.options as z.ZodTypeAny[]).map((o) => unwrapSchema(o).t);
     if (opts.some((o) => o instanceof z.ZodString)) return raw;
     if (opts.some((o) => o instanceof z.ZodNumber) && raw.trim() !== '' && Number.isFinite(Number(raw))) return Number(raw);
     return raw.startsWith('{') || raw.startsWith('[') || raw === 'false' || raw === 'true' ? json() : raw;

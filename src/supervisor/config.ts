@@ -2,7 +2,7 @@
 // GRIDLINK_* environment variables on top (env.ts), validated here with zod.
 // Every field carries its documentation (`.describe`), from which
 // `gridlink supervisor config-reference` generates docs/supervisor-config.md.
-import { isAddress, parseEther, type Address } from 'viem';
+import { parseEther } from 'viem';
 import { z } from 'zod';
 
 import { chainReporterConfigSchema } from '../reporter/config.js';
@@ -160,5 +160,3 @@ export function parseSupervisorConfig(input: unknown): SupervisorConfig {
   if (!r.success) throw new SupervisorConfigError(`invalid supervisor configuration: ${formatZodIssues(r.error.issues)}`);
   return r.data;
 }
-
-export const isAddr = (v: string): v is Address => isAddress(v, { strict: false });

@@ -15,6 +15,7 @@ import { JobStatus } from '../metascheduler/status.js';
 import type { Reporter } from '../reporter/service.js';
 import { SlurmBackendError, type SlurmBackend } from '../slurm/backend.js';
 import { shortError } from '../txpipeline/errors.js';
+import { backoffMs } from '../util/backoff.js';
 import type { Action, Claims } from './claims.js';
 import type { SupervisorMetrics } from './metrics.js';
 import { closeUnsubmitted } from './runner.js';
@@ -65,7 +66,7 @@ export class JobActions {
           this.o.metrics.actions.inc({ kind: a.kind, outcome: 'failed' });
           continue;
         }
-        this.o.claims.retryActionLater(a.id, shortError(err), Date.now() + Math.min(this.o.backoffMs * 2 ** Math.min(a.attempts, 20), this.o.maxBackoffMs));
+        this.o.claims.retryActionLater(a.id, shortError(err), Date.now() + backoffMs(a.attempts, this.o.backoffMs, this.o.maxBackoffMs));
       }
     }
     return due.length;
@@ -121,9 +122,8 @@ export class JobActions {
     const { reporter, claims, backend, log } = this.o;
     const job = reporter.jobs.get(a.gridJobId);
     if (job?.slurmJobId != null) {
-      if (!claims.actionsFor(a.gridJobId).find((x) => x.id === a.id)?.minutesApplied) {
-        reporter.db.transaction(() => this.recordTopUp(a.gridJobId))();
-      }
+      // Minutes not yet in the job map (claimed before its submission was mapped) go there now; idempotent.
+      reporter.db.transaction(() => this.recordTopUp(a.gridJobId))();
       const minutes = reporter.jobs.get(a.gridJobId)!.maxMinutes;
       await backend.setTimeLimit(job.slurmJobId, minutes);
       log.info({ gridJobId: a.gridJobId, slurmJobId: job.slurmJobId, added: a.minutes, timeLimitMinutes: minutes }, 'supervisor: top-up claimed; SLURM time limit raised');

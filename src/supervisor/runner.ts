@@ -23,6 +23,7 @@ import { JobStatus } from '../metascheduler/status.js';
 import type { Reporter } from '../reporter/service.js';
 import { SlurmBackendError, type SlurmBackend } from '../slurm/backend.js';
 import { stmt } from '../state/db.js';
+import { backoffMs } from '../util/backoff.js';
 import type { TxPipeline } from '../txpipeline/index.js';
 import { shortError } from '../txpipeline/errors.js';
 import type { Claim, Claims } from './claims.js';
@@ -92,8 +93,6 @@ export interface RunnerOptions {
 
 export class Runner {
   private readonly running = new Map<number, Promise<void>>();
-  /** Claims whose submission may have reached slurmctld in this process (an error after sending). */
-  private readonly uncertain = new Set<number>();
   private stopping = false;
 
   constructor(private readonly o: RunnerOptions) {}
@@ -101,11 +100,6 @@ export class Runner {
   /** No new claim is started; those in progress finish (see settled()). */
   stop(): void {
     this.stopping = true;
-  }
-
-  /** Claims being worked on now. */
-  inProgress(): number {
-    return this.running.size;
   }
 
   /** Resolves when every claim in progress is done. */
@@ -149,8 +143,7 @@ export class Runner {
   }
 
   private retry(c: Claim, error: string): void {
-    const delay = Math.min(this.o.backoffMs * 2 ** Math.min(c.attempts, 20), this.o.maxBackoffMs);
-    this.o.claims.retryLater(c.id, error, Date.now() + delay);
+    this.o.claims.retryLater(c.id, error, Date.now() + backoffMs(c.attempts, this.o.backoffMs, this.o.maxBackoffMs));
   }
 
   private async step(c: Claim): Promise<void> {
@@ -170,8 +163,8 @@ export class Runner {
       return;
     }
 
-    // 2. A submission that may have happened (a crash, a lost answer): find it before anything else.
-    if (c.state === 'submitting' || this.uncertain.has(c.id)) {
+    // 2. A submission that may have happened (a crash, a lost answer: the claim stayed `submitting`): find it first.
+    if (c.state === 'submitting') {
       const found = await this.findSubmitted(c, user.uid).catch((err: unknown) => {
         this.retry(c, `looking the job up in SLURM: ${shortError(err)}`);
         log.warn({ err: shortError(err) }, 'supervisor: cannot look the claim up in SLURM yet; retrying');
@@ -181,7 +174,6 @@ export class Runner {
       if (found !== undefined) {
         log.warn({ slurmJobId: found }, 'supervisor: claim found already submitted (crash or lost answer): adopted, not submitted again');
         this.recordSubmitted(c, found);
-        this.uncertain.delete(c.id);
         return;
       }
     }
@@ -254,11 +246,11 @@ export class Runner {
         await this.refuse(c, `SLURM refused the job: ${err.message}`);
         return;
       }
-      // The request may have reached slurmctld, or still be on its way: look, after the grace, before submitting again.
-      this.uncertain.add(c.id);
+      // The request may have reached slurmctld, or still be on its way: the claim stays `submitting`
+      // and is looked up, after the grace, before any new submission.
       o.metrics.claimErrors.inc({ step: 'submit' });
       log.warn({ err: shortError(err), lookAgainInMs: o.uncertainGraceMs }, 'supervisor: submission failed; the claim is kept and looked up in SLURM before any new submission');
-      o.claims.retryLater(c.id, `submit: ${shortError(err)}`, Date.now() + Math.max(o.uncertainGraceMs, Math.min(o.backoffMs * 2 ** Math.min(c.attempts, 20), o.maxBackoffMs)));
+      o.claims.retryLater(c.id, `submit: ${shortError(err)}`, Date.now() + Math.max(o.uncertainGraceMs, backoffMs(c.attempts, o.backoffMs, o.maxBackoffMs)));
       return;
     }
     const t3 = Date.now();

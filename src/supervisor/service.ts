@@ -60,8 +60,6 @@ export interface SupervisorDeps {
   checkpoint?: RunnerOptions['checkpoint'];
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export async function startSupervisor(config: SupervisorConfig, deps: SupervisorDeps = {}): Promise<Supervisor> {
   const log = deps.logger ?? pino({ name: 'gridlink-supervisor' });
   const registry = deps.registry ?? new Registry();

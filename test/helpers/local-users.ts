@@ -6,7 +6,6 @@
 // directly, under flock, idempotently. They stay: a test machine reuses them.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
 
 export const TEST_GROUP = 'gridlink-customers';
 export const TEST_GID = 59000;
@@ -44,10 +43,3 @@ export function ensureLocalUsers(names: string[]): LocalUser[] {
     return u;
   });
 }
-
-/** The user for an address (lower-cased), created if missing. */
-export function ensureCustomerUser(address: string): LocalUser {
-  return ensureLocalUsers([address.toLowerCase()])[0]!;
-}
-
-export const homeOf = (name: string): string => path.join(TEST_HOME_ROOT, name);
