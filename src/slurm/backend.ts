@@ -114,3 +114,42 @@ export interface SlurmBackend extends SlurmJobSource {
   list(): Promise<SlurmJob[]>;
   close(): Promise<void>;
 }
+
+/** Ceiling of any 32-bit count SLURM takes (0xffffffff is INFINITE, 0xfffffffe NO_VAL). */
+const U32_MAX = 0xfffffffe;
+
+/**
+ * Why no SLURM may see this request (undefined: nothing): counts out of
+ * range, a job as root, a relative workDir, a partition that is not one
+ * word, NUL bytes (SLURM strings are C strings), bad environment names.
+ * Both backends refuse such a request before anything runs; each adds what
+ * its own path cannot carry.
+ */
+export function submitRequestProblem(r: SubmitRequest): string | undefined {
+  const count = (v: number, min: number) => Number.isInteger(v) && v >= min && v <= U32_MAX;
+  if (!count(r.uid, 0) || !count(r.gid, 0)) return `uid ${r.uid} / gid ${r.gid} must be resolved numeric ids`;
+  if (r.uid === 0) return 'jobs never run as root (uid 0)';
+  if (!count(r.ntasks, 1)) return `ntasks ${r.ntasks} must be a positive integer`;
+  if (!count(r.cpusPerTask, 1) || r.cpusPerTask > 0xfffd) return `cpusPerTask ${r.cpusPerTask} must be a positive integer`;
+  if (!count(r.memPerCpuMB, 1)) return `memPerCpuMB ${r.memPerCpuMB} must be a positive integer`;
+  if (!count(r.gpus, 0)) return `gpus ${r.gpus} must be a non-negative integer`;
+  if (!count(r.timeLimitMinutes, 1)) return `timeLimitMinutes ${r.timeLimitMinutes} must be a positive integer`;
+  if (!r.workDir.startsWith('/')) return `workDir ${JSON.stringify(r.workDir)} must be an absolute path`;
+  if (!/^[^\s\0]+$/.test(r.partition)) return `invalid partition name ${JSON.stringify(r.partition)}`;
+  if (r.name === '') return 'the job name is empty';
+  const strings: [string, string | undefined][] = [
+    ['script', r.script],
+    ['name', r.name],
+    ['user', r.user],
+    ['workDir', r.workDir],
+    ['stdout', r.stdout],
+    ['stderr', r.stderr],
+    ['comment', r.comment],
+  ];
+  for (const [k, v] of strings) if (v?.includes('\0')) return `${k} contains a NUL byte (SLURM strings are C strings)`;
+  for (const [k, v] of Object.entries(r.environment)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) return `environment name ${JSON.stringify(k.slice(0, 60))} is not a valid variable name`;
+    if (v.includes('\0')) return `environment ${k} contains a NUL byte`;
+  }
+  return undefined;
+}

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 import { loadAddon, type Addon, type AddonSlurmError, type AddonSlurmJob } from '../native/addon.js';
-import { SlurmBackendError, type SlurmBackend, type SlurmJob, type SlurmPartition, type SubmitRequest } from './backend.js';
+import { SlurmBackendError, submitRequestProblem, type SlurmBackend, type SlurmJob, type SlurmPartition, type SubmitRequest } from './backend.js';
 import { classifySlurmErrno, SLURM_ERRNO } from './errno.js';
 import { gresGpuCount, jobGpuCount } from './gres.js';
 import type { SlurmJobState } from './jobs.js';
@@ -26,8 +26,6 @@ const INFINITE = 0xffffffff;
 const NO_VAL = 0xfffffffe;
 const JOB_STATE_BASE = 0xff;
 const JOB_SHARED_NONE = 0;
-/** Ceiling of anything the addon takes as a 32-bit SLURM count. */
-const U32_MAX = 0xfffffffe;
 
 /** The conf libslurm was (or is about to be) initialised with in this process. */
 let processConf: string | undefined;
@@ -78,7 +76,7 @@ class LocalBackend implements SlurmBackend {
   }
 
   async submit(req: SubmitRequest): Promise<{ jobId: number }> {
-    const bad = checkRequest(req);
+    const bad = submitRequestProblem(req);
     if (bad) throw new SlurmBackendError('refused', `submit refused before reaching SLURM: ${bad}`);
     const jobId = await this.call(`submit ${req.name.slice(0, 80)}`, () =>
       this.addon.slurmSubmit({
@@ -128,34 +126,6 @@ class LocalBackend implements SlurmBackend {
     this.closed = true;
     await this.queue;
   }
-}
-
-/** Why SLURM must not see this request, or undefined. */
-function checkRequest(r: SubmitRequest): string | undefined {
-  const count = (v: number, min: number) => Number.isInteger(v) && v >= min && v <= U32_MAX;
-  if (!count(r.uid, 0) || !count(r.gid, 0)) return `uid ${r.uid} / gid ${r.gid} must be integers`;
-  if (!count(r.ntasks, 1)) return `ntasks ${r.ntasks} must be a positive integer`;
-  if (!count(r.cpusPerTask, 1) || r.cpusPerTask > 0xfffd) return `cpusPerTask ${r.cpusPerTask} must be a positive integer`;
-  if (!count(r.memPerCpuMB, 1)) return `memPerCpuMB ${r.memPerCpuMB} must be a positive integer`;
-  if (!count(r.gpus, 0)) return `gpus ${r.gpus} must be a non-negative integer`;
-  if (!count(r.timeLimitMinutes, 1)) return `timeLimitMinutes ${r.timeLimitMinutes} must be a positive integer`;
-  if (!path.isAbsolute(r.workDir)) return `workDir ${JSON.stringify(r.workDir)} must be absolute`;
-  const strings: [string, string | undefined][] = [
-    ['script', r.script],
-    ['name', r.name],
-    ['user', r.user],
-    ['workDir', r.workDir],
-    ['stdout', r.stdout],
-    ['stderr', r.stderr],
-    ['partition', r.partition],
-    ['comment', r.comment],
-  ];
-  for (const [k, v] of strings) if (v?.includes('\0')) return `${k} contains a NUL byte (SLURM strings are C strings)`;
-  for (const [k, v] of Object.entries(r.environment)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) return `environment name ${JSON.stringify(k.slice(0, 60))} is not a valid variable name`;
-    if (v.includes('\0')) return `environment ${k} contains a NUL byte`;
-  }
-  return undefined;
 }
 
 function toBackendError(what: string, e: unknown): Error {

@@ -42,7 +42,7 @@ import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
 import { formatZodIssues } from '../util/zod-issues.js';
-import { SlurmBackendError, type SlurmBackend, type SlurmJob, type SlurmNode, type SlurmPartition, type SubmitRequest } from './backend.js';
+import { SlurmBackendError, submitRequestProblem, type SlurmBackend, type SlurmJob, type SlurmNode, type SlurmPartition, type SubmitRequest } from './backend.js';
 import { ambiguousInRecord, duplicateJobIds, gpusIn, jobLines, splitJobLine, toSlurmJob } from './job-records.js';
 import type { SlurmJobState } from './jobs.js';
 import { parseRecords } from '../cluster/scontrol.js';
@@ -333,19 +333,8 @@ function checkRequest(req: SubmitRequest): void {
   const refuse = (m: string) => {
     throw new SlurmBackendError('refused', m);
   };
-  for (const [k, v] of [
-    ['ntasks', req.ntasks],
-    ['cpusPerTask', req.cpusPerTask],
-    ['memPerCpuMB', req.memPerCpuMB],
-    ['timeLimitMinutes', req.timeLimitMinutes],
-  ] as const) {
-    if (!Number.isInteger(v) || v <= 0) refuse(`${k} must be a positive integer, got ${v}`);
-  }
-  if (!Number.isInteger(req.gpus) || req.gpus < 0) refuse(`gpus must be a non-negative integer, got ${req.gpus}`);
-  if (!Number.isInteger(req.uid) || req.uid < 0 || !Number.isInteger(req.gid) || req.gid < 0) refuse(`uid/gid must be resolved numeric ids, got ${req.uid}/${req.gid}`);
-  if (req.uid === 0) refuse('jobs never run as root (uid 0)');
-  if (!/^[^\s\0]+$/.test(req.partition)) refuse(`invalid partition name ${JSON.stringify(req.partition)}`);
-  if (!req.workDir.startsWith('/')) refuse(`workDir must be an absolute path, got ${JSON.stringify(req.workDir)}`);
+  const problem = submitRequestProblem(req);
+  if (problem) refuse(problem);
   const texts: Array<[string, string | undefined]> = [
     ['name', req.name],
     ['comment', req.comment],
@@ -353,7 +342,6 @@ function checkRequest(req: SubmitRequest): void {
     ['stdout', req.stdout],
     ['stderr', req.stderr],
   ];
-  if (req.name === '') refuse('the job name is empty');
   for (const [what, v] of texts) {
     if (v === undefined) continue;
     if (CONTROL.test(v)) refuse(`the job's ${what} contains control characters (line breaks, tabs, NUL...), which the ssh backend cannot read back from scontrol: ${JSON.stringify(v.slice(0, 80))}`);
@@ -361,8 +349,7 @@ function checkRequest(req: SubmitRequest): void {
     if (amb) refuse(`the job's ${what} contains ${amb}, which would make scontrol's one-line output ambiguous: ${JSON.stringify(v.slice(0, 80))}`);
   }
   for (const [k, v] of Object.entries(req.environment)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || k.length > MAX_ENV_NAME) refuse(`invalid environment variable name ${JSON.stringify(k.slice(0, 80))}`);
-    if (v.includes('\0')) refuse(`environment variable ${k} contains a NUL byte`);
+    if (k.length > MAX_ENV_NAME) refuse(`environment variable name ${JSON.stringify(k.slice(0, 80))} is too long`);
     if (Buffer.byteLength(v) > MAX_ENV_VALUE) refuse(`environment variable ${k} is longer than SLURM's limit (${MAX_ENV_VALUE} bytes)`);
   }
 }

@@ -270,6 +270,9 @@ export function backendSuite(name: string, start: (cluster: Cluster) => Promise<
       expect(badPart.message).toMatch(/partition/i);
       const tooManyGpus = await expectKind(backend.submit(request(alice, '#!/bin/sh\ntrue\n', { gpus: 64 })), 'refused');
       expect(tooManyGpus.message.length).toBeGreaterThan(0);
+      // Never as root, whatever the caller asks.
+      const root = await expectKind(backend.submit(request(alice, '#!/bin/sh\ntrue\n', { uid: 0, gid: 0 })), 'refused');
+      expect(root.message).toMatch(/never run as root/);
     });
 
     it('round-trips hostile job names and comments, or refuses them cleanly', async () => {

@@ -12,7 +12,8 @@
 // subdirectory of the configured directory and is deleted when the job ends.
 import type { Label } from '../../metascheduler/types.js';
 import { BENCHMARK_LABELS, metricLabel } from './labels.js';
-import { BenchmarkOutputError, shq, tailLines } from './output.js';
+import { shq } from '../../slurm/sbatch-input.js';
+import { BenchmarkOutputError, tailLines } from './output.js';
 
 export interface FioJobOptions {
   /** Where the data file is written (a subdirectory made by the job). */

@@ -21,7 +21,8 @@
 // tests): one rank per node (each rank gets the node's CPUs), N = 1000.
 import type { Label } from '../../metascheduler/types.js';
 import { BENCHMARK_LABELS, metricLabel } from './labels.js';
-import { BenchmarkOutputError, shq, tailLines } from './output.js';
+import { shq } from '../../slurm/sbatch-input.js';
+import { BenchmarkOutputError, tailLines } from './output.js';
 
 /** HPL blocking factor of full runs (a common choice for OpenBLAS-class BLAS); N is a multiple of it. */
 export const HPCC_NB = 128;

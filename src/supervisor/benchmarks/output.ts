@@ -15,11 +15,6 @@ export class BenchmarkOutputError extends Error {
   }
 }
 
-/** One shell word: single-quoted, `'` as `'\''`. */
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 /** The last `n` non-empty lines of `text`, each cut to 300 characters. */
 export function tailLines(text: string, n: number): string {
   return text
