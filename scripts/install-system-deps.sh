@@ -39,6 +39,13 @@ PACKAGES=(
   # test on a loopback port, never as the system service); hpcc (HPL, STREAM)
   # and fio, the benchmarks the supervisor runs as SLURM jobs
   openssh-server hpcc fio
+  # identity: the two LDAP servers the connector supports (private test
+  # instances, never the system service), their clients, and SSSD so that
+  # NSS on this host sees the directory's users (libnss-sss adds `sss` to
+  # nsswitch.conf; sssd itself is started by the tests, not by systemd)
+  slapd ldap-utils 389-ds-base sssd-ldap sssd-common libnss-sss sssd-tools
+  # certificates for the LDAP test instances
+  openssl
 )
 
 # deb-src: mirror the URIs/Suites/Components of the deb entries of
@@ -65,6 +72,10 @@ EOF
   fi
   echo "install-system-deps: added $src_file"
 fi
+
+# slapd: no system instance (the tests and the devnet run their own with a
+# private cn=config); without this preseed its postinst creates dc=nodomain.
+echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
 
 apt-get update -qq
 missing=()
