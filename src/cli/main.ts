@@ -4,6 +4,7 @@
 // events, 226 MB RSS with V8's default, 127-142 MB with 1-4 MB, throughput unchanged.
 import { Command } from 'commander';
 
+import { ldapConnectorCommand } from './ldap-connector.js';
 import { relayCommand } from './relay.js';
 import { reporterCommand } from './reporter.js';
 import { reportsCommand } from './reports.js';
@@ -22,6 +23,7 @@ export function buildCli(): Command {
   program.addCommand(relayCommand());
   program.addCommand(reportsCommand());
   program.addCommand(sbatchServiceCommand());
+  program.addCommand(ldapConnectorCommand());
   return program;
 }
 

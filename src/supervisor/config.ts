@@ -5,6 +5,7 @@
 import { parseEther } from 'viem';
 import { z } from 'zod';
 
+import { ldapConfigSchema } from '../ldap/config.js';
 import { chainReporterConfigSchema } from '../reporter/config.js';
 import { ingestConfigSchema } from '../reporter/ingest/config.js';
 import { formatZodIssues } from '../util/zod-issues.js';
@@ -88,10 +89,20 @@ export const supervisorConfigSchema = z
       .describe('Where job scripts come from'),
     users: z
       .object({
-        resolver: z.enum(['nss']).default('nss').describe('How the customer\'s Linux user is found: `nss` (getent: files, SSSD, nslcd)'),
+        resolver: z
+          .enum(['nss', 'ldap'])
+          .default('nss')
+          .describe('How the customer\'s Linux user is found: `nss` (an existing user, through getent: files, SSSD, nslcd) or `ldap` (created on first use in the directory of users.ldap, then awaited in NSS)'),
         minUid: z.number().int().min(1).default(1000).describe('A job never runs as a user below this uid'),
         gid: z.number().int().min(1).optional().describe('When set, the customer\'s primary group must be this gid (the cluster-users group)'),
         cacheMs: z.number().int().min(0).default(30_000).describe('How long a resolved user is remembered (0: look up every time)'),
+        ldap: ldapConfigSchema.optional().describe('resolver `ldap`: the directory where customers\' users are created (the same settings as `gridlink ldap-connector`)'),
+        nssWaitMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(20_000)
+          .describe('resolver `ldap`: how long to wait for this host\'s NSS (SSSD) to show a user the directory has before the claim is retried (0: do not check)'),
       })
       .strict()
       .default({})
@@ -143,6 +154,9 @@ export const supervisorConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.users.resolver === 'ldap' && !c.users.ldap) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['users', 'ldap'], message: 'resolver "ldap" needs users.ldap (url, caFile, bindDn, bindPasswordFile, server, usersDn, group, homeRoot, uidNumbers)' });
+    if (c.users.ldap && c.users.ldap.uidNumbers.min < c.users.minUid)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['users', 'ldap', 'uidNumbers', 'min'], message: `below users.minUid (${c.users.minUid}): customers would get uids the supervisor refuses` });
     if (c.slurm.backend === 'ssh' && !c.slurm.ssh) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['slurm', 'ssh'], message: 'backend "ssh" needs slurm.ssh (host, privateKeyPath, hostKey)' });
     if (c.slurm.ssh && !c.slurm.ssh.hostKey && !c.slurm.ssh.insecureSkipHostKeyCheck)
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['slurm', 'ssh', 'hostKey'], message: 'give the login node\'s host key (or set insecureSkipHostKeyCheck, never in production)' });

@@ -11,6 +11,7 @@ import { createPublicClient, http, type Address } from 'viem';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 
+import { createLdapConnector } from '../ldap/index.js';
 import { getAddresses } from '../metascheduler/actions/getAddresses.js';
 import { getJob } from '../metascheduler/actions/getJob.js';
 import type { MetaSchedulerContext } from '../metascheduler/context.js';
@@ -33,6 +34,7 @@ import { JobActions } from './job-actions.js';
 import { createSupervisorMetrics } from './metrics.js';
 import { ensureRegistered } from './registration.js';
 import { Runner, type RunnerOptions, type ScriptSource } from './runner.js';
+import { createLdapResolver } from './users-ldap.js';
 import { createNssResolver } from './users-nss.js';
 import type { UserResolver } from './users.js';
 
@@ -60,6 +62,16 @@ export interface SupervisorDeps {
   checkpoint?: RunnerOptions['checkpoint'];
 }
 
+function createUserResolver(config: SupervisorConfig, log: Logger, cleanup: Array<() => Promise<void> | void>): UserResolver {
+  const u = config.users;
+  if (u.resolver === 'ldap' && u.ldap) {
+    const connector = createLdapConnector({ config: u.ldap, log });
+    cleanup.push(() => connector.close());
+    return createLdapResolver({ connector, minUid: u.minUid, nssWaitMs: u.nssWaitMs });
+  }
+  return createNssResolver({ minUid: u.minUid, cacheMs: u.cacheMs, ...(u.gid !== undefined ? { gid: u.gid } : {}) });
+}
+
 export async function startSupervisor(config: SupervisorConfig, deps: SupervisorDeps = {}): Promise<Supervisor> {
   const log = deps.logger ?? pino({ name: 'gridlink-supervisor' });
   const registry = deps.registry ?? new Registry();
@@ -81,7 +93,7 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
     if (config.sbatch.tls?.insecure) log.warn({ endpoint: config.sbatch.endpoint }, 'supervisor: TLS certificate of the sbatch service NOT verified (sbatch.tls.insecure): anyone on the path can serve job scripts');
     const scripts = deps.scripts ?? createSbatchClient({ endpoint: config.sbatch.endpoint, tls: config.sbatch.tls, account: key.account, timeoutMs: config.sbatch.timeoutMs });
     cleanup.push(() => scripts.close?.());
-    const users = deps.users ?? createNssResolver({ minUid: config.users.minUid, cacheMs: config.users.cacheMs, ...(config.users.gid !== undefined ? { gid: config.users.gid } : {}) });
+    const users = deps.users ?? createUserResolver(config, log, cleanup);
 
     const reporter = await startReporter(resolveIngestConfig(config.ingest), config.chain, { logger: log, registry, env, slurmJobs: backend });
     cleanup.push(() => reporter.stop());

@@ -2,7 +2,9 @@
 // as. One interface, resolved before every submission; implementations: the
 // local NSS (users-nss.ts, whatever the host's nsswitch serves: files, SSSD,
 // nslcd) and the LDAP connector (src/ldap, the identity issue).
-import { getAddress, isAddress, type Address } from 'viem';
+import type { Address } from 'viem';
+
+import { CustomerAddressError, customerLogin } from '../util/customer-login.js';
 
 export interface CustomerUser {
   /** Login name: the lower-case 0x address. */
@@ -30,12 +32,14 @@ export class UserResolveError extends Error {
   }
 }
 
-/** The login name of a customer: the address in lower case. Rejects anything that is not a 20-byte hex address. */
+/** The login name of a customer: the address in lower case (util/customer-login.ts). Rejects anything else, not retryable. */
 export function customerUserName(customer: string): string {
-  if (typeof customer !== 'string' || !isAddress(customer, { strict: false })) {
-    throw new UserResolveError(`customer ${JSON.stringify(String(customer).slice(0, 64))} is not a 0x-prefixed 20-byte hex address`, false);
+  try {
+    return customerLogin(customer);
+  } catch (err) {
+    if (err instanceof CustomerAddressError) throw new UserResolveError(err.message, false);
+    throw err;
   }
-  return getAddress(customer).toLowerCase();
 }
 
 /** uids below this are system accounts: a grid job never runs as one. */

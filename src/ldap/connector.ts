@@ -1,0 +1,194 @@
+// connector.ts - turns a customer's Ethereum address into a complete Linux
+// user in the directory: a posixAccount (uid = the lower-case address, a
+// uidNumber nobody else has, the cluster-users gidNumber, a home under
+// homeRoot), its memberUid in the cluster-users group, and its home directory
+// on disk. Idempotent and safe to kill at any instant: the entry is created
+// by one LDAP add (all attributes or nothing), and every later step is
+// checked and finished again on the next call, so a user is either absent
+// or completed by whoever asks next. Several connectors may run at once.
+import { join } from 'node:path';
+
+import { AlreadyExistsError, Attribute, Change, DN, EqualityFilter, AndFilter, TypeOrValueExistsError } from 'ldapts';
+import type { Logger } from 'pino';
+
+import { CustomerAddressError, customerLogin } from '../util/customer-login.js';
+import { readSecretFile } from '../util/secret-file.js';
+import { counterDnOf, type LdapConfig } from './config.js';
+import { DirectoryConnection, ldapErrorOf } from './connection.js';
+import { DirectoryError } from './errors.js';
+import { ensureHome } from './home.js';
+import { counterUidNumbers, dnaUidNumbers, type UidNumberSource } from './uid-numbers.js';
+
+export interface DirectoryUser {
+  /** The lower-case 0x address: the login name. */
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+  dn: string;
+  /** true when this call added the entry. */
+  created: boolean;
+}
+
+/** Steps of one creation, in order; a test hook may stop the process at any of them. */
+export type CreationStep = 'searched' | 'uid-allocated' | 'entry-added' | 'member-added' | 'home-created';
+
+export interface ConnectorOptions {
+  config: LdapConfig;
+  log: Logger;
+  /** The bind password (default: read from config.bindPasswordFile). */
+  bindPassword?: string;
+  /** Tests: called after each step of a creation (e.g. to kill the process there). */
+  onStep?: (step: CreationStep, name: string) => void;
+}
+
+export interface LdapConnector {
+  /** The customer's complete user, created or finished as needed. Throws DirectoryError. */
+  ensureUser(address: string): Promise<DirectoryUser>;
+  /** Checks the connection, the bind and that usersDn and the group exist. */
+  check(): Promise<{ usersDn: string; group: string; members: number }>;
+  close(): Promise<void>;
+}
+
+export function readBindPassword(config: LdapConfig): string {
+  // 0600 or 0400, owned by whoever runs the connector: the password lets anyone create users.
+  return readSecretFile(config.bindPasswordFile, { what: 'LDAP bind password', modes: [0o600, 0o400], maxBytes: 1024 }).toString('utf8').replace(/\r?\n$/, '');
+}
+
+export function createLdapConnector(o: ConnectorOptions): LdapConnector {
+  const { config: c, log } = o;
+  const conn = new DirectoryConnection(
+    { url: c.url, caFile: c.caFile, insecure: c.insecure, bindDn: c.bindDn, bindPassword: o.bindPassword ?? readBindPassword(c), timeoutMs: c.timeoutMs, connectTimeoutMs: c.connectTimeoutMs },
+    log,
+  );
+  const uidNumbers: UidNumberSource =
+    c.server === '389ds'
+      ? dnaUidNumbers(c.uidNumbers.dnaMagic)
+      : counterUidNumbers({ conn, counterDn: counterDnOf(c), usersDn: c.usersDn, min: c.uidNumbers.min, max: c.uidNumbers.max });
+  const step = (s: CreationStep, name: string) => o.onStep?.(s, name);
+  const cache = new Map<string, { user: DirectoryUser; until: number }>();
+  const inFlight = new Map<string, Promise<DirectoryUser>>();
+
+  const userDn = (name: string) => new DN({ uid: name }).toString() + ',' + c.usersDn;
+
+  /** The entry of `name`, checked against the configuration; undefined when absent. */
+  const find = async (name: string): Promise<{ dn: string; uid: number; gid: number; home: string } | undefined> => {
+    const r = await conn.run(`search ${c.usersDn} for uid=${name}`, (l) =>
+      l.search(c.usersDn, {
+        scope: 'one',
+        filter: new AndFilter({ filters: [new EqualityFilter({ attribute: 'objectClass', value: 'posixAccount' }), new EqualityFilter({ attribute: 'uid', value: name })] }),
+        attributes: ['uidNumber', 'gidNumber', 'homeDirectory'],
+        sizeLimit: 2,
+      }),
+    );
+    if (r.searchEntries.length === 0) return undefined;
+    if (r.searchEntries.length > 1) throw new DirectoryError('conflict', `${r.searchEntries.length} entries under ${c.usersDn} have uid=${name}: remove all but one`, false);
+    const e = r.searchEntries[0]!;
+    const uid = Number(e.uidNumber);
+    const gid = Number(e.gidNumber);
+    const home = String(e.homeDirectory ?? '');
+    if (String(e.uidNumber) === c.uidNumbers.dnaMagic) {
+      throw new DirectoryError('conflict', `${e.dn} has uidNumber ${c.uidNumbers.dnaMagic}, the DNA magic value: the 389ds DNA plugin is not configured for uidNumber under ${c.usersDn} (dnaMagicRegen ${c.uidNumbers.dnaMagic}); configure it, then delete this entry`, false);
+    }
+    if (!Number.isSafeInteger(uid) || uid < c.uidNumbers.min || uid > c.uidNumbers.max) {
+      throw new DirectoryError('conflict', `${e.dn} has uidNumber ${JSON.stringify(e.uidNumber)}, outside uidNumbers ${c.uidNumbers.min}-${c.uidNumbers.max}: a grid job never runs as it; fix the entry`, false);
+    }
+    if (gid !== c.group.gidNumber) throw new DirectoryError('conflict', `${e.dn} has gidNumber ${JSON.stringify(e.gidNumber)}, not the cluster-users group's ${c.group.gidNumber}: fix the entry`, false);
+    const expected = join(c.homeRoot, name);
+    if (home !== expected) throw new DirectoryError('conflict', `${e.dn} has homeDirectory ${JSON.stringify(home)}, not ${expected}: fix the entry (homes live under homeRoot)`, false);
+    return { dn: e.dn, uid, gid, home };
+  };
+
+  const add = async (name: string, address: string): Promise<boolean> => {
+    const uidNumber = await uidNumbers.next();
+    step('uid-allocated', name);
+    const dn = userDn(name);
+    try {
+      await conn.run(`add ${dn}`, (l) =>
+        l.add(dn, {
+          objectClass: ['top', 'account', 'posixAccount'],
+          uid: name,
+          cn: name,
+          uidNumber,
+          gidNumber: String(c.group.gidNumber),
+          homeDirectory: join(c.homeRoot, name),
+          loginShell: c.loginShell,
+          gecos: `gridlink customer ${address}`,
+          description: `gridlink customer ${address}`,
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (ldapErrorOf(err) instanceof AlreadyExistsError) return false; // another connector added it first
+      throw err;
+    }
+  };
+
+  const addMember = async (name: string): Promise<void> => {
+    try {
+      await conn.run(`add memberUid ${name} to ${c.group.dn}`, (l) =>
+        l.modify(c.group.dn, [new Change({ operation: 'add', modification: new Attribute({ type: 'memberUid', values: [name] }) })]),
+      );
+    } catch (err) {
+      if (ldapErrorOf(err) instanceof TypeOrValueExistsError) return; // already a member
+      throw err;
+    }
+  };
+
+  const ensure = async (name: string, address: string): Promise<DirectoryUser> => {
+    let entry = await find(name);
+    step('searched', name);
+    let created = false;
+    if (!entry) {
+      created = await add(name, address);
+      step('entry-added', name);
+      entry = await find(name);
+      if (!entry) throw new DirectoryError('ldap', `${userDn(name)} was added but cannot be read back: check the bind DN's read rights under ${c.usersDn}`, true);
+      if (created) log.info({ user: name, uidNumber: entry.uid, dn: entry.dn }, 'ldap: customer user created');
+    }
+    await addMember(name);
+    step('member-added', name);
+    const home = ensureHome(c.homeRoot, name, entry.uid, entry.gid);
+    step('home-created', name);
+    return { name, uid: entry.uid, gid: entry.gid, home, dn: entry.dn, created };
+  };
+
+  return {
+    ensureUser(address: string): Promise<DirectoryUser> {
+      let name: string;
+      try {
+        name = customerLogin(address);
+      } catch (err) {
+        const msg = err instanceof CustomerAddressError ? err.message : String(err);
+        return Promise.reject(new DirectoryError('address', msg, false, { cause: err }));
+      }
+      const hit = cache.get(name);
+      if (hit && hit.until > Date.now()) return Promise.resolve({ ...hit.user, created: false });
+      if (cache.size > 10_000) cache.clear();
+      let p = inFlight.get(name);
+      if (!p) {
+        p = ensure(name, address)
+          .then((u) => {
+            if (c.cacheMs > 0) cache.set(name, { user: u, until: Date.now() + c.cacheMs });
+            return u;
+          })
+          .finally(() => inFlight.delete(name));
+        inFlight.set(name, p);
+      }
+      return p;
+    },
+
+    async check() {
+      const users = await conn.run(`read ${c.usersDn}`, (l) => l.search(c.usersDn, { scope: 'base', attributes: ['objectClass'] }));
+      if (users.searchEntries.length !== 1) throw new DirectoryError('missing', `${c.usersDn} (usersDn) does not exist on ${c.url}`, false);
+      const g = await conn.run(`read ${c.group.dn}`, (l) => l.search(c.group.dn, { scope: 'base', attributes: ['gidNumber', 'memberUid'] }));
+      const ge = g.searchEntries[0];
+      if (!ge) throw new DirectoryError('missing', `the group ${c.group.dn} does not exist on ${c.url}`, false);
+      if (Number(ge.gidNumber) !== c.group.gidNumber) throw new DirectoryError('conflict', `the group ${c.group.dn} has gidNumber ${JSON.stringify(ge.gidNumber)}, the configuration says ${c.group.gidNumber}`, false);
+      const members = ge.memberUid === undefined ? 0 : Array.isArray(ge.memberUid) ? ge.memberUid.length : 1;
+      return { usersDn: c.usersDn, group: c.group.dn, members };
+    },
+
+    close: () => conn.close(),
+  };
+}
