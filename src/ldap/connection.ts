@@ -28,25 +28,33 @@ export type LdapClient = Pick<Client, 'search' | 'add' | 'modify' | 'del' | 'com
 
 export class DirectoryConnection {
   private session: Promise<Client> | undefined;
-  private readonly tls: ConnectionOptions;
+  private readonly host: string;
 
   constructor(
     private readonly o: DirectoryConnectionOptions,
     private readonly log: Logger,
   ) {
-    const host = new URL(o.url).hostname.replace(/^\[|\]$/g, '');
+    this.host = new URL(o.url).hostname.replace(/^\[|\]$/g, '');
+    this.tlsOptions(); // an unreadable CA file is a configuration error: say so at start
+    if (o.insecure) this.log.warn({ url: o.url }, 'ldap: insecure is set: the directory\'s certificate is NOT verified; anyone on the path can read the bind password and forge users. Use only for a throw-away test directory');
+  }
+
+  /**
+   * Read for every new session, so a CA the operator replaced is used
+   * without a restart. `host` (not servername: an IP must not be sent as SNI)
+   * is the name the certificate must carry; for StartTLS tls.connect gets
+   * the existing socket.
+   */
+  private tlsOptions(): ConnectionOptions {
     let ca: Buffer | undefined;
-    if (o.caFile) {
+    if (this.o.caFile) {
       try {
-        ca = readFileSync(o.caFile);
+        ca = readFileSync(this.o.caFile);
       } catch (err) {
-        throw new DirectoryError('certificate', `cannot read the directory's CA file ${o.caFile}: ${(err as Error).message}`, false);
+        throw new DirectoryError('certificate', `cannot read the directory's CA file ${this.o.caFile}: ${(err as Error).message}`, true);
       }
     }
-    // `host` (not servername: an IP must not be sent as SNI) is the name the
-    // certificate must carry; for StartTLS tls.connect gets the existing socket.
-    this.tls = { host, rejectUnauthorized: !o.insecure, ...(ca ? { ca } : {}), minVersion: 'TLSv1.2' };
-    if (o.insecure) this.log.warn({ url: o.url }, 'ldap: insecure is set: the directory\'s certificate is NOT verified; anyone on the path can read the bind password and forge users. Use only for a throw-away test directory');
+    return { host: this.host, rejectUnauthorized: !this.o.insecure, ...(ca ? { ca } : {}), minVersion: 'TLSv1.2' };
   }
 
   get url(): string {
@@ -55,9 +63,10 @@ export class DirectoryConnection {
 
   private async open(): Promise<Client> {
     const { url, timeoutMs, connectTimeoutMs, bindDn } = this.o;
-    const client = new Client({ url, timeout: timeoutMs, connectTimeout: connectTimeoutMs, tlsOptions: this.tls, strictDN: true });
+    const tls = this.tlsOptions();
+    const client = new Client({ url, timeout: timeoutMs, connectTimeout: connectTimeoutMs, tlsOptions: tls, strictDN: true });
     try {
-      if (url.startsWith('ldap:')) await withDeadline(client.startTLS({ ...this.tls }), connectTimeoutMs, 'StartTLS');
+      if (url.startsWith('ldap:')) await withDeadline(client.startTLS({ ...tls }), connectTimeoutMs, 'StartTLS');
       await client.bind(bindDn, this.o.bindPassword);
       return client;
     } catch (err) {

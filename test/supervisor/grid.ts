@@ -11,7 +11,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { createPublicClient, createWalletClient, http, maxUint256, stringToHex, type Address, type Hex, type PublicClient } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
@@ -98,7 +98,21 @@ async function startSbatchProcess(rpcUrl: string, metaScheduler: Address, logFil
   return { address: `127.0.0.1:${port}`, stop };
 }
 
-export async function startGrid(o: { customers?: number; /** Start the devnet oracle (default true); bulk tests assign jobs themselves. */ oracle?: boolean } = {}): Promise<Grid> {
+export interface StartGridOptions {
+  customers?: number;
+  /** Start the devnet oracle (default true); bulk tests assign jobs themselves. */
+  oracle?: boolean;
+  /**
+   * The customers' Linux users: `local` (default) appends them to /etc/passwd
+   * (the NSS resolver's tests); `none` leaves them to the LDAP connector, and
+   * takes anvil accounts 5 and up, whose names never are in /etc/passwd
+   * (files come before sss in nsswitch.conf). Their `user` is then what the
+   * connector will create: name only, uid and gid -1.
+   */
+  users?: 'local' | 'none';
+}
+
+export async function startGrid(o: StartGridOptions = {}): Promise<Grid> {
   const stops: Array<() => Promise<void> | void> = [];
   const stop = async () => {
     for (const f of stops.reverse()) await Promise.resolve(f()).catch(() => undefined);
@@ -107,7 +121,7 @@ export async function startGrid(o: { customers?: number; /** Start the devnet or
     const anvil = await startAnvil();
     stops.push(() => anvil.stop());
     const [adminAcct, c1, provider, c2] = anvil.accounts as [AnvilAccount, AnvilAccount, AnvilAccount, AnvilAccount];
-    const customerAccts = [c1, c2].slice(0, o.customers ?? 2);
+    const customerAccts = (o.users === 'none' ? anvil.accounts.slice(5) : [c1, c2]).slice(0, o.customers ?? 2);
     const deployed = await deployMetaScheduler({
       rpcUrl: anvil.rpcUrl,
       adminKey: adminAcct.privateKey,
@@ -119,7 +133,8 @@ export async function startGrid(o: { customers?: number; /** Start the devnet or
     const base = await createMetaSchedulerClient({ publicClient: publicClient as never, address: deployed.metaScheduler });
     const clientFor = (pk: Hex) => base.withWalletClient(createWalletClient({ account: privateKeyToAccount(pk), chain: foundry, transport }));
     const admin = clientFor(adminAcct.privateKey);
-    const users = ensureLocalUsers(customerAccts.map((a) => a.address.toLowerCase()));
+    const names = customerAccts.map((a) => a.address.toLowerCase());
+    const users: LocalUser[] = o.users === 'none' ? names.map((name) => ({ name, uid: -1, gid: -1, home: '' })) : ensureLocalUsers(names);
     const customers: Customer[] = customerAccts.map((account, i) => ({ account, client: clientFor(account.privateKey), user: users[i]! }));
     for (const c of customers) {
       const w = createWalletClient({ account: privateKeyToAccount(c.account.privateKey), chain: foundry, transport });
@@ -212,8 +227,8 @@ export async function startGrid(o: { customers?: number; /** Start the devnet or
  * overrides), approved by the grid admin once it registered; resolves when it
  * claims. Log level from $GL_TEST_LOG (default warn).
  */
-export async function startGridSupervisor(grid: Grid, overrides?: (c: Record<string, any>) => void, approveTimeoutMs = 60_000): Promise<Supervisor> {
-  const sup = await startSupervisor(grid.config(overrides), { logger: pino({ level: process.env.GL_TEST_LOG ?? 'warn' }), env: {} });
+export async function startGridSupervisor(grid: Grid, overrides?: (c: Record<string, any>) => void, approveTimeoutMs = 60_000, logger?: Logger): Promise<Supervisor> {
+  const sup = await startSupervisor(grid.config(overrides), { logger: logger ?? pino({ level: process.env.GL_TEST_LOG ?? 'warn' }), env: {} });
   try {
     await grid.approveWhenRegistered(approveTimeoutMs);
     await sup.joined;
