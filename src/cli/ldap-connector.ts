@@ -11,7 +11,7 @@ import { destination, pino, type Logger } from 'pino';
 import { createPublicClient, http, type Address } from 'viem';
 
 import { followClaims } from '../ldap/claim-follower.js';
-import { connectorConfigSchema, parseConnectorConfig, type ConnectorConfig } from '../ldap/connector-config.js';
+import { connectorConfigReference, connectorConfigSchema, parseConnectorConfig, type ConnectorConfig } from '../ldap/connector-config.js';
 import { createLdapConnector, DirectoryError, type DirectoryUser } from '../ldap/index.js';
 import { loadConfigInput } from '../supervisor/config-env.js';
 import { untilSignal } from './ingest-options.js';
@@ -147,6 +147,11 @@ export function ldapConnectorCommand(): Command {
           await connector.close();
         });
       }),
+  );
+  cmd.addCommand(
+    new Command('config-reference').description('print the configuration reference (Markdown), generated from the schema').action(() => {
+      process.stdout.write(connectorConfigReference());
+    }),
   );
   return cmd;
 }

@@ -4,6 +4,7 @@
 import { isAddress } from 'viem';
 import { z } from 'zod';
 
+import { markdownConfigReference } from '../util/config-reference.js';
 import { formatZodIssues } from '../util/zod-issues.js';
 import { ldapConfigSchema } from './config.js';
 
@@ -34,4 +35,18 @@ export function parseConnectorConfig(input: unknown): ConnectorConfig {
   const r = connectorConfigSchema.safeParse(input);
   if (!r.success) throw new Error(`invalid ldap-connector configuration: ${formatZodIssues(r.error.issues)}`);
   return r.data;
+}
+
+/** `gridlink ldap-connector config-reference` (docs/ldap-connector-config.md). */
+export function connectorConfigReference(): string {
+  return markdownConfigReference(connectorConfigSchema, {
+    title: '`gridlink ldap-connector` configuration reference',
+    intro: [
+      'Generated from the schema (`src/ldap/connector-config.ts`) by `gridlink ldap-connector config-reference`; do not edit by hand.',
+      '',
+      'The file is JSON (`gridlink ldap-connector ensure|check|run --config FILE`). Any field can be set or overridden from the environment:',
+      '`GRIDLINK_` + the path with `__` between levels, in SNAKE_CASE (`GRIDLINK_LDAP__URL`, `GRIDLINK_FOLLOW__POLL_MS=500`).',
+      'The supervisor takes the same `ldap` section as `users.ldap` (with `users.resolver: "ldap"`).',
+    ],
+  });
 }

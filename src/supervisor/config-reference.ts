@@ -1,62 +1,18 @@
-// config-reference.ts - the configuration reference, generated from the zod
-// schema's descriptions (docs/supervisor-config.md is this output; a test
-// keeps the two equal).
-import { z } from 'zod';
-
-import { unwrapSchema } from '../util/zod-walk.js';
+// config-reference.ts - `gridlink supervisor config-reference`: the
+// supervisor's configuration reference (docs/supervisor-config.md is this
+// output; a test keeps the two equal).
+import { markdownConfigReference } from '../util/config-reference.js';
 import { supervisorConfigSchema } from './config.js';
 
-interface Row {
-  path: string;
-  type: string;
-  def: string;
-  doc: string;
-}
-
-function typeName(t: z.ZodTypeAny): string {
-  if (t instanceof z.ZodString) return 'string';
-  if (t instanceof z.ZodNumber) return t.isInt ? 'integer' : 'number';
-  if (t instanceof z.ZodBoolean) return 'boolean';
-  if (t instanceof z.ZodEnum) return (t.options as string[]).map((o) => `\`${o}\``).join(' \\| ');
-  if (t instanceof z.ZodLiteral) return `\`${JSON.stringify(t.value)}\``;
-  if (t instanceof z.ZodArray) return `array of ${typeName(unwrapSchema(t.element as z.ZodTypeAny).t)}`;
-  if (t instanceof z.ZodRecord) return 'object (string -> string)';
-  if (t instanceof z.ZodUnion) return (t.options as z.ZodTypeAny[]).map((o) => typeName(unwrapSchema(o).t)).join(' \\| ');
-  if (t instanceof z.ZodObject) return 'object';
-  return 'value';
-}
-
-function walk(t: z.ZodTypeAny, prefix: string, rows: Row[]): void {
-  const u = unwrapSchema(t);
-  if (!(u.t instanceof z.ZodObject)) return;
-  for (const [key, child] of Object.entries(u.t.shape as Record<string, z.ZodTypeAny>)) {
-    const c = unwrapSchema(child);
-    const path = prefix ? `${prefix}.${key}` : key;
-    const def = c.def === undefined ? (c.optional ? '' : 'required') : typeof c.def === 'object' && c.def !== null && Object.keys(c.def).length === 0 ? '' : `\`${JSON.stringify(c.def, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\``;
-    rows.push({ path, type: typeName(c.t), def, doc: c.doc ?? '' });
-    if (c.t instanceof z.ZodObject) walk(c.t, path, rows);
-    else if (c.t instanceof z.ZodUnion) {
-      for (const o of c.t.options as z.ZodTypeAny[]) if (unwrapSchema(o).t instanceof z.ZodObject) walk(o, path, rows);
-    } else if (c.t instanceof z.ZodArray && unwrapSchema(c.t.element as z.ZodTypeAny).t instanceof z.ZodObject) walk(c.t.element as z.ZodTypeAny, `${path}[]`, rows);
-  }
-}
-
 export function configReference(): string {
-  const rows: Row[] = [];
-  walk(supervisorConfigSchema, '', rows);
-  const esc = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
-  return [
-    '# `gridlink supervisor` configuration reference',
-    '',
-    'Generated from the schema (`src/supervisor/config.ts`) by `gridlink supervisor config-reference`; do not edit by hand.',
-    '',
-    'The file is JSON (`gridlink supervisor --config FILE`). Any field can be set or overridden from the environment:',
-    '`GRIDLINK_` + the path with `__` between levels, in SNAKE_CASE (`GRIDLINK_CHAIN__RPC_URL`, `GRIDLINK_CLAIMS__POLL_MS=250`;',
-    'values are parsed as JSON when they are JSON). The provider key comes from `chain.keyFile` or `$GRIDLINK_PROVIDER_KEY`.',
-    '',
-    '| field | type | default | meaning |',
-    '|---|---|---|---|',
-    ...rows.map((r) => `| \`${r.path}\` | ${r.type} | ${r.def} | ${esc(r.doc)} |`),
-    '',
-  ].join('\n');
+  return markdownConfigReference(supervisorConfigSchema, {
+    title: '`gridlink supervisor` configuration reference',
+    intro: [
+      'Generated from the schema (`src/supervisor/config.ts`) by `gridlink supervisor config-reference`; do not edit by hand.',
+      '',
+      'The file is JSON (`gridlink supervisor --config FILE`). Any field can be set or overridden from the environment:',
+      '`GRIDLINK_` + the path with `__` between levels, in SNAKE_CASE (`GRIDLINK_CHAIN__RPC_URL`, `GRIDLINK_CLAIMS__POLL_MS=250`;',
+      'values are parsed as JSON when they are JSON). The provider key comes from `chain.keyFile` or `$GRIDLINK_PROVIDER_KEY`.',
+    ],
+  });
 }
