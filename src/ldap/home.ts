@@ -5,7 +5,7 @@
 // between mkdir and chown (still root's, empty) is finished on the next call.
 // A home owned by anyone else is never taken over: that is someone's data.
 import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { DirectoryError } from './errors.js';
 
@@ -30,7 +30,9 @@ function fail(home: string, what: string, err: unknown): never {
 export function ensureHome(root: string, login: string, uid: number, gid: number): string {
   const home = join(root, login);
   try {
-    mkdirSync(root, { recursive: true, mode: 0o755 });
+    // Every user must traverse the root: 0755 whatever the umask (systemd units run with 0077).
+    const first = mkdirSync(root, { recursive: true, mode: 0o755 });
+    if (first) for (let d = root; d.length >= first.length; d = dirname(d)) chmodSync(d, 0o755);
   } catch (err) {
     fail(root, 'create the home root', err);
   }

@@ -22,6 +22,18 @@ describe.skipIf(process.getuid?.() !== 0)('ensureHome (as root)', () => {
     expect(ensureHome(r, NAME, 123456, 59001)).toBe(home); // idempotent
   });
 
+  it('makes the root 0755 under a restrictive umask (systemd units run with 0077)', () => {
+    const r = join(root(), 'a', 'b');
+    const old = process.umask(0o077);
+    try {
+      ensureHome(r, NAME, 123460, 59001);
+    } finally {
+      process.umask(old);
+    }
+    for (const d of [r, join(r, '..'), join(r, '..', '..')]) expect(lstatSync(d).mode & 0o777).toBe(0o755);
+    expect(lstatSync(join(r, NAME)).mode & 0o7777).toBe(0o700);
+  });
+
   it('finishes a home a crash left root-owned and empty, and repairs its mode', () => {
     const r = root();
     mkdirSync(join(r, NAME), { recursive: true, mode: 0o755 });
