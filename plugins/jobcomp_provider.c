@@ -6,8 +6,9 @@
  *     JobCompType=jobcomp/provider
  *     JobCompLoc=/var/spool/gridlink/slurmctld      (or spool=DIR,max_bytes=2G)
  *
- * jobcomp_p_log_record runs with slurmctld's job write lock held: it encodes
- * and appends (one write(2)), nothing else. fsync is batched by the spool's
+ * The job-end hook (jobcomp_p_log_record, jobcomp_p_record_job_end since
+ * 25.05: see slurm_compat.h) runs with slurmctld's job write lock held: it
+ * encodes and appends (one write(2)), nothing else. fsync is batched by the spool's
  * sync thread. Every entry point returns success; errors go to SLURM's log.
  *
  * With reporter=URL (or runtime=embedded) in JobCompLoc, init also starts the
@@ -19,8 +20,8 @@
 #include <string.h>
 
 #include "slurm/slurm_errno.h"
-#include "src/common/slurm_jobcomp.h"
-#include "src/slurmctld/slurmctld.h"
+#define GL_SLURM_JOBCOMP
+#include "slurm_compat.h"
 
 #include "gl_recorder.h"
 #include "gl_runtime.h"
@@ -58,8 +59,9 @@ extern int fini(void)
 	return SLURM_SUCCESS;
 }
 
-/* Called after init with JobCompLoc (NULL when unset: default spool dir). */
-extern int jobcomp_p_set_location(char *location)
+/* Called after init and on reconfigure with JobCompLoc (NULL when unset:
+ * default spool dir). */
+static int provider_set_location(const char *location)
 {
 	char err[GL_ERRLEN];
 	if (location && *location &&
@@ -77,7 +79,7 @@ extern int jobcomp_p_set_location(char *location)
 	return SLURM_SUCCESS;
 }
 
-extern int jobcomp_p_log_record(job_record_t *job_ptr)
+static int provider_job_end(job_record_t *job_ptr)
 {
 	gl_event_t ev;
 	if (!job_ptr)
@@ -87,7 +89,4 @@ extern int jobcomp_p_log_record(job_record_t *job_ptr)
 	return SLURM_SUCCESS;
 }
 
-extern List jobcomp_p_get_jobs(void *job_cond)
-{
-	return NULL; /* the spool is not a job database: use sacct */
-}
+GL_JOBCOMP_ENTRY_POINTS()

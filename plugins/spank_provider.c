@@ -23,6 +23,8 @@
 
 #include <slurm/spank.h>
 
+#include "slurm_compat.h"
+
 #include "gl_recorder.h"
 #include "gl_runtime.h"
 
