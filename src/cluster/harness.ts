@@ -43,6 +43,20 @@ export const startClusterOptionsSchema = z.object({
   ctldPort: z.number().int().min(1).max(65535).optional(),
   /** With `nodes` > 1: node 1's port (the others get free ports). */
   slurmdPort: z.number().int().min(1).max(65535).optional(),
+  /**
+   * Install prefix of the SLURM to run (e.g. /var/cache/gridlink/slurm/24.11.5
+   * from scripts/build-slurm.sh): daemons from its sbin/, clients from its
+   * bin/ (first on the PATH of `env`, so jobs' srun is that version's too),
+   * PluginDir its lib/slurm, and from 24.05 on a cgroup.conf with
+   * CgroupPlugin=disabled beside slurm.conf (slurmd initialises a cgroup
+   * plugin even with proctrack/linuxproc; 23.11 has no "disabled" and does
+   * without cgroup.conf).
+   * Default: the system's SLURM (Debian's 22.05).
+   */
+  slurmPrefix: z
+    .string()
+    .refine((p) => p.startsWith('/'), 'must be an absolute path')
+    .optional(),
   extraPluginDirs: slurmConfigSchema.shape.extraPluginDirs,
   jobComp: slurmConfigSchema.shape.jobComp,
   spank: slurmConfigSchema.shape.spank,
@@ -100,6 +114,8 @@ export interface Cluster {
   };
   readonly paths: ClusterPaths;
   readonly config: SlurmConfig;
+  /** Install prefix of the SLURM this cluster runs; undefined for the system's. */
+  readonly slurmPrefix: string | undefined;
   /** Milliseconds from spawning the daemons to every node being idle, first start. */
   readonly startupMs: number;
   ctldPid(): number | undefined;
@@ -156,8 +172,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A node whose slurmd answers (no `*`), drained or not. */
 const answering = (state: string): boolean => /^(idle|mix|alloc|comp|drain|drng)$/.test(state);
 
-/** Clients inherit nothing of an enclosing job (SLURM_JOB_ID etc. would redirect them). */
-function clientEnv(base: NodeJS.ProcessEnv, confPath: string, baseDir: string): NodeJS.ProcessEnv {
+/**
+ * Clients inherit nothing of an enclosing job (SLURM_JOB_ID etc. would
+ * redirect them). With a SLURM prefix its bin/ and sbin/ come first on PATH.
+ */
+function clientEnv(base: NodeJS.ProcessEnv, confPath: string, baseDir: string, slurmPrefix?: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(base)) {
     if (/^(SLURM|SBATCH|SALLOC|SRUN|SQUEUE|SINFO|SCONTROL|SACCT)_/.test(k)) continue;
@@ -165,8 +184,22 @@ function clientEnv(base: NodeJS.ProcessEnv, confPath: string, baseDir: string): 
   }
   env.SLURM_CONF = confPath;
   env[CLUSTER_MARKER_ENV] = baseDir;
+  if (slurmPrefix) env.PATH = [path.join(slurmPrefix, 'bin'), path.join(slurmPrefix, 'sbin'), env.PATH].filter(Boolean).join(':');
   return env;
 }
+
+/** major * 100 + minor of the slurmd in `slurmPrefix` (`slurmd -V`: "slurm 24.11.5"). */
+async function slurmVersionNumber(slurmPrefix: string): Promise<number> {
+  const r = await runCommand(daemonCmd(slurmPrefix, 'slurmd'), ['-V'], { allowFail: true, timeoutMs: 10_000 }).catch((e: Error) => {
+    throw new Error(`slurmPrefix ${slurmPrefix}: cannot run its sbin/slurmd (${e.message}); build it with scripts/build-slurm.sh`);
+  });
+  const m = /(\d+)\.(\d+)\.\d+/.exec(r.stdout);
+  if (!m) throw new Error(`slurmPrefix ${slurmPrefix}: sbin/slurmd -V said ${JSON.stringify(r.stdout + r.stderr)}, not a version`);
+  return Number(m[1]) * 100 + Number(m[2]);
+}
+
+/** A daemon's executable: the prefix's sbin/ or, for the system's SLURM, found on PATH. */
+const daemonCmd = (slurmPrefix: string | undefined, name: 'slurmctld' | 'slurmd') => (slurmPrefix ? path.join(slurmPrefix, 'sbin', name) : name);
 
 /** SLURM daemons (and what they started) left over by clusters whose owner died. */
 function strayProcesses(baseDir?: string): number[] {
@@ -208,6 +241,7 @@ class SlurmCluster implements Cluster {
     private readonly daemonEnv: NodeJS.ProcessEnv,
     private readonly opts: { startTimeoutMs: number; dieWithParent: boolean; removeOnStop: boolean },
     private readonly log: Logger,
+    readonly slurmPrefix: string | undefined,
   ) {
     this.name = config.clusterName;
     this.baseDir = paths.baseDir;
@@ -219,7 +253,7 @@ class SlurmCluster implements Cluster {
     this.nodeFiles = new Map(this.nodeNames.map((n) => [n, slurmdNodePaths(paths, n, multi)]));
     const first = this.files(this.nodeName);
     this.ports = { ctld: config.ctldPort, slurmd: config.slurmdPort, slurmds: multi ? config.slurmdPorts! : [config.slurmdPort] };
-    this.env = clientEnv(process.env, paths.slurmConf, paths.baseDir);
+    this.env = clientEnv(process.env, paths.slurmConf, paths.baseDir, slurmPrefix);
     this.logs = {
       ctld: paths.ctldLog,
       slurmd: first.log,
@@ -407,7 +441,7 @@ class SlurmCluster implements Cluster {
     rmSync(this.paths.ctldPid, { force: true });
     this.ctld = await spawnDaemon({
       ...this.daemonOpts('slurmctld', this.paths.ctldStdout, 'SIGTERM'),
-      cmd: 'slurmctld',
+      cmd: daemonCmd(this.slurmPrefix, 'slurmctld'),
       args: ['-D', ...(clean ? ['-c'] : []), '-f', this.confPath],
     });
     this.log.debug({ pid: this.ctld.pid, clean }, 'slurmctld spawned');
@@ -419,7 +453,7 @@ class SlurmCluster implements Cluster {
     const multi = this.nodeNames.length > 1;
     const d = await spawnDaemon({
       ...this.daemonOpts(multi ? `slurmd ${node}` : 'slurmd', f.stdout, 'SIGKILL'),
-      cmd: 'slurmd',
+      cmd: daemonCmd(this.slurmPrefix, 'slurmd'),
       args: ['-D', '-N', node, '-f', this.confPath],
     });
     this.slurmds.set(node, d);
@@ -609,6 +643,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
       node: await detectNodeHardware(),
       gpusPerNode: o.gpusPerNode,
       partition: o.partition,
+      ...(o.slurmPrefix ? { pluginDir: path.join(o.slurmPrefix, 'lib', 'slurm') } : {}),
       extraPluginDirs: o.extraPluginDirs,
       jobComp: o.jobComp,
       spank: o.spank as SpankPlugin[],
@@ -625,6 +660,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     if (config.nodes > 1) for (const n of computeNodeNames(config)) mkdirSync(slurmdNodePaths(paths, n, true).spoolDir, { recursive: true });
     writeFileSync(paths.slurmConf, text.slurmConf);
     if (text.plugstackConf !== undefined) writeFileSync(paths.plugstackConf, text.plugstackConf);
+    rmSync(paths.cgroupConf, { force: true });
+    if (o.slurmPrefix && (await slurmVersionNumber(o.slurmPrefix)) >= 24_05) writeFileSync(paths.cgroupConf, 'CgroupPlugin=disabled\n');
     rmSync(paths.gresConf, { force: true });
     rmSync(paths.gpuDir, { recursive: true, force: true });
     if (text.gresConf !== undefined) {
@@ -638,13 +675,14 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
       writeFileSync(paths.gresConf, text.gresConf);
     }
 
-    const daemonEnv = { ...clientEnv(process.env, paths.slurmConf, baseDir), ...o.daemonEnv };
+    const daemonEnv = { ...clientEnv(process.env, paths.slurmConf, baseDir, o.slurmPrefix), ...o.daemonEnv };
     cluster = new SlurmCluster(
       paths,
       config,
       daemonEnv,
       { startTimeoutMs: o.startTimeoutMs, dieWithParent: o.dieWithParent, removeOnStop: o.removeOnStop },
       log,
+      o.slurmPrefix,
     );
     installExitHook();
     live.add(cluster);

@@ -8,6 +8,8 @@ export interface ClusterPaths {
   baseDir: string;
   slurmConf: string;
   plugstackConf: string;
+  /** Beside slurm.conf, for a SLURM of another prefix only (see StartClusterOptions.slurmPrefix). */
+  cgroupConf: string;
   /** Beside slurm.conf: slurmd reads gres.conf from slurm.conf's directory. */
   gresConf: string;
   /** Placeholder GPU "device" files gpu0..N-1 named by gres.conf's File=. */
@@ -61,6 +63,7 @@ export function clusterPaths(baseDir: string): ClusterPaths {
     baseDir: b,
     slurmConf: path.join(b, 'slurm.conf'),
     plugstackConf: path.join(b, 'plugstack.conf'),
+    cgroupConf: path.join(b, 'cgroup.conf'),
     gresConf: path.join(b, 'gres.conf'),
     gpuDir: path.join(b, 'gpus'),
     stateDir: path.join(b, 'state'),
