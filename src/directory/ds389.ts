@@ -180,6 +180,25 @@ async function dscreate(l: Layout, inf: string): Promise<void> {
   }
 }
 
+/**
+ * The CA and server key (openssl, synchronous, ~0.2 s of RSA key generation)
+ * are made while dscreate runs: it is a child process, so it keeps going
+ * while our event loop is blocked.
+ */
+async function dscreateWithCerts(l: Layout, inf: string, tlsDir: string): Promise<{ ca: string; cert: string; key: string }> {
+  const created = dscreate(l, inf);
+  created.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
+  try {
+    const ca = makeTestCa(tlsDir, 'gridlink 389ds CA');
+    const server = ca.issue('server', { ipSans: ['127.0.0.1'], dnsNames: ['localhost'] });
+    await created;
+    return { ca: ca.caFile, cert: server.certFile, key: server.keyFile };
+  } catch (e) {
+    await created.catch(() => undefined); // never leave dscreate running behind an error
+    throw e;
+  }
+}
+
 // --- offline configuration ---------------------------------------------------
 
 /** The server certificate and its CA into the instance's NSS database. */
@@ -294,8 +313,8 @@ export async function start389ds(o: StartDirectoryOptions = {}): Promise<Directo
   const bindPassword = randomPassword();
   const bindPasswordFile = path.join(l.base, 'bind.pw');
   writeSecret(bindPasswordFile, bindPassword);
-  const ca = makeTestCa(path.join(l.base, 'tls'), 'gridlink 389ds CA');
-  const ready = { url, ldapsUrl, bindDn: ROOT_DN, bindPassword, caFile: ca.caFile };
+  const tlsDir = path.join(l.base, 'tls');
+  const ready = { url, ldapsUrl, bindDn: ROOT_DN, bindPassword, caFile: path.join(tlsDir, 'ca.crt') };
 
   let daemon: Daemon | undefined;
   let removed = false;
@@ -321,16 +340,16 @@ export async function start389ds(o: StartDirectoryOptions = {}): Promise<Directo
   };
 
   const timings: Record<string, number> = {};
-  const step = async (name: string, f: () => Promise<void>) => {
+  const step = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
     const t = Date.now();
-    await f();
+    const v = await f();
     timings[name] = Date.now() - t;
+    return v;
   };
   try {
     await step('prepare', () => prepareTree(l.base));
-    await step('dscreate', () => dscreate(l, instanceInf(l, r, { port, tlsPort }, bindPassword)));
-    const server = ca.issue('server', { ipSans: ['127.0.0.1'], dnsNames: ['localhost'] });
-    await step('tls', () => importCertificates(l, { ca: ca.caFile, cert: server.certFile, key: server.keyFile }));
+    const tls = await step('dscreate', () => dscreateWithCerts(l, instanceInf(l, r, { port, tlsPort }, bindPassword), tlsDir));
+    await step('tls', () => importCertificates(l, tls));
     await step('config', () => configureOffline(l, r));
     await step('start', startServer);
     await step('skeleton', () => addSkeleton(ready, r));

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { spawnDaemon, stopDaemon, type Daemon } from '../cluster/daemon.js';
 import { descendants, listPids, procComm, signalAll, waitForExit } from '../cluster/procs.js';
@@ -18,6 +18,8 @@ export interface Sssd {
   /** `sss_cache -E`: every cached user and group is looked up again on next use. */
   clearCache(): Promise<void>;
   stop(): Promise<void>;
+  /** SIGUSR2: a domain marked offline (its server was down) retries now instead of at its offline timer. */
+  goOnline(): void;
   /** Milliseconds from start until NSS answered through it (measured, for reports). */
   firstResolveMs?: number;
 }
@@ -29,6 +31,13 @@ export interface StartSssdOptions {
   baseDir?: string;
   /** How long a resolved user or group is served from the cache, default 60 s. */
   entryCacheTimeoutS?: number;
+  /**
+   * Once a server was unreachable, SSSD serves that domain from cache and
+   * retries only after this many seconds (SSSD's default is 60 plus up to 30
+   * random, doubling to an hour). Default 2: a 'directory down, then up'
+   * test sees new users seconds after the server is back.
+   */
+  offlineTimeoutS?: number;
   /** Until every domain's group resolves through NSS, default 30 s. */
   startTimeoutMs?: number;
   /** SSSD debug_level for every section, default 3 (errors, including TLS and bind failures). */
@@ -44,7 +53,7 @@ export function sssdDomainName(s: DirectoryServer): string {
   return `${s.kind}-${new URL(s.url).port}`;
 }
 
-export function sssdConf(o: Required<Pick<StartSssdOptions, 'domains' | 'entryCacheTimeoutS' | 'debugLevel'>>): string {
+export function sssdConf(o: Required<Pick<StartSssdOptions, 'domains' | 'entryCacheTimeoutS' | 'debugLevel' | 'offlineTimeoutS'>>): string {
   const names = o.domains.map(sssdDomainName);
   if (new Set(names).size !== names.length) throw new Error(`startSssd: the same server twice in domains (${names.join(', ')})`);
   const lines = [
@@ -83,12 +92,18 @@ export function sssdConf(o: Required<Pick<StartSssdOptions, 'domains' | 'entryCa
       `ldap_default_authtok = ${s.bindPassword}`,
       // 389ds answers searches below the suffix root with referrals otherwise chased.
       'ldap_referrals = false',
+      // id_provider=ldap implies sudo and autofs lookups too: off, nobody asked.
+      'sudo_provider = none',
+      'autofs_provider = none',
       `min_id = ${minId}`,
       `max_id = ${maxId}`,
       'enumerate = false',
       'cache_credentials = false',
       `entry_cache_timeout = ${o.entryCacheTimeoutS}`,
       'use_fully_qualified_names = false',
+      `offline_timeout = ${o.offlineTimeoutS}`,
+      `offline_timeout_max = ${o.offlineTimeoutS}`,
+      'offline_timeout_random_offset = 0',
       '',
     );
   });
@@ -151,6 +166,33 @@ async function getentGroup(key: string): Promise<boolean> {
   return r.code === 0 && r.stdout.trim().length > 0;
 }
 
+/**
+ * SSSD logs the cause (e.g. "ldap_install_tls failed") once, then repeats
+ * "SSSD is offline" and SELinux notices for every lookup: the log tail alone
+ * hides it. These are the distinct lines that name a failure.
+ */
+export function sssdLogProblems(file: string, max = 15): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').slice(-512 * 1024);
+  } catch {
+    return '';
+  }
+  const noise = /SELINUX|SELinux|getpeercon|SSSD is offline|cache_req_common_process_dp_reply|getAccountInfo/;
+  const cause = /tls|certificate|bind|No available servers|unable|failed|error|invalid|refused/i;
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    if (noise.test(line) || !cause.test(line)) continue;
+    const key = line.replace(/^\([^)]*\):\s*/, '');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(line);
+    if (out.length >= max) break;
+  }
+  return out.length > 0 ? `\n--- failures logged in ${file} ---\n${out.join('\n')}` : '';
+}
+
 /** Ready = NSS answers through SSSD for every domain (each group by its gid). */
 async function waitResolves(d: Daemon, domains: DirectoryServer[], timeoutMs: number, logFile: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -160,10 +202,12 @@ async function waitResolves(d: Daemon, domains: DirectoryServer[], timeoutMs: nu
     if (pending.size === 0) return;
     if (!d.running()) {
       const r = await d.exited;
-      throw new Error(`sssd exited during start (${r.signal ?? `exit ${r.code}`})${logTail(logFile, 40)}`);
+      throw new Error(`sssd exited during start (${r.signal ?? `exit ${r.code}`})${sssdLogProblems(logFile)}${logTail(logFile, 15)}`);
     }
     if (Date.now() >= deadline) {
-      throw new Error(`sssd: group gid(s) ${[...pending].join(', ')} do not resolve through NSS after ${timeoutMs} ms${logTail(logFile, 40)}`);
+      throw new Error(
+        `sssd: group gid(s) ${[...pending].join(', ')} do not resolve through NSS after ${timeoutMs} ms${sssdLogProblems(logFile)}${logTail(logFile, 10)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -185,7 +229,13 @@ export async function startSssd(o: StartSssdOptions): Promise<Sssd> {
   const confFile = path.join(base, 'sssd.conf');
   const logFile = path.join(base, 'sssd.log');
   // sssd refuses a config readable by others; it also holds the bind passwords.
-  writeSecret(confFile, sssdConf({ domains: o.domains, entryCacheTimeoutS: o.entryCacheTimeoutS ?? 60, debugLevel: o.debugLevel ?? 3 }));
+  const conf = sssdConf({
+    domains: o.domains,
+    entryCacheTimeoutS: o.entryCacheTimeoutS ?? 60,
+    debugLevel: o.debugLevel ?? 3,
+    offlineTimeoutS: o.offlineTimeoutS ?? 2,
+  });
+  writeSecret(confFile, conf);
 
   // -i: in the foreground, so the PID is ours and the kernel sends it SIGTERM
   // if we die (SSSD stays root); --logger=stderr: the monitor and the
@@ -213,6 +263,9 @@ export async function startSssd(o: StartSssdOptions): Promise<Sssd> {
     confFile,
     logDir: base,
     pid: () => (daemon.running() ? daemon.pid : undefined),
+    goOnline: () => {
+      if (daemon.running()) signalAll([daemon.pid], 'SIGUSR2');
+    },
     clearCache: async () => {
       await runCommand('sss_cache', ['-E'], { timeoutMs: 30_000 });
     },

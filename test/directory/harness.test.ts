@@ -78,6 +78,12 @@ describe.each(KINDS)('%s', (kind) => {
       expect(Number(g.searchEntries[0]?.gidNumber)).toBe(s.group.gidNumber);
       const ous = await c.search(s.suffix, { scope: 'one', filter: '(objectClass=organizationalUnit)', attributes: ['ou'] });
       expect(ous.searchEntries.map((e) => e.dn).sort()).toEqual([s.groupsDn, s.usersDn].sort());
+      if (kind === '389ds') {
+        // What SSSD and the connector search by has an equality index.
+        const idx = await c.search('cn=index,cn=userroot,cn=ldbm database,cn=plugins,cn=config', { scope: 'one', attributes: ['cn', 'nsIndexType'] });
+        const eq = new Set(idx.searchEntries.filter((e) => [e.nsIndexType].flat().map(String).includes('eq')).map((e) => String(e.cn).toLowerCase()));
+        for (const a of ['uid', 'uidnumber', 'gidnumber', 'memberuid', 'objectclass', 'cn']) expect(eq.has(a), `eq index on ${a}`).toBe(true);
+      }
     } finally {
       await c.unbind();
     }
