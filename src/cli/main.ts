@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 
 import { ldapConnectorCommand } from './ldap-connector.js';
+import { pluginsCommand } from './plugins.js';
 import { relayCommand } from './relay.js';
 import { reporterCommand } from './reporter.js';
 import { reportsCommand } from './reports.js';
@@ -24,6 +25,7 @@ export function buildCli(): Command {
   program.addCommand(reportsCommand());
   program.addCommand(sbatchServiceCommand());
   program.addCommand(ldapConnectorCommand());
+  program.addCommand(pluginsCommand());
   return program;
 }
 
