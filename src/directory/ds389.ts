@@ -326,7 +326,7 @@ export async function start389ds(o: StartDirectoryOptions = {}): Promise<Directo
       name: 'ns-slapd',
       cmd: '/usr/sbin/ns-slapd',
       args: ['-D', l.configDir, '-i', l.pidFile, '-d', '0'],
-      env: daemonEnv(),
+      env: daemonEnv(o.baseDir === undefined ? l.base : undefined),
       cwd: l.base,
       outFile: l.outFile,
       parentDeathSignal: 'SIGTERM', // until it drops root, see track()

@@ -148,7 +148,7 @@ export async function startOpenLdap(o: StartDirectoryOptions = {}): Promise<Dire
       name: 'slapd',
       cmd: 'slapd',
       args: ['-F', l.configDir, '-h', `${url}/ ${ldapsUrl}/`, '-u', 'openldap', '-g', 'openldap', '-d', 'stats'],
-      env: daemonEnv(),
+      env: daemonEnv(o.baseDir === undefined ? l.base : undefined),
       cwd: l.base,
       outFile: l.logFile,
       parentDeathSignal: 'SIGTERM', // until it drops root, see track()

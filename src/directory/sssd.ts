@@ -90,7 +90,7 @@ export function sssdConf(o: Required<Pick<StartSssdOptions, 'domains' | 'entryCa
       `ldap_default_bind_dn = ${s.bindDn}`,
       'ldap_default_authtok_type = password',
       `ldap_default_authtok = ${s.bindPassword}`,
-      // 389ds answers searches below the suffix root with referrals otherwise chased.
+      // Never chase a referral to some other server: one directory per domain.
       'ldap_referrals = false',
       // id_provider=ldap implies sudo and autofs lookups too: off, nobody asked.
       'sudo_provider = none',

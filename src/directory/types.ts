@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Client } from 'ldapts';
 import type { Daemon } from '../cluster/daemon.js';
 import { findByEnv, isAlive, procEnv, procStartTime, signalAll, waitForExit } from '../cluster/procs.js';
@@ -237,6 +237,8 @@ export async function waitReady(
  * (another live process) are never touched.
  */
 export const OWNER_ENV = 'GRIDLINK_DIRECTORY_OWNER';
+/** Set only when the harness made the base dir (mkdtemp): the sweep removes it too. */
+export const BASE_ENV = 'GRIDLINK_DIRECTORY_BASE';
 const SERVER_COMMS: ReadonlySet<string> = new Set(['slapd', 'ns-slapd']);
 const live = new Set<Daemon>();
 let hooked = false;
@@ -246,9 +248,14 @@ function ownerMark(pid: number): string | undefined {
   return t === undefined ? undefined : `${pid}:${t}`;
 }
 
-/** Environment for a server daemon: a minimal PATH and our owner mark. */
-export function daemonEnv(): NodeJS.ProcessEnv {
-  return { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', [OWNER_ENV]: ownerMark(process.pid) ?? String(process.pid) };
+/** Environment for a server daemon: a minimal PATH, our owner mark, and the base dir if ours to delete. */
+export function daemonEnv(ownBaseDir?: string): NodeJS.ProcessEnv {
+  return {
+    PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+    LANG: 'C.UTF-8',
+    [OWNER_ENV]: ownerMark(process.pid) ?? String(process.pid),
+    ...(ownBaseDir ? { [BASE_ENV]: ownBaseDir } : {}),
+  };
 }
 
 export function track(d: Daemon): void {
@@ -267,8 +274,10 @@ export async function reapOrphans(): Promise<number[]> {
     return !isAlive(owner) || (mark.includes(':') && ownerMark(owner) !== mark);
   });
   if (orphans.length === 0) return [];
+  const dirs = orphans.map((pid) => procEnv(pid).get(BASE_ENV)).filter((d): d is string => !!d && d.startsWith('/tmp/gridlink-'));
   signalAll(orphans, 'SIGTERM');
   if (!(await waitForExit(orphans, 10_000))) signalAll(orphans, 'SIGKILL');
   await waitForExit(orphans, 5_000);
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
   return orphans;
 }
