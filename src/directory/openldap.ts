@@ -21,6 +21,13 @@ import {
   type StartDirectoryOptions,
 } from './types.js';
 
+/**
+ * OpenLDAP (Debian's slapd, whose system instance is never configured) as a
+ * private server: cn=config and the initial entries are loaded offline with
+ * slapadd, then slapd runs in the foreground as user openldap on loopback.
+ * Start to first bind: a few hundred ms, most of it RSA key generation.
+ */
+
 const SCHEMAS = ['core', 'cosine', 'nis', 'inetorgperson'];
 /** Equality indexes for what SSSD and the connector search by. */
 const EQ_INDEXES = ['objectClass', 'uid', 'uidNumber', 'gidNumber', 'memberUid', 'cn'];
