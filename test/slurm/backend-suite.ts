@@ -21,6 +21,9 @@ const BOB = '0x00000000000000000000000000000000b4c4e0b2';
 /** A job is purged this long after it ends; long enough for every check below. */
 const MIN_JOB_AGE_S = 300;
 
+/** slurm.conf MessageTimeout of the suite's cluster (seconds): how long a client call waits for a dead controller. */
+const MESSAGE_TIMEOUT_S = 3;
+
 /** Variables SLURM or the job's shell set themselves besides SLURM_* and SLURMD_* (slurmstepd's setup_env, bash). */
 const SLURM_OWN_ENV = new Set(['ENVIRONMENT', 'HOSTNAME', 'TMPDIR', 'PWD', 'OLDPWD', 'SHLVL', '_', 'CUDA_VISIBLE_DEVICES', 'GPU_DEVICE_ORDINAL', 'ROCR_VISIBLE_DEVICES', 'ZE_AFFINITY_MASK']);
 
@@ -37,7 +40,18 @@ export function backendSuite(name: string, start: (cluster: Cluster) => Promise<
     beforeAll(async () => {
       [alice, bob] = ensureLocalUsers([ALICE, BOB]) as [LocalUser, LocalUser];
       // Other test runs on this machine may hold the one-cluster lock for a while.
-      cluster = await startCluster({ nodes: 2, minJobAge: MIN_JOB_AGE_S, lockWaitMs: 600_000, logger: pino({ level: 'warn' }), removeOnStop: true });
+      cluster = await startCluster({
+        nodes: 2,
+        minJobAge: MIN_JOB_AGE_S,
+        // The dead-controller case pays MessageTimeout on every client call
+        // (libslurm retries the refused connection for MessageTimeout - 1 s):
+        // 10 s (config.ts) made its six calls take ~55 s. A later line wins in
+        // slurm.conf; 3 s is ample on loopback, as in fixtures/local-dead-ctld.ts.
+        extraLines: [`MessageTimeout=${MESSAGE_TIMEOUT_S}`],
+        lockWaitMs: 600_000,
+        logger: pino({ level: 'warn' }),
+        removeOnStop: true,
+      });
       backend = await start(cluster);
     }, 700_000);
 
