@@ -3,7 +3,7 @@
 // nothing lost, everything confirmed after, /healthz failing meanwhile.
 // And start-up refusals that say what to fix: a malformed key file, a key
 // file others can read, a wrong chain id.
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,7 +50,12 @@ async function health(url: string): Promise<number> {
   }
 }
 
-describe('reporter: chain RPC down for 60 s mid-burst', () => {
+// The refusal cases below run beside this one (describe.concurrent): they
+// spawn CLI processes that fail at start-up, never send a transaction, and
+// talk to anvil directly, so they fill the outage's fixed minute instead of
+// adding ~15 s after it. The chain-down-at-start case uses the same provider
+// key as this one and runs after both.
+describe.concurrent('reporter: chain RPC down for 60 s mid-burst', () => {
   it('loses nothing and confirms everything after', async () => {
     const firstBlock = (await market.publicClient.getBlockNumber()) + 1n;
     const storeDir = mkdtempSync(join(tmpdir(), 'gl-reporter-outage-'));
@@ -103,6 +108,64 @@ describe('reporter: chain RPC down for 60 s mid-burst', () => {
   }, 600_000);
 });
 
+// Concurrent with the outage case above, one refusal after the other among themselves.
+describe.concurrent('reporter start-up refusals', () => {
+  /** `gridlink reporter run ...` to its exit (asynchronous: the outage case's proxy and timers keep running meanwhile). */
+  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        join(packageRoot, 'node_modules', '.bin', 'tsx'),
+        [join(packageRoot, 'src', 'cli', 'main.ts'), 'reporter', 'run', ...args],
+        { encoding: 'utf8', timeout: 60_000, env: { ...process.env, GRIDLINK_PROVIDER_KEY: '', ...env } },
+        (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
+      );
+    });
+  const base = (dir: string, keyFile: string, chainId = market.chainId) => [
+    '--store', dir, '--listen', '127.0.0.1:0', '--rpc-url', market.anvil.rpcUrl, '--chain-id', String(chainId),
+    '--meta-scheduler', market.metaScheduler, '--key-file', keyFile, '--no-reconcile-slurm',
+  ];
+
+  it.sequential('a malformed key file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gl-reporter-bad-'));
+    const f = join(dir, 'provider.key');
+    writeFileSync(f, 'not a key\n', { mode: 0o600 });
+    const r = await cli(base(dir, f));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/provider key file .*provider\.key does not hold a private key: expected 64 hex digits/);
+    expect(r.stderr + r.stdout).not.toContain('not a key');
+  });
+
+  it.sequential('a key file others can read, and no key at all', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gl-reporter-bad-'));
+    const f = providerKeyFile(dir, market.provider.privateKey);
+    chmodSync(f, 0o644);
+    const r = await cli(base(dir, f));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/has mode 0644: it must be 0600: chmod 600 .*provider\.key/);
+    expect(r.stderr + r.stdout).not.toContain(market.provider.privateKey.slice(2));
+    const none = await cli(base(dir, '').filter((a) => a !== '--key-file' && a !== ''));
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(/no provider key: pass --key-file FILE .* or set GRIDLINK_PROVIDER_KEY/);
+  });
+
+  it.sequential('a MetaScheduler address without the contract', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gl-reporter-bad-'));
+    const args = base(dir, providerKeyFile(dir, market.provider.privateKey));
+    args[args.indexOf('--meta-scheduler') + 1] = '0x00000000000000000000000000000000000000aa';
+    const r = await cli(args);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/cannot read the MetaScheduler at 0x0+aa .*check --meta-scheduler and --chain-id/);
+  });
+
+  it.sequential('a wrong chain id', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gl-reporter-bad-'));
+    const r = await cli(base(dir, providerKeyFile(dir, market.provider.privateKey), 1));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/chain id/i);
+    expect(r.stderr).toMatch(/31337/);
+  });
+});
+
 describe('reporter started while the chain RPC is down', () => {
   it('serves the ingest at once, says so in /healthz, and reports everything once the chain answers', async () => {
     const down = await TcpProxy.start(market.anvil.port);
@@ -126,57 +189,4 @@ describe('reporter started while the chain RPC is down', () => {
       await down.stop();
     }
   }, 240_000);
-});
-
-describe('reporter start-up refusals', () => {
-  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    spawnSync(join(packageRoot, 'node_modules', '.bin', 'tsx'), [join(packageRoot, 'src', 'cli', 'main.ts'), 'reporter', 'run', ...args], {
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, GRIDLINK_PROVIDER_KEY: '', ...env },
-    });
-  const base = (dir: string, keyFile: string, chainId = market.chainId) => [
-    '--store', dir, '--listen', '127.0.0.1:0', '--rpc-url', market.anvil.rpcUrl, '--chain-id', String(chainId),
-    '--meta-scheduler', market.metaScheduler, '--key-file', keyFile, '--no-reconcile-slurm',
-  ];
-
-  it('a malformed key file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gl-reporter-bad-'));
-    const f = join(dir, 'provider.key');
-    writeFileSync(f, 'not a key\n', { mode: 0o600 });
-    const r = cli(base(dir, f));
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/provider key file .*provider\.key does not hold a private key: expected 64 hex digits/);
-    expect(r.stderr + r.stdout).not.toContain('not a key');
-  });
-
-  it('a key file others can read, and no key at all', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gl-reporter-bad-'));
-    const f = providerKeyFile(dir, market.provider.privateKey);
-    chmodSync(f, 0o644);
-    const r = cli(base(dir, f));
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/has mode 0644: it must be 0600: chmod 600 .*provider\.key/);
-    expect(r.stderr + r.stdout).not.toContain(market.provider.privateKey.slice(2));
-    const none = cli(base(dir, '').filter((a) => a !== '--key-file' && a !== ''));
-    expect(none.status).toBe(1);
-    expect(none.stderr).toMatch(/no provider key: pass --key-file FILE .* or set GRIDLINK_PROVIDER_KEY/);
-  });
-
-  it('a MetaScheduler address without the contract', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gl-reporter-bad-'));
-    const args = base(dir, providerKeyFile(dir, market.provider.privateKey));
-    args[args.indexOf('--meta-scheduler') + 1] = '0x00000000000000000000000000000000000000aa';
-    const r = cli(args);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/cannot read the MetaScheduler at 0x0+aa .*check --meta-scheduler and --chain-id/);
-  });
-
-  it('a wrong chain id', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gl-reporter-bad-'));
-    const r = cli(base(dir, providerKeyFile(dir, market.provider.privateKey), 1));
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/chain id/i);
-    expect(r.stderr).toMatch(/31337/);
-  });
 });
