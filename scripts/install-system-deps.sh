@@ -46,6 +46,9 @@ PACKAGES=(
   slapd ldap-utils 389-ds-base sssd-ldap sssd-common libnss-sss sssd-tools
   # certificates for the LDAP test instances
   openssl
+  # building upstream SLURM releases for the plugins' version matrix
+  # (scripts/build-slurm.sh; libmunge-dev is above)
+  libjson-c-dev libhttp-parser-dev liblz4-dev libhwloc-dev libpam0g-dev libdbus-1-dev libjwt-dev libyaml-dev
 )
 
 # deb-src: mirror the URIs/Suites/Components of the deb entries of

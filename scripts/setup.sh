@@ -38,6 +38,8 @@ npm run --silent build:native
 step "SLURM plugins (cmake)"
 npm run --silent build:plugins
 
+step "SLURM version matrix (upstream builds cached in /var/cache/gridlink/slurm, plugins for each)"; bash scripts/build-slurm-matrix.sh
+
 step "contracts (solc-js)"
 npm run --silent contracts:build
 
