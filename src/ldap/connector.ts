@@ -26,7 +26,7 @@ export interface DirectoryUser {
   gid: number;
   home: string;
   dn: string;
-  /** true when this call added the entry. */
+  /** true when this connector added the entry (concurrent calls for one user share one creation). */
   created: boolean;
 }
 

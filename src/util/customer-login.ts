@@ -30,6 +30,9 @@ export function customerLogin(address: unknown): string {
   if (typeof address !== 'string') throw new CustomerAddressError(`customer address ${quote(address)} is not a string`);
   if (address.length !== 42) throw new CustomerAddressError(`customer address ${quote(address)} is not a 0x-prefixed 20-byte hex address (42 characters)`);
   if (!/^0x[0-9a-fA-F]{40}$/.test(address)) throw new CustomerAddressError(`customer address ${quote(address)} is not a 0x-prefixed 20-byte hex address (only 0-9, a-f after 0x)`);
-  if (!isAddress(address, { strict: true })) throw new CustomerAddressError(`customer address ${quote(address)} is mixed-case with a wrong EIP-55 checksum: write it in lower case or with its correct checksum`);
+  const hex = address.slice(2);
+  // EIP-55: all lower or all upper case carries no checksum; mixed case must be the checksum.
+  const unchecked = hex === hex.toLowerCase() || hex === hex.toUpperCase();
+  if (!unchecked && !isAddress(address, { strict: true })) throw new CustomerAddressError(`customer address ${quote(address)} is mixed-case with a wrong EIP-55 checksum: write it in lower case or with its correct checksum`);
   return address.toLowerCase();
 }

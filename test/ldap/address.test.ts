@@ -33,6 +33,8 @@ describe('customerLogin', () => {
     expect(customerLogin(LOWER)).toBe(LOWER);
     expect(customerLogin(CHECKSUMMED)).toBe(LOWER);
     expect(customerLogin(LOWER.toUpperCase().replace('0X', '0x'))).toBe(LOWER);
+    const other = '0xe286f4cb77ab650986d0de3feab83fe7d90a6e97'; // all caps is not its checksum
+    expect(customerLogin(`0x${other.slice(2).toUpperCase()}`)).toBe(other);
   });
   it.each(hostile)('refuses %s', (_what, input, msg) => {
     expect(() => customerLogin(input)).toThrow(CustomerAddressError);
