@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { completions, readSpool, startPluginCluster, starts, waitFor, type PluginCluster } from './with-plugins.js';
+import { completions, readSpool, slurmTargets, startPluginCluster, starts, waitFor, type PluginCluster } from './with-plugins.js';
 
 let pc: PluginCluster | undefined;
 afterEach(async () => {
@@ -21,9 +21,9 @@ async function expectHealthy(p: PluginCluster) {
   return ids;
 }
 
-describe('failure modes', () => {
+describe.each(slurmTargets())('failure modes on SLURM $version', (slurm) => {
   it('an unwritable spool dir: slurm_error in both logs, jobs keep running', async () => {
-    pc = await startPluginCluster({ ctldSpool: '/proc/gridlink/slurmctld', nodeSpool: '/proc/gridlink/slurmd' });
+    pc = await startPluginCluster({ slurm, ctldSpool: '/proc/gridlink/slurmctld', nodeSpool: '/proc/gridlink/slurmd' });
     await expectHealthy(pc);
     const ctldLog = readFileSync(pc.cluster.logs.ctld, 'utf8');
     expect(ctldLog).toMatch(/error: jobcomp\/provider: cannot create spool dir '\/proc\/gridlink\/slurmctld'/);
@@ -36,7 +36,7 @@ describe('failure modes', () => {
   });
 
   it('a missing spool dir is created on first use', async () => {
-    pc = await startPluginCluster();
+    pc = await startPluginCluster({ slurm });
     const [id] = await expectHealthy(pc);
     await waitFor('completion', () => completions(readSpool(pc!.ctldSpool), id).length === 1);
     expect(starts(readSpool(pc.nodeSpool), id)).toHaveLength(1);
@@ -44,7 +44,7 @@ describe('failure modes', () => {
 
   it('a full spool: a clear error, no blocking, jobs keep running', async () => {
     // Small bound on both spools: a few records fit, then they are full.
-    pc = await startPluginCluster({ jobCompOptions: ['max_bytes=4K'], spankOptions: ['max_bytes=4K'] });
+    pc = await startPluginCluster({ slurm, jobCompOptions: ['max_bytes=4K'], spankOptions: ['max_bytes=4K'] });
     const ids: number[] = [];
     // ~1.2 KB records (1000-byte comment): the 4 KiB bound is reached by the 4th
     for (let i = 0; i < 8; i++) ids.push(await pc.cluster.sbatch([`--comment=${'c'.repeat(1000)}`], 'true'));
@@ -56,7 +56,7 @@ describe('failure modes', () => {
   });
 
   it('a bad option: logged, the rest of the options still apply', async () => {
-    pc = await startPluginCluster({ spankOptions: ['bogus=1'], jobCompOptions: ['max_bytes=lots'] });
+    pc = await startPluginCluster({ slurm, spankOptions: ['bogus=1'], jobCompOptions: ['max_bytes=lots'] });
     await expectHealthy(pc);
     await waitFor('option error', () => /spank\/provider: plugstack.conf: unknown option 'bogus'/.test(readFileSync(pc!.cluster.logs.slurmd, 'utf8')));
     expect(readFileSync(pc.cluster.logs.ctld, 'utf8')).toMatch(/jobcomp\/provider: JobCompLoc=.*max_bytes=lots: expected a size/);

@@ -1,18 +1,11 @@
 // Each way a job can end yields exactly one completion record with the right
 // state, times and exit code; every job that started yields one prolog record.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 
-import { completions, nodeEnds, readSpool, startPluginCluster, starts, waitFor, type PluginCluster } from './with-plugins.js';
+import { describeEachSlurm } from './each-slurm.js';
+import { completions, nodeEnds, readSpool, starts, waitFor, type PluginCluster } from './with-plugins.js';
 
-let pc: PluginCluster;
-beforeAll(async () => {
-  pc = await startPluginCluster();
-});
-afterAll(async () => {
-  await pc?.cluster.stop();
-});
-
-async function completionOf(jobId: number) {
+async function completionOf(pc: PluginCluster, jobId: number) {
   const evs = await waitFor(`completion record of job ${jobId}`, () => {
     const c = completions(readSpool(pc.ctldSpool), jobId);
     return c.length ? c : undefined;
@@ -22,14 +15,14 @@ async function completionOf(jobId: number) {
   return evs[0]!;
 }
 
-describe('jobcomp/provider and spank/provider on a real cluster', () => {
+describeEachSlurm('jobcomp/provider and spank/provider on a real SLURM $version cluster', {}, (on) => {
   it('records a job that completes', async () => {
-    const c = pc.cluster;
+    const c = on.pc.cluster;
     const t0 = Math.floor(Date.now() / 1000);
     const id = await c.sbatch(['--job-name=ok', '--comment=hello'], 'sleep 1; exit 0');
     const info = await c.waitJob(id);
     expect(info.state).toBe('COMPLETED');
-    const ev = await completionOf(id);
+    const ev = await completionOf(on.pc, id);
     expect(ev).toMatchObject({ jobId: id, stateName: 'COMPLETED', exitCode: 0, signal: 0, jobName: 'ok', comment: 'hello', userId: 0 });
     expect(ev.jobState & 0xff).toBe(3); // JOB_COMPLETE
     expect(ev.cluster).toBe(c.name);
@@ -40,56 +33,56 @@ describe('jobcomp/provider and spank/provider on a real cluster', () => {
     expect(ev.tres.cpu).toBeGreaterThanOrEqual(1);
     expect(ev.tres.node).toBe(1);
     expect(ev.tres.memMb).toBeGreaterThan(0);
-    const node = readSpool(pc.nodeSpool);
+    const node = readSpool(on.pc.nodeSpool);
     expect(starts(node, id)).toHaveLength(1);
     expect(starts(node, id)[0]).toMatchObject({ node: c.nodeName, cluster: c.name, userId: 0 });
-    await waitFor('epilog record', () => nodeEnds(readSpool(pc.nodeSpool), id).length === 1);
+    await waitFor('epilog record', () => nodeEnds(readSpool(on.pc.nodeSpool), id).length === 1);
   });
 
   it('records exit code 3 as FAILED with exit code 3', async () => {
-    const id = await pc.cluster.sbatch([], 'exit 3');
-    expect((await pc.cluster.waitJob(id)).exitCode).toBe('3:0');
-    const ev = await completionOf(id);
+    const id = await on.pc.cluster.sbatch([], 'exit 3');
+    expect((await on.pc.cluster.waitJob(id)).exitCode).toBe('3:0');
+    const ev = await completionOf(on.pc, id);
     expect(ev).toMatchObject({ stateName: 'FAILED', exitCode: 3, signal: 0 });
-    expect(starts(readSpool(pc.nodeSpool), id)).toHaveLength(1);
-    const end = await waitFor('epilog record', () => nodeEnds(readSpool(pc.nodeSpool), id)[0]);
+    expect(starts(readSpool(on.pc.nodeSpool), id)).toHaveLength(1);
+    const end = await waitFor('epilog record', () => nodeEnds(readSpool(on.pc.nodeSpool), id)[0]);
     expect(end.exitCode).toBe(3);
   });
 
   it('records a job cancelled while running', async () => {
-    const c = pc.cluster;
+    const c = on.pc.cluster;
     const id = await c.sbatch([], 'sleep 300');
     await c.waitJob(id, { until: (j) => j.state === 'RUNNING' });
     await c.cancel(id);
     await c.waitJob(id);
-    const ev = await completionOf(id);
+    const ev = await completionOf(on.pc, id);
     expect(ev.stateName).toBe('CANCELLED');
     expect(ev.startTime).toBeGreaterThan(0);
     expect(ev.endTime).toBeGreaterThanOrEqual(ev.startTime);
-    expect(starts(readSpool(pc.nodeSpool), id)).toHaveLength(1);
+    expect(starts(readSpool(on.pc.nodeSpool), id)).toHaveLength(1);
   });
 
   it('records a job cancelled while pending, which never started', async () => {
-    const c = pc.cluster;
+    const c = on.pc.cluster;
     const id = await c.sbatch(['--hold'], 'true');
     await c.cancel(id);
-    const ev = await completionOf(id);
+    const ev = await completionOf(on.pc, id);
     expect(ev.stateName).toBe('CANCELLED');
     expect(ev.startTime).toBe(0);
     expect(ev.tres).toEqual({ cpu: 0, memMb: 0, gpu: 0, node: 0, billing: 0 });
-    expect(starts(readSpool(pc.nodeSpool), id)).toHaveLength(0);
+    expect(starts(readSpool(on.pc.nodeSpool), id)).toHaveLength(0);
   });
 
   it('records a job that runs past its time limit as TIMEOUT', async () => {
-    const c = pc.cluster;
+    const c = on.pc.cluster;
     const id = await c.sbatch(['--time=5'], 'sleep 600');
     await c.waitJob(id, { until: (j) => j.state === 'RUNNING' });
     await c.forceTimeout(id);
     const info = await c.waitJob(id, { timeoutMs: 90_000 });
     expect(info.state).toBe('TIMEOUT');
-    const ev = await completionOf(id);
+    const ev = await completionOf(on.pc, id);
     expect(ev.stateName).toBe('TIMEOUT');
     expect(ev.startTime).toBeGreaterThan(0);
-    expect(starts(readSpool(pc.nodeSpool), id)).toHaveLength(1);
+    expect(starts(readSpool(on.pc.nodeSpool), id)).toHaveLength(1);
   });
 });

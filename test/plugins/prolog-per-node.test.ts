@@ -2,23 +2,16 @@
 // it, so there is one "started" and one "ended on node" record per node, and
 // slurmctld's jobcomp records the job's completion once. Both slurmd run on
 // this host and append to the same node spool (several writer processes).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 
-import { completions, nodeEnds, readSpool, startPluginCluster, starts, waitFor, type PluginCluster } from './with-plugins.js';
-
-let pc: PluginCluster;
-beforeAll(async () => {
-  pc = await startPluginCluster({ nodes: 2 });
-});
-afterAll(async () => {
-  await pc?.cluster.stop();
-});
+import { describeEachSlurm } from './each-slurm.js';
+import { completions, nodeEnds, readSpool, starts, waitFor } from './with-plugins.js';
 
 const byNode = <T extends { node: string }>(evs: T[]) => evs.map((e) => e.node).sort();
 
-describe('spank/provider and jobcomp/provider on a two-node cluster', () => {
+describeEachSlurm('spank/provider and jobcomp/provider on a two-node SLURM $version cluster', { nodes: 2 }, (on) => {
   it('records one prolog and one epilog per node and one completion for a two-node job', async () => {
-    const c = pc.cluster;
+    const c = on.pc.cluster;
     expect(c.nodeNames).toHaveLength(2);
     const nodes = [...c.nodeNames].sort();
     const id = await c.sbatch(['-N2', '--job-name=two-nodes', '-o', '/dev/null'], 'srun -N2 true');
@@ -26,17 +19,17 @@ describe('spank/provider and jobcomp/provider on a two-node cluster', () => {
     expect(info.state).toBe('COMPLETED');
     expect(info.raw.NumNodes).toBe('2');
 
-    const ev = await waitFor('completion record', () => completions(readSpool(pc.ctldSpool), id)[0]);
-    await waitFor('an epilog record from each node', () => nodeEnds(readSpool(pc.nodeSpool), id).length >= 2);
+    const ev = await waitFor('completion record', () => completions(readSpool(on.pc.ctldSpool), id)[0]);
+    await waitFor('an epilog record from each node', () => nodeEnds(readSpool(on.pc.nodeSpool), id).length >= 2);
     await new Promise((r) => setTimeout(r, 1_000)); // a duplicate record would show up now
-    const node = readSpool(pc.nodeSpool);
+    const node = readSpool(on.pc.nodeSpool);
 
     expect(byNode(starts(node, id))).toEqual(nodes);
     expect(byNode(nodeEnds(node, id))).toEqual(nodes);
     for (const e of [...starts(node, id), ...nodeEnds(node, id)]) expect(e).toMatchObject({ jobId: id, cluster: c.name, userId: 0 });
     for (const e of nodeEnds(node, id)) expect(e.exitCode).toBe(0);
 
-    expect(completions(readSpool(pc.ctldSpool), id)).toHaveLength(1);
+    expect(completions(readSpool(on.pc.ctldSpool), id)).toHaveLength(1);
     expect(ev).toMatchObject({ jobId: id, stateName: 'COMPLETED', exitCode: 0, jobName: 'two-nodes' });
     expect(ev.tres.node).toBe(2);
     // The completion's node is the job's node list, a hostlist of both nodes.
@@ -49,16 +42,16 @@ describe('spank/provider and jobcomp/provider on a two-node cluster', () => {
   });
 
   it('a one-node job on the same cluster records on its node only', async () => {
-    const c = pc.cluster;
+    const c = on.pc.cluster;
     const [, second] = c.nodeNames;
     const id = await c.sbatch(['-N1', `--nodelist=${second}`, '-o', '/dev/null'], 'true');
     expect((await c.waitJob(id, { timeoutMs: 30_000 })).state).toBe('COMPLETED');
-    await waitFor('completion record', () => completions(readSpool(pc.ctldSpool), id).length === 1);
-    await waitFor('epilog record', () => nodeEnds(readSpool(pc.nodeSpool), id).length >= 1);
+    await waitFor('completion record', () => completions(readSpool(on.pc.ctldSpool), id).length === 1);
+    await waitFor('epilog record', () => nodeEnds(readSpool(on.pc.nodeSpool), id).length >= 1);
     await new Promise((r) => setTimeout(r, 1_000));
-    const node = readSpool(pc.nodeSpool);
+    const node = readSpool(on.pc.nodeSpool);
     expect(byNode(starts(node, id))).toEqual([second]);
     expect(byNode(nodeEnds(node, id))).toEqual([second]);
-    expect(completions(readSpool(pc.ctldSpool), id)[0]?.node).toBe(second);
+    expect(completions(readSpool(on.pc.ctldSpool), id)[0]?.node).toBe(second);
   });
 });
