@@ -26,6 +26,21 @@ function fail(home: string, what: string, err: unknown): never {
   throw new DirectoryError('home', `cannot ${what} ${home} (${(err as Error).message})${hint}`, true, { cause: err });
 }
 
+/**
+ * A customer's job must reach its home: every directory above it needs
+ * search permission for others (SLURM opens the job's output there as the
+ * customer, and fails the job otherwise).
+ */
+function checkTraversable(root: string): void {
+  for (let d = root; ; d = dirname(d)) {
+    const st = stat(d);
+    if (st && (st.mode & 0o001) === 0) {
+      throw new DirectoryError('home', `customers cannot reach their homes under ${root}: ${d} has mode 0${(st.mode & 0o777).toString(8)} (no search permission for others); chmod o+x ${d}`, true);
+    }
+    if (d === dirname(d)) return;
+  }
+}
+
 /** Creates or finishes HOMEROOT/login for uid:gid; returns its path. */
 export function ensureHome(root: string, login: string, uid: number, gid: number): string {
   const home = join(root, login);
@@ -36,6 +51,7 @@ export function ensureHome(root: string, login: string, uid: number, gid: number
   } catch (err) {
     fail(root, 'create the home root', err);
   }
+  checkTraversable(root);
   let st = stat(home);
   if (!st) {
     try {

@@ -2,7 +2,7 @@
 // configuration for a harness directory, fresh customer addresses, and the
 // connector CLI as a child process (one process: kill -9 reaches it).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,9 +15,15 @@ import { packageRoot } from '../../src/native/index.js';
 
 export const cliMain = join(packageRoot, 'src', 'cli', 'main.ts');
 
+/** mkdtemp makes 0700 directories: customers must traverse the one above their home. */
+export function traversable(d: string): string {
+  chmodSync(d, 0o755);
+  return d;
+}
+
 /** The connector's configuration for `dir`, homes under a fresh root. */
 export function ldapConfigFor(dir: DirectoryServer, o: Partial<LdapConfigInput> = {}): LdapConfig {
-  const homeRoot = o.homeRoot ?? join(mkdtempSync(join(tmpdir(), `gl-homes-${dir.kind}-`)), 'homes');
+  const homeRoot = o.homeRoot ?? join(traversable(mkdtempSync(join(tmpdir(), `gl-homes-${dir.kind}-`))), 'homes');
   return ldapConfigSchema.parse({
     url: dir.url,
     caFile: dir.caFile,

@@ -9,7 +9,11 @@ import { describe, expect, it } from 'vitest';
 import { DirectoryError, ensureHome } from '../../src/ldap/index.js';
 
 const NAME = '0x52908400098527886e0f7030069857d2e4169ee7';
-const root = () => join(mkdtempSync(join(tmpdir(), 'gl-homes-')), 'homes');
+const root = () => {
+  const d = mkdtempSync(join(tmpdir(), 'gl-homes-'));
+  chmodSync(d, 0o755);
+  return join(d, 'homes');
+};
 
 describe.skipIf(process.getuid?.() !== 0)('ensureHome (as root)', () => {
   it('creates HOMEROOT/name owned by uid:gid, mode 0700, and the root itself 0755', () => {
@@ -32,6 +36,21 @@ describe.skipIf(process.getuid?.() !== 0)('ensureHome (as root)', () => {
     }
     for (const d of [r, join(r, '..'), join(r, '..', '..')]) expect(lstatSync(d).mode & 0o777).toBe(0o755);
     expect(lstatSync(join(r, NAME)).mode & 0o7777).toBe(0o700);
+  });
+
+  it('refuses a home root customers cannot traverse, saying which directory to fix', () => {
+    const top = mkdtempSync(join(tmpdir(), 'gl-homes-')); // mkdtemp: 0700
+    const err = (() => {
+      try {
+        ensureHome(join(top, 'homes'), NAME, 123461, 59001);
+      } catch (e) {
+        return e as DirectoryError;
+      }
+    })();
+    expect(err?.kind).toBe('home');
+    expect(err?.message).toContain(`${top} has mode 0700 (no search permission for others); chmod o+x ${top}`);
+    chmodSync(top, 0o711);
+    expect(ensureHome(join(top, 'homes'), NAME, 123461, 59001)).toBe(join(top, 'homes', NAME));
   });
 
   it('finishes a home a crash left root-owned and empty, and repairs its mode', () => {
