@@ -117,7 +117,15 @@ export async function startGrid(o: StartGridOptions = {}): Promise<Grid> {
   const stop = async () => {
     for (const f of stops.reverse()) await Promise.resolve(f()).catch(() => undefined);
   };
+  let bridgeP: Promise<Bridge> | undefined;
+  let bridgeOwned = false;
   try {
+    // The cluster needs nothing of the chain: it starts (a few seconds, maybe
+    // waiting for the machine's cluster lock) while anvil, the contracts and
+    // the sbatch service come up.
+    const ingestPort = await freePort();
+    bridgeP = startBridge(`http://127.0.0.1:${ingestPort}`, 'embedded', [], 2);
+    bridgeP.catch(() => undefined); // awaited below: no unhandled rejection meanwhile
     const anvil = await startAnvil();
     stops.push(() => anvil.stop());
     const [adminAcct, c1, provider, c2] = anvil.accounts as [AnvilAccount, AnvilAccount, AnvilAccount, AnvilAccount];
@@ -153,8 +161,8 @@ export async function startGrid(o: StartGridOptions = {}): Promise<Grid> {
     const uploader = createSbatchClient({ endpoint: sbatch.address });
     stops.push(() => uploader.close());
 
-    const ingestPort = await freePort();
-    const bridge = await startBridge(`http://127.0.0.1:${ingestPort}`, 'embedded', [], 2);
+    const bridge = await bridgeP;
+    bridgeOwned = true;
     stops.push(() => bridge.stop());
     const oracle = o.oracle === false ? { stop: async () => {}, tick: async () => {} } : startOracle({ client: admin, pollIntervalMs: 300, logger: pino({ level: 'warn' }) });
     stops.push(() => oracle.stop());
@@ -218,6 +226,7 @@ export async function startGrid(o: StartGridOptions = {}): Promise<Grid> {
     };
   } catch (err) {
     await stop();
+    if (bridgeP && !bridgeOwned) await bridgeP.then((b) => b.stop(), () => undefined);
     throw err;
   }
 }
