@@ -42,7 +42,12 @@ describe('embedded runtime safety', () => {
         const t = existsSync(beat) ? readFileSync(beat, 'utf8') : '';
         return /start slurmctld v18/.test(t) && /start slurmd v18/.test(t);
       });
-      await new Promise((r) => setTimeout(r, 1500)); // past the misbehaviour
+      // Past the misbehaviour: the fixture misbehaves right after its second
+      // beat (600 ms in), so wait for that line from both daemons instead of a fixed 1.5 s.
+      await waitFor('both runtimes at their misbehaviour (second beat)', () => {
+        const t = readFileSync(beat, 'utf8');
+        return (t.match(/^beat slurmctld$/gm)?.length ?? 0) >= 2 && (t.match(/^beat slurmd$/gm)?.length ?? 0) >= 2;
+      });
       await expectDaemonsServe(pc);
       const ctldLog = readFileSync(pc.cluster.logs.ctld, 'utf8');
       if (mode === 'exit' || mode === 'throw')
