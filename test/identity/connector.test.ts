@@ -188,12 +188,11 @@ describe.each(['389ds', 'openldap'] as const)('%s', (kind) => {
   });
 
   it('`gridlink ldap-connector check` says what holds', async () => {
-    const cfg = connectorConfigFile(ldapConfigFor(dir()));
-    const r = await collect(connectorCli(['check', '--config', cfg]));
+    const good = connectorConfigFile(ldapConfigFor(dir()));
+    const bad = connectorConfigFile(ldapConfigFor(dir(), { group: { dn: dir().group.dn, gidNumber: 4242 } }));
+    const [r, r2] = await Promise.all([collect(connectorCli(['check', '--config', good])), collect(connectorCli(['check', '--config', bad]))]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^ok: ${dir().url.replace(/[.]/g, '\\.')} as .* has \\d+ members`));
-    const bad = connectorConfigFile(ldapConfigFor(dir(), { group: { dn: dir().group.dn, gidNumber: 4242 } }));
-    const r2 = await collect(connectorCli(['check', '--config', bad]));
     expect(r2.code).toBe(1);
     expect(r2.stdout).toMatch(/^FAILED: the group .* has gidNumber .*, the configuration says 4242/);
   });
