@@ -3,10 +3,10 @@
 // against a source of another version stops with a message that names the
 // versions found and what to pass (CMakeLists.txt).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync as mkdtemp, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 import { formatSlurmVersion, pluginFits, readPluginInfo } from '../../src/cli/plugins.js';
 import { packageRoot } from '../../src/native/index.js';
@@ -17,6 +17,16 @@ const s24 = matrixSlurm('24.11.5');
 const s25 = matrixSlurm('25.11.7');
 const built = (t: typeof s24) => existsSync(join(t.prefix!, 'sbin', 'slurmctld')) && existsSync(join(t.pluginDir, 'jobcomp_provider.so'));
 const haveMatrix = existsSync(join(slurmTarballs, 'slurm-24.11.5.tar.xz')) && existsSync(join(slurmTarballs, 'slurm-25.11.7.tar.xz'));
+
+const made: string[] = [];
+const mkdtempSync = (prefix: string) => {
+  const d = mkdtemp(prefix);
+  made.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 
 function gridlink(args: string[]) {
   const r = spawnSync(TSX, [join(packageRoot, 'src', 'cli', 'main.ts'), ...args], { encoding: 'utf8', cwd: packageRoot });
@@ -76,7 +86,7 @@ describe.skipIf(!haveMatrix)('gridlink plugins check', () => {
   });
 });
 
-describe.skipIf(!haveMatrix)('building against a source of another version', () => {
+describe.skipIf(!haveMatrix)('building against a given SLURM source', () => {
   it('stops with the versions it found and what to pass', () => {
     const out = mkdtempSync(join(tmpdir(), 'gl-cmake-mismatch-'));
     const r = spawnSync(
@@ -88,6 +98,19 @@ describe.skipIf(!haveMatrix)('building against a source of another version', () 
     expect(r.status, text).not.toBe(0);
     expect(text).toContain(`SLURM versions do not match: headers 24.11.5 (${s24.prefix}/include), daemons 24.11.5 (${s24.prefix}/sbin/slurmctld), source 25.11.7 (${join(slurmTarballs, 'slurm-25.11.7.tar.xz')})`);
     expect(text).toMatch(/pass -DSLURM_PREFIX=<install prefix of the SLURM you run> and -DSLURM_SOURCE=<its source tree or slurm-X\.Y\.Z\.tar\.xz> of that same version/);
+  });
+
+  it('a matching source tarball (unconfigured: empty config.h) gives the same code as the configured tree', () => {
+    expect(built(s25), 'run bash scripts/build-slurm-matrix.sh').toBe(true);
+    const out = mkdtempSync(join(tmpdir(), 'gl-cmake-tarball-'));
+    const tarball = join(slurmTarballs, 'slurm-25.11.7.tar.xz');
+    for (const args of [['-S', packageRoot, '-B', out, `-DSLURM_PREFIX=${s25.prefix}`, `-DSLURM_SOURCE=${tarball}`, '-DGRIDLINK_RUNTIME=OFF'], ['--build', out, '--target', 'jobcomp_provider']]) {
+      const r = spawnSync('cmake', args, { encoding: 'utf8' });
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+    }
+    const code = (dir: string, o: string) =>
+      spawnSync('objdump', ['-d', '--no-show-raw-insn', join(dir, 'CMakeFiles', 'jobcomp_provider.dir', 'plugins', o)], { encoding: 'utf8' }).stdout.split('\n').slice(3).join('\n');
+    for (const o of ['jobcomp_event.c.o', 'jobcomp_provider.c.o']) expect(code(out, o), o).toBe(code(s25.pluginDir, o));
   });
 
   it('on the system SLURM too: Debian 22.05.8 with a 24.11.5 source stops', () => {
