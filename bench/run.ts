@@ -1,5 +1,6 @@
 // run.ts - `npm run bench [-- suite...]`: run benchmark suites, print tables,
 // merge figures into bench/results.json.
+import { runIdentityBench } from './identity.js';
 import { resultsPath } from './results.js';
 import { runRelayBench } from './relay.js';
 import { runReporterBench } from './reporter.js';
@@ -11,6 +12,7 @@ const suites: Record<string, () => void | Promise<void>> = {
   relay: () => runRelayBench(),
   reporter: () => runReporterBench(),
   supervisor: () => runSupervisorBench(),
+  identity: () => runIdentityBench(),
 };
 
 const wanted = process.argv.slice(2);
