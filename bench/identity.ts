@@ -6,16 +6,13 @@
 //   first_resolve_ms: from ensureUser's return to the first getent of that
 //     user that succeeds through SSSD (median of 20 users per server).
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 import { pino } from 'pino';
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts';
 
 import { start389ds, startOpenLdap, startSssd, type DirectoryServer } from '../src/directory/index.js';
-import { createLdapConnector, ldapConfigSchema } from '../src/ldap/index.js';
-import { traversable } from '../test/identity/fixtures.js';
+import { createLdapConnector } from '../src/ldap/index.js';
+import { ldapConfigFor } from '../test/identity/fixtures.js';
 import { mergeResults, printTable, type Row } from './results.js';
 
 const USERS = 500;
@@ -25,24 +22,10 @@ const RESOLVE_SAMPLES = 20;
 const addresses = (n: number) => Array.from({ length: n }, () => privateKeyToAddress(generatePrivateKey()));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-function configFor(dir: DirectoryServer) {
-  return ldapConfigSchema.parse({
-    url: dir.url,
-    caFile: dir.caFile,
-    bindDn: dir.bindDn,
-    bindPasswordFile: dir.bindPasswordFile,
-    server: dir.kind,
-    usersDn: dir.usersDn,
-    group: { dn: dir.group.dn, gidNumber: dir.group.gidNumber },
-    homeRoot: join(traversable(mkdtempSync(join(tmpdir(), 'gl-bench-homes-'))), 'homes'),
-    uidNumbers: { min: dir.uidRange.min, max: dir.uidRange.max },
-  });
-}
-
 const getent = (name: string) => new Promise<boolean>((r) => execFile('getent', ['passwd', name], (e) => r(!e)));
 
 async function measure(dir: DirectoryServer): Promise<{ usersPerS: number; firstResolveMs: number; p90ResolveMs: number }> {
-  const c = createLdapConnector({ config: configFor(dir), log: pino({ level: 'warn' }) });
+  const c = createLdapConnector({ config: ldapConfigFor(dir), log: pino({ level: 'warn' }) });
   const todo = addresses(USERS);
   const t0 = performance.now();
   let i = 0;

@@ -13,7 +13,7 @@ import { createPublicClient, http, type Address } from 'viem';
 import { followClaims } from '../ldap/claim-follower.js';
 import { connectorConfigReference, connectorConfigSchema, parseConnectorConfig, type ConnectorConfig } from '../ldap/connector-config.js';
 import { createLdapConnector, DirectoryError, type DirectoryUser } from '../ldap/index.js';
-import { loadConfigInput } from '../supervisor/config-env.js';
+import { loadConfigInput } from '../util/config-env.js';
 import { untilSignal } from './ingest-options.js';
 
 interface CommonOpts {
@@ -21,11 +21,16 @@ interface CommonOpts {
   logLevel: string;
 }
 
+/** The configuration and a logger, or exit 2 with the configuration's problem. */
 function load(o: CommonOpts): { config: ConnectorConfig; log: Logger } {
   // Logs go to stderr: `ensure` prints its results on stdout.
   const log = pino({ name: 'gridlink-ldap-connector', level: o.logLevel }, destination(2));
-  const { config: input } = loadConfigInput(o.config, process.env, connectorConfigSchema);
-  return { config: parseConnectorConfig(input), log };
+  try {
+    const { config: input } = loadConfigInput(o.config, process.env, connectorConfigSchema, 'ldap-connector configuration');
+    return { config: parseConnectorConfig(input), log };
+  } catch (err) {
+    fail(err);
+  }
 }
 
 const common = (c: Command) =>
@@ -59,13 +64,7 @@ export function ldapConnectorCommand(): Command {
       .option('--concurrency <n>', 'users created at once', (v) => Math.max(1, Math.min(256, Number(v) || 1)), 8)
       .option('--json', 'one JSON object per line instead')
       .action(async (addresses: string[], o: CommonOpts & { from?: string; concurrency: number; json?: boolean }) => {
-        let loaded: ReturnType<typeof load>;
-        try {
-          loaded = load(o);
-        } catch (err) {
-          fail(err);
-        }
-        const { config, log } = loaded;
+        const { config, log } = load(o);
         const all = [...addresses];
         if (o.from) all.push(...readFileSync(o.from === '-' ? 0 : o.from, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean));
         const connector = createLdapConnector({ config: config.ldap, log });
@@ -90,13 +89,7 @@ export function ldapConnectorCommand(): Command {
     common(new Command('check'))
       .description('connect (TLS verified), bind, and check that usersDn and the group exist with the configured gidNumber; exit 0 when all hold')
       .action(async (o: CommonOpts) => {
-        let loaded: ReturnType<typeof load>;
-        try {
-          loaded = load(o);
-        } catch (err) {
-          fail(err);
-        }
-        const { config, log } = loaded;
+        const { config, log } = load(o);
         const connector = createLdapConnector({ config: config.ldap, log });
         try {
           const r = await connector.check();
@@ -114,13 +107,7 @@ export function ldapConnectorCommand(): Command {
     common(new Command('run'))
       .description('follow the claims of config.follow.provider on chain and create each claimed job\'s customer\'s user; runs until SIGTERM or SIGINT')
       .action(async (o: CommonOpts) => {
-        let loaded: ReturnType<typeof load>;
-        try {
-          loaded = load(o);
-        } catch (err) {
-          fail(err);
-        }
-        const { config, log } = loaded;
+        const { config, log } = load(o);
         const f = config.follow;
         if (!f) fail(new Error('`run` needs the follow section in the configuration (rpcUrl, metaScheduler, provider, stateFile)'));
         const connector = createLdapConnector({ config: config.ldap, log });

@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { pino } from 'pino';
 
 import { PROVIDER_KEY_ENV } from '../reporter/provider-key.js';
-import { loadConfigInput } from '../supervisor/config-env.js';
+import { loadConfigInput } from '../util/config-env.js';
 import { configReference } from '../supervisor/config-reference.js';
 import { parseSupervisorConfig, supervisorConfigSchema } from '../supervisor/config.js';
 import { startSupervisor } from '../supervisor/service.js';
@@ -35,7 +35,7 @@ export function supervisorCommand(): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error']).default('info'))
     .action(async (o: RunOpts) => {
       const logger = pino({ name: 'gridlink-supervisor', level: o.logLevel });
-      const { config: input, applied } = loadConfigInput(o.config, process.env, supervisorConfigSchema);
+      const { config: input, applied } = loadConfigInput(o.config, process.env, supervisorConfigSchema, 'supervisor configuration');
       const config = parseSupervisorConfig(input);
       if (o.checkConfig) {
         process.stdout.write(JSON.stringify(config, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');

@@ -63,7 +63,8 @@ describe('the connector refuses hostile addresses before any LDAP call', () => {
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-  it.each(hostile)('%s', async (_what, input, msg) => {
+  /** A connector whose directory is the counting listener. */
+  const connector = () => {
     const dir = mkdtempSync(join(tmpdir(), 'gl-ldap-addr-'));
     writeFileSync(join(dir, 'pw'), 'secret', { mode: 0o600 });
     const config = ldapConfigSchema.parse({
@@ -76,8 +77,13 @@ describe('the connector refuses hostile addresses before any LDAP call', () => {
       group: { dn: 'cn=users,ou=Groups,dc=x', gidNumber: 5000 },
       homeRoot: join(dir, 'homes'),
       uidNumbers: { min: 10000, max: 20000 },
+      connectTimeoutMs: 500,
     });
-    const c = createLdapConnector({ config, log: pino({ level: 'silent' }) });
+    return createLdapConnector({ config, log: pino({ level: 'silent' }) });
+  };
+
+  it.each(hostile)('%s', async (_what, input, msg) => {
+    const c = connector();
     const err = await c.ensureUser(input as string).catch((e: unknown) => e);
     await c.close();
     expect(err).toBeInstanceOf(DirectoryError);
@@ -88,21 +94,7 @@ describe('the connector refuses hostile addresses before any LDAP call', () => {
   });
 
   it('a valid address does reach the directory (the listener counts)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gl-ldap-addr-'));
-    writeFileSync(join(dir, 'pw'), 'secret', { mode: 0o600 });
-    const config = ldapConfigSchema.parse({
-      url: `ldap://127.0.0.1:${port}`,
-      insecure: true,
-      bindDn: 'cn=admin,dc=x',
-      bindPasswordFile: join(dir, 'pw'),
-      server: 'openldap',
-      usersDn: 'ou=People,dc=x',
-      group: { dn: 'cn=users,ou=Groups,dc=x', gidNumber: 5000 },
-      homeRoot: join(dir, 'homes'),
-      uidNumbers: { min: 10000, max: 20000, },
-      connectTimeoutMs: 500,
-    });
-    const c = createLdapConnector({ config, log: pino({ level: 'silent' }) });
+    const c = connector();
     const err = await c.ensureUser(LOWER).catch((e: unknown) => e);
     await c.close();
     expect((err as DirectoryError).kind).toBe('unreachable');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { applyEnv, loadConfigInput } from '../../src/supervisor/config-env.js';
+import { applyEnv, loadConfigInput } from '../../src/util/config-env.js';
 import { configReference } from '../../src/supervisor/config-reference.js';
 import { parseSupervisorConfig, supervisorConfigSchema } from '../../src/supervisor/config.js';
 
@@ -66,7 +66,7 @@ describe('supervisor configuration', () => {
     expect(() => parseSupervisorConfig({ ...minimal, slurm: { partition: 'grid', backend: 'ssh' } })).toThrow(/slurm.ssh.*needs/);
     expect(() => parseSupervisorConfig({ ...minimal, slurm: { partition: 'grid', backend: 'ssh', ssh: { host: 'l', privateKeyPath: '/k' } } })).toThrow(/hostKey/);
     expect(() => parseSupervisorConfig({ ...minimal, claimz: {} })).toThrow(/claimz/);
-    expect(() => loadConfigInput('/nonexistent/gl.json', {})).toThrow(/cannot read the supervisor configuration/);
+    expect(() => loadConfigInput('/nonexistent/gl.json', {}, undefined, 'supervisor configuration')).toThrow(/cannot read the supervisor configuration/);
   });
 
   it('docs/supervisor-config.md is the generated reference, every field documented', () => {

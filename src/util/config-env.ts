@@ -1,5 +1,5 @@
-// config-env.ts - the supervisor's configuration file with GRIDLINK_*
-// environment variables on top. A variable names a path in the file with
+// config-env.ts - a JSON configuration file (the supervisor's, the LDAP
+// connector's) with GRIDLINK_* environment variables on top. A variable names a path in the file with
 // `__` between levels and SNAKE_CASE for camelCase keys:
 //
 //   GRIDLINK_CHAIN__RPC_URL=http://10.0.0.5:8545     -> chain.rpcUrl
@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 
 import { z } from 'zod';
 
-import { fieldSchema, unwrapSchema } from '../util/zod-walk.js';
+import { fieldSchema, unwrapSchema } from './zod-walk.js';
 
 export const ENV_PREFIX = 'GRIDLINK_';
 
@@ -74,21 +74,27 @@ export function applyEnv(base: Record<string, unknown>, env: NodeJS.ProcessEnv, 
 }
 
 /** Reads the JSON file (when given) and applies the environment, converted by `schema`'s field types. */
-export function loadConfigInput(file: string | undefined, env: NodeJS.ProcessEnv, schema?: z.ZodTypeAny): { config: Record<string, unknown>; applied: string[] } {
+export function loadConfigInput(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+  schema?: z.ZodTypeAny,
+  /** For messages, e.g. "supervisor configuration". */
+  what = 'configuration',
+): { config: Record<string, unknown>; applied: string[] } {
   let base: Record<string, unknown> = {};
   if (file) {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new Error(`cannot read the supervisor configuration ${file}: ${(err as Error).message}`);
+      throw new Error(`cannot read the ${what} ${file}: ${(err as Error).message}`);
     }
     try {
       base = JSON.parse(text) as Record<string, unknown>;
     } catch (err) {
-      throw new Error(`the supervisor configuration ${file} is not valid JSON: ${(err as Error).message}`);
+      throw new Error(`the ${what} ${file} is not valid JSON: ${(err as Error).message}`);
     }
-    if (typeof base !== 'object' || base === null || Array.isArray(base)) throw new Error(`the supervisor configuration ${file} must hold a JSON object`);
+    if (typeof base !== 'object' || base === null || Array.isArray(base)) throw new Error(`the ${what} ${file} must hold a JSON object`);
   }
   return applyEnv(base, env, schema);
 }
