@@ -1,4 +1,4 @@
-import { BaseError, decodeErrorResult, parseAbi, type Abi, type Address, type Hex } from 'viem';
+import { decodeErrorResult, parseAbi, type Abi, type Address, type Hex } from 'viem';
 import { errorsAbi } from './abi.generated.js';
 import { JobStatus, jobStatusName, toJobStatus } from './status.js';
 
@@ -208,28 +208,52 @@ export function decodeRevertData(
   return mk(decoded.errorName as MetaSchedulerErrorName, args as never);
 }
 
-/** Finds the revert data inside a viem error chain (call, estimateGas or send). */
+/**
+ * True for an error thrown by viem, whichever copy of viem threw it. viem's
+ * errors carry `shortMessage` and `version` ("viem@2.x.y"); an `instanceof
+ * BaseError` would only recognise errors of the copy gridlink itself
+ * resolves, and a consumer's clients may come from another copy (another
+ * version, or a second install of the same one).
+ */
+export function isViemError(err: unknown): err is Error & { shortMessage: string; version: string; cause?: unknown } {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { shortMessage?: unknown; version?: unknown; walk?: unknown };
+  return (
+    typeof e.shortMessage === 'string' &&
+    ((typeof e.version === 'string' && e.version.startsWith('viem@')) || typeof e.walk === 'function')
+  );
+}
+
+/**
+ * viem's BaseError.walk without the class: visits `err` and its `cause`
+ * chain and returns the first link `fn` accepts (null when none does).
+ */
+export function walkErrorChain(err: unknown, fn: (e: unknown) => boolean): unknown {
+  const seen = new Set<unknown>();
+  let e: unknown = err;
+  while (e !== undefined && e !== null && !seen.has(e)) {
+    if (fn(e)) return e;
+    seen.add(e);
+    e = typeof e === 'object' && 'cause' in e ? (e as { cause?: unknown }).cause : undefined;
+  }
+  return null;
+}
+
+const isHex = (v: unknown): v is Hex => typeof v === 'string' && v.startsWith('0x');
+
+/** Finds the revert data inside a viem error chain (call, estimateGas or send), from any copy of viem. */
 export function findRevertData(err: unknown): Hex | undefined {
-  if (!(err instanceof BaseError)) return undefined;
+  if (!isViemError(err)) return undefined;
   let found: Hex | undefined;
-  err.walk((e) => {
+  walkErrorChain(err, (e) => {
+    if (typeof e !== 'object' || e === null) return false;
     const anyE = e as { raw?: unknown; data?: unknown };
-    if (typeof anyE.raw === 'string' && anyE.raw.startsWith('0x')) {
-      found = anyE.raw as Hex;
-      return true;
+    if (isHex(anyE.raw)) found = anyE.raw;
+    else if (isHex(anyE.data)) found = anyE.data;
+    else if (anyE.data && typeof anyE.data === 'object' && 'data' in anyE.data && isHex((anyE.data as { data?: unknown }).data)) {
+      found = (anyE.data as { data: Hex }).data;
     }
-    if (typeof anyE.data === 'string' && anyE.data.startsWith('0x')) {
-      found = anyE.data as Hex;
-      return true;
-    }
-    if (anyE.data && typeof anyE.data === 'object' && 'data' in anyE.data) {
-      const inner = (anyE.data as { data?: unknown }).data;
-      if (typeof inner === 'string' && inner.startsWith('0x')) {
-        found = inner as Hex;
-        return true;
-      }
-    }
-    return false;
+    return found !== undefined;
   });
   return found;
 }
@@ -243,15 +267,13 @@ export function toMetaSchedulerError(err: unknown, functionName?: string): unkno
   if (err instanceof MetaSchedulerError) return err;
   const data = findRevertData(err);
   if (data !== undefined && data.length >= 10) return decodeRevertData(data, { functionName, cause: err });
-  if (err instanceof BaseError) {
+  if (isViemError(err)) {
     // A revert without data (require with no message, or a failed assert in old solc).
-    let reverted = false;
-    err.walk((e) => {
-      if ((e as { name?: string }).name === 'ContractFunctionRevertedError') reverted = true;
-      return reverted;
-    });
+    const reverted =
+      walkErrorChain(err, (e) => (e as { name?: unknown } | null)?.name === 'ContractFunctionRevertedError') !== null;
     if (reverted) {
-      const reason = (err.walk((e) => (e as { reason?: unknown }).reason !== undefined) as { reason?: string } | null)?.reason;
+      const withReason = walkErrorChain(err, (e) => typeof e === 'object' && e !== null && (e as { reason?: unknown }).reason !== undefined);
+      const reason = (withReason as { reason?: string } | null)?.reason;
       return new MetaSchedulerError({
         name: 'Error',
         args: { reason: reason ?? 'execution reverted without data' },
