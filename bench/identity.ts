@@ -12,6 +12,7 @@ import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts';
 
 import { start389ds, startOpenLdap, startSssd, type DirectoryServer } from '../src/directory/index.js';
 import { createLdapConnector } from '../src/ldap/index.js';
+import { inParallel } from '../src/util/in-parallel.js';
 import { ldapConfigFor } from '../test/identity/fixtures.js';
 import { mergeResults, printTable, type Row } from './results.js';
 
@@ -28,10 +29,7 @@ async function measure(dir: DirectoryServer): Promise<{ usersPerS: number; first
   const c = createLdapConnector({ config: ldapConfigFor(dir), log: pino({ level: 'warn' }) });
   const todo = addresses(USERS);
   const t0 = performance.now();
-  let i = 0;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (i < todo.length) await c.ensureUser(todo[i++]!);
-  }));
+  await inParallel(todo, CONCURRENCY, async (a) => void (await c.ensureUser(a)));
   const usersPerS = USERS / ((performance.now() - t0) / 1000);
   const resolve: number[] = [];
   for (const a of addresses(RESOLVE_SAMPLES)) {

@@ -14,6 +14,7 @@ import { followClaims } from '../ldap/claim-follower.js';
 import { connectorConfigReference, connectorConfigSchema, parseConnectorConfig, type ConnectorConfig } from '../ldap/connector-config.js';
 import { createLdapConnector, DirectoryError, type DirectoryUser } from '../ldap/index.js';
 import { loadConfigInput } from '../util/config-env.js';
+import { inParallel } from '../util/in-parallel.js';
 import { untilSignal } from './ingest-options.js';
 
 interface CommonOpts {
@@ -37,13 +38,6 @@ const common = (c: Command) =>
   c
     .option('--config <file>', 'JSON configuration file ({"ldap": {...}, "follow": {...}}); GRIDLINK_LDAP__URL etc. override it')
     .addOption(new Option('--log-level <level>', 'log level (JSON lines on stderr)').choices(['trace', 'debug', 'info', 'warn', 'error']).default('info'));
-
-async function inParallel<T>(items: T[], n: number, f: (x: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (i < items.length) await f(items[i++]!);
-  }));
-}
 
 function fail(err: unknown): never {
   process.stderr.write(`gridlink ldap-connector: ${(err as Error).message}\n`);

@@ -6,7 +6,8 @@
 // idempotent. A customer whose address cannot be a user is logged and
 // skipped; anything retryable (directory down) stops the range and it is
 // read again after pollMs.
-import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { setTimeout as sleepFor } from 'node:timers/promises';
 import { dirname } from 'node:path';
 
 import { getAbiItem, isAddressEqual, parseEventLogs, type Address, type Log, type PublicClient } from 'viem';
@@ -14,6 +15,7 @@ import type { Logger } from 'pino';
 
 import { metaSchedulerAbi } from '../metascheduler/abi.generated.js';
 import type { LdapConnector } from './connector.js';
+import { inParallel } from '../util/in-parallel.js';
 import { DirectoryError } from './errors.js';
 
 export interface ClaimFollowerOptions {
@@ -33,27 +35,37 @@ export interface ClaimFollowerOptions {
 
 const CLAIM = getAbiItem({ abi: metaSchedulerAbi, name: 'ClaimJobEvent' });
 
+/** The last block done; undefined only when the file does not exist (a first start). */
 function readCursor(file: string): bigint | undefined {
+  let text: string;
   try {
-    const v = (JSON.parse(readFileSync(file, 'utf8')) as { block?: unknown }).block;
-    return typeof v === 'string' && /^\d+$/.test(v) ? BigInt(v) : undefined;
-  } catch {
-    return undefined;
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`cannot read the cursor ${file}: ${(err as Error).message}`);
   }
+  const v = (() => {
+    try {
+      return (JSON.parse(text) as { block?: unknown }).block;
+    } catch {
+      return undefined;
+    }
+  })();
+  if (typeof v !== 'string' || !/^\d+$/.test(v)) throw new Error(`the cursor ${file} is damaged (${JSON.stringify(text.slice(0, 80))}): set follow.fromBlock and delete it to start again from there`);
+  return BigInt(v);
 }
 
 function writeCursor(file: string, block: bigint): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ block: block.toString() }) + '\n', { mode: 0o600 });
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, JSON.stringify({ block: block.toString() }) + '\n');
+    fsyncSync(fd); // the rename must never expose an empty file after a power loss
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, file);
-}
-
-async function inBatches<T>(items: T[], n: number, f: (x: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (i < items.length) await f(items[i++]!);
-  }));
 }
 
 /** Users for the customers claimed in [from, to]; throws on anything retryable. */
@@ -64,7 +76,7 @@ async function usersForRange(o: ClaimFollowerOptions, from: bigint, to: bigint):
     if (!l.removed && isAddressEqual(l.args.providerAddr, o.provider)) customers.add(l.args.customerAddr);
   }
   let created = 0;
-  await inBatches([...customers], o.concurrency, async (customer) => {
+  await inParallel([...customers], o.concurrency, async (customer) => {
     try {
       if ((await o.connector.ensureUser(customer)).created) created++;
     } catch (err) {
@@ -79,10 +91,7 @@ async function usersForRange(o: ClaimFollowerOptions, from: bigint, to: bigint):
 }
 
 export async function followClaims(o: ClaimFollowerOptions): Promise<void> {
-  const sleep = (ms: number) => new Promise<void>((r) => {
-    const t = setTimeout(r, ms);
-    o.signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
-  });
+  const sleep = (ms: number) => sleepFor(ms, undefined, { signal: o.signal }).catch(() => undefined);
   while (!o.signal.aborted) {
     try {
       const head = await o.publicClient.getBlockNumber({ cacheTime: 0 });

@@ -22,14 +22,14 @@ export const ldapConfigSchema = z
       .boolean()
       .default(false)
       .describe('Do not verify the directory\'s certificate (a warning is logged at every start). For a throw-away test directory only'),
-    bindDn: dn('bindDn').describe('DN the connector binds as: it needs to read and add entries under usersDn, add memberUid values to the group, and (openldap) modify the uidNumber counter entry'),
+    bindDn: dn('bindDn').describe('DN the connector binds as: it needs read and search under usersDn and on the group, add (and delete, for a refused creation) under usersDn, write on the group\'s memberUid, and (openldap) read, add and write the uidNumber counter entry. `url` must reach a single writable provider (the counter\'s compare-and-swap is atomic on one server)'),
     bindPasswordFile: z.string().min(1).describe('File holding the bind password (mode 0600 or 0400, owned by the connector\'s user)'),
     server: z.enum(DIRECTORY_SERVERS).describe('`389ds` (uidNumbers from its DNA plugin) or `openldap` (uidNumbers from a counter entry updated with compare-and-swap)'),
     usersDn: dn('usersDn').describe('Where customers\' posixAccount entries are created, e.g. ou=People,dc=example,dc=org'),
     group: z
       .object({
         dn: dn('group.dn').describe('The cluster-users posixGroup; each customer is added to it (memberUid)'),
-        gidNumber: z.number().int().min(1).max(2 ** 31 - 1).describe('Its gidNumber: every customer\'s primary group'),
+        gidNumber: z.number().int().min(1000, 'group.gidNumber must be 1000 or above: a system group (disk, sudo, docker...) must never be every customer\'s primary group').max(2 ** 31 - 1).describe('Its gidNumber: every customer\'s primary group (1000 or above)'),
       })
       .strict()
       .describe('The cluster-users group'),

@@ -3,12 +3,14 @@
 // the bind password or any operation in clear: ldaps:// or StartTLS first,
 // the certificate verified against the configured CA (unless the operator
 // set `insecure`, which warns at every start). ldapts would silently
-// reconnect a dropped StartTLS session in clear and without the bind, so a
-// session that is no longer connected is thrown away, never reused.
-import { readFileSync } from 'node:fs';
-import type { ConnectionOptions } from 'node:tls';
+// reconnect a dropped session (for ldap://, in clear) without the bind; each
+// client here gets a socket factory that works once, so a dropped session
+// fails its operation and is replaced by a new, verified, bound one.
+import { readFileSync, statSync } from 'node:fs';
+import { connect as netConnect, Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 
-import { Client } from 'ldapts';
+import { Client, InvalidCredentialsError } from 'ldapts';
 import type { Logger } from 'pino';
 
 import { classifyDirectoryError, DirectoryError } from './errors.js';
@@ -18,17 +20,31 @@ export interface DirectoryConnectionOptions {
   caFile?: string | undefined;
   insecure: boolean;
   bindDn: string;
-  bindPassword: string;
+  /** Read for every new session, so a corrected file needs no restart. */
+  bindPasswordFile: string;
+  readBindPassword: () => string;
   timeoutMs: number;
   connectTimeoutMs: number;
 }
 
-/** The part of ldapts' Client the connector uses (tests may wrap it to count calls). */
-export type LdapClient = Pick<Client, 'search' | 'add' | 'modify' | 'del' | 'compare'>;
+/** The operations of ldapts' Client the connector uses. */
+export type LdapClient = Pick<Client, 'search' | 'add' | 'modify' | 'del'>;
+
+/** After a refused bind, no new bind with the same password file for this long (a password policy may lock the account). */
+const BIND_REFUSED_PAUSE_MS = 30_000;
+
+/** A socket that fails at once: the second connection of a client, which ldapts would open unbound. */
+function refusedSocket(): Socket {
+  const s = new Socket();
+  process.nextTick(() => s.destroy(Object.assign(new Error('dropped LDAP session not reopened in place (it would be unbound)'), { code: 'ECONNRESET' })));
+  return s;
+}
 
 export class DirectoryConnection {
-  private session: Promise<Client> | undefined;
+  /** The current session (connecting or open); one at a time. `client` is set once it is open. */
+  private session: { opening: Promise<Client>; client?: Client } | undefined;
   private readonly host: string;
+  private refusedBind: { until: number; mtimeMs: number; error: DirectoryError } | undefined;
 
   constructor(
     private readonly o: DirectoryConnectionOptions,
@@ -57,19 +73,52 @@ export class DirectoryConnection {
     return { host: this.host, rejectUnauthorized: !this.o.insecure, ...(ca ? { ca } : {}), minVersion: 'TLSv1.2' };
   }
 
-  get url(): string {
-    return this.o.url;
+  private passwordMtime(): number {
+    try {
+      return statSync(this.o.bindPasswordFile).mtimeMs;
+    } catch {
+      return 0;
+    }
   }
 
   private async open(): Promise<Client> {
     const { url, timeoutMs, connectTimeoutMs, bindDn } = this.o;
+    const refused = this.refusedBind;
+    if (refused && Date.now() < refused.until && this.passwordMtime() === refused.mtimeMs) throw refused.error;
     const tls = this.tlsOptions();
     const ldaps = url.startsWith('ldaps:');
-    // tlsOptions only for ldaps://: given to an ldap:// client, ldapts' StartTLS upgrade fails (measured with ldapts 8.2).
-    const client = new Client({ url, timeout: timeoutMs, connectTimeout: connectTimeoutMs, strictDN: true, ...(ldaps ? { tlsOptions: tls } : {}) });
+    let connects = 0;
+    const client = new Client({
+      url,
+      timeout: timeoutMs,
+      connectTimeout: connectTimeoutMs,
+      // tlsOptions only for ldaps://: given to an ldap:// client, ldapts' StartTLS upgrade fails (measured with ldapts 8.2).
+      ...(ldaps ? { tlsOptions: tls } : {}),
+      createConnection: ((port: number, host: string) => (connects++ === 0 ? netConnect(port, host) : refusedSocket())) as never,
+      createSecureConnection: ((...args: unknown[]) =>
+        // the StartTLS upgrade passes one options object (the existing socket): always allowed
+        args.length === 1 ? tlsConnect(args[0] as ConnectionOptions) : connects++ === 0 ? tlsConnect(args[0] as number, args[1] as string, args[2] as ConnectionOptions) : refusedSocket()) as never,
+    });
     try {
-      if (!ldaps) await withDeadline(client.startTLS({ ...tls }), connectTimeoutMs, 'StartTLS');
-      await client.bind(bindDn, this.o.bindPassword);
+      if (!ldaps) {
+        try {
+          await withDeadline(client.startTLS({ ...tls }), connectTimeoutMs, 'StartTLS');
+        } catch (err) {
+          throw classifyDirectoryError(err, { url, bindDn, op: 'StartTLS' });
+        }
+      }
+      const mtimeMs = this.passwordMtime();
+      try {
+        await client.bind(bindDn, this.o.readBindPassword());
+      } catch (err) {
+        if (err instanceof InvalidCredentialsError) {
+          const error = classifyDirectoryError(err, { url, bindDn, op: `bind as ${bindDn}` });
+          this.refusedBind = { until: Date.now() + BIND_REFUSED_PAUSE_MS, mtimeMs, error };
+          this.log.error({ url, bindDn, retryInS: BIND_REFUSED_PAUSE_MS / 1000 }, 'ldap: bind refused; not binding again until the password file changes or 30 s passed');
+        }
+        throw err;
+      }
+      this.refusedBind = undefined;
       return client;
     } catch (err) {
       void client.unbind().catch(() => undefined);
@@ -77,19 +126,32 @@ export class DirectoryConnection {
     }
   }
 
+  /** The open session, or a new one; concurrent callers share one opening. */
   private async client(): Promise<Client> {
-    if (this.session) {
-      const c = await this.session.catch(() => undefined);
+    for (;;) {
+      const current = this.session;
+      if (!current) {
+        const next: { opening: Promise<Client>; client?: Client } = { opening: this.open() };
+        this.session = next;
+        next.opening.then(
+          (c) => {
+            next.client = c;
+          },
+          () => {
+            if (this.session === next) this.session = undefined;
+          },
+        );
+        return next.opening;
+      }
+      const c = await current.opening.catch(() => undefined);
       if (c?.isConnected) return c;
-      this.session = undefined;
-      if (c) void c.unbind().catch(() => undefined);
+      if (!c) return current.opening; // its opening failed just now: this caller gets that failure too
+      // Dropped: replaced once (by whoever comes first), then everyone uses the replacement.
+      if (this.session === current) {
+        this.session = undefined;
+        void c.unbind().catch(() => undefined);
+      }
     }
-    const p = this.open();
-    this.session = p;
-    p.catch(() => {
-      if (this.session === p) this.session = undefined;
-    });
-    return p;
   }
 
   /**
@@ -109,27 +171,24 @@ export class DirectoryConnection {
         return await fn(c);
       } catch (err) {
         const e = classifyDirectoryError(err, { url: this.o.url, bindDn: this.o.bindDn, op });
-        if (e.kind === 'unreachable' && attempt === 0) {
-          this.drop(c);
-          continue;
-        }
+        if (e.kind === 'unreachable') this.drop(c);
+        if (e.kind === 'unreachable' && attempt === 0) continue;
         // Keep the original ldapts error reachable for callers that branch on a result code.
         throw err instanceof DirectoryError ? err : Object.assign(e, { ldapError: err });
       }
     }
   }
 
+  /** Forgets `c` if it is the current session. */
   private drop(c: Client): void {
-    void this.session?.then((s) => {
-      if (s === c) this.session = undefined;
-    });
+    if (this.session?.client === c) this.session = undefined;
     void c.unbind().catch(() => undefined);
   }
 
   async close(): Promise<void> {
     const s = this.session;
     this.session = undefined;
-    const c = await s?.catch(() => undefined);
+    const c = await s?.opening.catch(() => undefined);
     await c?.unbind().catch(() => undefined);
   }
 }

@@ -12,7 +12,7 @@ import { AlreadyExistsError, Attribute, Change, DN, EqualityFilter, AndFilter, T
 import type { Logger } from 'pino';
 
 import { CustomerAddressError, customerLogin } from '../util/customer-login.js';
-import { readSecretFile } from '../util/secret-file.js';
+import { readSecretFile, SecretFileError } from '../util/secret-file.js';
 import { counterDnOf, type LdapConfig } from './config.js';
 import { DirectoryConnection, ldapErrorOf } from './connection.js';
 import { DirectoryError } from './errors.js';
@@ -36,8 +36,6 @@ export type CreationStep = 'searched' | 'uid-allocated' | 'entry-added' | 'membe
 export interface ConnectorOptions {
   config: LdapConfig;
   log: Logger;
-  /** The bind password (default: read from config.bindPasswordFile). */
-  bindPassword?: string;
   /** Tests: called after each step of a creation (e.g. to kill the process there). */
   onStep?: (step: CreationStep, name: string) => void;
 }
@@ -50,17 +48,33 @@ export interface LdapConnector {
   close(): Promise<void>;
 }
 
+/** The bind password; read for every new session, so a corrected file needs no restart. */
 export function readBindPassword(config: LdapConfig): string {
-  // 0600 or 0400, owned by whoever runs the connector: the password lets anyone create users.
-  return readSecretFile(config.bindPasswordFile, { what: 'LDAP bind password', modes: [0o600, 0o400], maxBytes: 1024 }).toString('utf8').replace(/\r?\n$/, '');
+  try {
+    // 0600 or 0400, owned by whoever runs the connector: the password lets anyone create users.
+    return readSecretFile(config.bindPasswordFile, { what: 'LDAP bind password', modes: [0o600, 0o400], maxBytes: 1024 }).toString('utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    if (err instanceof SecretFileError) throw new DirectoryError('bind', err.message, true);
+    throw err;
+  }
 }
 
 export function createLdapConnector(o: ConnectorOptions): LdapConnector {
   const { config: c, log } = o;
   const conn = new DirectoryConnection(
-    { url: c.url, caFile: c.caFile, insecure: c.insecure, bindDn: c.bindDn, bindPassword: o.bindPassword ?? readBindPassword(c), timeoutMs: c.timeoutMs, connectTimeoutMs: c.connectTimeoutMs },
+    {
+      url: c.url,
+      caFile: c.caFile,
+      insecure: c.insecure,
+      bindDn: c.bindDn,
+      bindPasswordFile: c.bindPasswordFile,
+      readBindPassword: () => readBindPassword(c),
+      timeoutMs: c.timeoutMs,
+      connectTimeoutMs: c.connectTimeoutMs,
+    },
     log,
   );
+  readBindPassword(c); // a missing or unsafe password file is a configuration error: say so at start
   const uidNumbers: UidNumberSource =
     c.server === '389ds'
       ? dnaUidNumbers(c.uidNumbers.dnaMagic)
@@ -71,8 +85,22 @@ export function createLdapConnector(o: ConnectorOptions): LdapConnector {
 
   const userDn = (name: string) => new DN({ uid: name }).toString() + ',' + c.usersDn;
 
-  /** The entry of `name`, checked against the configuration; undefined when absent. */
-  const find = async (name: string): Promise<{ dn: string; uid: number; gid: number; home: string } | undefined> => {
+  interface Entry {
+    dn: string;
+    uid: number;
+    gid: number;
+    home: string;
+  }
+
+  const dnaMissing = (dn: string, removed: boolean) =>
+    new DirectoryError(
+      'conflict',
+      `${dn} ${removed ? 'was added' : 'has'} uidNumber ${c.uidNumbers.dnaMagic}, the DNA magic value, and the server kept it: the 389ds DNA plugin is not configured for uidNumber of posixAccount entries under ${c.usersDn} (dnaMagicRegen ${c.uidNumbers.dnaMagic}); configure it${removed ? ' (the entry was removed again)' : ', then delete this entry'}`,
+      false,
+    );
+
+  /** The entry of `name`, checked against the configuration; undefined when absent; 'magic' when its uidNumber is DNA's magic value. */
+  const find = async (name: string): Promise<Entry | 'magic' | undefined> => {
     const r = await conn.run(`search ${c.usersDn} for uid=${name}`, (l) =>
       l.search(c.usersDn, {
         scope: 'one',
@@ -87,9 +115,7 @@ export function createLdapConnector(o: ConnectorOptions): LdapConnector {
     const uid = Number(e.uidNumber);
     const gid = Number(e.gidNumber);
     const home = String(e.homeDirectory ?? '');
-    if (String(e.uidNumber) === c.uidNumbers.dnaMagic) {
-      throw new DirectoryError('conflict', `${e.dn} has uidNumber ${c.uidNumbers.dnaMagic}, the DNA magic value: the 389ds DNA plugin is not configured for uidNumber under ${c.usersDn} (dnaMagicRegen ${c.uidNumbers.dnaMagic}); configure it, then delete this entry`, false);
-    }
+    if (String(e.uidNumber) === c.uidNumbers.dnaMagic) return 'magic';
     if (!Number.isSafeInteger(uid) || uid < c.uidNumbers.min || uid > c.uidNumbers.max) {
       throw new DirectoryError('conflict', `${e.dn} has uidNumber ${JSON.stringify(e.uidNumber)}, outside uidNumbers ${c.uidNumbers.min}-${c.uidNumbers.max}: a grid job never runs as it; fix the entry`, false);
     }
@@ -124,42 +150,86 @@ export function createLdapConnector(o: ConnectorOptions): LdapConnector {
     }
   };
 
+  const isMember = async (name: string): Promise<boolean> => {
+    // A base search needs only the read and search rights the connector has anyway (a compare is a right of its own in 389ds).
+    const r = await conn.run(`look for memberUid ${name} in ${c.group.dn}`, (l) =>
+      l.search(c.group.dn, { scope: 'base', filter: new EqualityFilter({ attribute: 'memberUid', value: name }), attributes: ['1.1'] }),
+    );
+    return r.searchEntries.length > 0;
+  };
+
   /**
-   * memberUid in the group, read back with a compare: under concurrent
-   * modifies of the group 389ds answered success for an add it then did not
-   * keep (1 in about 3,000 measured), so success alone is not trusted.
+   * memberUid in the group: added only when missing, and read back after
+   * the add (under concurrent modifies of the group one 389ds run showed a
+   * member missing after every add had succeeded; the read-back makes the
+   * connector independent of why).
    */
   const addMember = async (name: string): Promise<void> => {
     for (let attempt = 0; attempt < 5; attempt++) {
+      if (await isMember(name)) return;
+      if (attempt > 0) log.warn({ user: name, group: c.group.dn, attempt }, 'ldap: memberUid missing after an add that succeeded; adding it again');
       try {
         await conn.run(`add memberUid ${name} to ${c.group.dn}`, (l) =>
           l.modify(c.group.dn, [new Change({ operation: 'add', modification: new Attribute({ type: 'memberUid', values: [name] }) })]),
         );
       } catch (err) {
-        if (!(ldapErrorOf(err) instanceof TypeOrValueExistsError)) throw err; // already a member: checked below
+        if (!(ldapErrorOf(err) instanceof TypeOrValueExistsError)) throw err; // already a member: checked next round
       }
-      if (await conn.run(`check memberUid ${name} in ${c.group.dn}`, (l) => l.compare(c.group.dn, 'memberUid', name))) return;
-      log.warn({ user: name, group: c.group.dn, attempt }, 'ldap: the directory acknowledged a memberUid it did not keep; adding it again');
     }
+    if (await isMember(name)) return;
     throw new DirectoryError('ldap', `${c.group.dn} does not keep memberUid ${name} after 5 adds: check the directory's logs`, true);
   };
 
-  const ensure = async (name: string, address: string): Promise<DirectoryUser> => {
-    let entry = await find(name);
-    step('searched', name);
-    let created = false;
-    if (!entry) {
-      created = await add(name, address);
+  /** Another posixAccount with the same uidNumber (an operator's manual entry, or two providers of a replicated directory allocating at once). */
+  const uidShared = async (e: Entry): Promise<boolean> => {
+    const r = await conn.run(`look for other entries with uidNumber ${e.uid}`, (l) =>
+      l.search(c.usersDn, { scope: 'sub', filter: new EqualityFilter({ attribute: 'uidNumber', value: String(e.uid) }), attributes: ['1.1'], sizeLimit: 2 }),
+    );
+    return r.searchEntries.length > 1;
+  };
+
+  const remove = (dn: string) => conn.run(`delete ${dn}`, (l) => l.del(dn));
+
+  /** Adds the entry of `name` (or finds another connector's); returns it complete in the directory. */
+  const create = async (name: string, address: string): Promise<{ entry: Entry; created: boolean }> => {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const created = await add(name, address);
       step('entry-added', name);
-      entry = await find(name);
-      if (!entry) throw new DirectoryError('ldap', `${userDn(name)} was added but cannot be read back: check the bind DN's read rights under ${c.usersDn}`, true);
+      const entry = await find(name);
+      if (entry === 'magic') {
+        if (!created) throw dnaMissing(userDn(name), false);
+        await remove(userDn(name));
+        throw dnaMissing(userDn(name), true);
+      }
+      if (!entry) {
+        throw new DirectoryError('conflict', `an entry ${userDn(name)} exists but is not a posixAccount the bind DN can read: remove it (or grant read rights under ${c.usersDn}), then the job is retried`, false);
+      }
+      if (created && (await uidShared(entry))) {
+        // Ours is the newest: give the number back and take another.
+        log.error({ user: name, uidNumber: entry.uid }, 'ldap: uidNumber already held by another entry (a replicated directory with several writable providers, or a manual entry); taking another');
+        await remove(entry.dn);
+        continue;
+      }
       if (created) log.info({ user: name, uidNumber: entry.uid, dn: entry.dn }, 'ldap: customer user created');
+      return { entry, created };
+    }
+    throw new DirectoryError('conflict', `three uidNumbers for ${name} were each already held by another entry: point url at a single writable provider (and consider slapo-unique / 389ds attribute uniqueness on uidNumber)`, false);
+  };
+
+  const ensure = async (name: string, address: string): Promise<DirectoryUser> => {
+    let found = await find(name);
+    step('searched', name);
+    if (found === 'magic') throw dnaMissing(userDn(name), false);
+    let created = false;
+    if (!found) ({ entry: found, created } = await create(name, address));
+    else if (await uidShared(found)) {
+      throw new DirectoryError('conflict', `${found.dn} shares uidNumber ${found.uid} with another entry under ${c.usersDn}: the two users could read each other's files; give one of them a new uidNumber`, false);
     }
     await addMember(name);
     step('member-added', name);
-    const home = ensureHome(c.homeRoot, name, entry.uid, entry.gid);
+    const home = ensureHome(c.homeRoot, name, found.uid, found.gid);
     step('home-created', name);
-    return { name, uid: entry.uid, gid: entry.gid, home, dn: entry.dn, created };
+    return { name, uid: found.uid, gid: found.gid, home, dn: found.dn, created };
   };
 
   return {

@@ -29,6 +29,8 @@ export type DirectoryErrorKind =
   | 'conflict'
   /** The uidNumber range is used up. */
   | 'exhausted'
+  /** The directory's schema or DNs do not fit what the connector writes. */
+  | 'schema'
   /** The home directory could not be created. */
   | 'home'
   /** Any other LDAP result. */
@@ -63,6 +65,14 @@ const CERT_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
+/**
+ * Results no retry changes: the schema or the DNs do not fit what the
+ * connector writes (undefinedAttributeType, constraintViolation,
+ * invalidAttributeSyntax, invalidDNSyntax, namingViolation,
+ * objectClassViolation, notAllowedOnRDN).
+ */
+const SCHEMA_CODES = new Set([17, 19, 21, 34, 64, 65, 67]);
+
 const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED']);
 
 export interface ErrorContext {
@@ -89,8 +99,14 @@ export function classifyDirectoryError(err: unknown, c: ErrorContext): Directory
   if (code?.startsWith('ERR_TLS') || code?.startsWith('ERR_SSL') || /ssl|tls/i.test(code ?? '')) {
     return new DirectoryError('certificate', `TLS with the LDAP directory ${c.url} failed (${code}: ${msg}): check that the port speaks ${c.url.startsWith('ldaps:') ? 'LDAPS' : 'LDAP with StartTLS'} and the certificate`, true, { cause: err });
   }
-  if ((code && NET_CODES.has(code)) || /connection timeout|socket closed|connection closed|not connected/i.test(msg)) {
+  if (/operation timed out/i.test(msg)) {
+    return new DirectoryError('unreachable', `the LDAP directory ${c.url} did not answer ${c.op} within timeoutMs: check its load and the network, or raise timeoutMs`, true, { cause: err });
+  }
+  if ((code && NET_CODES.has(code)) || /connection timeout|socket closed|connection closed|not connected|connection not established|socket error|ECONNRESET|dropped LDAP session/i.test(msg)) {
     return new DirectoryError('unreachable', `the LDAP directory ${c.url} is unreachable (${code ?? msg}) during ${c.op}: check that it runs and that url points at it`, true, { cause: err });
+  }
+  if (/StartTLS|1\.3\.6\.1\.4\.1\.1466\.20037/i.test(c.op + msg) && err instanceof ResultCodeError) {
+    return new DirectoryError('certificate', `the LDAP directory ${c.url} refused StartTLS (LDAP result ${err.code}: ${msg}): enable TLS on the server, or use an ldaps:// URL`, true, { cause: err });
   }
   if (err instanceof InvalidCredentialsError) {
     return new DirectoryError('bind', `the LDAP directory ${c.url} refused the bind as ${c.bindDn} (invalid credentials): check bindDn and the password in bindPasswordFile`, true, { cause: err });
@@ -102,6 +118,9 @@ export function classifyDirectoryError(err: unknown, c: ErrorContext): Directory
     return new DirectoryError('missing', `${c.op} on ${c.url}: the entry or its parent does not exist (${msg}): create usersDn and the group, or fix their DNs in the configuration`, true, { cause: err });
   }
   if (err instanceof AlreadyExistsError) return new DirectoryError('ldap', `${c.op}: already exists`, true, { cause: err });
+  if (err instanceof ResultCodeError && SCHEMA_CODES.has(err.code)) {
+    return new DirectoryError('schema', `${c.op} on ${c.url} was refused: LDAP result ${err.code} (${msg}): the directory's schema or configuration does not fit (posixAccount, account, memberUid, uidNumber must be known; see the README's identity section)`, false, { cause: err });
+  }
   if (err instanceof ResultCodeError) {
     return new DirectoryError('ldap', `${c.op} on ${c.url} failed: LDAP result ${err.code} (${msg})`, true, { cause: err });
   }

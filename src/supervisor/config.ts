@@ -94,8 +94,8 @@ export const supervisorConfigSchema = z
           .default('nss')
           .describe('How the customer\'s Linux user is found: `nss` (an existing user, through getent: files, SSSD, nslcd) or `ldap` (created on first use in the directory of users.ldap, then awaited in NSS)'),
         minUid: z.number().int().min(1).default(1000).describe('A job never runs as a user below this uid'),
-        gid: z.number().int().min(1).optional().describe('When set, the customer\'s primary group must be this gid (the cluster-users group)'),
-        cacheMs: z.number().int().min(0).default(30_000).describe('How long a resolved user is remembered (0: look up every time)'),
+        gid: z.number().int().min(1).optional().describe('resolver `nss`: when set, the customer\'s primary group must be this gid (the cluster-users group; with `ldap` it is users.ldap.group.gidNumber)'),
+        cacheMs: z.number().int().min(0).default(30_000).describe('resolver `nss`: how long a resolved user is remembered (0: look up every time; with `ldap` see users.ldap.cacheMs)'),
         ldap: ldapConfigSchema.optional().describe('resolver `ldap`: the directory where customers\' users are created (the same settings as `gridlink ldap-connector`)'),
         nssWaitMs: z
           .number()
@@ -155,6 +155,8 @@ export const supervisorConfigSchema = z
   .strict()
   .superRefine((c, ctx) => {
     if (c.users.resolver === 'ldap' && !c.users.ldap) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['users', 'ldap'], message: 'resolver "ldap" needs users.ldap (url, caFile, bindDn, bindPasswordFile, server, usersDn, group, homeRoot, uidNumbers)' });
+    if (c.users.resolver === 'ldap' && c.users.gid !== undefined && c.users.ldap && c.users.gid !== c.users.ldap.group.gidNumber)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['users', 'gid'], message: `with resolver "ldap" the customers' group is users.ldap.group.gidNumber (${c.users.ldap.group.gidNumber}): drop users.gid or make them equal` });
     if (c.users.ldap && c.users.ldap.uidNumbers.min < c.users.minUid)
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['users', 'ldap', 'uidNumbers', 'min'], message: `below users.minUid (${c.users.minUid}): customers would get uids the supervisor refuses` });
     if (c.slurm.backend === 'ssh' && !c.slurm.ssh) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['slurm', 'ssh'], message: 'backend "ssh" needs slurm.ssh (host, privateKeyPath, hostKey)' });

@@ -157,8 +157,14 @@ export class Runner {
       user = await o.users.resolve(c.customer);
     } catch (err) {
       const e = err instanceof UserResolveError ? err : new UserResolveError(shortError(err), true);
-      log.error({ err: e.message, retryable: e.retryable }, 'supervisor: cannot resolve the customer\'s Linux user; the claim is kept and retried');
       o.metrics.claimErrors.inc({ step: 'user' });
+      if (!e.retryable) {
+        // No user this customer may run as, and waiting will not make one: the job fails (and is refunded) rather than hold the claim forever.
+        log.error({ err: e.message }, 'supervisor: the customer has no usable Linux user; the job fails');
+        this.fail(c, `no usable Linux user for the customer: ${e.message}`);
+        return;
+      }
+      log.error({ err: e.message }, 'supervisor: cannot resolve the customer\'s Linux user yet; the claim is kept and retried');
       this.retry(c, `user: ${e.message}`);
       return;
     }

@@ -7,7 +7,7 @@
 import type { Address } from 'viem';
 
 import { DirectoryError, type LdapConnector } from '../ldap/index.js';
-import { lookupUser, type PasswdEntry } from './users-nss.js';
+import { lookupUid, lookupUser, type PasswdEntry } from './users-nss.js';
 import { customerUserName, UserResolveError, type CustomerUser, type UserResolver } from './users.js';
 
 export interface LdapResolverOptions {
@@ -16,14 +16,16 @@ export interface LdapResolverOptions {
   minUid: number;
   /** How long to wait for this host's NSS to show a user the directory has (0: do not check NSS). */
   nssWaitMs: number;
-  /** NSS lookup (tests may replace it). */
+  /** NSS lookups by name and by uid (tests may replace them). */
   lookup?: (name: string) => Promise<PasswdEntry | undefined>;
+  lookupUid?: (uid: number) => Promise<PasswdEntry | undefined>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function createLdapResolver(o: LdapResolverOptions): UserResolver {
   const lookup = o.lookup ?? ((name: string) => lookupUser(name));
+  const byUid = o.lookupUid ?? ((uid: number) => lookupUid(uid));
   /** Users already seen in NSS with the directory's uid (NSS does not forget a user it has shown). */
   const seen = new Set<string>();
 
@@ -34,6 +36,11 @@ export function createLdapResolver(o: LdapResolverOptions): UserResolver {
     for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
       last = await lookup(u.name);
       if (last && last.uid === u.uid && last.gid === u.gid) {
+        // The uid must be the customer's alone: a local account (files come first) or another directory's user with it would share its files.
+        const owner = await byUid(u.uid);
+        if (owner && owner.name !== u.name) {
+          throw new UserResolveError(`uid ${u.uid} of ${u.name} belongs to ${owner.name} in this host's NSS (a local account or another directory): the job would run with that account's files; give one of them another uid`, false);
+        }
         if (seen.size > 100_000) seen.clear();
         seen.add(`${u.name}:${u.uid}`);
         return;

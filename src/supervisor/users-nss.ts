@@ -34,20 +34,29 @@ export interface PasswdEntry {
   home: string;
 }
 
-/**
- * One user from NSS; undefined when NSS says there is none. Throws
- * UserResolveError (retryable) when NSS could not answer.
- */
-export async function lookupUser(name: string, timeoutMs = 10_000): Promise<PasswdEntry | undefined> {
-  const r = await getent(name, timeoutMs);
+/** getent passwd KEY (a name or a uid): the entry, undefined when NSS has none; UserResolveError (retryable) when NSS could not answer. */
+async function passwdEntry(key: string, timeoutMs: number): Promise<PasswdEntry | undefined> {
+  const r = await getent(key, timeoutMs);
   // getent: 2 = not found; anything else non-zero = NSS could not answer.
   if (r.code === 2) return undefined;
-  if (r.code !== 0) throw new UserResolveError(`NSS lookup of ${name} failed (${r.err.trim() || `getent exit ${r.code}`}): check nsswitch.conf and SSSD`, true);
+  if (r.code !== 0) throw new UserResolveError(`NSS lookup of ${key} failed (${r.err.trim() || `getent exit ${r.code}`}): check nsswitch.conf and SSSD`, true);
   const f = r.out.trim().split('\n')[0]!.split(':');
   const uid = Number(f[2]);
   const gid = Number(f[3]);
-  if (f[0] !== name || !Number.isInteger(uid) || !Number.isInteger(gid)) throw new UserResolveError(`NSS returned a malformed entry for ${name}`, true);
-  return { name, uid, gid, home: f[5] ?? '' };
+  if (!f[0] || !Number.isInteger(uid) || !Number.isInteger(gid)) throw new UserResolveError(`NSS returned a malformed entry for ${key}`, true);
+  return { name: f[0], uid, gid, home: f[5] ?? '' };
+}
+
+/** One user from NSS by name; undefined when NSS says there is none. */
+export async function lookupUser(name: string, timeoutMs = 10_000): Promise<PasswdEntry | undefined> {
+  const e = await passwdEntry(name, timeoutMs);
+  if (e && e.name !== name) throw new UserResolveError(`NSS returned an entry named ${e.name} for ${name}`, true);
+  return e;
+}
+
+/** Who NSS says owns `uid` (files first, then SSSD: the account SLURM and the kernel's checks see). */
+export function lookupUid(uid: number, timeoutMs = 10_000): Promise<PasswdEntry | undefined> {
+  return passwdEntry(String(uid), timeoutMs);
 }
 
 export function createNssResolver(o: NssResolverOptions = {}): UserResolver {

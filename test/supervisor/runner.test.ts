@@ -254,6 +254,16 @@ describe('runner', () => {
     expect(backend.submits).toHaveLength(1);
   });
 
+  it('a customer who can never have a user (a conflicting directory entry): FAILED with the reason, nothing submitted', async () => {
+    claim(10);
+    users.fail = new UserResolveError('uid=0x..,ou=People has gidNumber 0, not the cluster-users group\'s 59001: fix the entry', false);
+    await runner.round(Date.now() + 10_000);
+    users.fail = undefined;
+    expect(backend.submits).toHaveLength(0);
+    expect(claims.latestFor(jobId(10))?.state).toBe('failed');
+    expect(reports.forJob(jobId(10))).toMatchObject([{ status: JobStatus.FAILED, lastError: expect.stringMatching(/no usable Linux user for the customer: .*gidNumber 0/) }]);
+  });
+
   it('a job of the same name run by another user is never adopted; a job claimed again is submitted for its newest claim only', async () => {
     claim(13);
     crashAt = 'before-submit';

@@ -40,7 +40,7 @@ const err = async (p: Promise<unknown>) => (await p.then(() => undefined, (e: un
 describe('createLdapResolver', () => {
   it('returns the directory\'s user once NSS shows it (after two misses)', async () => {
     const nss = fakeNss([undefined, undefined, { name: A, uid: 200001, gid: 59001, home: user.home }]);
-    const r = createLdapResolver({ connector: fakeConnector(user), minUid: 1000, nssWaitMs: 5_000, lookup: nss.lookup });
+    const r = createLdapResolver({ connector: fakeConnector(user), minUid: 1000, nssWaitMs: 5_000, lookup: nss.lookup, lookupUid: () => Promise.resolve({ name: A, uid: 200001, gid: 59001, home: user.home }) });
     expect(await r.resolve(A)).toEqual({ name: A, uid: 200001, gid: 59001, home: user.home });
     expect(nss.count()).toBe(3);
     await r.resolve(A); // seen once: NSS is not asked again
@@ -60,6 +60,14 @@ describe('createLdapResolver', () => {
     const e = await err(r.resolve(A));
     expect(e.retryable).toBe(true);
     expect(e.message).toMatch(/resolves .* to uid 60001 gid 59000, the directory says uid 200001 gid 59001/);
+  });
+
+  it('the uid belongs to another account in NSS: refused for good, naming it', async () => {
+    const nss = fakeNss([{ name: A, uid: 200001, gid: 59001, home: user.home }]);
+    const r = createLdapResolver({ connector: fakeConnector(user), minUid: 1000, nssWaitMs: 200, lookup: nss.lookup, lookupUid: () => Promise.resolve({ name: 'backup', uid: 200001, gid: 34, home: '/var/backups' }) });
+    const e = await err(r.resolve(A));
+    expect(e.retryable).toBe(false);
+    expect(e.message).toMatch(/uid 200001 of .* belongs to backup in this host's NSS/);
   });
 
   it('directory errors keep their words and retryability; a system uid is refused for good', async () => {
