@@ -196,6 +196,15 @@ export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..'
 
 let cached: Addon | undefined;
 
+/**
+ * Loads the addon through node-gyp-build from the package root: a local build
+ * (build/Release, then build/Debug) when there is one, else the prebuild for
+ * this platform and arch (prebuilds/<platform>-<arch>/gridlink.node, made by
+ * `npm run prebuildify` and shipped in the npm tarball), so an installed
+ * package needs no compiler where a prebuild fits. A local build wins so
+ * `npm run build:native` in a checkout is never shadowed by an older
+ * prebuild. Loaded on first use only: the Meta-Scheduler client never needs it.
+ */
 export function loadAddon(): Addon {
   if (cached) return cached;
   const require = createRequire(import.meta.url);
@@ -204,7 +213,9 @@ export function loadAddon(): Addon {
     cached = load(packageRoot) as Addon;
   } catch (err) {
     throw new Error(
-      `gridlink native addon not found under ${packageRoot} (build/Release or prebuilds/): run \`npm run build:native\` (needs python3, make, g++). Cause: ${(err as Error).message}`,
+      `gridlink native addon not found or not loadable under ${packageRoot} (build/Release, or prebuilds/${process.platform}-${process.arch}/): ` +
+        `run \`npm run build:native\` in a checkout or \`npm rebuild gridlink\` where it is installed (needs python3, make, g++, libslurm and libmunge headers). ` +
+        `Cause: ${(err as Error).message}`,
     );
   }
   return cached;
