@@ -34,6 +34,8 @@ echo "better-sqlite3 loads"
 
 step "Node addon (node-gyp)"
 npm run --silent build:native
+# the prebuild the npm package ships (prebuilds/linux-x64), loaded by node-gyp-build where no compiler is
+npm run --silent prebuildify
 
 step "SLURM plugins (cmake)"
 npm run --silent build:plugins
