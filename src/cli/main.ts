@@ -11,6 +11,7 @@ import { reporterCommand } from './reporter.js';
 import { reportsCommand } from './reports.js';
 import { sbatchServiceCommand } from './sbatch-service.js';
 import { spoolCommand } from './spool.js';
+import { statusCommand } from './status.js';
 import { supervisorCommand } from './supervisor.js';
 
 export function buildCli(): Command {
@@ -26,6 +27,7 @@ export function buildCli(): Command {
   program.addCommand(sbatchServiceCommand());
   program.addCommand(ldapConnectorCommand());
   program.addCommand(pluginsCommand());
+  program.addCommand(statusCommand());
   return program;
 }
 
