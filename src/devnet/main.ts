@@ -1,160 +1,213 @@
-// main.ts - `npm run devnet`: the whole system on this machine.
-//
-// As far as the project has come: a real SLURM cluster (munge, slurmctld,
-// slurmd) with jobcomp/provider and spank/provider loaded; the relay embedded
-// in both daemons sends every job event, munge-authenticated, to the
-// reporter's ingest endpoint, and each event is printed as the reporter
-// stores it. Beside it a local chain (anvil) with the Meta-Scheduler
-// contracts deployed and the devnet oracle. The supervisor is not there yet.
-import { existsSync, mkdtempSync } from 'node:fs';
+// main.ts - `npm run devnet`: the whole grid on this machine, in the
+// background. A detached daemon (owner.ts) starts munged, a 2-node SLURM
+// cluster with both plugins and their embedded relays, anvil with the
+// Meta-Scheduler contracts, the devnet oracle, the sbatch service, a private
+// 389ds with this host's SSSD, and the supervisor (reporter included, users
+// from the directory). This command follows the start, runs one customer job
+// on chain to FINISHED and paid, prints where everything is and exits with
+// the devnet still up. `--foreground` keeps it attached (Ctrl-C stops it);
+// `npm run devnet:down` (`main.ts down`) stops it.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Command } from 'commander';
 import { destination, pino } from 'pino';
-import { createPublicClient, createWalletClient, http } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
-import { foundry } from 'viem/chains';
 
-import { startCluster, type Cluster } from '../cluster/index.js';
-import { createMetaSchedulerClient } from '../metascheduler/client.js';
 import { packageRoot } from '../native/addon.js';
-import { eventKindName } from '../native/event.js';
-import { resolveIngestConfig, startIngestServer, type IngestServer, type StoredRecord } from '../reporter/ingest/index.js';
-import { startAnvil, type Anvil } from './anvil.js';
-import { deployMetaScheduler } from './deploy.js';
-import { startOracle, type Oracle } from './oracle.js';
+import { stopDevnet } from './down.js';
+import { sameProcess } from './procs.js';
+import { runDaemon, startOwner } from './owner.js';
+import { defaultDevnetDir, lockOwner, logDir, readState, statePath, takeLock, type DevnetState } from './state.js';
+import { runDemoJob } from './watch.js';
 
-const log = pino({ name: 'devnet' }, destination(2));
+const out = (s = '') => process.stdout.write(`${s}\n`);
+const err = (s: string) => process.stderr.write(`${s}\n`);
+const since = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 
-interface Options {
-  once: boolean;
-  interval: number;
-  chain: boolean;
+function alreadyRunning(dir: string): boolean {
+  const owner = lockOwner(dir);
+  if (!owner || owner.pid === process.pid) return false;
+  const s = readState(statePath(dir));
+  err(`A devnet is already running (pid ${owner.pid}${s ? `, started ${s.startedAt}, ${s.phase}` : ''}; state ${statePath(dir)}).`);
+  err('  see it:   npm run gridlink -- status');
+  err('  stop it:  npm run devnet:down');
+  return true;
 }
 
-async function main(opts: Options): Promise<void> {
-  const pluginDir = join(packageRoot, 'build-plugins');
-  for (const f of [join(pluginDir, 'jobcomp_provider.so'), join(pluginDir, 'spank_provider.so'), join(pluginDir, 'gridlink_runtime.so'), join(packageRoot, 'dist', 'relay', 'embedded.cjs')])
-    if (!existsSync(f)) throw new Error(`${f} missing: run \`bash scripts/setup.sh\` first`);
+/** Where everything is, for a person. */
+export function describe(s: DevnetState): string {
+  const lines: string[] = [];
+  const row = (k: string, v: string) => lines.push(`  ${k.padEnd(11)} ${v}`);
+  const c = s.chain!;
+  row('chain', `${c.rpcUrl}  (ws ${c.wsUrl}, chain id ${c.chainId}, a block every ${c.blockTimeS} s)`);
+  const names = Object.keys(c.contracts);
+  names.forEach((n, i) => row(i === 0 ? 'contracts' : '', `${n.padEnd(18)} ${c.contracts[n]}`));
+  (s.accounts ?? []).forEach((a, i) => row(i === 0 ? 'accounts' : '', `${a.role.padEnd(30)} ${a.address}  key ${a.privateKey}`));
+  row('SLURM', `export SLURM_CONF=${s.slurm!.conf}   (partition ${s.slurm!.partition}, nodes ${s.slurm!.nodes.join(', ')})`);
+  row('directory', `${s.ldap!.url} (StartTLS, CA ${s.ldap!.caFile}), users in ${s.ldap!.usersDn}, homes in ${s.ldap!.homeRoot}`);
+  row('sbatch', s.sbatch!.address);
+  row('supervisor', `provider ${s.supervisor!.provider}, ingest ${s.supervisor!.ingestUrl}, state ${s.supervisor!.db}`);
+  const logs = Object.entries(s.logs);
+  logs.forEach(([k, v], i) => row(i === 0 ? 'logs' : '', `${k.padEnd(18)} ${v}`));
+  row('state', statePath(s.dir));
+  return lines.join('\n');
+}
 
-  let anvil: Anvil | undefined;
-  let oracle: Oracle | undefined;
-  let cluster: Cluster | undefined;
-  let ingest: IngestServer | undefined;
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    log.info('stopping');
-    await oracle?.stop().catch(() => {});
-    await cluster?.stop().catch((e) => log.error({ err: e }, 'cluster stop failed'));
-    await ingest?.stop().catch(() => {});
-    await anvil?.stop().catch(() => {});
-  };
-  process.once('SIGINT', () => void stop().then(() => process.exit(0)));
-  process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
+function failed(dir: string, what: string): void {
+  const s = readState(statePath(dir));
+  err('');
+  err(`devnet: ${what}`);
+  err(`  log: ${s?.logs.devnet ?? join(logDir(dir), 'devnet.log')}${s?.logs.supervisor ? ` (and ${logDir(dir)}/)` : ''}`);
+  err('  Everything it started is stopped; `npm run devnet:down` removes the logs.');
+}
 
-  try {
-    if (opts.chain) {
-      anvil = await startAnvil();
-      const [admin, oracleAcct, provider, customer] = anvil.accounts;
-      const addresses = await deployMetaScheduler({
-        rpcUrl: anvil.rpcUrl,
-        adminKey: admin!.privateKey,
-        oracleAddress: oracleAcct!.address,
-        customers: [{ address: customer!.address, amount: 1_000_000n * 10n ** 18n }],
-      });
-      const transport = http(anvil.rpcUrl);
-      const publicClient = createPublicClient({ chain: foundry, transport });
-      const walletClient = createWalletClient({ chain: foundry, transport, account: privateKeyToAccount(oracleAcct!.privateKey) });
-      const client = await createMetaSchedulerClient({ publicClient, walletClient, address: addresses.metaScheduler });
-      oracle = startOracle({ client, logger: log.child({ name: 'oracle' }) });
-      log.info({ rpcUrl: anvil.rpcUrl, ...addresses, provider: provider!.address, customer: customer!.address }, 'chain up: Meta-Scheduler deployed, oracle running');
-    }
-
-    // Fresh spools and reporter store per run, on disk like real ones.
-    const state = mkdtempSync('/var/tmp/gridlink-devnet-');
-    const ctldSpool = join(state, 'slurmctld');
-    const nodeSpool = join(state, 'slurmd');
-    ingest = await startIngestServer(resolveIngestConfig({ listen: { host: '127.0.0.1', port: 0 }, storeDir: join(state, 'reporter'), allowedUids: [0] }), {
-      logger: log.child({ name: 'reporter' }),
-    });
-    log.info({ url: ingest.url, store: join(state, 'reporter') }, 'reporter ingest up (munge-authenticated)');
-    const relay = (daemon: string) => [`reporter=${ingest!.url}`, `log=${join(state, `relay-${daemon}.log`)}`];
-    cluster = await startCluster({
-      extraPluginDirs: [pluginDir],
-      jobComp: { type: 'jobcomp/provider', loc: [`spool=${ctldSpool}`, ...relay('slurmctld')].join(',') },
-      spank: [{ path: join(pluginDir, 'spank_provider.so'), args: [`spool=${nodeSpool}`, ...relay('slurmd')] }],
-      logger: log.child({ name: 'cluster' }),
-    });
-    log.info(
-      { SLURM_CONF: cluster.confPath, node: cluster.nodeName, startupMs: cluster.startupMs, ctldSpool, nodeSpool },
-      'cluster up: plugins and embedded relays loaded (try: SLURM_CONF=... sbatch --wrap hostname; gridlink spool stat SPOOL)',
-    );
-
-    // Print each record as the reporter stores it.
-    const seen = new Map<number, Set<string>>();
-    let cursor = 0; // id of the last record printed
-    const print = (r: StoredRecord) => {
-      process.stdout.write(`${JSON.stringify({ kindName: eventKindName[r.event.kind], host: r.host, daemon: r.daemon, receivedAt: r.receivedAt, ...r.event })}\n`);
-      const s = seen.get(r.event.jobId) ?? new Set<string>();
-      s.add(eventKindName[r.event.kind] ?? '?');
-      seen.set(r.event.jobId, s);
-    };
-    const poll = async () => {
-      for (;;) {
-        const page = ingest!.store.eventsAfter(cursor, 1000);
-        for (const { id, record } of page) {
-          print(record);
-          cursor = id;
-        }
-        if (page.length < 1000) return;
-      }
-    };
-
-    const submit = async (n: number) => {
-      const id = await cluster!.sbatch([`--job-name=devnet-demo-${n}`, '--comment=submitted by npm run devnet'], 'echo "hello from $(hostname)"; sleep 2');
-      log.info({ jobId: id }, 'demo job submitted');
-      return id;
-    };
-
-    if (opts.once) {
-      const id = await submit(1);
-      const deadline = Date.now() + 60_000;
-      while (!(seen.get(id)?.has('job_started') && seen.get(id)?.has('job_completed'))) {
-        if (Date.now() > deadline)
-          throw new Error(`the reporter did not get the prolog and completion events of job ${id} within 60 s: see ${cluster.logs.ctld}, ${cluster.logs.slurmd} and ${state}/relay-*.log`);
-        await poll();
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      await poll();
-      log.info({ jobId: id }, 'events flowed: shim -> spool -> embedded relay -> reporter, for the job start on its node and its completion');
-      await stop();
-      return;
-    }
-
-    let n = 0;
-    const timer = setInterval(() => void submit(++n).catch((e) => log.error({ err: e }, 'submit failed')), opts.interval * 1000);
-    timer.unref();
-    await submit(++n);
-    for (;;) {
-      await poll();
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  } catch (err) {
-    await stop();
-    throw err;
+async function up(o: { foreground: boolean; jobTimeout: number }): Promise<number> {
+  const dir = defaultDevnetDir();
+  if (alreadyRunning(dir)) return 1;
+  if (existsSync(dir)) await stopDevnet(dir); // a devnet that died: its leftovers go first
+  if (!takeLock(dir)) {
+    alreadyRunning(dir);
+    return 1;
   }
+  mkdirSync(logDir(dir), { recursive: true });
+  const t0 = Date.now();
+  out(`Starting the gridlink devnet${o.foreground ? '' : ' in the background'} (state in ${dir}) ...`);
+
+  let interrupted = false;
+  /** Everything stopped and removed (Ctrl-C). */
+  let stopAll: () => Promise<void> = async () => undefined;
+  /** Everything stopped, the logs kept (a failure). */
+  let stopKeep: () => Promise<void> = async () => undefined;
+  const onSignal = () => {
+    if (interrupted) return;
+    interrupted = true;
+    err('\nInterrupted: stopping everything the devnet started ...');
+    void stopAll().then(() => {
+      err('Stopped.');
+      process.exit(130);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+
+  let state: DevnetState;
+  if (o.foreground) {
+    const log = pino({ name: 'devnet', level: 'info' }, destination({ dest: join(logDir(dir), 'devnet.log'), mkdir: true }));
+    const owner = startOwner(dir, { log, onStep: (t) => out(`  ${since(t0).padStart(7)}  ${t}`) });
+    stopAll = async () => {
+      await owner.stop();
+      await stopDevnet(dir);
+    };
+    stopKeep = async () => {
+      await owner.stop();
+      await stopDevnet(dir, { keepFiles: true });
+    };
+    try {
+      state = await owner.up;
+    } catch (e) {
+      if (interrupted) return new Promise(() => undefined);
+      failed(dir, `the start failed: ${(e as Error).message}`);
+      await owner.stop();
+      return 1;
+    }
+  } else {
+    const logFile = join(logDir(dir), 'devnet.log');
+    const fd = openSync(logFile, 'a', 0o600);
+    const child = spawn(process.execPath, ['--import', 'tsx', join(packageRoot, 'src', 'devnet', 'main.ts'), '__daemon', dir], {
+      cwd: packageRoot,
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
+    });
+    child.unref();
+    stopAll = async () => void (await stopDevnet(dir));
+    stopKeep = async () => void (await stopDevnet(dir, { keepFiles: true }));
+    let printed = 0;
+    for (;;) {
+      if (interrupted) return new Promise(() => undefined);
+      const s = readState(statePath(dir));
+      for (const st of s?.steps.slice(printed) ?? []) out(`  ${`${st.at.toFixed(1)} s`.padStart(7)}  ${st.text}`);
+      printed = s?.steps.length ?? printed;
+      if (s?.phase === 'up') {
+        state = s;
+        break;
+      }
+      const daemonAlive = s ? sameProcess(s.daemon) : child.exitCode === null;
+      if (s?.phase === 'failed' || !daemonAlive) {
+        if (daemonAlive) await new Promise((r) => setTimeout(r, 200));
+        await stopDevnet(dir, { keepFiles: true });
+        failed(dir, `the start failed: ${s?.error ?? `the devnet daemon exited (code ${child.exitCode ?? '?'})`}`);
+        return 1;
+      }
+      if (Date.now() - t0 > 300_000) {
+        await stopDevnet(dir, { keepFiles: true });
+        failed(dir, 'the start did not finish within 5 minutes');
+        return 1;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  out(`Up in ${since(t0)}. A customer job on chain, as it happens:`);
+  let result;
+  try {
+    result = await runDemoJob(state, (l) => out(`  ${l}`), o.jobTimeout * 1000);
+  } catch (e) {
+    if (interrupted) return new Promise(() => undefined);
+    await stopKeep().catch(() => undefined);
+    failed(dir, `the demo job could not be run: ${(e as Error).message.split('\n')[0]}`);
+    return 1;
+  }
+  if (interrupted) return new Promise(() => undefined);
+  if (!result.ok) {
+    await stopKeep().catch(() => undefined);
+    failed(dir, `the demo job ${result.jobId} ended ${result.status}, not FINISHED (see supervisor.log)`);
+    return 1;
+  }
+  out('');
+  out(`The devnet is up${o.foreground ? '' : ' and keeps running in the background'}:`);
+  out(describe(state));
+  out('');
+  out('Try:');
+  out(`  SLURM_CONF=${state.slurm!.conf} sinfo`);
+  out('  npm run gridlink -- status          # the stack and every grid job');
+  if (o.foreground) {
+    out('Ctrl-C stops everything.');
+    return new Promise(() => undefined);
+  }
+  out('Stop everything: npm run devnet:down');
+  return 0;
 }
 
-const program = new Command('devnet')
-  .description('start the whole gridlink system on this machine (Ctrl-C stops it)')
-  .option('--once', 'submit one demo job, wait for its events, stop everything and exit', false)
-  .option('--interval <seconds>', 'seconds between demo jobs', (v) => Number.parseInt(v, 10), 15)
-  .option('--no-chain', 'do not start anvil and the Meta-Scheduler contracts')
-  .action(async (opts: Options) => main(opts));
+async function down(): Promise<number> {
+  const dir = defaultDevnetDir();
+  const had = existsSync(dir);
+  const r = await stopDevnet(dir);
+  if (!had && r.stopped.length === 0) {
+    out(`No devnet here (${dir}): nothing to stop.`);
+    return 0;
+  }
+  out(r.stopped.length > 0 ? `Stopped: ${r.stopped.map((p) => `${p.name} (pid ${p.pid})`).join(', ')}.` : 'No devnet process was running.');
+  if (r.removed) out(`Removed ${dir}.`);
+  return 0;
+}
 
-program.parseAsync(process.argv).catch((err: Error) => {
-  log.error({ err }, err.message);
+const program = new Command('devnet').description('the whole gridlink grid on this machine, in the background');
+program
+  .option('--foreground', 'stay attached; Ctrl-C stops everything', false)
+  .option('--job-timeout <seconds>', 'how long the demo job may take', (v) => Number.parseInt(v, 10), 180)
+  .action(async (opts: { foreground: boolean; jobTimeout: number }) => {
+    process.exitCode = await up(opts);
+  });
+program.command('down').description('stop every process of the devnet and remove its files (idempotent)').action(async () => {
+  process.exitCode = await down();
+});
+program.command('__daemon <dir>', { hidden: true }).action(async (dir: string) => {
+  await runDaemon(dir);
+});
+
+program.parseAsync(process.argv).catch((e: Error) => {
+  err(`devnet: ${e.message}`);
   process.exitCode = 1;
 });

@@ -1,0 +1,62 @@
+// sbatch-process.ts - `gridlink sbatch-service` (the CLI, from source) in a
+// process of its own on a free loopback port, as the grid runs it apart from
+// the provider.
+import { spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+
+import { packageRoot } from '../native/addon.js';
+
+export const cliMain = join(packageRoot, 'src', 'cli', 'main.ts');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+export const accepts = (port: number, host = '127.0.0.1'): Promise<boolean> =>
+  new Promise<boolean>((r) => {
+    const s = connect(port, host, () => (s.destroy(), r(true)));
+    s.once('error', () => r(false));
+  });
+
+export interface SbatchProcess {
+  address: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Resolves once it accepts connections; on failure it is stopped and the error names its log. */
+export async function startSbatchProcess(rpcUrl: string, metaScheduler: string, logFile: string, timeoutMs = 30_000): Promise<SbatchProcess> {
+  const port = await freePort();
+  const out = openSync(logFile, 'a');
+  // node itself with tsx's loader: one process, so its PID is the service's.
+  const proc = spawn(process.execPath, ['--import', 'tsx', cliMain, 'sbatch-service', '--listen', `127.0.0.1:${port}`, '--rpc-url', rpcUrl, '--meta-scheduler', metaScheduler, '--log-level', 'warn'], {
+    cwd: packageRoot,
+    stdio: ['ignore', out, out],
+  });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill('SIGTERM');
+    const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+  };
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (proc.exitCode !== null || proc.signalCode !== null) break;
+    if (await accepts(port)) return { address: `127.0.0.1:${port}`, pid: proc.pid!, stop };
+    if (Date.now() > end) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stop();
+  throw new Error(`gridlink sbatch-service did not start within ${timeoutMs / 1000} s (log: ${logFile})`);
+}
