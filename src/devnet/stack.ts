@@ -14,7 +14,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 
 import { CLUSTER_LOCK_PATH, startCluster, type Cluster } from '../cluster/index.js';
-import { isAlive } from '../cluster/procs.js';
+import { descendants, isAlive } from '../cluster/procs.js';
 import { start389ds, startSssd, type DirectoryServer, type Sssd } from '../directory/index.js';
 import { ldapConfigSchema } from '../ldap/index.js';
 import { createMetaSchedulerClient } from '../metascheduler/client.js';
@@ -255,6 +255,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       if (pid !== undefined && pid > 0) refs.push(procRef(name, pid));
     };
     add('anvil', anvil?.pid);
+    // The anvil package's bin is a node wrapper: its binary is a child, named too so that a killed wrapper leaves nothing.
+    if (anvil) for (const pid of descendants([anvil.pid])) add('anvil binary', pid);
     add('sbatch-service', sbatch?.pid);
     add('slurmctld', cluster?.ctldPid());
     for (const n of cluster?.nodeNames ?? []) add(`slurmd ${n}`, cluster?.slurmdPid(n));

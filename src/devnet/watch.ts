@@ -90,7 +90,7 @@ export async function runDemoJob(state: DevnetState, out: (line: string) => void
     if (c.closed) {
       const billed = s?.billedMinutes ?? null;
       const took = s?.startTime && s.endTime ? `, ran ${s.endTime - s.startTime} s` : '';
-      say(`${JobStatus[c.job.status]}${took}: billed ${billed ?? '?'} min, ${c.cost} credits`);
+      say(`${JobStatus[c.job.status]}${took}: billed ${billed ?? '?'} min, ${c.cost} credit${c.cost === '1' ? '' : 's'}`);
       say(`provider paid ${c.providerPayment} credits (grid cut ${cut}%), customer refunded ${c.customerRefund} credits`);
       return { jobId, status: JobStatus[c.job.status]!, ok: c.job.status === JobStatus.FINISHED };
     }
