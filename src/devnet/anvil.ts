@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Address, Hex } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
+
+import { freePort } from '../cluster/ports.js';
 
 /** anvil's built-in default mnemonic: the dev accounts it funds with 10000 ETH. */
 export const ANVIL_MNEMONIC = 'test test test test test test test test test test test junk';
@@ -53,19 +54,6 @@ function findAnvilBinary(): string {
     dir = parent;
   }
   return 'anvil'; // fall back to PATH
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 let cachedAccounts: AnvilAccount[] = [];

@@ -16,6 +16,7 @@ import {
   getAddress,
   http,
   keccak256,
+  maxUint256,
   parseUnits,
   toHex,
 } from 'viem';
@@ -148,4 +149,19 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
       console.error(e instanceof Error ? e.message : e);
       process.exit(1);
     });
+}
+
+/** The customer `privateKey` lets the MetaScheduler take its credits (an unlimited ERC-20 approve), mined before it resolves. */
+export async function approveCredits(rpcUrl: string, privateKey: Hex, addresses: Pick<DeployedAddresses, 'credit' | 'metaScheduler'>): Promise<void> {
+  const transport = http(rpcUrl);
+  const publicClient = createPublicClient({ transport, pollingInterval: 50 });
+  const chain = defineChain({ id: await publicClient.getChainId(), name: 'devnet', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } });
+  const w = createWalletClient({ account: privateKeyToAccount(privateKey), chain, transport });
+  const hash = await w.writeContract({
+    address: addresses.credit,
+    abi: [{ type: 'function', name: 'approve', stateMutability: 'nonpayable', inputs: [{ type: 'address' }, { type: 'uint256' }], outputs: [{ type: 'bool' }] }],
+    functionName: 'approve',
+    args: [addresses.metaScheduler, maxUint256],
+  });
+  await publicClient.waitForTransactionReceipt({ hash });
 }

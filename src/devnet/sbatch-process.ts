@@ -3,23 +3,15 @@
 // the provider.
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 
+import { freePort } from '../cluster/ports.js';
 import { packageRoot } from '../native/addon.js';
 
-export const cliMain = join(packageRoot, 'src', 'cli', 'main.ts');
+export { freePort };
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+export const cliMain = join(packageRoot, 'src', 'cli', 'main.ts');
 
 export const accepts = (port: number, host = '127.0.0.1'): Promise<boolean> =>
   new Promise<boolean>((r) => {

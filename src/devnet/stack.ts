@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { destination, pino, type Logger } from 'pino';
-import { createPublicClient, createWalletClient, http, maxUint256, type Address } from 'viem';
+import { createPublicClient, createWalletClient, http, type Address } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 
@@ -22,7 +22,7 @@ import { parseSupervisorConfig } from '../supervisor/config.js';
 import { startSupervisor, type Supervisor } from '../supervisor/service.js';
 import { startAnvil, type Anvil } from './anvil.js';
 import { ensureBuilt, pluginDir } from './build.js';
-import { deployMetaScheduler } from './deploy.js';
+import { approveCredits, deployMetaScheduler } from './deploy.js';
 import { startOracle, type Oracle } from './oracle.js';
 import { procRef, type ProcRef } from './procs.js';
 import { freePort, startSbatchProcess, type SbatchProcess } from './sbatch-process.js';
@@ -154,14 +154,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       });
       const transport = http(anvil.rpcUrl);
       const publicClient = createPublicClient({ chain: foundry, transport });
-      const w = createWalletClient({ account: privateKeyToAccount(customer!.privateKey), chain: foundry, transport });
-      const hash = await w.writeContract({
-        address: deployed.credit,
-        abi: [{ type: 'function', name: 'approve', stateMutability: 'nonpayable', inputs: [{ type: 'address' }, { type: 'uint256' }], outputs: [{ type: 'bool' }] }],
-        functionName: 'approve',
-        args: [deployed.metaScheduler, maxUint256],
-      });
-      await publicClient.waitForTransactionReceipt({ hash });
+await approveCredits(anvil.rpcUrl, customer!.privateKey, deployed);
       await anvil.request('evm_setAutomine', [false]);
       await anvil.request('evm_setIntervalMining', [BLOCK_TIME_S]);
       step(`anvil at ${anvil.rpcUrl}, Meta-Scheduler deployed at ${deployed.metaScheduler}`);

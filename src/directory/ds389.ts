@@ -19,8 +19,7 @@ import {
   writeSecret,
   type DirectoryServer,
   type Resolved,
-  type StartDirectoryOptions,
-} from './types.js';
+  type StartDirectoryOptions, layoutOf } from './types.js';
 
 /**
  * 389-ds-base without systemd, everything under one base dir.
@@ -360,12 +359,8 @@ export async function start389ds(o: StartDirectoryOptions = {}): Promise<Directo
   return {
     kind: '389ds',
     ...ready,
-    suffix: r.suffix,
+    ...layoutOf(r),
     bindPasswordFile,
-    usersDn: r.usersDn,
-    groupsDn: r.groupsDn,
-    group: r.group,
-    uidRange: r.uidRange,
     baseDir: l.base,
     logFile: l.errorsLog,
     startMs: Date.now() - t0,

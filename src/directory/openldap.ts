@@ -18,8 +18,7 @@ import {
   writeSecret,
   type DirectoryServer,
   type Resolved,
-  type StartDirectoryOptions,
-} from './types.js';
+  type StartDirectoryOptions, layoutOf } from './types.js';
 
 /**
  * OpenLDAP (Debian's slapd, whose system instance is never configured) as a
@@ -176,12 +175,8 @@ export async function startOpenLdap(o: StartDirectoryOptions = {}): Promise<Dire
   return {
     kind: 'openldap',
     ...ready,
-    suffix: r.suffix,
+    ...layoutOf(r),
     bindPasswordFile,
-    usersDn: r.usersDn,
-    groupsDn: r.groupsDn,
-    group: r.group,
-    uidRange: r.uidRange,
     baseDir: l.base,
     logFile: l.logFile,
     startMs: Date.now() - t0,

@@ -80,6 +80,11 @@ export interface Resolved {
   startTimeoutMs: number;
 }
 
+/** The DirectoryServer fields that come straight from the resolved options. */
+export function layoutOf(r: Resolved): Pick<Resolved, 'suffix' | 'usersDn' | 'groupsDn' | 'group' | 'uidRange'> {
+  return { suffix: r.suffix, usersDn: r.usersDn, groupsDn: r.groupsDn, group: r.group, uidRange: r.uidRange };
+}
+
 export function resolveOptions(
   o: StartDirectoryOptions,
   defaults: { gidNumber: number; uidRange: { min: number; max: number } },

@@ -1,9 +1,9 @@
 // `gridlink relay` as operators run it: a process that drains the spool,
 // serves metrics, and exits 0 on SIGTERM.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { freePort } from '../../src/cluster/ports.js';
 import { FakeReceiver } from './fake-receiver.js';
 import { ackedSeq, appendJobs, tempDir, until } from './helpers.js';
 
@@ -14,16 +14,6 @@ afterEach(async () => {
   for (const c of cleanups.reverse()) await c();
   cleanups = [];
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.once('error', reject);
-  });
-}
 
 describe('gridlink relay (CLI)', () => {
   it('drains the spool into the reporter, serves metrics, and exits 0 on SIGTERM', async () => {

@@ -6,7 +6,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,22 +16,14 @@ import { packageRoot } from '../../src/native/index.js';
 import type { WireEvent } from '../../src/relay/protocol.js';
 import { JobMap } from '../../src/reporter/jobmap.js';
 import { Reports, type ReportState } from '../../src/reporter/reports.js';
+import { freePort } from '../../src/cluster/ports.js';
 import { openDb, stateDbPath } from '../../src/state/db.js';
+
+export { freePort };
 import { batchBody, mungeHeader, post } from './helpers.js';
 import type { Market } from './market.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 export interface ReporterProcess {
   url: string;

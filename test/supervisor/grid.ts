@@ -5,19 +5,18 @@
 // relay, embedded in slurmctld and slurmd, to the supervisor's ingest port.
 // The provider is NOT registered: the supervisor registers it and the test
 // approves it as the grid admin would.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, openSync } from 'node:fs';
-import { connect } from 'node:net';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { pino, type Logger } from 'pino';
-import { createPublicClient, createWalletClient, http, maxUint256, stringToHex, type Address, type Hex, type PublicClient } from 'viem';
+import { createPublicClient, createWalletClient, http, stringToHex, type Address, type Hex, type PublicClient } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 
 import { startAnvil, type Anvil, type AnvilAccount } from '../../src/devnet/anvil.js';
-import { deployMetaScheduler } from '../../src/devnet/deploy.js';
+import { approveCredits, deployMetaScheduler } from '../../src/devnet/deploy.js';
+import { startSbatchProcess } from '../../src/devnet/sbatch-process.js';
 import { startOracle, type Oracle } from '../../src/devnet/oracle.js';
 import { createMetaSchedulerClient, type MetaSchedulerClient } from '../../src/metascheduler/client.js';
 import { JobStatus } from '../../src/metascheduler/status.js';
@@ -28,7 +27,7 @@ import { startSupervisor, type Supervisor } from '../../src/supervisor/service.j
 import { startBridge, type Bridge } from '../bridge/bridge.js';
 import { ensureLocalUsers, type LocalUser } from '../helpers/local-users.js';
 import { waitFor } from '../plugins/with-plugins.js';
-import { cliMain, freePort, providerKeyFile } from '../reporter/chain-harness.js';
+import { freePort, providerKeyFile } from '../reporter/chain-harness.js';
 
 export const CREDIT = 10n ** 18n;
 /** 1 credit per CPU-minute, nothing for memory or GPUs... except 2 credits per GPU-minute. */
@@ -68,34 +67,6 @@ export interface Grid {
 
 export function jobDefinition(p: Partial<JobDefinition> = {}): JobDefinition {
   return { gpus: 0n, memPerCpu: 64n, cpusPerTask: 1n, ntasks: 1n, batchLocationHash: '', storageType: 0, uses: [], affinity: [], ...p };
-}
-
-/** `gridlink sbatch-service` (the CLI, from source) on a free loopback port; resolves once it accepts connections. */
-async function startSbatchProcess(rpcUrl: string, metaScheduler: Address, logFile: string): Promise<{ address: string; stop(): Promise<void> }> {
-  const port = await freePort();
-  const out = openSync(logFile, 'a');
-  const proc = spawn(process.execPath, ['--import', 'tsx', cliMain, 'sbatch-service', '--listen', `127.0.0.1:${port}`, '--rpc-url', rpcUrl, '--meta-scheduler', metaScheduler, '--log-level', 'warn'], {
-    stdio: ['ignore', out, out],
-  });
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const stop = async () => {
-    proc.kill('SIGTERM');
-    const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(t);
-  };
-  const accepts = () =>
-    new Promise<boolean>((r) => {
-      const s = connect(port, '127.0.0.1', () => (s.destroy(), r(true)));
-      s.once('error', () => r(false));
-    });
-  try {
-    await waitFor('sbatch service listening', async () => proc.exitCode === null && (await accepts()), 30_000);
-  } catch (err) {
-    await stop();
-    throw new Error(`gridlink sbatch-service did not start (log: ${logFile}): ${(err as Error).message}`);
-  }
-  return { address: `127.0.0.1:${port}`, stop };
 }
 
 export interface StartGridOptions {
@@ -144,16 +115,7 @@ export async function startGrid(o: StartGridOptions = {}): Promise<Grid> {
     const names = customerAccts.map((a) => a.address.toLowerCase());
     const users: LocalUser[] = o.users === 'none' ? names.map((name) => ({ name, uid: -1, gid: -1, home: '' })) : ensureLocalUsers(names);
     const customers: Customer[] = customerAccts.map((account, i) => ({ account, client: clientFor(account.privateKey), user: users[i]! }));
-    for (const c of customers) {
-      const w = createWalletClient({ account: privateKeyToAccount(c.account.privateKey), chain: foundry, transport });
-      const hash = await w.writeContract({
-        address: deployed.credit,
-        abi: [{ type: 'function', name: 'approve', stateMutability: 'nonpayable', inputs: [{ type: 'address' }, { type: 'uint256' }], outputs: [{ type: 'bool' }] }],
-        functionName: 'approve',
-        args: [deployed.metaScheduler, maxUint256],
-      });
-      await publicClient.waitForTransactionReceipt({ hash });
-    }
+    for (const c of customers) await approveCredits(anvil.rpcUrl, c.account.privateKey, deployed);
 
     const storeDir = mkdtempSync(join(tmpdir(), 'gl-supervisor-'));
     const sbatch = await startSbatchProcess(anvil.rpcUrl, deployed.metaScheduler, join(storeDir, 'sbatch-service.log'));
