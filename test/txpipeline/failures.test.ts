@@ -141,6 +141,9 @@ describe('txpipeline failure cases (anvil, manual mining)', () => {
     if (!o1?.ok) throw new Error('submit failed');
     const foreign1 = await other.sendTransaction({ to: a.accounts[3]!.address, value: 7n, nonce: o1.nonce, maxFeePerGas: g(50), maxPriorityFeePerGas: g(20) });
     await mineAndPoll(a, p, 1);
+    // Lost only once a later block still shows no receipt of ours (a node may answer the nonce before the receipts).
+    expect(types(evs, o1.txId)).toEqual([]);
+    await mineAndPoll(a, p, 1);
     expect(types(evs, o1.txId)).toEqual(['lost']);
     expect((await a.request('eth_getTransactionReceipt', [foreign1])) as unknown).not.toBeNull();
 
@@ -150,6 +153,8 @@ describe('txpipeline failure cases (anvil, manual mining)', () => {
     const [o2] = await p.submit([transfer('t', 2)]);
     if (!o2?.ok) throw new Error('submit failed');
     expect(o2.nonce).toBe(o1.nonce + 1); // the pipeline could not know
+    await p.poll();
+    await a.mine();
     await p.poll();
     expect(types(evs, o2.txId)).toEqual(['lost']);
     expect(await metric(registry, 'gridlink_tx_rpc_errors_total', { class: 'nonce_too_low' })).toBeGreaterThanOrEqual(1);
