@@ -11,9 +11,10 @@ import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts';
 
 import type { DirectoryServer } from '../../src/directory/index.js';
 import { ldapConfigSchema, type LdapConfig, type LdapConfigInput } from '../../src/ldap/index.js';
+import { cliMain } from '../../src/devnet/sbatch-process.js';
 import { packageRoot } from '../../src/native/index.js';
 
-export const cliMain = join(packageRoot, 'src', 'cli', 'main.ts');
+export { cliMain };
 
 /** mkdtemp makes 0700 directories: customers must traverse the one above their home. */
 export function traversable(d: string): string {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Hex } from 'viem';
 
 import { isAlive } from '../../src/cluster/procs.js';
-import { packageRoot } from '../../src/native/index.js';
+import { cliMain } from '../../src/devnet/sbatch-process.js';
 import type { WireEvent } from '../../src/relay/protocol.js';
 import { JobMap } from '../../src/reporter/jobmap.js';
 import { Reports, type ReportState } from '../../src/reporter/reports.js';
@@ -48,7 +48,7 @@ export interface ReporterProcessOptions {
 }
 
 /** The CLI from source, for `node --import tsx cliMain ...` (one process: kill -9 reaches it). */
-export const cliMain = join(packageRoot, 'src', 'cli', 'main.ts');
+export { cliMain };
 
 /** Writes the provider key file (mode 0600) and returns its path. */
 export function providerKeyFile(dir: string, key: Hex): string {
