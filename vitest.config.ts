@@ -1,10 +1,15 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+import { LIGHT_TEST_FILES } from './test/lanes.js';
 
-// Integration tests start real daemons (munge, slurmctld, slurmd, anvil):
-// they run one file at a time so two clusters never race for ports or /var/run.
+// The "cluster" lane. Integration tests start real daemons (munge, slurmctld,
+// slurmd, SSSD, LDAP servers, the devnet, anvil): they run one file at a time
+// so two clusters never race for ports or /var/run. The files listed in
+// test/lanes.ts (the "light" lane, vitest.light.config.ts) are excluded here:
+// `npm test` (scripts/run-tests.mjs) runs both lanes at once.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    exclude: [...configDefaults.exclude, ...LIGHT_TEST_FILES],
     globalSetup: ['./test/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,

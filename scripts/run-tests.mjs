@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+// run-tests.mjs - `npm test`: the two test lanes at once, each serial within
+// itself (see test/lanes.ts for which file runs where, and why):
+//   cluster  vitest.config.ts        SLURM, SSSD, LDAP servers, devnet, containers, CPU-heavy
+//   light    vitest.light.config.ts  anvil, in-process servers, munge; mostly waiting
+// Every output line is prefixed with its lane. Arguments go to both lanes
+// (`npm test -- test/relay/cli.test.ts`, `npm test -- -t 'outage'`); a lane
+// that no file of the filter falls in passes (--passWithNoTests).
+// `--lane=cluster` / `--lane=light` (repeatable) runs only those lanes.
+// Exits non-zero when either lane fails; SIGINT/SIGTERM go to both (a second
+// one kills them).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const LANES = [
+  { name: 'cluster', config: 'vitest.config.ts' },
+  { name: 'light', config: 'vitest.light.config.ts' },
+];
+
+const args = [];
+const only = new Set();
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i++) {
+  const a = argv[i];
+  if (a === '--lane') only.add(argv[++i]);
+  else if (a.startsWith('--lane=')) only.add(a.slice('--lane='.length));
+  else args.push(a);
+}
+for (const l of only) {
+  if (!LANES.some((x) => x.name === l)) {
+    console.error(`run-tests: unknown lane ${l} (lanes: ${LANES.map((x) => x.name).join(', ')})`);
+    process.exit(2);
+  }
+}
+const lanes = LANES.filter((l) => only.size === 0 || only.has(l.name));
+const width = Math.max(...lanes.map((l) => l.name.length));
+const summaryDir = mkdtempSync(path.join(tmpdir(), 'gridlink-test-summary-'));
+const vitest = path.join(root, 'node_modules', 'vitest', 'vitest.mjs');
+
+function prefixLines(stream, out, prefix) {
+  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+  rl.on('line', (line) => out.write(`${prefix}${line}\n`));
+  return new Promise((resolve) => rl.once('close', resolve));
+}
+
+const runs = lanes.map((lane) => {
+  const prefix = `[${lane.name.padEnd(width)}] `;
+  const summaryFile = path.join(summaryDir, `${lane.name}.json`);
+  const started = Date.now();
+  // Own process group: a terminal's Ctrl-C reaches only us, and we forward it once.
+  const child = spawn(process.execPath, [vitest, 'run', '--config', lane.config, '--passWithNoTests', ...args], {
+    cwd: root,
+    env: { ...process.env, GRIDLINK_TEST_SUMMARY: summaryFile, GRIDLINK_TEST_LANE: lane.name },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const outDone = prefixLines(child.stdout, process.stdout, prefix);
+  const errDone = prefixLines(child.stderr, process.stderr, prefix);
+  const exited = new Promise((resolve) => {
+    child.once('error', (e) => {
+      process.stderr.write(`${prefix}could not start vitest: ${e.message}\n`);
+      resolve({ code: 1, signal: null });
+    });
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const done = Promise.all([exited, outDone, errDone]).then(([x]) => {
+    const seconds = (Date.now() - started) / 1000;
+    let summary;
+    try {
+      summary = JSON.parse(readFileSync(summaryFile, 'utf8'));
+    } catch {
+      summary = undefined;
+    }
+    return { lane, prefix, ...x, seconds, summary };
+  });
+  return { lane, child, done };
+});
+
+let signals = 0;
+function forward(sig) {
+  signals++;
+  for (const r of runs) {
+    if (r.child.exitCode !== null || r.child.signalCode !== null || !r.child.pid) continue;
+    try {
+      // First signal: to vitest itself, which stops its workers and reports. Second: kill the lane's group.
+      if (signals === 1) process.kill(r.child.pid, sig);
+      else process.kill(-r.child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+let received;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    received ??= sig;
+    forward(sig);
+  });
+}
+
+const results = await Promise.all(runs.map((r) => r.done));
+rmSync(summaryDir, { recursive: true, force: true });
+
+const total = { passed: 0, failed: 0, skipped: 0 };
+let ok = true;
+process.stdout.write('\n');
+for (const r of results) {
+  const s = r.summary;
+  const laneOk = r.code === 0 && (!s || s.failed === 0);
+  ok &&= laneOk;
+  const exit = r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;
+  if (s) {
+    total.passed += s.passed;
+    total.failed += s.failed;
+    total.skipped += s.skipped;
+    process.stdout.write(
+      `${r.prefix}${s.files} files: ${s.passed} passed, ${s.failed} failed${s.skipped ? `, ${s.skipped} skipped` : ''}` +
+        ` in ${r.seconds.toFixed(0)} s (${exit})${laneOk ? '' : ': FAILED'}\n`,
+    );
+    for (const f of s.failedFiles ?? []) process.stdout.write(`${r.prefix}  failed: ${path.relative(root, f)}\n`);
+  } else {
+    process.stdout.write(`${r.prefix}no summary (vitest did not finish) in ${r.seconds.toFixed(0)} s (${exit})${laneOk ? '' : ': FAILED'}\n`);
+    if (!laneOk) total.failed++;
+  }
+}
+// The same plain line as test/summary-reporter.ts, for CI log readers: both lanes together.
+process.stdout.write(`${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}\n`);
+if (received) process.exit(received === 'SIGINT' ? 130 : 143);
+process.exit(ok ? 0 : 1);

@@ -1,0 +1,90 @@
+// lanes.ts - which test files run in the "light" lane. `npm test`
+// (scripts/run-tests.mjs) runs two vitest processes at once, each serial
+// within itself:
+//   cluster (vitest.config.ts): every file NOT listed here;
+//   light   (vitest.light.config.ts): exactly the files listed here.
+//
+// THE RULE. A file may be listed here only if it (and every harness it
+// calls) needs nothing but anvil on a free port, in-process servers on free
+// ports, child processes of its own, temp dirs from mkdtemp, and the shared
+// munged (read-only use: encode/decode). It must NOT: start a SLURM cluster
+// (startCluster, startPluginCluster/with-plugins, startGrid, slurmctld/slurmd),
+// take the cluster lock, start or touch SSSD or an LDAP server (startSssd,
+// start389ds, startOpenLdap), start the devnet (test/devnet, src/devnet/stack),
+// sshd, podman containers (test/containers/**), create Linux users (useradd:
+// test/helpers/local-users.ts locks /etc/passwd), write fixed shared paths
+// (/etc, /var/spool, /run, fixed /tmp names), rebuild dist/ (ensureBuilt),
+// or be CPU-heavy / measure throughput (pack.test.ts, txpipeline throughput):
+// those run in the cluster lane, where nothing else competes with them.
+// When unsure, leave a file out of this list (= cluster lane).
+//
+// Light files share the 2 CPUs with the cluster lane: they should mostly
+// wait (chain outages, reporter restarts), not compute.
+export const LIGHT_TEST_FILES: readonly string[] = [
+  // Contracts on a fresh anvil (the contracts build runs in global-setup, under its lock).
+  'test/contracts/abi-compat.test.ts',
+  'test/contracts/billing.test.ts',
+  'test/contracts/deploy.test.ts',
+  'test/contracts/providers.test.ts',
+  'test/contracts/queues.test.ts',
+  'test/contracts/requests.test.ts',
+  'test/contracts/transitions.test.ts',
+  // Meta-Scheduler client on anvil (test/metascheduler/devnet.ts is anvil + contracts, not the devnet stack).
+  'test/metascheduler/abi-usage.test.ts',
+  'test/metascheduler/client.test.ts',
+  'test/metascheduler/oracle.test.ts',
+  'test/metascheduler/status-billing.test.ts',
+  // Transaction pipeline on anvil (+ in-process RPC proxy). throughput.test.ts stays in the cluster lane: it asserts tx/s.
+  'test/txpipeline/basics.test.ts',
+  'test/txpipeline/contracts.test.ts',
+  'test/txpipeline/crash.test.ts',
+  'test/txpipeline/errors.test.ts',
+  'test/txpipeline/failures.test.ts',
+  'test/txpipeline/fees.test.ts',
+  'test/txpipeline/outage.test.ts',
+  'test/txpipeline/owners.test.ts',
+  // sbatch gRPC service in-process + anvil.
+  'test/sbatch/cli-config.test.ts',
+  'test/sbatch/service.test.ts',
+  'test/sbatch/signature.test.ts',
+  // Reporter: its own process / in-process ingest, anvil market, munge. cluster.test.ts stays (SLURM).
+  'test/reporter/chain-burst.test.ts',
+  'test/reporter/chain-faults.test.ts',
+  'test/reporter/chain-outage.test.ts',
+  'test/reporter/cli.test.ts',
+  'test/reporter/ingest-batches.test.ts',
+  'test/reporter/ingest-hmac.test.ts',
+  'test/reporter/ingest-lifecycle.test.ts',
+  'test/reporter/ingest-munge.test.ts',
+  'test/reporter/mapping.test.ts',
+  'test/reporter/nonces.test.ts',
+  'test/reporter/planner.test.ts',
+  'test/reporter/provider-key.test.ts',
+  'test/reporter/sender.test.ts',
+  'test/reporter/store.test.ts',
+  // Relay against an in-process fake receiver (spools in temp dirs).
+  'test/relay/auth-config.test.ts',
+  'test/relay/cli.test.ts',
+  'test/relay/delivery.test.ts',
+  'test/relay/embedded.test.ts',
+  'test/relay/hooks.test.ts',
+  'test/relay/ingest-e2e.test.ts',
+  'test/relay/transport.test.ts',
+  // Spool format in temp dirs.
+  'test/native/spool-concurrency.test.ts',
+  'test/native/spool-format.test.ts',
+  'test/native/spool-reader.test.ts',
+  // LDAP logic with an in-process fake server / temp dirs (no slapd, no 389ds, no SSSD).
+  'test/ldap/address.test.ts',
+  'test/ldap/config.test.ts',
+  'test/ldap/home.test.ts',
+  // Supervisor units with fakes (users-nss.test.ts stays: useradd).
+  'test/supervisor/benchmarks-parsers.test.ts',
+  'test/supervisor/claimer.test.ts',
+  'test/supervisor/config.test.ts',
+  'test/supervisor/runner.test.ts',
+  'test/supervisor/users-ldap.test.ts',
+  // Pure / temp-dir only.
+  'test/package/foreign-viem.test.ts',
+  'test/slurm/gres-errno.test.ts',
+];
