@@ -87,9 +87,9 @@ function forward(sig) {
   for (const r of runs) {
     if (r.child.exitCode !== null || r.child.signalCode !== null || !r.child.pid) continue;
     try {
-      // First signal: to vitest itself, which stops its workers and reports. Second: kill the lane's group.
-      if (signals === 1) process.kill(r.child.pid, sig);
-      else process.kill(-r.child.pid, 'SIGKILL');
+      // To the lane's whole process group, as a terminal's Ctrl-C would: vitest,
+      // its workers and what the tests started. A second signal kills the group.
+      process.kill(-r.child.pid, signals === 1 ? sig : 'SIGKILL');
     } catch {
       // already gone
     }
