@@ -48,5 +48,7 @@ npm run --silent contracts:build
 step "TypeScript"
 npm run --silent build:ts
 
+step ".deb package"; bash scripts/build-deb.sh
+
 echo
 echo "setup done: npm run devnet | npm test | npm run bench"
