@@ -4,6 +4,7 @@
 // events, 226 MB RSS with V8's default, 127-142 MB with 1-4 MB, throughput unchanged.
 import { Command } from 'commander';
 
+import { doctorCommand } from './doctor.js';
 import { ldapConnectorCommand } from './ldap-connector.js';
 import { pluginsCommand } from './plugins.js';
 import { relayCommand } from './relay.js';
@@ -28,6 +29,7 @@ export function buildCli(): Command {
   program.addCommand(ldapConnectorCommand());
   program.addCommand(pluginsCommand());
   program.addCommand(statusCommand());
+  program.addCommand(doctorCommand());
   return program;
 }
 

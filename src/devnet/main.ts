@@ -48,6 +48,7 @@ export function describe(s: DevnetState): string {
   row('directory', `${s.ldap!.url} (StartTLS, CA ${s.ldap!.caFile}), users in ${s.ldap!.usersDn}, homes in ${s.ldap!.homeRoot}`);
   row('sbatch', s.sbatch!.address);
   row('supervisor', `provider ${s.supervisor!.provider}, ingest ${s.supervisor!.ingestUrl}, state ${s.supervisor!.db}`);
+  row('', `config ${s.supervisor!.config}  (gridlink doctor --config ${s.supervisor!.config} --slurm-conf ${s.slurm!.conf})`);
   const logs = Object.entries(s.logs);
   logs.forEach(([k, v], i) => row(i === 0 ? 'logs' : '', `${k.padEnd(18)} ${v}`));
   row('state', statePath(s.dir));

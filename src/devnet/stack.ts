@@ -194,7 +194,9 @@ await approveCredits(anvil.rpcUrl, customer!.privateKey, deployed);
     mkdirSync(storeDir, { recursive: true, mode: 0o700 });
     const keyFile = join(storeDir, 'provider.key');
     writeFileSync(keyFile, `${c.provider.privateKey}\n`, { mode: 0o600 });
-    const config = parseSupervisorConfig({
+    // The configuration as an operator would write it: a file `gridlink doctor --config` (and
+    // `gridlink supervisor --config`) reads; the devnet's supervisor runs from the same input.
+    const configInput = {
       chain: { rpcUrl: anvil!.rpcUrl, wsUrl: anvil!.wsUrl, chainId: foundry.id, metaScheduler: c.deployed.metaScheduler, keyFile, confirmations: 1, pollMs: 200, reconcile: { slurmConf: cluster!.confPath, intervalMs: 5000 } },
       ingest: { listen: { host: '127.0.0.1', port: ingestPort }, storeDir, allowedUids: [0] },
       slurm: { backend: 'local', slurmConf: cluster!.confPath, partition: cluster!.partition },
@@ -202,7 +204,10 @@ await approveCredits(anvil.rpcUrl, customer!.privateKey, deployed);
       sbatch: { endpoint: sbatch!.address },
       claims: { pollMs: 200, backoffMs: 200, maxBackoffMs: 2000, uncertainGraceMs: 3000 },
       users: { resolver: 'ldap', ldap, nssWaitMs: 20_000 },
-    });
+    };
+    const configFile = join(storeDir, 'supervisor.json');
+    writeFileSync(configFile, `${JSON.stringify(configInput, null, 2)}\n`, { mode: 0o600 });
+    const config = parseSupervisorConfig(configInput);
     step('');
     sup = await startSupervisor(config, { logger: fileLogger(L.supervisor), env: {} });
     stops.push({ name: 'supervisor', stop: () => sup!.stop() });
@@ -227,7 +232,7 @@ await approveCredits(anvil.rpcUrl, customer!.privateKey, deployed);
       slurm: { conf: cl.confPath, baseDir: cl.baseDir, partition: cl.partition, nodes: [...cl.nodeNames] },
       ldap: { url: ldapDir!.url, suffix: ldapDir!.suffix, usersDn: ldapDir!.usersDn, bindDn: ldapDir!.bindDn, bindPasswordFile: ldapDir!.bindPasswordFile, caFile: ldapDir!.caFile, homeRoot, baseDir: ldapDir!.baseDir },
       sbatch: { address: sbatch!.address },
-      supervisor: { storeDir, db: join(storeDir, 'gridlink.db'), ingestUrl, provider: c.provider.address },
+      supervisor: { storeDir, db: join(storeDir, 'gridlink.db'), ingestUrl, provider: c.provider.address, config: configFile },
       logs: {
         ...L,
         slurmctld: cl.logs.ctld,

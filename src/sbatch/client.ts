@@ -48,6 +48,8 @@ export interface SbatchClient {
   fetchScript(p: FetchScriptParameters): Promise<SbatchScript>;
   /** gridlink's SubmitSBatch (not on the grid's service): stores a script, returns its batch location hash. */
   submit(sbatch: string, opts?: { gridLoggerUrl?: string | undefined }): Promise<string>;
+  /** One Challenge call (no key needed): the service is reachable and answers as an sbatch service (`gridlink doctor`). */
+  ping(): Promise<void>;
   close(): void;
 }
 
@@ -122,6 +124,18 @@ export function createSbatchClient(opts: CreateSbatchClientOptions): SbatchClien
         return { sbatch: res.sbatch ?? '', gridLoggerUrl: res.grid_logger_url ?? '' };
       } catch (e) {
         throw toSbatchError(e, ctx('GetSBatch', { batchLocationHash }));
+      }
+    },
+
+    async ping() {
+      let challenge: Uint8Array;
+      try {
+        challenge = (await unary(client, proto.methods.challenge, {}, Date.now() + timeoutMs)).challenge;
+      } catch (e) {
+        throw toSbatchError(e, ctx('Challenge'));
+      }
+      if (!challenge || challenge.length === 0) {
+        throw new SbatchError({ kind: 'refused', endpoint, message: `the sbatch service at ${endpoint} answered Challenge with an empty challenge: is the endpoint an sbatch service?` });
       }
     },
 

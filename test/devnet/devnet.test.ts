@@ -2,9 +2,11 @@
 // background, a customer job runs to FINISHED and paid, and the command
 // returns 0 with the stack up; `gridlink status --json` shows the job with
 // its Linux user, uid and payment; a second start is refused; `devnet:down`
-// leaves no process behind (by PID and by the harnesses' markers).
-import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+// leaves no process behind (by PID and by the harnesses' markers). In between,
+// `gridlink doctor` passes on it, then fails the one check of each fault injected:
+// a read-only spool, the reporter stopped, a wrong contract, an open key, LDAP stopped.
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, expect, it } from 'vitest';
@@ -35,6 +37,90 @@ function run(script: string, args: string[], timeoutMs = 60_000): Promise<{ code
   return new Promise((resolve) => p.on('close', (code) => (clearTimeout(t), resolve({ code, stdout, stderr }))));
 }
 const devnet = (...a: string[]) => run('src/devnet/main.ts', a, 170_000);
+
+interface DoctorLine {
+  check: string;
+  ok: boolean;
+  status: string;
+  detail: string;
+  fix?: string;
+}
+
+/** `gridlink doctor --json` from dist (the devnet's start built it: no tsx compile, ~1 s a run). */
+function doctor(config: string, slurmConf: string): Promise<{ code: number | null; lines: DoctorLine[]; stderr: string }> {
+  const built = existsSync(join(packageRoot, 'dist', 'cli', 'doctor.js'));
+  const main = built ? [join(packageRoot, 'dist', 'cli', 'main.js')] : ['--import', 'tsx', join(packageRoot, 'src', 'cli', 'main.ts')];
+  const p = spawn(process.execPath, [...main, 'doctor', '--json', '--timeout', '3', '--config', config, '--slurm-conf', slurmConf], { cwd: packageRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => p.on('close', (code) => resolve({ code, lines: stdout ? (JSON.parse(stdout) as DoctorLine[]) : [], stderr })));
+}
+
+const ALL_CHECKS = ['config', 'plugins', 'spool', 'drain', 'runtime', 'reporter', 'chain', 'contract', 'key', 'provider', 'ldap', 'sbatch'];
+
+/** Exit 1, `failing` failed (and `skipped` skipped), every other check ok. */
+function expectOnly(r: Awaited<ReturnType<typeof doctor>>, failing: string[], skipped: string[] = []) {
+  const msg = `${JSON.stringify(r.lines, null, 1)}\n${r.stderr}`;
+  expect(r.code, msg).toBe(1);
+  expect(r.lines.map((l) => l.check), msg).toEqual(ALL_CHECKS);
+  for (const l of r.lines) expect(l.status, `${l.check}: ${l.detail}`).toBe(failing.includes(l.check) ? 'fail' : skipped.includes(l.check) ? 'skip' : 'ok');
+  for (const l of r.lines.filter((x) => x.status === 'fail')) expect(l.fix, l.check).toBeTruthy();
+}
+
+/** `gridlink doctor` on the running devnet: all ok; then one fault at a time, each restored. */
+async function doctorFaults(state: DevnetState) {
+  const config = state.supervisor!.config;
+  const slurmConf = state.slurm!.conf;
+  const base = await doctor(config, slurmConf);
+  expect(base.code, `${JSON.stringify(base.lines, null, 1)}\n${base.stderr}`).toBe(0);
+  expect(base.lines.map((l) => [l.check, l.status])).toEqual(ALL_CHECKS.map((c) => [c, 'ok']));
+  expect(base.lines.find((l) => l.check === 'plugins')!.detail).toMatch(/slurmctld \(pid \d+\) maps jobcomp_provider.so \+ gridlink_runtime.so; slurmd \(pids \d+, \d+\) maps spank_provider.so/);
+
+  // Faults on copies, side by side: a wrong contract address; a key file readable by others.
+  const input = JSON.parse(readFileSync(config, 'utf8')) as { chain: Record<string, unknown> };
+  const wrongContract = join(parent, 'doctor-contract.json');
+  writeFileSync(wrongContract, JSON.stringify({ ...input, chain: { ...input.chain, metaScheduler: state.chain!.contracts.credit } }));
+  const openKey = join(parent, 'doctor-provider.key');
+  copyFileSync(input.chain.keyFile as string, openKey);
+  chmodSync(openKey, 0o644);
+  const keyConfig = join(parent, 'doctor-key.json');
+  writeFileSync(keyConfig, JSON.stringify({ ...input, chain: { ...input.chain, keyFile: openKey } }));
+  const [contract, key] = await Promise.all([doctor(wrongContract, slurmConf), doctor(keyConfig, slurmConf)]);
+  expectOnly(contract, ['contract'], ['provider']);
+  expect(contract.lines.find((l) => l.check === 'contract')!.detail).toMatch(/does not answer as a MetaScheduler/);
+  expectOnly(key, ['key']);
+  expect(key.lines.find((l) => l.check === 'key')).toMatchObject({ detail: `${openKey} is readable by others (mode 0644)`, fix: expect.stringMatching(/^chmod 600 /) });
+
+  // The slurmctld spool on a read-only filesystem (root ignores mode bits): a read-only bind mount over it.
+  const spool = join(dir, 'spool', 'slurmctld');
+  execFileSync('mount', ['--bind', spool, spool]);
+  try {
+    execFileSync('mount', ['-o', 'remount,bind,ro', spool]);
+    const r = await doctor(config, slurmConf);
+    expectOnly(r, ['spool']);
+    expect(r.lines.find((l) => l.check === 'spool')!.detail).toMatch(/slurmctld spool .* is on a read-only filesystem/);
+  } finally {
+    execFileSync('umount', [spool]);
+  }
+
+  // The reporter stopped (the supervisor runs in the devnet daemon), then the directory server.
+  const ldapPid = state.processes.find((p) => p.name === '389ds')!.pid;
+  for (const [pid, failing, pattern] of [
+    [state.daemon.pid, 'reporter', /healthz: no answer within/],
+    [ldapPid, 'ldap', /LDAP directory .* (unreachable|did not answer)/],
+  ] as const) {
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const r = await doctor(config, slurmConf);
+      expectOnly(r, [failing]);
+      expect(r.lines.find((l) => l.check === failing)!.detail).toMatch(pattern);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+  }
+}
 
 afterAll(async () => {
   await devnet('down');
@@ -73,6 +159,8 @@ it('starts in the background, runs a paid job, shows it in status, refuses a sec
   expect(job.billedMinutes).toBeGreaterThanOrEqual(1);
   expect(Number(job.providerPayment)).toBeGreaterThan(0);
   expect(Number(job.customerRefund)).toBeGreaterThan(0);
+
+  await doctorFaults(state); // ~15 s (6 runs, two wait for a stopped server; measured with load 3-5 on 2 cores)
 
   const again = await devnet();
   expect(again.code).toBe(1);
