@@ -190,6 +190,13 @@ class SubmitCall : public SlurmCall {
     d.partition = const_cast<char *>(a_.partition.c_str());
     d.num_tasks = a_.num_tasks;
     d.cpus_per_task = a_.cpus_per_task;
+    // What sbatch sets from -n/-c (slurm_opt_create_job_desc): without
+    // min_cpus slurmctld may allocate fewer CPUs (and nodes) than tasks x
+    // CPUs per task, e.g. 2 tasks on one 1-CPU node. Clamped below NO_VAL;
+    // such a job is refused by slurmctld as larger than the cluster.
+    uint64_t total_cpus = (uint64_t)a_.num_tasks * a_.cpus_per_task;
+    d.min_cpus = total_cpus >= NO_VAL ? NO_VAL - 1 : (uint32_t)total_cpus;
+    d.pn_min_cpus = (uint16_t)a_.cpus_per_task;
     d.pn_min_memory = a_.mem_per_cpu | MEM_PER_CPU;
     d.tres_per_job = a_.tres_per_job.empty() ? nullptr : const_cast<char *>(a_.tres_per_job.c_str());
     d.time_limit = a_.time_limit;

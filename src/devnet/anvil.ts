@@ -18,6 +18,8 @@ export interface AnvilAccount {
 export interface StartAnvilOptions {
   /** Loopback port; a free one is picked when omitted. */
   port?: number;
+  /** Address to listen on (default 127.0.0.1; 0.0.0.0 for containers). rpcUrl stays the loopback one. */
+  host?: string;
   /** Seconds between blocks; omitted = mine on every transaction (automine). */
   blockTime?: number;
   /** Number of funded dev accounts (default 10). */
@@ -93,7 +95,7 @@ function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
 async function startOnce(port: number, opts: StartAnvilOptions): Promise<Anvil> {
   const nAccounts = opts.accounts ?? 10;
   const args = [
-    '--host', '127.0.0.1',
+    '--host', opts.host ?? '127.0.0.1',
     '--port', String(port),
     '--silent',
     '--disable-code-size-limit',

@@ -25,12 +25,16 @@ export interface SbatchProcess {
   stop(): Promise<void>;
 }
 
-/** Resolves once it accepts connections; on failure it is stopped and the error names its log. */
-export async function startSbatchProcess(rpcUrl: string, metaScheduler: string, logFile: string, timeoutMs = 30_000): Promise<SbatchProcess> {
+/**
+ * Resolves once it accepts connections; on failure it is stopped and the
+ * error names its log. listenHost: 127.0.0.1 by default; 0.0.0.0 when
+ * containers must reach it (address stays the loopback one).
+ */
+export async function startSbatchProcess(rpcUrl: string, metaScheduler: string, logFile: string, timeoutMs = 30_000, listenHost = '127.0.0.1'): Promise<SbatchProcess> {
   const port = await freePort();
   const out = openSync(logFile, 'a');
   // node itself with tsx's loader: one process, so its PID is the service's.
-  const proc = spawn(process.execPath, ['--import', 'tsx', cliMain, 'sbatch-service', '--listen', `127.0.0.1:${port}`, '--rpc-url', rpcUrl, '--meta-scheduler', metaScheduler, '--log-level', 'warn'], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', cliMain, 'sbatch-service', '--listen', `${listenHost}:${port}`, '--rpc-url', rpcUrl, '--meta-scheduler', metaScheduler, '--log-level', 'warn'], {
     cwd: packageRoot,
     stdio: ['ignore', out, out],
   });

@@ -1,0 +1,175 @@
+// The slurm-in-docker cluster (compose.yaml, Dockerfile.slurm) under podman:
+// a controller, two compute nodes and the supervisor, each its own container
+// and hostname, all installed from the gridlink .deb. The chain side runs on
+// this host as the grid runs it apart from the provider: anvil with the
+// contracts, the devnet oracle and the sbatch service, reached from the
+// supervisor container as host.docker.internal. A customer's 2-task job runs
+// across both nodes: prolog and epilog records from c1 and c2, the completion
+// from the controller, FINISHED and paid on chain.
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import Database from 'better-sqlite3';
+import { pino } from 'pino';
+import { createPublicClient, createWalletClient, http, stringToHex, type Hex, type PublicClient } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { foundry } from 'viem/chains';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { startContainerCluster, waitNodesIdle, type ContainerCluster } from '../../src/containers/cluster.js';
+import { buildNodeImage } from '../../src/containers/image.js';
+import { checkPodman } from '../../src/containers/podman.js';
+import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
+import { approveCredits, deployMetaScheduler } from '../../src/devnet/deploy.js';
+import { startOracle, type Oracle } from '../../src/devnet/oracle.js';
+import { startSbatchProcess, type SbatchProcess } from '../../src/devnet/sbatch-process.js';
+import { createMetaSchedulerClient, type MetaSchedulerClient } from '../../src/metascheduler/client.js';
+import { JobStatus } from '../../src/metascheduler/status.js';
+import type { Job } from '../../src/metascheduler/types.js';
+import { createSbatchClient, type SbatchClient } from '../../src/sbatch/client.js';
+import { EventKind } from '../../src/native/index.js';
+import { waitFor } from '../plugins/with-plugins.js';
+import { CREDIT, PRICES, jobDefinition } from '../supervisor/grid.js';
+
+const engine = await checkPodman();
+if (!engine.ok) console.log(`SKIP test/containers (slurm-in-docker cluster): ${engine.reason}`);
+
+const CUSTOMER_UID = 60001;
+
+describe.skipIf(!engine.ok)('slurm-in-docker cluster under podman, gridlink installed from its .deb', () => {
+  let anvil: Anvil;
+  let sbatch: SbatchProcess;
+  let uploader: SbatchClient;
+  let oracle: Oracle;
+  let cluster: ContainerCluster;
+  let customer: MetaSchedulerClient;
+  let customerAddress: string;
+  let providerAddress: Hex;
+  let base: MetaSchedulerClient;
+  let stateDir: string;
+  const stops: Array<() => Promise<unknown> | unknown> = [];
+
+  beforeAll(async () => {
+    const image = await buildNodeImage();
+    console.log(`node image ${image.tag} built in ${image.buildSeconds.toFixed(1)} s on ${image.base}`);
+
+    anvil = await startAnvil({ host: '0.0.0.0' });
+    stops.push(() => anvil.stop());
+    const [adminAcct, cust, provider] = anvil.accounts;
+    providerAddress = provider!.address;
+    customerAddress = cust!.address.toLowerCase();
+    const deployed = await deployMetaScheduler({
+      rpcUrl: anvil.rpcUrl,
+      adminKey: adminAcct!.privateKey,
+      oracleAddress: adminAcct!.address,
+      customers: [{ address: cust!.address, amount: 1_000n * CREDIT }],
+    });
+    await approveCredits(anvil.rpcUrl, cust!.privateKey, deployed);
+    const transport = http(anvil.rpcUrl);
+    const publicClient = createPublicClient({ chain: foundry, transport, pollingInterval: 100, cacheTime: 0 }) as PublicClient;
+    base = await createMetaSchedulerClient({ publicClient: publicClient as never, address: deployed.metaScheduler });
+    const admin = base.withWalletClient(createWalletClient({ account: privateKeyToAccount(adminAcct!.privateKey), chain: foundry, transport }));
+    customer = base.withWalletClient(createWalletClient({ account: privateKeyToAccount(cust!.privateKey), chain: foundry, transport }));
+
+    const work = mkdtempSync(join(tmpdir(), 'gl-containers-'));
+    sbatch = await startSbatchProcess(anvil.rpcUrl, deployed.metaScheduler, join(work, 'sbatch-service.log'), 30_000, '0.0.0.0');
+    stops.push(() => sbatch.stop());
+    uploader = createSbatchClient({ endpoint: sbatch.address });
+    stops.push(() => uploader.close());
+    oracle = startOracle({ client: admin, pollIntervalMs: 300, logger: pino({ level: 'warn' }) });
+    stops.push(() => oracle.stop());
+    await anvil.request('evm_setAutomine', [false]);
+    await anvil.request('evm_setIntervalMining', [1]);
+
+    // The supervisor's configuration and key: the only container that has them.
+    const configDir = join(work, 'config');
+    mkdirSync(configDir, { mode: 0o700 });
+    writeFileSync(join(configDir, 'provider.key'), `${provider!.privateKey}\n`, { mode: 0o600 });
+    const sbatchPort = sbatch.address.split(':')[1];
+    const config = {
+      chain: { rpcUrl: `http://host.docker.internal:${anvil.port}`, chainId: foundry.id, metaScheduler: deployed.metaScheduler, keyFile: '/etc/gridlink/provider.key', confirmations: 1, pollMs: 200, reconcile: { intervalMs: 5000 } },
+      ingest: { listen: { host: '0.0.0.0', port: 7390 }, storeDir: '/var/lib/gridlink', allowedUids: [0] },
+      slurm: { backend: 'local', partition: 'grid' },
+      provider: { prices: PRICES, labels: { region: 'containers' }, approvalPollMs: 300 },
+      sbatch: { endpoint: `host.docker.internal:${sbatchPort}` },
+      users: { minUid: 1000 },
+      claims: { pollMs: 200, backoffMs: 200, maxBackoffMs: 2000 },
+      metricsListen: { host: '0.0.0.0', port: 9464 },
+    };
+    writeFileSync(join(configDir, 'supervisor.json'), JSON.stringify(config, null, 2));
+    chmodSync(configDir, 0o755);
+    stateDir = join(work, 'state');
+    mkdirSync(stateDir, { mode: 0o700 });
+
+    cluster = await startContainerCluster({
+      env: { GRIDLINK_CONFIG_DIR: configDir, GRIDLINK_CUSTOMERS: `${customerAddress}:${CUSTOMER_UID}` },
+      volumeDirs: { 'supervisor-state': stateDir },
+    });
+    stops.push(() => cluster.stop());
+    await waitNodesIdle(cluster, 2);
+
+    // The grid admin approves the provider once the supervisor registered it.
+    await waitFor('provider registered by the supervisor container', async () => (await publicClient.readContract({
+      address: deployed.providerManager,
+      abi: [{ type: 'function', name: 'isWaitingForApproval', stateMutability: 'view', inputs: [{ type: 'address' }], outputs: [{ type: 'bool' }] }],
+      functionName: 'isWaitingForApproval',
+      args: [providerAddress],
+    })) as boolean, 90_000).catch(async (e: Error) => {
+      throw new Error(`${e.message}\nsupervisor log:\n${(await cluster.logs('supervisor')).slice(-4000)}`);
+    });
+    await admin.approveProvider(providerAddress);
+  }, 900_000);
+
+  afterAll(async () => {
+    for (const s of stops.reverse()) await Promise.resolve(s()).catch(() => undefined);
+  });
+
+  it('runs the cluster of compose.yaml: each service its own container and hostname, one munge key, both nodes idle', async () => {
+    for (const s of ['controller', 'c1', 'c2', 'supervisor']) expect((await cluster.exec(s, ['hostname'])).trim()).toBe(s);
+    // one munge realm: a credential made on c1 decodes on the supervisor
+    const cred = await cluster.exec('c1', ['munge', '-n']);
+    const { podman } = await import('../../src/containers/podman.js');
+    const decoded = await podman(['exec', '-i', cluster.containerName('supervisor'), 'unmunge'], { input: cred });
+    expect(decoded).toMatch(/STATUS:\s+Success/);
+    // gridlink came from the .deb
+    expect(await cluster.exec('controller', ['dpkg-query', '-W', '-f', '${Status}', 'gridlink'])).toBe('install ok installed');
+  });
+
+  it('a 2-task job runs on c1 and c2 as its customer: prolog and epilog records from both nodes, completion from the controller, FINISHED and paid on chain', async () => {
+    const hash = await uploader.submit(['#!/bin/sh', 'srun hostname', 'id -u > "$HOME/uid.txt"'].join('\n'));
+    const { jobId } = await customer.requestNewJob(jobDefinition({ ntasks: 2n, cpusPerTask: 1n, batchLocationHash: hash }), 100n * CREDIT, stringToHex('containers', { size: 32 }), false);
+    let last: Job | undefined;
+    await waitFor(`job ${jobId} FINISHED`, async () => [JobStatus.FINISHED, JobStatus.FAILED].includes((last = await base.getJob(jobId)).status), 180_000).catch(async (e: Error) => {
+      throw new Error(`${e.message} (status ${last ? JobStatus[last.status] : '?'})\nsupervisor log:\n${(await cluster.logs('supervisor')).slice(-4000)}`);
+    });
+    expect(JobStatus[last!.status]).toBe('FINISHED');
+    // 2 tasks x 1 CPU x 1 credit per minute, at least one minute billed
+    expect(last!.cost.finalCost % (2n * CREDIT)).toBe(0n);
+    expect(last!.cost.finalCost).toBeGreaterThanOrEqual(2n * CREDIT);
+    expect((await base.getCreditBalance(providerAddress)) > 0n).toBe(true);
+
+    // The ingest's store in the supervisor container, read from this host.
+    // Each node's relay delivers on its own: its records may arrive after the
+    // controller's completion made the job FINISHED.
+    const db = new Database(join(stateDir, 'gridlink.db'), { readonly: true, fileMustExist: true });
+    try {
+      const of = (kind: number) => {
+        const rows = db.prepare('SELECT host, daemon, kind, job_id FROM events ORDER BY id').all() as Array<{ host: string; daemon: string; kind: number; job_id: number }>;
+        const slurmId = rows.find((r) => r.kind === EventKind.JobCompleted)?.job_id;
+        return rows.filter((r) => r.job_id === slurmId && r.kind === kind).map((r) => `${r.host}/${r.daemon}`).sort();
+      };
+      await waitFor('prolog and epilog records of both nodes', async () => of(EventKind.JobEndedOnNode).length >= 2 && of(EventKind.JobStarted).length >= 2, 30_000).catch(async (e: Error) => {
+        const jobs = await cluster.exec('controller', ['scontrol', 'show', 'job']).catch((x: Error) => x.message);
+        throw new Error(`${e.message}: started ${of(EventKind.JobStarted).join(' ')}, ended ${of(EventKind.JobEndedOnNode).join(' ')}\nscontrol show job:\n${jobs}\nc2 log:\n${(await cluster.logs('c2')).slice(-1500)}`);
+      });
+      expect(of(EventKind.JobStarted)).toEqual(['c1/slurmd', 'c2/slurmd']);
+      expect(of(EventKind.JobEndedOnNode)).toEqual(['c1/slurmd', 'c2/slurmd']);
+      expect(of(EventKind.JobCompleted)).toEqual(['controller/slurmctld']);
+    } finally {
+      db.close();
+    }
+    // It ran as the customer's own user, in its home on the batch node.
+    expect((await cluster.exec('c1', ['cat', `/home/${customerAddress}/uid.txt`]).catch(() => cluster.exec('c2', ['cat', `/home/${customerAddress}/uid.txt`]))).trim()).toBe(String(CUSTOMER_UID));
+  });
+});
