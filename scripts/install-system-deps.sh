@@ -49,6 +49,10 @@ PACKAGES=(
   # building upstream SLURM releases for the plugins' version matrix
   # (scripts/build-slurm.sh; libmunge-dev is above)
   libjson-c-dev libhttp-parser-dev liblz4-dev libhwloc-dev libpam0g-dev libdbus-1-dev libjwt-dev libyaml-dev
+  # the slurm-in-docker cluster (compose.yaml) under podman: runc because
+  # crun refuses containers on this host; debootstrap builds the base image
+  # where no registry is reachable (scripts/container-base.sh)
+  podman runc debootstrap
 )
 
 # deb-src: mirror the URIs/Suites/Components of the deb entries of

@@ -50,5 +50,9 @@ npm run --silent build:ts
 
 step ".deb package"; bash scripts/build-deb.sh
 
+step "slurm-in-docker: base image (debootstrap, kept in podman's store) and the packages the node image installs"
+bash scripts/container-base.sh
+bash scripts/container-packages.sh
+
 echo
 echo "setup done: npm run devnet | npm test | npm run bench"

@@ -121,6 +121,18 @@ describe.skipIf(!engine.ok)('slurm-in-docker cluster under podman, gridlink inst
     await admin.approveProvider(providerAddress);
   }, 900_000);
 
+  const request = async (script: string, ntasks = 1n): Promise<Hex> => {
+    const hash = await uploader.submit(script);
+    return (await customer.requestNewJob(jobDefinition({ ntasks, cpusPerTask: 1n, batchLocationHash: hash }), 100n * CREDIT, stringToHex('containers', { size: 32 }), false)).jobId;
+  };
+  const waitChain = async (id: Hex, want: JobStatus[], timeoutMs = 120_000): Promise<Job> => {
+    let last: Job | undefined;
+    await waitFor(`job ${id} in ${want.map((w) => JobStatus[w]).join('/')}`, async () => want.includes((last = await base.getJob(id)).status), timeoutMs).catch(async (e: Error) => {
+      throw new Error(`${e.message} (status ${last ? JobStatus[last.status] : '?'})\nsupervisor log:\n${(await cluster.logs('supervisor')).slice(-4000)}`);
+    });
+    return last!;
+  };
+
   afterAll(async () => {
     for (const s of stops.reverse()) await Promise.resolve(s()).catch(() => undefined);
   });
@@ -137,16 +149,12 @@ describe.skipIf(!engine.ok)('slurm-in-docker cluster under podman, gridlink inst
   });
 
   it('a 2-task job runs on c1 and c2 as its customer: prolog and epilog records from both nodes, completion from the controller, FINISHED and paid on chain', async () => {
-    const hash = await uploader.submit(['#!/bin/sh', 'srun hostname', 'id -u > "$HOME/uid.txt"'].join('\n'));
-    const { jobId } = await customer.requestNewJob(jobDefinition({ ntasks: 2n, cpusPerTask: 1n, batchLocationHash: hash }), 100n * CREDIT, stringToHex('containers', { size: 32 }), false);
-    let last: Job | undefined;
-    await waitFor(`job ${jobId} FINISHED`, async () => [JobStatus.FINISHED, JobStatus.FAILED].includes((last = await base.getJob(jobId)).status), 180_000).catch(async (e: Error) => {
-      throw new Error(`${e.message} (status ${last ? JobStatus[last.status] : '?'})\nsupervisor log:\n${(await cluster.logs('supervisor')).slice(-4000)}`);
-    });
-    expect(JobStatus[last!.status]).toBe('FINISHED');
+    const jobId = await request(['#!/bin/sh', 'srun hostname', 'id -u > "$HOME/uid.txt"'].join('\n'), 2n);
+    const last = await waitChain(jobId, [JobStatus.FINISHED, JobStatus.FAILED], 180_000);
+    expect(JobStatus[last.status]).toBe('FINISHED');
     // 2 tasks x 1 CPU x 1 credit per minute, at least one minute billed
-    expect(last!.cost.finalCost % (2n * CREDIT)).toBe(0n);
-    expect(last!.cost.finalCost).toBeGreaterThanOrEqual(2n * CREDIT);
+    expect(last.cost.finalCost % (2n * CREDIT)).toBe(0n);
+    expect(last.cost.finalCost).toBeGreaterThanOrEqual(2n * CREDIT);
     expect((await base.getCreditBalance(providerAddress)) > 0n).toBe(true);
 
     // The ingest's store in the supervisor container, read from this host.
@@ -171,5 +179,18 @@ describe.skipIf(!engine.ok)('slurm-in-docker cluster under podman, gridlink inst
     }
     // It ran as the customer's own user, in its home on the batch node.
     expect((await cluster.exec('c1', ['cat', `/home/${customerAddress}/uid.txt`]).catch(() => cluster.exec('c2', ['cat', `/home/${customerAddress}/uid.txt`]))).trim()).toBe(String(CUSTOMER_UID));
+  });
+
+  it('a running job its customer cancels is CANCELLED on chain and scancelled in the cluster; a failing job is FAILED with its exit code', async () => {
+    const running = await request('#!/bin/sh\nsleep 600\n');
+    const failing = await request('#!/bin/sh\nexit 3\n');
+    await waitChain(running, [JobStatus.RUNNING]);
+    await customer.cancelJob(running);
+    const cancelled = await waitChain(running, [JobStatus.CANCELLED]);
+    expect(cancelled.cost.finalCost).toBeLessThanOrEqual(1n * CREDIT);
+    await waitFor('the cancelled job gone from the cluster', async () => !(await cluster.exec('controller', ['squeue', '-h', '-n', running.toLowerCase(), '-o', '%T'])).trim(), 60_000);
+    const failed = await waitChain(failing, [JobStatus.FAILED, JobStatus.FINISHED]);
+    expect(JobStatus[failed.status]).toBe('FAILED');
+    expect(failed.exitCode).not.toBe(0n);
   });
 });
