@@ -1,0 +1,54 @@
+// compose.yaml as the podman harness reads it (src/containers/compose.ts),
+// and the example supervisor configuration the compose cluster mounts.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { interpolate, loadCompose } from '../../src/containers/compose.js';
+import { packageRoot } from '../../src/native/addon.js';
+import { parseSupervisorConfig } from '../../src/supervisor/config.js';
+
+describe('compose.yaml', () => {
+  const project = loadCompose(join(packageRoot, 'compose.yaml'), { GRIDLINK_CONFIG_DIR: '/srv/gl-config', GRIDLINK_CUSTOMERS: '0xab:60001' });
+
+  it('has a controller, two compute nodes and the supervisor, each with its own hostname, dependencies first', () => {
+    expect(project.services.map((s) => `${s.name}=${s.hostname}:${s.command.join(' ')}`)).toEqual(['controller=controller:controller', 'c1=c1:compute', 'c2=c2:compute', 'supervisor=supervisor:supervisor']);
+    for (const s of project.services) {
+      // podman here cannot raise its limits: both must be in the file
+      expect(s.ulimits).toEqual({ nofile: [20000, 20000], nproc: [32768, 32768] });
+      expect(s.volumes.find((v) => v.target === '/run/gridlink-shared')?.named).toBe(true);
+      expect(s.environment.GRIDLINK_CUSTOMERS).toBe('0xab:60001');
+    }
+  });
+
+  it('mounts the configuration (and so the provider key) in the supervisor only', () => {
+    const withConfig = project.services.filter((s) => s.volumes.some((v) => v.target === '/etc/gridlink'));
+    expect(withConfig.map((s) => s.name)).toEqual(['supervisor']);
+    expect(withConfig[0]!.volumes.find((v) => v.target === '/etc/gridlink')).toEqual({ source: '/srv/gl-config', named: false, target: '/etc/gridlink', readOnly: true });
+    expect(withConfig[0]!.extraHosts).toEqual([['host.docker.internal', 'host-gateway']]);
+  });
+
+  it('interpolates ${VAR} and ${VAR:-default}; an unset ${VAR} without a default is an error', () => {
+    expect(interpolate('${A:-x}/${B}', { B: 'b' })).toBe('x/b');
+    expect(interpolate('${A:-x}', { A: 'a' })).toBe('a');
+    expect(() => interpolate('${MISSING}', {})).toThrow(/MISSING/);
+  });
+
+  it('refuses a service key the harness does not implement, instead of dropping it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gl-compose-'));
+    writeFileSync(join(dir, 'compose.yaml'), 'services:\n  a:\n    image: x\n    hostname: a\n    privileged: true\n');
+    expect(() => loadCompose(join(dir, 'compose.yaml'), {})).toThrow(/privileged/);
+  });
+
+  it('the example supervisor configuration is valid and listens where the relays deliver', () => {
+    const input = JSON.parse(readFileSync(join(packageRoot, 'contrib/container/config/supervisor.example.json'), 'utf8'));
+    const c = parseSupervisorConfig(input);
+    expect(c.ingest.listen).toEqual({ host: '0.0.0.0', port: 7390 });
+    const slurmConf = readFileSync(join(packageRoot, 'contrib/container/slurm.conf'), 'utf8');
+    const plugstack = readFileSync(join(packageRoot, 'contrib/container/plugstack.conf'), 'utf8');
+    expect(slurmConf).toMatch(/^JobCompLoc=.*reporter=http:\/\/supervisor:7390/m);
+    expect(plugstack).toMatch(/^required \S+spank_provider\.so .*reporter=http:\/\/supervisor:7390/m);
+  });
+});
