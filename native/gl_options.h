@@ -1,7 +1,7 @@
 /* gl_options.h - plugin options, shared by both plugins.
  *
  * SPANK: the arguments after the plugin path in plugstack.conf, e.g.
- *   required /usr/lib/gridlink/spank_provider.so spool=/var/spool/gridlink/slurmd
+ *   required /usr/lib/gridlink/slurm-22.05.8/spank_provider.so spool=/var/spool/gridlink/slurmd
  * jobcomp: JobCompLoc, either a spool directory or the same key=value list
  * separated by commas or spaces, e.g.
  *   JobCompLoc=spool=/var/spool/gridlink/slurmctld,max_bytes=2G

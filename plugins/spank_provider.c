@@ -3,7 +3,7 @@
  * job_epilog -> "job ended on node", recorded in this node's spool.
  *
  *   plugstack.conf:
- *     required /usr/lib/gridlink/spank_provider.so spool=/var/spool/gridlink/slurmd
+ *     required /usr/lib/gridlink/slurm-22.05.8/spank_provider.so spool=/var/spool/gridlink/slurmd
  *
  * Both callbacks run in a short-lived `slurmstepd spank prolog|epilog`
  * process: C only, append and return. They always return success, because a
