@@ -1,5 +1,5 @@
 import { configDefaults, defineConfig } from 'vitest/config';
-import { LIGHT_TEST_FILES } from './test/lanes.js';
+import { LANE_TEST_OPTIONS, LIGHT_TEST_FILES } from './test/lanes.js';
 
 // The "cluster" lane. Integration tests start real daemons (munge, slurmctld,
 // slurmd, SSSD, LDAP servers, the devnet, anvil): they run one file at a time
@@ -10,11 +10,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     exclude: [...configDefaults.exclude, ...LIGHT_TEST_FILES],
-    globalSetup: ['./test/global-setup.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 180_000,
-    fileParallelism: false,
-    pool: 'forks',
-    reporters: ['default', './test/summary-reporter.ts'],
+    ...LANE_TEST_OPTIONS,
+    globalSetup: [...LANE_TEST_OPTIONS.globalSetup],
+    reporters: [...LANE_TEST_OPTIONS.reporters],
   },
 });

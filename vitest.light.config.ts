@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
-import { LIGHT_TEST_FILES } from './test/lanes.js';
+import { LANE_TEST_OPTIONS, LIGHT_TEST_FILES } from './test/lanes.js';
 
 // The "light" lane: exactly the files of test/lanes.ts (anvil, in-process
 // servers, munge; no SLURM, SSSD, LDAP servers, devnet, containers). Serial
@@ -13,11 +13,8 @@ if (missing.length) throw new Error(`test/lanes.ts lists files that do not exist
 export default defineConfig({
   test: {
     include: [...LIGHT_TEST_FILES],
-    globalSetup: ['./test/global-setup.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 180_000,
-    fileParallelism: false,
-    pool: 'forks',
-    reporters: ['default', './test/summary-reporter.ts'],
+    ...LANE_TEST_OPTIONS,
+    globalSetup: [...LANE_TEST_OPTIONS.globalSetup],
+    reporters: [...LANE_TEST_OPTIONS.reporters],
   },
 });

@@ -88,3 +88,13 @@ export const LIGHT_TEST_FILES: readonly string[] = [
   'test/package/foreign-viem.test.ts',
   'test/slurm/gres-errno.test.ts',
 ];
+
+/** What both lanes' vitest configs share: one file at a time, long timeouts for real daemons. */
+export const LANE_TEST_OPTIONS = {
+  globalSetup: ['./test/global-setup.ts'],
+  testTimeout: 120_000,
+  hookTimeout: 180_000,
+  fileParallelism: false,
+  pool: 'forks',
+  reporters: ['default', './test/summary-reporter.ts'],
+} as const;
