@@ -30,6 +30,7 @@ extern "C" {
 // Exported by libslurm.so but not declared in 22.05's public headers.
 char *slurm_job_reason_string(enum job_state_reason inx);
 char *slurm_node_state_string(uint32_t inx);
+void slurm_free_will_run_response_msg(will_run_response_msg_t *msg);
 }
 
 #include "gl_slurm.h"
@@ -202,6 +203,18 @@ class SubmitCall : public SlurmCall {
     d.time_limit = a_.time_limit;
     d.comment = a_.comment.empty() ? nullptr : const_cast<char *>(a_.comment.c_str());
     d.requeue = 0;  // a grid job must never run twice
+
+    // slurmctld (EnforcePartLimits=NO, the default) accepts a job no node can
+    // ever run and leaves it pending for good; the will-run test refuses it
+    // with SLURM's reason ("Requested node configuration is not available"),
+    // as `sbatch --test-only` does for the ssh backend.
+    will_run_response_msg_t *will = nullptr;
+    if (slurm_job_will_run2(&d, &will) != SLURM_SUCCESS) {
+      Fail();
+      if (will) slurm_free_will_run_response_msg(will);
+      return false;
+    }
+    if (will) slurm_free_will_run_response_msg(will);
 
     submit_response_msg_t *resp = nullptr;
     if (slurm_submit_batch_job(&d, &resp) != SLURM_SUCCESS) {

@@ -199,6 +199,14 @@ export function backendSuite(name: string, start: (cluster: Cluster) => Promise<
       expect(m.get(id)).toMatchObject({ jobId: id, state: 'RUNNING', timeLimitMinutes: 7 });
       await backend.cancel(id);
       await waitJob(id, ended);
+      // More tasks than one node has CPUs: SLURM must spread them, as sbatch -n would
+      // (a job description without min_cpus once put 2 tasks on one 1-CPU node).
+      const perNode = cluster.config.node.cpus;
+      const wide = await submit(request(bob, '#!/bin/sh\nsleep 300\n', { ntasks: perNode + 1, cpusPerTask: 1, memPerCpuMB: 64 }));
+      const w = await waitJob(wide, running);
+      expect(w).toMatchObject({ numTasks: perNode + 1, numNodes: 2 });
+      await backend.cancel(wide);
+      await waitJob(wide, ended);
     });
 
     it("ignores every #SBATCH line of the customer's script and runs it now", async () => {
