@@ -11,15 +11,19 @@
 // (startCluster, startPluginCluster/with-plugins, startGrid, slurmctld/slurmd),
 // take the cluster lock, start or touch SSSD or an LDAP server (startSssd,
 // start389ds, startOpenLdap), start the devnet (test/devnet, src/devnet/stack),
-// sshd, podman containers (test/containers/**), create Linux users (useradd:
-// test/helpers/local-users.ts locks /etc/passwd), write fixed shared paths
-// (/etc, /var/spool, /run, fixed /tmp names), rebuild dist/ (ensureBuilt),
-// or be CPU-heavy / measure throughput (pack.test.ts, txpipeline throughput):
-// those run in the cluster lane, where nothing else competes with them.
+// sshd, create Linux users (useradd: test/helpers/local-users.ts locks
+// /etc/passwd), write fixed shared paths (/etc, /var/spool, /run, fixed /tmp
+// names), rebuild dist/ (ensureBuilt), or measure time or throughput
+// (txpipeline throughput, timing bounds): those run in the cluster lane.
 // When unsure, leave a file out of this list (= cluster lane).
 //
 // Light files share the 2 CPUs with the cluster lane: they should mostly
-// wait (chain outages, reporter restarts), not compute.
+// wait (chain outages, reporter restarts). Three exceptions compute, and are
+// here because the cluster lane is the longer one (CI's budget): the
+// slurm-in-docker suite (its SLURM, munged and network are the containers'
+// own; no cluster lock, no host SSSD; anvil and the sbatch service on free
+// ports), the npm pack consumer test and the .deb test (temp dirs, /dev/shm
+// unpacking, anvil on a free port; neither rebuilds dist/).
 export const LIGHT_TEST_FILES: readonly string[] = [
   // Contracts on a fresh anvil (the contracts build runs in global-setup, under its lock).
   'test/contracts/abi-compat.test.ts',
@@ -87,6 +91,11 @@ export const LIGHT_TEST_FILES: readonly string[] = [
   // Pure / temp-dir only.
   'test/package/foreign-viem.test.ts',
   'test/slurm/gres-errno.test.ts',
+  // Compute, but own their resources (see the rule above).
+  'test/containers/cluster.test.ts',
+  'test/containers/compose.test.ts',
+  'test/package/pack.test.ts',
+  'test/package/deb.test.ts',
 ];
 
 /** What both lanes' vitest configs share: one file at a time, long timeouts for real daemons. */

@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 
 import { SpoolReader } from '../native/spool.js';
-import { describeRelay, relayHolder, slurmSetupOf, spoolsOf, SLURM_CONF_FIX } from './slurm.js';
-import { fail, ok, skip, type Check, type DoctorContext, type Outcome } from './types.js';
+import { describeRelay, perSpool, relayHolder } from './slurm.js';
+import type { Check, DoctorContext, Outcome } from './types.js';
 
 export interface SpoolBacklog {
   /** Bytes written and not yet acknowledged. */
@@ -48,53 +48,29 @@ const realDeps: DrainDeps = {
 };
 
 export function checkDrain(ctx: DoctorContext, deps: DrainDeps = realDeps): Outcome {
-  const s = slurmSetupOf(ctx);
-  if (s instanceof Error) return fail(s.message, SLURM_CONF_FIX);
-  const spools = spoolsOf(s);
-  if (spools.length === 0) return skip('no gridlink plugin configured (see the plugins check)');
   const now = (ctx.now ?? Date.now)();
-  const good: string[] = [];
-  const problems: string[] = [];
-  const fixes: string[] = [];
-  for (const { daemon, options } of spools) {
+  return perSpool(ctx, ({ daemon, options }) => {
     const dir = options.spool;
-    if (!deps.exists(dir)) {
-      good.push(`${daemon} spool ${dir} not created yet`);
-      continue;
-    }
+    if (!deps.exists(dir)) return `${daemon} spool ${dir} not created yet`;
     let b: SpoolBacklog;
     try {
       b = deps.backlog(dir);
     } catch (err) {
       // The reader opens spool.meta read-write: a spool the spool check fails cannot be read here either.
-      if (/read-only file system|permission denied/i.test((err as Error).message)) {
-        good.push(`${daemon} spool not readable for a check (see the spool check)`);
-        continue;
-      }
-      problems.push(`cannot read the ${daemon} spool ${dir}: ${(err as Error).message}`);
-      fixes.push('see the spool check');
-      continue;
+      if (/read-only file system|permission denied/i.test((err as Error).message)) return `${daemon} spool not readable for a check (see the spool check)`;
+      return { problem: `cannot read the ${daemon} spool ${dir}: ${(err as Error).message}`, fix: 'see the spool check' };
     }
-    if (!b.oldest) {
-      good.push(`${daemon} spool caught up (acked seq ${b.ackedSeq})`);
-      continue;
-    }
+    if (!b.oldest) return `${daemon} spool caught up (acked seq ${b.ackedSeq})`;
     const ageS = Math.max(0, Math.round((now - b.oldest.writtenMs) / 1000));
-    if (ageS <= ctx.maxLagS) {
-      good.push(`${daemon} spool: ${b.backlogBytes} bytes pending, the oldest written ${ageS} s ago`);
-      continue;
-    }
+    if (ageS <= ctx.maxLagS) return `${daemon} spool: ${b.backlogBytes} bytes pending, the oldest written ${ageS} s ago`;
     const relay = deps.relay(dir);
-    problems.push(
-      `${daemon} spool ${dir}: ${b.backlogBytes} bytes unacknowledged from seq ${b.oldest.seq}, written ${ageS} s ago (over ${ctx.maxLagS} s): ${relay ?? 'no relay'} is not delivering`,
-    );
-    fixes.push(
-      relay
+    return {
+      problem: `${daemon} spool ${dir}: ${b.backlogBytes} bytes unacknowledged from seq ${b.oldest.seq}, written ${ageS} s ago (over ${ctx.maxLagS} s): ${relay ?? 'no relay'} is not delivering`,
+      fix: relay
         ? `see ${options.log ? `its log ${options.log}` : 'its log'} for why the reporter refuses or cannot be reached (and the reporter check)`
         : `start a relay for ${dir} (reporter= in the plugin options, or \`gridlink relay --spool ${dir} --reporter URL\`); see the runtime check`,
-    );
-  }
-  return problems.length > 0 ? fail(problems.join('; '), fixes.join('; ')) : ok(good.join('; '));
+    };
+  });
 }
 
 export const drainCheck: Check = { name: 'drain', run: async (ctx) => checkDrain(ctx) };

@@ -7,38 +7,24 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { describeRelay, relayHolder, RELAY_LOCK, slurmSetupOf, spoolsOf, SLURM_CONF_FIX } from './slurm.js';
-import { fail, ok, skip, type Check, type DoctorContext, type Outcome } from './types.js';
+import { describeRelay, perSpool, relayHolder, RELAY_LOCK } from './slurm.js';
+import type { Check, DoctorContext, Outcome } from './types.js';
 
 export type Holder = ReturnType<typeof relayHolder>;
 
 export function checkRuntime(ctx: DoctorContext, holder: (dir: string) => Holder = (d) => relayHolder(d), exists: (p: string) => boolean = existsSync): Outcome {
-  const s = slurmSetupOf(ctx);
-  if (s instanceof Error) return fail(s.message, SLURM_CONF_FIX);
-  const spools = spoolsOf(s);
-  if (spools.length === 0) return skip('no gridlink plugin configured (see the plugins check)');
-  const good: string[] = [];
-  const problems: string[] = [];
-  const fixes: string[] = [];
-  for (const { daemon, options } of spools) {
+  return perSpool(ctx, ({ daemon, options }) => {
     const dir = options.spool;
     const h = holder(dir);
-    if (h && 'pid' in h) {
-      good.push(`${describeRelay(h)} drains ${dir}`);
-      continue;
-    }
-    if (!exists(dir)) {
-      good.push(`${dir} not created yet: nothing to relay`);
-      continue;
-    }
-    problems.push(h ? `no relay drains the ${daemon} spool ${dir} (${join(dir, RELAY_LOCK)} names pid ${h.stale}, which is gone)` : `no relay drains the ${daemon} spool ${dir}`);
-    fixes.push(
-      options.runtime
+    if (h && 'pid' in h) return `${describeRelay(h)} drains ${dir}`;
+    if (!exists(dir)) return `${dir} not created yet: nothing to relay`;
+    return {
+      problem: h ? `no relay drains the ${daemon} spool ${dir} (${join(dir, RELAY_LOCK)} names pid ${h.stale}, which is gone)` : `no relay drains the ${daemon} spool ${dir}`,
+      fix: options.runtime
         ? `the relay embedded in ${daemon} is not running: see ${options.log ?? `${daemon}'s log`} ("gridlink relay not started" names the bad option), fix the plugin options and restart ${daemon}`
         : `start \`gridlink relay --spool ${dir} --daemon ${daemon} --reporter URL\`, or add reporter=URL to the plugin options to embed it`,
-    );
-  }
-  return problems.length > 0 ? fail(problems.join('; '), fixes.join('; ')) : ok(good.join('; '));
+    };
+  });
 }
 
 export const runtimeCheck: Check = { name: 'runtime', run: async (ctx) => checkRuntime(ctx) };

@@ -5,6 +5,8 @@
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 
+import { fail, ok, skip, type Outcome } from './types.js';
+
 /** GL_DEFAULT_SPOOL_ROOT of native/gl_options.h. */
 export const DEFAULT_SPOOL_ROOT = '/var/spool/gridlink';
 export const DEFAULT_SLURM_CONF = '/etc/slurm/slurm.conf';
@@ -212,3 +214,34 @@ export function slurmSetupOf(ctx: { slurmConf: string }): SlurmSetup | Error {
 }
 
 export const SLURM_CONF_FIX = 'give the cluster\'s slurm.conf with --slurm-conf FILE (or $SLURM_CONF)';
+
+/** A spool's verdict: a line for the ok detail, or what is wrong and its fix. */
+export type SpoolVerdict = string | { problem: string; fix: string };
+
+/**
+ * Runs `each` on every configured spool and folds the verdicts into one
+ * outcome (the spool, drain and runtime checks): ok with every line, or fail
+ * with every problem and every fix. A slurm.conf that cannot be read fails;
+ * no gridlink plugin configured skips.
+ */
+export function perSpool(
+  ctx: { slurmConf: string },
+  each: (spool: { daemon: 'slurmctld' | 'slurmd'; options: PluginOptions }, setup: SlurmSetup) => SpoolVerdict,
+): Outcome {
+  const s = slurmSetupOf(ctx);
+  if (s instanceof Error) return fail(s.message, SLURM_CONF_FIX);
+  const spools = spoolsOf(s);
+  if (spools.length === 0) return skip('no gridlink plugin configured (see the plugins check)');
+  const good: string[] = [];
+  const problems: string[] = [];
+  const fixes: string[] = [];
+  for (const spool of spools) {
+    const v = each(spool, s);
+    if (typeof v === 'string') good.push(v);
+    else {
+      problems.push(v.problem);
+      fixes.push(v.fix);
+    }
+  }
+  return problems.length > 0 ? fail(problems.join('; '), fixes.join('; ')) : ok(good.join('; '));
+}

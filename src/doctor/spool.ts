@@ -8,8 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, lstatSync, openSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-import { slurmSetupOf, spoolsOf, SLURM_CONF_FIX } from './slurm.js';
-import { fail, ok, skip, type Check, type DoctorContext, type Outcome } from './types.js';
+import { perSpool } from './slurm.js';
+import type { Check, DoctorContext, Outcome } from './types.js';
 
 export interface UserIds {
   uid: number;
@@ -93,24 +93,12 @@ function checkDir(dir: string, user: string, daemon: string, io: SpoolProbe): st
 }
 
 export function checkSpools(ctx: DoctorContext, io: SpoolProbe = realProbe): Outcome {
-  const s = slurmSetupOf(ctx);
-  if (s instanceof Error) return fail(s.message, SLURM_CONF_FIX);
-  const spools = spoolsOf(s);
-  if (spools.length === 0) return skip('no gridlink plugin configured (see the plugins check)');
-  const good: string[] = [];
-  const problems: string[] = [];
-  const fixes: string[] = [];
-  for (const { daemon, options } of spools) {
+  return perSpool(ctx, ({ daemon, options }, s) => {
     // The slurmd spool is written by slurmd and by slurmstepd in the prolog and epilog, which run as root.
     const user = daemon === 'slurmctld' ? s.slurmUser : s.slurmdUser;
     const r = checkDir(options.spool, user, daemon, io);
-    if (typeof r === 'string') good.push(r);
-    else {
-      problems.push(`${daemon} spool ${r.problem}`);
-      fixes.push(r.fix);
-    }
-  }
-  return problems.length > 0 ? fail(problems.join('; '), fixes.join('; ')) : ok(good.join('; '));
+    return typeof r === 'string' ? r : { problem: `${daemon} spool ${r.problem}`, fix: r.fix };
+  });
 }
 
 export const spoolCheck: Check = { name: 'spool', run: async (ctx) => checkSpools(ctx) };
