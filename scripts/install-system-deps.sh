@@ -30,6 +30,8 @@ PACKAGES=(
   iproute2 procps util-linux
   # fetching things in scripts and the Dockerfile
   ca-certificates curl
+  # the node_modules cache of scripts/setup.sh
+  zstd
   # run-time dependencies of Debian's libnode108 (the embedded runtime);
   # libnode itself is unpacked by scripts/fetch-libnode.sh, not installed,
   # because it conflicts with the machine's nodejs package

@@ -13,10 +13,31 @@ step "system packages (apt)"
 bash scripts/install-system-deps.sh
 
 step "npm packages"
+# npm ci compiles better-sqlite3, cpu-features and ssh2's binding from source
+# (no prebuilt binary can be downloaded here): about 2 minutes on 2 cores. A
+# fresh checkout takes node_modules from /var/cache/gridlink/npm instead,
+# keyed by package-lock.json and the Node version, when an earlier setup
+# saved one (2 s); the newest 2 are kept.
+npm_cache=/var/cache/gridlink/npm
+npm_key=$( { cat package-lock.json; node -p 'process.version + " " + process.arch + " " + process.versions.modules'; } | sha256sum | cut -c1-16)
+npm_tar="$npm_cache/node_modules-$npm_key.tar.zst"
 if [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then
   echo "node_modules is up to date"
+elif [ ! -e node_modules ] && [ -f "$npm_tar" ] && zstd -dc "$npm_tar" | tar -xf -; then
+  touch node_modules/.package-lock.json
+  echo "node_modules restored from $npm_tar"
 else
+  rm -rf node_modules
   npm ci --no-audit --no-fund
+  mkdir -p "$npm_cache"
+  tmp=$(mktemp "$npm_cache/.node_modules.XXXXXX")
+  if tar -cf - node_modules | zstd -1 -T0 -q -f -o "$tmp"; then
+    mv -f "$tmp" "$npm_tar"
+    ls -t "$npm_cache"/node_modules-*.tar.zst | tail -n +3 | xargs -r rm -f
+    echo "node_modules saved to $npm_tar"
+  else
+    rm -f "$tmp"
+  fi
 fi
 
 step "better-sqlite3 (the state database)"
@@ -32,9 +53,10 @@ if ! sqlite_ok; then
 fi
 echo "better-sqlite3 loads"
 
-step "Node addon (node-gyp)"
-npm run --silent build:native
-# the prebuild the npm package ships (prebuilds/linux-x64), loaded by node-gyp-build where no compiler is
+step "Node addon (node-gyp, as the prebuild the npm package ships)"
+# prebuildify compiles it (node-gyp) into prebuilds/linux-x64, which
+# node-gyp-build loads here too; `npm run build:native` (build/Release) is
+# for development only and would be a second compile
 npm run --silent prebuildify
 
 step "SLURM plugins (cmake)"
