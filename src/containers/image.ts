@@ -48,5 +48,10 @@ export async function buildNodeImage(tag = NODE_IMAGE): Promise<NodeImage> {
   await script('container-packages.sh');
   const t0 = Date.now();
   await podman(['build', '--quiet', '-f', join(packageRoot, 'Dockerfile.slurm'), '--build-arg', `BASE=${base}`, '-t', tag, packageRoot], { timeoutMs: 900_000 });
-  return { tag, base, buildSeconds: (Date.now() - t0) / 1000 };
+  const buildSeconds = (Date.now() - t0) / 1000;
+  // Each new .deb leaves the previous image untagged (about 250 MB of its own
+  // layers): remove dangling images so that repeated runs do not fill the
+  // disk. Tagged images (the base, this one) and their shared layers stay.
+  await podman(['image', 'prune', '-f'], { timeoutMs: 120_000 });
+  return { tag, base, buildSeconds };
 }
