@@ -58,7 +58,7 @@ export async function sweepDeadRuns(): Promise<void> {
     }
   }
   for (const kind of ['network', 'volume'] as const) {
-    const names = await podman([kind, 'ls', '--filter', `label=${LABEL}`, '--format', kind === 'network' ? '{{.Name}} {{index .Labels "' + OWNER + '"}}' : '{{.Name}} {{index .Labels "' + OWNER + '"}}']).catch(() => '');
+    const names = await podman([kind, 'ls', '--filter', `label=${LABEL}`, '--format', `{{.Name}} {{index .Labels "${OWNER}"}}`]).catch(() => '');
     for (const line of names.split('\n').filter(Boolean)) {
       const [name, pid] = line.split(' ');
       if (!alive(Number(pid))) await podman([kind, 'rm', '-f', name!]).catch(() => undefined);

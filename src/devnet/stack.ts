@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { destination, pino, type Logger } from 'pino';
-import { createPublicClient, createWalletClient, http, type Address } from 'viem';
+import { createPublicClient, createWalletClient, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 
@@ -21,6 +21,7 @@ import { createMetaSchedulerClient } from '../metascheduler/client.js';
 import { parseSupervisorConfig } from '../supervisor/config.js';
 import { startSupervisor, type Supervisor } from '../supervisor/service.js';
 import { startAnvil, type Anvil } from './anvil.js';
+import { approveWhenRegistered } from './approve.js';
 import { ensureBuilt, pluginDir } from './build.js';
 import { approveCredits, deployMetaScheduler } from './deploy.js';
 import { startOracle, type Oracle } from './oracle.js';
@@ -50,22 +51,6 @@ export interface StackOptions {
 }
 
 const fileLogger = (file: string, level = 'info'): Logger => pino({ level }, destination({ dest: file, sync: false, mkdir: true }));
-
-async function approveWhenRegistered(o: { rpcUrl: string; providerManager: Address; provider: Address; approve(): Promise<unknown>; timeoutMs: number }) {
-  const pc = createPublicClient({ chain: foundry, transport: http(o.rpcUrl) });
-  const end = Date.now() + o.timeoutMs;
-  for (;;) {
-    const waiting = (await pc.readContract({
-      address: o.providerManager,
-      abi: [{ type: 'function', name: 'isWaitingForApproval', stateMutability: 'view', inputs: [{ type: 'address' }], outputs: [{ type: 'bool' }] }],
-      functionName: 'isWaitingForApproval',
-      args: [o.provider],
-    })) as boolean;
-    if (waiting) return void (await o.approve());
-    if (Date.now() > end) throw new Error(`the supervisor did not register the provider within ${o.timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 /** The PID of a live process holding the machine's SLURM cluster lock. */
 function clusterLockHolder(): number | undefined {

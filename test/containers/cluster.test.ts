@@ -19,8 +19,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startContainerCluster, waitNodesIdle, type ContainerCluster } from '../../src/containers/cluster.js';
 import { buildNodeImage } from '../../src/containers/image.js';
-import { checkPodman } from '../../src/containers/podman.js';
+import { checkPodman, podman } from '../../src/containers/podman.js';
 import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
+import { approveWhenRegistered } from '../../src/devnet/approve.js';
 import { approveCredits, deployMetaScheduler } from '../../src/devnet/deploy.js';
 import { startOracle, type Oracle } from '../../src/devnet/oracle.js';
 import { startSbatchProcess, type SbatchProcess } from '../../src/devnet/sbatch-process.js';
@@ -110,15 +111,9 @@ describe.skipIf(!engine.ok)('slurm-in-docker cluster under podman, gridlink inst
     await waitNodesIdle(cluster, 2);
 
     // The grid admin approves the provider once the supervisor registered it.
-    await waitFor('provider registered by the supervisor container', async () => (await publicClient.readContract({
-      address: deployed.providerManager,
-      abi: [{ type: 'function', name: 'isWaitingForApproval', stateMutability: 'view', inputs: [{ type: 'address' }], outputs: [{ type: 'bool' }] }],
-      functionName: 'isWaitingForApproval',
-      args: [providerAddress],
-    })) as boolean, 90_000).catch(async (e: Error) => {
+    await approveWhenRegistered({ rpcUrl: anvil.rpcUrl, providerManager: deployed.providerManager, provider: providerAddress, approve: () => admin.approveProvider(providerAddress), timeoutMs: 90_000 }).catch(async (e: Error) => {
       throw new Error(`${e.message}\nsupervisor log:\n${(await cluster.logs('supervisor')).slice(-4000)}`);
     });
-    await admin.approveProvider(providerAddress);
   }, 900_000);
 
   const request = async (script: string, ntasks = 1n): Promise<Hex> => {
@@ -141,7 +136,6 @@ describe.skipIf(!engine.ok)('slurm-in-docker cluster under podman, gridlink inst
     for (const s of ['controller', 'c1', 'c2', 'supervisor']) expect((await cluster.exec(s, ['hostname'])).trim()).toBe(s);
     // one munge realm: a credential made on c1 decodes on the supervisor
     const cred = await cluster.exec('c1', ['munge', '-n']);
-    const { podman } = await import('../../src/containers/podman.js');
     const decoded = await podman(['exec', '-i', cluster.containerName('supervisor'), 'unmunge'], { input: cred });
     expect(decoded).toMatch(/STATUS:\s+Success/);
     // gridlink came from the .deb

@@ -15,6 +15,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 
 import { startAnvil, type Anvil, type AnvilAccount } from '../../src/devnet/anvil.js';
+import { approveWhenRegistered } from '../../src/devnet/approve.js';
 import { approveCredits, deployMetaScheduler } from '../../src/devnet/deploy.js';
 import { startSbatchProcess } from '../../src/devnet/sbatch-process.js';
 import { startOracle, type Oracle } from '../../src/devnet/oracle.js';
@@ -160,15 +161,8 @@ export async function startGrid(o: StartGridOptions = {}): Promise<Grid> {
       storeDir,
       configInput,
       config: (overrides) => parseSupervisorConfig(configInput(overrides)),
-      async approveWhenRegistered(timeoutMs = 60_000) {
-        await waitFor('provider registered', async () => (await publicClient.readContract({
-          address: deployed.providerManager,
-          abi: [{ type: 'function', name: 'isWaitingForApproval', stateMutability: 'view', inputs: [{ type: 'address' }], outputs: [{ type: 'bool' }] }],
-          functionName: 'isWaitingForApproval',
-          args: [provider.address],
-        })) as boolean, timeoutMs);
-        await admin.approveProvider(provider.address);
-      },
+      approveWhenRegistered: (timeoutMs = 60_000) =>
+        approveWhenRegistered({ rpcUrl: anvil.rpcUrl, providerManager: deployed.providerManager, provider: provider.address, approve: () => admin.approveProvider(provider.address), timeoutMs }),
       async requestJob(p) {
         const c = customers[p.customer ?? 0]!;
         const hash = await uploader.submit(p.script);
