@@ -123,6 +123,10 @@ for (const r of results) {
         ` in ${r.seconds.toFixed(0)} s (${exit})${laneOk ? '' : ': FAILED'}\n`,
     );
     for (const f of s.failedFiles ?? []) process.stdout.write(`${r.prefix}  failed: ${path.relative(root, f)}\n`);
+    // test/summary-reporter.ts: a skip is never silent, and a test near its own timeout is named
+    for (const k of s.skippedTests ?? []) process.stdout.write(`${r.prefix}  skipped: ${k.file} > ${k.name}: ${k.reason}\n`);
+    for (const k of s.slowTests ?? [])
+      process.stdout.write(`${r.prefix}  near its timeout: ${k.file} > ${k.name}: ${(k.ms / 1000).toFixed(1)} s of ${(k.timeoutMs / 1000).toFixed(0)} s\n`);
   } else {
     process.stdout.write(`${r.prefix}no summary (vitest did not finish) in ${r.seconds.toFixed(0)} s (${exit})${laneOk ? '' : ': FAILED'}\n`);
     if (!laneOk) total.failed++;

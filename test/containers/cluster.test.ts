@@ -32,13 +32,14 @@ import { createSbatchClient, type SbatchClient } from '../../src/sbatch/client.j
 import { EventKind } from '../../src/native/index.js';
 import { waitFor } from '../plugins/with-plugins.js';
 import { CREDIT, PRICES, jobDefinition } from '../supervisor/grid.js';
+import { skipReason } from '../helpers/skip-reason.js';
 
 const engine = await checkPodman();
 if (!engine.ok) console.log(`SKIP test/containers (slurm-in-docker cluster): ${engine.reason}`);
 
 const CUSTOMER_UID = 60001;
 
-describe.skipIf(!engine.ok)('slurm-in-docker cluster under podman, gridlink installed from its .deb', () => {
+describe.skipIf(!engine.ok)(`slurm-in-docker cluster under podman, gridlink installed from its .deb${skipReason(engine.ok, engine.ok ? '' : String(engine.reason))}`, () => {
   let anvil: Anvil;
   let sbatch: SbatchProcess;
   let uploader: SbatchClient;

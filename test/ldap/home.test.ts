@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { DirectoryError, ensureHome } from '../../src/ldap/index.js';
+import { skipReason } from '../helpers/skip-reason.js';
 
 const NAME = '0x52908400098527886e0f7030069857d2e4169ee7';
 const root = () => {
@@ -15,7 +16,7 @@ const root = () => {
   return join(d, 'homes');
 };
 
-describe.skipIf(process.getuid?.() !== 0)('ensureHome (as root)', () => {
+describe.skipIf(process.getuid?.() !== 0)(`ensureHome (as root)${skipReason(process.getuid?.() === 0, 'not running as root')}`, () => {
   it('creates HOMEROOT/name owned by uid:gid, mode 0700, and the root itself 0755', () => {
     const r = root();
     const home = ensureHome(r, NAME, 123456, 59001);

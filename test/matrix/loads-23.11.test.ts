@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { completions, matrixSlurm, nodeEnds, readSpool, slurmTarballs, startPluginCluster, starts, waitFor, type PluginCluster } from '../plugins/with-plugins.js';
+import { skipReason } from '../helpers/skip-reason.js';
 
 const slurm = matrixSlurm('23.11.11');
 const here = existsSync(join(slurmTarballs, `slurm-${slurm.version}.tar.xz`));
@@ -16,7 +17,7 @@ afterAll(async () => {
   await pc?.cluster.stop();
 });
 
-describe.skipIf(!here)(`SLURM ${slurm.version}`, () => {
+describe.skipIf(!here)(`SLURM ${slurm.version}${skipReason(here, `no slurm-${slurm.version}.tar.xz in ${slurmTarballs}`)}`, () => {
   it('loads jobcomp/provider and spank/provider and records a job', async () => {
     // 23.11's main scheduler can skip a job as "invalid account" right after
     // start (no accounting database); backfill every second starts it then.

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { formatSlurmVersion, pluginFits, readPluginInfo } from '../../src/cli/plugins.js';
 import { packageRoot } from '../../src/native/index.js';
 import { matrixSlurm, slurmTarballs, systemSlurm } from '../plugins/with-plugins.js';
+import { skipReason } from '../helpers/skip-reason.js';
 
 const TSX = join(packageRoot, 'node_modules', '.bin', 'tsx');
 const s24 = matrixSlurm('24.11.5');
@@ -48,7 +49,7 @@ describe('plugin files', () => {
   });
 });
 
-describe.skipIf(!haveMatrix)('gridlink plugins check', () => {
+describe.skipIf(!haveMatrix)(`gridlink plugins check${skipReason(haveMatrix, `the 24.11.5 and 25.11.7 tarballs are not in ${slurmTarballs}`)}`, () => {
   it('catches a 22.05 build beside SLURM 24.11 and says what to rebuild', () => {
     expect(built(s24), 'run bash scripts/build-slurm-matrix.sh').toBe(true);
     const r = gridlink([
@@ -86,7 +87,7 @@ describe.skipIf(!haveMatrix)('gridlink plugins check', () => {
   });
 });
 
-describe.skipIf(!haveMatrix)('building against a given SLURM source', () => {
+describe.skipIf(!haveMatrix)(`building against a given SLURM source${skipReason(haveMatrix, `the 24.11.5 and 25.11.7 tarballs are not in ${slurmTarballs}`)}`, () => {
   it('stops with the versions it found and what to pass', () => {
     const out = mkdtempSync(join(tmpdir(), 'gl-cmake-mismatch-'));
     const r = spawnSync(

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Abi } from 'viem';
 import * as generated from '../../src/metascheduler/abi.generated.js';
+import { skipReason } from '../helpers/skip-reason.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const sharedDir = [path.resolve(here, '..', '..', '..', 'shared', 'abi'), '/work/shared/abi'].find((d) => existsSync(d));
@@ -74,7 +75,7 @@ const USED: { ours: Abi; file: string; items: [type: string, name: string][] }[]
   { ours: generated.creditAbi as Abi, file: 'IERC20.json', items: [['function', 'approve'], ['function', 'allowance'], ['function', 'balanceOf']] },
 ];
 
-describe.skipIf(!sharedDir)('client ABI usage matches the deployed ABI', () => {
+describe.skipIf(!sharedDir)(`client ABI usage matches the deployed ABI${skipReason(!!sharedDir, '../shared/abi (the deployed ABI) is not beside the checkout')}`, () => {
   for (const { ours, file, items } of USED) {
     for (const [type, name] of items) {
       it(`${file} ${type} ${name}`, () => {

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
 import { deployMetaScheduler, type DeployedAddresses } from '../../src/devnet/deploy.js';
+import { skipReason } from '../helpers/skip-reason.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
@@ -156,7 +157,7 @@ describe('the npm package (npm pack, installed into an empty project)', () => {
     expect(existsSync(path.join(consumer, 'node_modules', 'viem', 'package.json'))).toBe(true);
   }, 180_000);
 
-  it.skipIf(!hasPrebuild)('its install script takes the prebuilt addon: nothing is compiled', async () => {
+  it.skipIf(!hasPrebuild)(`its install script takes the prebuilt addon: nothing is compiled${skipReason(hasPrebuild, 'no prebuilds/ (npm run prebuildify, part of scripts/setup.sh)')}`, async () => {
     await run('npm', ['rebuild', 'gridlink', '--foreground-scripts'], { cwd: consumer });
     expect(existsSync(path.join(consumer, 'node_modules', 'gridlink', 'build'))).toBe(false);
   });

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SpoolWriter, decodeBytes } from '../../src/native/index.js';
 import { startRelay } from '../../src/relay/relay.js';
 import { ackedSeq, appendJobs, captureLog, completion, readJsonLines, relayConfig, tempDir } from './helpers.js';
+import { skipReason } from '../helpers/skip-reason.js';
 
 const ingestDir = new URL('../../src/reporter/ingest/index.ts', import.meta.url);
 const haveIngest = existsSync(ingestDir);
@@ -34,7 +35,7 @@ async function storedRecords(server: Awaited<ReturnType<typeof startIngest>>) {
   return out;
 }
 
-describe.skipIf(!haveIngest)('relay -> real ingest endpoint', () => {
+describe.skipIf(!haveIngest)(`relay -> real ingest endpoint${skipReason(haveIngest, 'src/reporter/ingest is not in this tree')}`, () => {
   it('munge and hmac relays deliver durably, in order, once; a resent older spool copy only counts duplicates; rejected records are quarantined', async () => {
     const t = tempDir('gl-e2e-');
     cleanups.push(t.cleanup);
