@@ -1,6 +1,7 @@
 // addon.cc - the Node face of the native core: read, ack and (for tests,
-// benchmarks and the relay) append spool records; munge (gl_munge.cc) and
-// libslurm (gl_slurm.cc) are registered from here. Records are decoded by
+// benchmarks and the relay) append spool records; munge (gl_munge.cc) is
+// registered from here. Nothing here depends on SLURM: the libslurm calls are
+// a module of their own (gl_slurm.cc, gridlink_slurm.so). Records are decoded by
 // gl_event_decode, the one decoder of the format; strings come out as
 // Buffers because job names and comments may hold any bytes.
 #include <napi.h>
@@ -8,7 +9,6 @@
 #include <string>
 
 #include "gl_munge.h"
-#include "gl_slurm.h"
 
 extern "C" {
 #include "gl_event.h"
@@ -319,7 +319,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("SpoolWriter", SpoolWriter::Init(env));
   exports.Set("formatVersion", Napi::Number::New(env, GL_FORMAT_VERSION));
   gridlink::InitMunge(env, exports);
-  gridlink::InitSlurm(env, exports);
   return exports;
 }
 

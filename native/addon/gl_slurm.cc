@@ -1,13 +1,18 @@
 // gl_slurm.cc - libslurm for TypeScript (src/slurm/local.ts): submit a batch
 // job as a given uid/gid, cancel, set a time limit, load every job, load a
-// partition with its nodes. Each call is a Promise whose libslurm work runs
+// partition with its nodes. Its own Node-API module, gridlink_slurm.so
+// (binding.gyp), beside gridlink.node: only this file links libslurm, so the
+// spool and munge addon loads on hosts without libslurm or with another
+// SLURM release (src/native/slurm-addon.ts loads this one on first use).
+// Every difference between SLURM releases (22.05 to 26.05) is in
+// native/gl_slurm_compat.h; nothing here tests SLURM_VERSION_NUMBER. Each call is a Promise whose libslurm work runs
 // on the libuv thread pool under one mutex (libslurm keeps global state and
 // is not documented as thread-safe); results are copied out of SLURM's
 // messages there and every message is freed before the mutex is released,
 // so JavaScript values are built from plain C++ data. slurm_init(NULL) runs
 // once, at the first call, so SLURM_CONF as the process has it then is the
 // cluster for the life of the process. Errors reject with an Error carrying
-// `slurmErrno` (slurm_get_errno()) and SLURM's text; src/slurm/local.ts
+// `slurmErrno` (SLURM's errno) and SLURM's text; src/slurm/local.ts
 // classifies them.
 #include <napi.h>
 
@@ -18,22 +23,14 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
 #include <vector>
 
-extern "C" {
-#include <slurm/slurm.h>
-#include <slurm/slurm_errno.h>
-// Exported by libslurm.so but not declared in 22.05's public headers.
-char *slurm_job_reason_string(enum job_state_reason inx);
-char *slurm_node_state_string(uint32_t inx);
-void slurm_free_will_run_response_msg(will_run_response_msg_t *msg);
-}
-
-#include "gl_slurm.h"
+#include "gl_slurm_compat.h"
 
 namespace gridlink {
 namespace {
@@ -92,7 +89,7 @@ class SlurmCall : public Napi::AsyncWorker {
 
   // Records SLURM's errno and text for the current failure.
   void Fail() {
-    errno_ = slurm_get_errno();
+    errno_ = gl_slurm_errno();
     text_ = S(slurm_strerror(errno_));
     failed_ = true;
   }
@@ -222,7 +219,7 @@ class SubmitCall : public SlurmCall {
       if (resp) slurm_free_submit_response_response_msg(resp);
       return false;
     }
-    job_id_ = resp->job_id;
+    job_id_ = gl_submit_job_id(resp);
     slurm_free_submit_response_response_msg(resp);
     return true;
   }
@@ -241,8 +238,8 @@ class CancelCall : public SlurmCall {
 
  protected:
   bool Run() override {
-    if (slurm_kill_job(id_, SIGKILL, 0) == SLURM_SUCCESS) return true;
-    int e = slurm_get_errno();
+    if (gl_slurm_kill_job(id_, SIGKILL, 0) == SLURM_SUCCESS) return true;
+    int e = gl_slurm_errno();
     // Already finished, or never existed: the job is not running, as asked.
     if (e == ESLURM_ALREADY_DONE || e == ESLURM_INVALID_JOB_ID) return true;
     Fail();
@@ -262,7 +259,7 @@ class TimeLimitCall : public SlurmCall {
   bool Run() override {
     job_desc_msg_t d;
     slurm_init_job_desc_msg(&d);
-    d.job_id = id_;
+    gl_job_desc_set_job_id(&d, id_);
     d.time_limit = minutes_;
     if (slurm_update_job(&d) == SLURM_SUCCESS) return true;
     Fail();
@@ -301,7 +298,7 @@ class JobsCall : public SlurmCall {
     for (uint32_t i = 0; i < msg->record_count; i++) {
       const slurm_job_info_t &j = msg->job_array[i];
       JobRec r;
-      r.job_id = j.job_id;
+      r.job_id = gl_job_info_id(&j);
       r.job_state = j.job_state;
       r.exit_code = j.exit_code;
       r.time_limit = j.time_limit;
@@ -329,7 +326,7 @@ class JobsCall : public SlurmCall {
       r.qos = S(j.qos);
       r.resv_name = S(j.resv_name);
       r.dependency = S(j.dependency);
-      r.reason = S(slurm_job_reason_string((enum job_state_reason)j.state_reason));
+      r.reason = S(gl_job_reason_string(j.state_reason));
       r.state_desc = S(j.state_desc);
       r.tres_per_job = S(j.tres_per_job);
       r.tres_per_node = S(j.tres_per_node);
@@ -429,7 +426,7 @@ class PartitionCall : public SlurmCall {
     if (!found_) return true;
 
     if (!node_expr.empty()) {
-      hostlist_t hl = slurm_hostlist_create(node_expr.c_str());
+      gl_hostlist_t hl = slurm_hostlist_create(node_expr.c_str());
       if (hl) {
         char *h;
         while ((h = slurm_hostlist_shift(hl))) {
@@ -630,14 +627,23 @@ Napi::Value LoadPartition(const Napi::CallbackInfo &info) {
   return p;
 }
 
-}  // namespace
-
-void InitSlurm(Napi::Env env, Napi::Object exports) {
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("slurmSubmit", Napi::Function::New(env, Submit));
   exports.Set("slurmCancel", Napi::Function::New(env, Cancel));
   exports.Set("slurmSetTimeLimit", Napi::Function::New(env, SetTimeLimit));
   exports.Set("slurmLoadJobs", Napi::Function::New(env, LoadJobs));
   exports.Set("slurmLoadPartition", Napi::Function::New(env, LoadPartition));
+  // The release these calls were compiled for, "22.05.8" (slurm_version.h).
+  char v[32];
+  snprintf(v, sizeof(v), "%d.%02d.%d", (int)SLURM_VERSION_MAJOR(SLURM_VERSION_NUMBER),
+           (int)SLURM_VERSION_MINOR(SLURM_VERSION_NUMBER), (int)SLURM_VERSION_MICRO(SLURM_VERSION_NUMBER));
+  exports.Set("slurmVersion", v);
+  return exports;
 }
 
+}  // namespace
 }  // namespace gridlink
+
+static Napi::Object InitSlurmModule(Napi::Env env, Napi::Object exports) { return gridlink::Init(env, exports); }
+
+NODE_API_MODULE(gridlink_slurm, InitSlurmModule)

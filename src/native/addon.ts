@@ -1,4 +1,6 @@
-// addon.ts - load the Node-API addon (build/Release or prebuilds/) once.
+// addon.ts - load the Node-API addon gridlink.node (build/Release or
+// prebuilds/) once: the spool reader/writer and munge, which need no SLURM.
+// The libslurm calls are a module of their own beside it (slurm-addon.ts).
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,114 +76,8 @@ export interface MungeDecoded {
   encodeTime: number;
 }
 
-/** What slurmSubmit takes: SubmitRequest resolved to SLURM's fields (see src/slurm/local.ts). */
-export interface AddonSlurmSubmit {
-  script: string;
-  name: string;
-  /** Checked in the addon: must resolve through NSS to `uid`; `gid` must exist. */
-  user: string;
-  uid: number;
-  gid: number;
-  workDir: string;
-  stdout: string;
-  stderr: string;
-  /** "K=V" strings, the job's whole environment. */
-  environment: string[];
-  partition: string;
-  ntasks: number;
-  cpusPerTask: number;
-  memPerCpuMB: number;
-  /** e.g. "gres:gpu:2" (22.05's form, as sbatch --gpus writes it); omitted for none. */
-  tresPerJob?: string;
-  timeLimitMinutes: number;
-  comment?: string;
-}
-
-/** One slurm_job_info_t, as slurm_load_jobs returned it (raw: src/slurm/local.ts maps it). */
-export interface AddonSlurmJob {
-  jobId: number;
-  /** job_state: base state in the low byte, flags above. */
-  jobState: number;
-  /** wait() status: exit code << 8 | signal. */
-  exitCode: number;
-  /** Minutes; 0xffffffff INFINITE, 0xfffffffe NO_VAL. */
-  timeLimit: number;
-  userId: number;
-  groupId: number;
-  numNodes: number;
-  numTasks: number;
-  arrayJobId: number;
-  cpusPerTask: number;
-  /** 0 exclusive (JOB_SHARED_NONE), 1 ok, 2 user, 3 mcs, 0xfffe not set. */
-  shared: number;
-  requeue: number;
-  restartCnt: number;
-  stateReasonCode: number;
-  /** 1 when pn_min_memory carries MEM_PER_CPU (minMemory is then MB per CPU), else 0 (MB per node). */
-  memPerCpu: number;
-  minMemory: number;
-  submitTime: number;
-  startTime: number;
-  endTime: number;
-  /** eligible_time: when the job may start (BeginTime). */
-  beginTime: number;
-  name: string;
-  comment: string;
-  partition: string;
-  nodes: string;
-  workDir: string;
-  account: string;
-  qos: string;
-  reservation: string;
-  dependency: string;
-  /** slurm_job_reason_string(state_reason). */
-  stateReason: string;
-  stateDesc: string;
-  tresPerJob: string;
-  tresPerNode: string;
-  tresPerTask: string;
-  tresReqStr: string;
-  tresAllocStr: string;
-}
-
-export interface AddonSlurmNode {
-  name: string;
-  /** False when the partition names a node slurm_load_node did not return. */
-  known: boolean;
-  cpus: number;
-  realMemoryMB: number;
-  /** As SLURM prints it, e.g. "gpu:2" or "gpu:tesla:2(S:0)"; '' for none. */
-  gres: string;
-  /** slurm_node_state_string, e.g. IDLE, MIXED, DOWN+DRAIN. */
-  state: string;
-}
-
-export interface AddonSlurmPartition {
-  name: string;
-  state: 'UP' | 'DOWN' | 'DRAIN' | 'INACTIVE' | 'UNKNOWN';
-  nodes: AddonSlurmNode[];
-}
-
-/**
- * Rejections of the slurm* calls: code 'ESLURM' with slurmErrno (slurm_get_errno())
- * and slurmText (slurm_strerror); 'ESLURMCONF' (slurm.conf unreadable), 'EUSER'
- * (user/uid/gid do not resolve), 'EINVAL' (bad arguments).
- */
-export interface AddonSlurmError extends Error {
-  code: 'ESLURM' | 'ESLURMCONF' | 'EUSER' | 'EINVAL';
-  slurmErrno?: number;
-  slurmText?: string;
-}
-
+/** gridlink.node: the spool and munge, no SLURM (the libslurm calls: slurm-addon.ts). */
 export interface Addon {
-  /** Every slurm* call runs on the libuv pool under one mutex; slurm_init at the first (SLURM_CONF then is the cluster). */
-  slurmSubmit(req: AddonSlurmSubmit): Promise<number>;
-  /** SIGKILL through slurmctld (KillWait applies); already finished or unknown ids resolve. */
-  slurmCancel(jobId: number): Promise<void>;
-  slurmSetTimeLimit(jobId: number, minutes: number): Promise<void>;
-  slurmLoadJobs(): Promise<AddonSlurmJob[]>;
-  /** null when no such partition. */
-  slurmLoadPartition(name: string): Promise<AddonSlurmPartition | null>;
   /** Rejects with err.code = 'EMUNGE_*' (e.g. EMUNGE_SOCKET when munged is down). */
   mungeEncode(payload: Buffer | string, opts?: { socket?: string }): Promise<string>;
   /** Rejects with err.code = 'EMUNGE_*': EMUNGE_CRED_REPLAYED, EMUNGE_BAD_CRED, EMUNGE_CRED_EXPIRED... */
@@ -197,6 +93,17 @@ export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..'
 let cached: Addon | undefined;
 
 /**
+ * Where node-gyp-build finds gridlink.node: a local build (build/Release,
+ * then build/Debug) when there is one, else the prebuild for this platform
+ * and arch. Throws when there is none.
+ */
+export function addonPath(): string {
+  const require = createRequire(import.meta.url);
+  const load = require('node-gyp-build') as { resolve(dir: string): string };
+  return load.resolve(packageRoot);
+}
+
+/**
  * Loads the addon through node-gyp-build from the package root: a local build
  * (build/Release, then build/Debug) when there is one, else the prebuild for
  * this platform and arch (prebuilds/<platform>-<arch>/gridlink.node, made by
@@ -208,13 +115,12 @@ let cached: Addon | undefined;
 export function loadAddon(): Addon {
   if (cached) return cached;
   const require = createRequire(import.meta.url);
-  const load = require('node-gyp-build') as (dir: string) => unknown;
   try {
-    cached = load(packageRoot) as Addon;
+    cached = require(addonPath()) as Addon;
   } catch (err) {
     throw new Error(
       `gridlink native addon not found or not loadable under ${packageRoot} (build/Release, or prebuilds/${process.platform}-${process.arch}/): ` +
-        `run \`npm run build:native\` in a checkout or \`npm rebuild gridlink\` where it is installed (needs python3, make, g++, libslurm and libmunge headers). ` +
+        `run \`npm run build:native\` in a checkout or \`npm rebuild gridlink\` where it is installed (needs python3, make, g++ and libmunge-dev; libslurm-dev only for the local SLURM backend). ` +
         `Cause: ${(err as Error).message}`,
     );
   }

@@ -2,4 +2,5 @@ export { SpoolReader, SpoolWriter, type SpoolRecord, type UndecodableRecord, typ
 export { EventKind, eventKindName, toJobEvent, eventToJson, type JobEvent, type Tres, type SpoolPosition } from './event.js';
 export { decodeBytes, encodeBytes } from './bytes.js';
 export { loadAddon, packageRoot } from './addon.js';
+export { loadSlurmAddon, slurmAddonPath, type SlurmAddon } from './slurm-addon.js';
 export { mungeEncode, mungeDecode, type MungeDecoded } from './munge.js';

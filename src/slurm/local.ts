@@ -1,5 +1,5 @@
-// local.ts - the `local` SlurmBackend: libslurm through the Node addon
-// (native/addon/gl_slurm.cc), every call on the libuv pool, never on the
+// local.ts - the `local` SlurmBackend: libslurm through the addon's SLURM
+// module (native/addon/gl_slurm.cc, src/native/slurm-addon.ts), every call on the libuv pool, never on the
 // JavaScript thread. Calls are also queued here, one at a time, so a
 // slurmctld that does not answer (each call then waits up to MessageTimeout)
 // occupies one pool thread, not all of them.
@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-import { loadAddon, type Addon, type AddonSlurmError, type AddonSlurmJob } from '../native/addon.js';
+import { loadSlurmAddon, type AddonSlurmError, type AddonSlurmJob, type SlurmAddon } from '../native/slurm-addon.js';
 import { SlurmBackendError, submitRequestProblem, type SlurmBackend, type SlurmJob, type SlurmPartition, type SubmitRequest } from './backend.js';
 import { classifySlurmErrno, SLURM_ERRNO } from './errno.js';
 import { gresGpuCount, jobGpuCount } from './gres.js';
@@ -42,7 +42,7 @@ export function createLocalBackend(opts: LocalBackendOptions = {}): SlurmBackend
   }
   processConf = wanted;
   process.env.SLURM_CONF = wanted;
-  return new LocalBackend(loadAddon());
+  return new LocalBackend(loadSlurmAddon());
 }
 
 class LocalBackend implements SlurmBackend {
@@ -50,7 +50,7 @@ class LocalBackend implements SlurmBackend {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  constructor(private readonly addon: Addon) {}
+  constructor(private readonly addon: SlurmAddon) {}
 
   /** Runs `fn` after every earlier call settled; maps addon errors to SlurmBackendError. */
   private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
