@@ -6,6 +6,12 @@
 //
 // synchronous=FULL: a commit is on disk when it returns (the ingest answers a
 // relay, and the pipeline broadcasts a signed transaction, only after that).
+//
+// The ingest's writer thread writes the events through a connection of its
+// own, so a connection opened here is not the only writer: its
+// db.transaction() begins IMMEDIATE (takes the write lock first, waiting up
+// to busy_timeout). A DEFERRED one that read before writing would fail at
+// once with SQLITE_BUSY when the writer thread had committed in between.
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -52,6 +58,8 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
     if (!opts.readonly) {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
+      const transaction = db.transaction.bind(db);
+      db.transaction = ((fn: Parameters<Db['transaction']>[0]) => transaction(fn).immediate) as Db['transaction'];
     }
     db.pragma('foreign_keys = ON');
     const current = db.pragma('user_version', { simple: true }) as number;

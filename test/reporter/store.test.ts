@@ -83,7 +83,7 @@ describe('EventStore', () => {
     // A full disk: the database may grow by a few pages only, so the first
     // records of the batch fit and a later one does not.
     const pages = st.db.pragma('page_count', { simple: true }) as number;
-    st.db.pragma(`max_page_count = ${pages + 4}`);
+    await st.writerPragma(`max_page_count = ${pages + 4}`);
     const big = { ...batch(spoolId, [2, 3, 4, 5, 6, 7, 8, 9]), events: [2, 3, 4, 5, 6, 7, 8, 9].map((s) => wireEvent(s, { comment: 'z'.repeat(3000) })) };
     const err = await st.append(big).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreWriteError);
@@ -95,29 +95,63 @@ describe('EventStore', () => {
     expect(st.db.inTransaction).toBe(false);
     expect(logs.lines.some((l) => l.level === 50 && /write failed; batch not stored/.test(String(l.msg)))).toBe(true);
     // space again: the same batch is stored whole
-    st.db.pragma('max_page_count = 1073741823');
+    await st.writerPragma('max_page_count = 1073741823');
     expect(await st.append(big)).toEqual({ stored: 8, duplicates: 0 });
     expect(storedCount(d)).toBe(9);
   });
 
-  it('on a shared database: close() leaves it open, and an append inside another transaction is refused (it would not be durable)', async () => {
+  it('on a shared database: the writer thread waits for a write transaction of the process, each batch is readable once append() resolved, close() leaves the database open', async () => {
     const d = dir();
     const db = openDb(join(d, 'gridlink.db'));
     cleanups.push(() => void db.close());
     const st = new EventStore(db);
     const spoolId = newSpoolId();
     expect(await st.append(batch(spoolId, [1]))).toEqual({ stored: 1, duplicates: 0 });
-    db.exec('BEGIN');
-    await expect(st.append(batch(spoolId, [2]))).rejects.toThrow(/inside another transaction/);
-    db.exec('ROLLBACK');
+    // the process holds the write lock: the writer's commit waits for it (busy_timeout), not fails
+    db.exec('BEGIN IMMEDIATE');
+    let done = false;
+    const pending = st.append(batch(spoolId, [2])).then((r) => ((done = true), r));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(done).toBe(false);
     expect(st.has(spoolId, '2')).toBe(false);
-    expect(await st.append(batch(spoolId, [2]))).toEqual({ stored: 1, duplicates: 0 });
+    db.exec('COMMIT');
+    expect(await pending).toEqual({ stored: 1, duplicates: 0 });
+    // read on the process's connection right after append() resolved
+    expect(st.has(spoolId, '2')).toBe(true);
     await st.close();
     expect(db.open).toBe(true);
     expect(db.prepare('SELECT count(*) FROM events').pluck().get()).toBe(2);
     await expect(st.append(batch(spoolId, [3]))).rejects.toThrow(/closed/);
     // the same database through a second store sees the same records
     expect(seqsOf(new EventStore(db))).toEqual(['1', '2']);
+  });
+
+  it("the process's transactions that read before they write run between the writer's commits without SQLITE_BUSY", async () => {
+    const d = dir();
+    const db = openDb(join(d, 'gridlink.db'));
+    cleanups.push(() => void db.close());
+    const st = new EventStore(db);
+    cleanups.push(() => st.close());
+    const spoolId = newSpoolId();
+    let appending = true;
+    const writes = (async () => {
+      for (let i = 0; i < 60; i++) await st.append(batch(spoolId, [2 * i + 1, 2 * i + 2]));
+      appending = false;
+    })();
+    // the planner's pattern: read the events, then move a cursor, in one db.transaction()
+    const move = db.transaction(() => {
+      const n = db.prepare('SELECT count(*) FROM events').pluck().get() as number;
+      db.prepare("INSERT INTO meta (key, value) VALUES ('test.cursor', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(n));
+    });
+    let moves = 0;
+    while (appending) {
+      move();
+      moves++;
+      await new Promise((r) => setImmediate(r));
+    }
+    await writes;
+    expect(moves).toBeGreaterThan(10);
+    expect(st.counts().records).toBe(120);
   });
 
   it('reads back in store order with eventsAfter(id, limit), resumable from any id, and as an async iterator', async () => {
@@ -300,8 +334,8 @@ describe('ingest server with a store that cannot write', () => {
     const spoolId = newSpoolId();
     const b1 = batchBody(spoolId, [wireEvent(1)]);
     expect((await post(s.url, b1, await mungeHeader(b1))).status).toBe(200);
-    const db = s.server.store.db;
-    db.pragma(`max_page_count = ${(db.pragma('page_count', { simple: true }) as number) + 4}`);
+    const { store } = s.server;
+    await store.writerPragma(`max_page_count = ${(store.db.pragma('page_count', { simple: true }) as number) + 4}`);
     const body = batchBody(spoolId, [2, 3, 4, 5, 6, 7, 8, 9].map((n) => wireEvent(n, { comment: 'q'.repeat(3000) })));
     const r = await post(s.url, body, await mungeHeader(body));
     expect(r).toMatchObject({ status: 503, json: { error: 'store_failed' } });
@@ -310,7 +344,7 @@ describe('ingest server with a store that cannot write', () => {
     expect(s.logs.lines.some((l) => l.msg === 'ingest: batch not stored')).toBe(true);
     const h = await fetch(`${s.url}/healthz`);
     expect(h.status).toBe(200);
-    db.pragma('max_page_count = 1073741823');
+    await store.writerPragma('max_page_count = 1073741823');
     expect((await post(s.url, body, await mungeHeader(body))).json).toEqual({ stored: 8, duplicates: 0, rejected: [] });
     expect(storedCount(d)).toBe(9);
   });

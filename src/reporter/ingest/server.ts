@@ -4,8 +4,11 @@
 // Order of work for a batch: size limit, auth header syntax (both before the
 // body is read), body read with the limit and hashed, credential verified
 // against the body's digest, then JSON and schema, then each record on its
-// own, then one append: one SQLite transaction, committed (synchronous=FULL)
-// before the answer is sent.
+// own, then one append: handed to the store's writer thread, which commits
+// it with the batches that arrive meanwhile (one SQLite transaction,
+// synchronous=FULL); the answer is sent once that commit returned, and the
+// event loop serves other requests meanwhile. A writer that dies stops the
+// server (fatal log; `closed` resolves with the reason).
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -35,7 +38,8 @@ export interface IngestServerDeps {
   logger?: Logger;
   /**
    * A store on the process's open state database (`new EventStore(db)`);
-   * the HMAC nonces go to the same database. When given, stop() leaves it
+   * the HMAC nonces go to the same database. When given, stop() ends its
+   * writer thread (the server is its only writer) and leaves the database
    * open (the caller owns it); otherwise the server opens `<storeDir>/gridlink.db`.
    */
   store?: EventStore;
@@ -54,8 +58,10 @@ export interface IngestServer {
   store: EventStore;
   registry: Registry;
   metrics: IngestMetrics;
-  /** Stops accepting, lets requests in flight finish (up to graceMs), closes the store if it opened it. */
+  /** Stops accepting, lets requests in flight finish (up to graceMs), ends the store's writer, closes the store if it opened it. */
   stop(graceMs?: number): Promise<void>;
+  /** Resolves once the server stopped: undefined after stop(), the reason when it stopped itself (the store's writer died). */
+  closed: Promise<Error | undefined>;
 }
 
 type BatchResult = 'ok' | 'bad_request' | 'unauthorized' | 'forbidden' | 'too_large' | 'unavailable' | 'error';
@@ -282,20 +288,33 @@ export async function startIngestServer(config: IngestConfig, deps: IngestServer
   log.info({ url, allowedUids: [...config.allowedUids], munge: config.munge !== null, hmacKeys: [...config.hmacKeys.keys()], store: store.path }, 'ingest: listening');
 
   let stopping: Promise<void> | undefined;
+  let stoppedBy: Error | undefined;
+  let resolveClosed!: (why: Error | undefined) => void;
+  const closed = new Promise<Error | undefined>((resolve) => (resolveClosed = resolve));
   const stop = (graceMs = 10_000): Promise<void> =>
     (stopping ??= (async () => {
-      closing = true; // answers in flight close their connection
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const idle = setInterval(() => server.closeIdleConnections(), 50);
-      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-      await closed;
-      clearInterval(idle);
-      clearTimeout(timer);
-      await nonces?.close();
-      if (ownsStore) await store.close();
-      log.info({ url }, 'ingest: stopped');
+      try {
+        closing = true; // answers in flight close their connection
+        const done = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const idle = setInterval(() => server.closeIdleConnections(), 50);
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        await done;
+        clearInterval(idle);
+        clearTimeout(timer);
+        await nonces?.close();
+        await store.close();
+        log.info({ url }, 'ingest: stopped');
+      } finally {
+        resolveClosed(stoppedBy);
+      }
     })());
+  void store.broken.then((err) => {
+    if (stopping) return;
+    stoppedBy = err;
+    log.fatal({ err, url }, 'ingest: stopping: the event store cannot store batches (the relays keep theirs and retry); restart the reporter');
+    void stop(2000);
+  });
 
-  return { url, host: addr.address, port: addr.port, store, registry, metrics, stop };
+  return { url, host: addr.address, port: addr.port, store, registry, metrics, stop, closed };
 }

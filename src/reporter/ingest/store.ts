@@ -1,16 +1,22 @@
 // store.ts - the reporter's durable event store: the `events` table of the
 // state database (src/state/db.ts; the table is in ./schema.ts).
 //
-// append() stores a batch in one SQLite transaction of prepared
-// `INSERT ... ON CONFLICT (spool_id, seq) DO NOTHING` statements (32 rows per
-// statement), so a record already stored (a relay's retry, or twice in one
-// batch) is counted as a duplicate and stored once. The database runs with
-// synchronous=FULL: the batch is on disk when append() returns, and the
-// server answers only then. A transaction that fails is rolled back: nothing
-// of the batch is stored.
+// append() hands a batch to the store's writer thread (./writer.ts), which
+// commits it with the batches that arrive meanwhile, one transaction for
+// several batches (group commit), on a connection of its own: the event
+// loop never waits for the fsync. Each batch's rows go through prepared
+// `INSERT ... ON CONFLICT (spool_id, seq) DO NOTHING` statements (32 rows
+// per statement), so a record already stored (a relay's retry, or twice in
+// one batch) is counted as a duplicate and stored once. The database runs
+// with synchronous=FULL: the batch is on disk when append() resolves, and
+// the server answers only then. A batch that fails is rolled back alone
+// (a savepoint per batch): nothing of it is stored.
 //
-// Records are read back in store order (id) with eventsAfter(), the chain
-// reporter's cursor, or by SLURM job id with eventsForJob(). The event is kept as JSON text: JSON.stringify escapes
+// Records are read back on the caller's connection (the state database of
+// the process) in store order (id) with eventsAfter(), the chain reporter's
+// cursor, or by SLURM job id with eventsForJob(); WAL gives these reads the
+// committed state, so a batch is readable once append() resolved. The
+// event is kept as JSON text: JSON.stringify escapes
 // lone surrogates (bytes that were not UTF-8, see src/native/bytes.ts) as
 // \udcNN, so they round-trip; SQLite TEXT cannot hold them (better-sqlite3
 // would write U+FFFD), which is why a host with them also goes to host_json.
@@ -23,6 +29,7 @@ import type { Logger } from 'pino';
 import type { WireEvent } from '../../relay/protocol.js';
 import { openDb, stateDbPath, STATE_DB_FILE, type Db } from '../../state/db.js';
 import { lockStoreDir, type DirLock } from './lock.js';
+import { StoreWriter, WriterError } from './writer.js';
 
 export type Daemon = 'slurmctld' | 'slurmd';
 
@@ -54,12 +61,14 @@ export interface AppendResult {
 export interface StoreCounts {
   /** Records in the store. */
   records: number;
-  /** Append transactions committed (each one on disk) since this EventStore was made. */
+  /** Transactions committed by the writer (each one on disk, holding one or more batches) since this EventStore was made. */
   commits: number;
 }
 
 export interface EventStoreOptions {
   logger?: Logger;
+  /** After each group commit: batches committed, rows, milliseconds from BEGIN to COMMIT (metrics). */
+  onCommit?: (batches: number, rows: number, ms: number) => void;
 }
 
 /** Raised to the caller of append() when the batch could not be stored: nothing of it is stored. */
@@ -125,16 +134,19 @@ export class EventStore {
   /** The directory of the database file (the `--store` directory when opened by EventStore.open). */
   readonly dir: string;
   private readonly log: Logger | undefined;
+  private readonly opts: EventStoreOptions;
   private readonly owned: { lock: DirLock } | undefined;
-  /** Inserts `rows` rows whose values are laid out flat in `values`, in one transaction. */
-  private readonly insertBatch: (values: unknown[], rows: number) => AppendResult;
+  /** Started by the first append (a store only read from has no thread). */
+  private writer: StoreWriter | undefined;
   private readonly hasStmt: Database.Statement<[string, bigint], unknown>;
   private readonly afterStmt: Database.Statement<[number, number], Row>;
   private readonly jobStmt: Database.Statement<[number, number], Row>;
   private records: number;
   private commits = 0;
-  private broken: Error | undefined;
   private closed = false;
+  private onBroken: ((err: Error) => void) | undefined;
+  /** Resolves with the reason when the writer takes no more batches (see failure); never while it works. */
+  readonly broken: Promise<Error> = new Promise((resolve) => (this.onBroken = resolve));
 
   /**
    * A store on an open state database (openDb; migrated). close() leaves the
@@ -145,18 +157,8 @@ export class EventStore {
     this.path = db.name;
     this.dir = dirname(db.name);
     this.log = opts.logger;
+    this.opts = opts;
     this.owned = owned;
-    const one = db.prepare<unknown[]>(insertSql(1));
-    const many = db.prepare<unknown[]>(insertSql(ROWS_PER_INSERT));
-    const w = INSERT_COLUMNS.length;
-    const tx = db.transaction((values: unknown[], rows: number): AppendResult => {
-      let stored = 0;
-      let i = 0;
-      for (; i + ROWS_PER_INSERT <= rows; i += ROWS_PER_INSERT) stored += many.run(values.slice(i * w, (i + ROWS_PER_INSERT) * w)).changes;
-      for (; i < rows; i++) stored += one.run(values.slice(i * w, (i + 1) * w)).changes;
-      return { stored, duplicates: rows - stored };
-    });
-    this.insertBatch = (values, rows) => tx.immediate(values, rows);
     this.hasStmt = db.prepare<[string, bigint]>('SELECT 1 FROM events WHERE spool_id = ? AND seq = ?').pluck().safeIntegers(false);
     const columns = 'id, spool_id, CAST(seq AS TEXT) AS seq, host, host_json, daemon, received_at, event';
     this.afterStmt = db.prepare<[number, number], Row>(`SELECT ${columns} FROM events WHERE id > ? ORDER BY id LIMIT ?`).safeIntegers(false);
@@ -215,19 +217,50 @@ export class EventStore {
     return { records: this.records, commits: this.commits };
   }
 
-  /** Set when a failed write left the database unusable: every append then fails until restart. */
+  /** Set when the writer can take no more batches (its thread died, or a failed write left the database unusable): every append then fails until restart. */
   get failure(): Error | undefined {
-    return this.broken;
+    return this.writer?.failure;
+  }
+
+  /** Runs a PRAGMA on the writer thread's connection (tests: `max_page_count` makes the disk "full" for the writer). */
+  async writerPragma(pragma: string): Promise<unknown> {
+    return this.startWriter().pragma(pragma);
+  }
+
+  private startWriter(): StoreWriter {
+    if (this.writer) return this.writer;
+    if (this.closed) throw new StoreWriteError('event store is closed');
+    if (this.db.memory || this.db.readonly) {
+      throw new StoreWriteError(`event store: ${this.path} is ${this.db.memory ? 'an in-memory' : 'a read-only'} database; the writer thread needs a writable database file`);
+    }
+    this.writer = new StoreWriter({
+      path: this.path,
+      insertOne: insertSql(1),
+      insertMany: insertSql(ROWS_PER_INSERT),
+      rowsPerInsert: ROWS_PER_INSERT,
+      width: INSERT_COLUMNS.length,
+      onCommit: (batches, rows, ms) => {
+        this.commits++;
+        this.opts.onCommit?.(batches, rows, ms);
+      },
+      onBroken: (err) => {
+        this.log?.fatal({ err, path: this.path }, 'event store: broken; no batch can be stored until the reporter is restarted');
+        this.onBroken?.(err);
+      },
+    });
+    return this.writer;
   }
 
   /**
-   * Stores the batch's records that are not stored yet, in one transaction,
-   * on disk before resolving. Rejects with StoreWriteError when it could not:
+   * Stores the batch's records that are not stored yet, in the writer's next
+   * transaction (with the batches handed over meanwhile), on disk before
+   * resolving. Rejects with StoreWriteError when it could not:
    * nothing of the batch is stored then. Every seq must pass seqProblem().
    */
   async append(batch: AppendBatch): Promise<AppendResult> {
     if (this.closed) throw new StoreWriteError('event store is closed');
-    if (this.broken) throw new StoreWriteError(this.broken.message);
+    const failure = this.failure;
+    if (failure) throw new StoreWriteError(failure.message);
     const receivedAt = batch.receivedAt ?? Date.now();
     const wellFormed = !LONE_SURROGATE_RE.test(batch.host);
     const host = wellFormed ? batch.host : batch.host.replace(/[\ud800-\udfff]/gu, '\ufffd');
@@ -240,36 +273,18 @@ export class EventStore {
     }
     const rows = batch.events.length;
     if (rows === 0) return { stored: 0, duplicates: 0 };
-    // Inside someone else's transaction ours would be a savepoint, not on disk when we answer.
-    if (this.db.inTransaction) {
-      throw new StoreWriteError(`event store: the state database ${this.path} is inside another transaction; batch not stored, retry`);
-    }
-    let r: AppendResult;
+    let stored: number;
     try {
-      r = this.insertBatch(values, rows);
+      stored = await this.startWriter().append(values, rows);
     } catch (err) {
-      this.afterFailure(err as Error);
-      throw new StoreWriteError(`event store: writing ${this.path} failed: ${(err as Error).message}`);
+      if (!(err instanceof WriterError)) throw err;
+      if (err.code !== 'BROKEN' && err.code !== 'CLOSED') {
+        this.log?.error({ err, path: this.path }, 'event store: write failed; batch not stored (free space or fix the disk; the relay retries)');
+      }
+      throw new StoreWriteError(err.code === 'CLOSED' ? 'event store is closed' : `event store: writing ${this.path} failed: ${err.message}`);
     }
-    this.commits++;
-    this.records += r.stored;
-    return r;
-  }
-
-  /** After a failed transaction: make sure it is rolled back, or give up until restart. */
-  private afterFailure(cause: Error & { code?: string }): void {
-    try {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-    } catch (err) {
-      this.broken = new Error(
-        `event store ${this.path} is unusable after a failed write (${cause.message}) and a failed rollback (${(err as Error).message}); fix the disk and restart the reporter (SQLite recovers the last committed state at open)`,
-      );
-    }
-    if (!this.broken && (cause.code === 'SQLITE_CORRUPT' || cause.code === 'SQLITE_NOTADB')) {
-      this.broken = new Error(`event store ${this.path} is corrupt (${cause.message}); stop the reporter and restore the database from a backup`);
-    }
-    if (this.broken) this.log?.fatal({ err: this.broken }, 'event store: broken');
-    else this.log?.error({ err: cause, path: this.path }, 'event store: write failed; batch not stored (free space or fix the disk; the relay retries)');
+    this.records += stored;
+    return { stored, duplicates: rows - stored };
   }
 
   /** Up to `limit` records with id > afterId, in id (store) order. Start with afterId 0. */
@@ -298,10 +313,15 @@ export class EventStore {
     }
   }
 
-  /** Stops appending; when the store opened its database (EventStore.open), closes it and releases the lock. */
+  /**
+   * Stops appending: batches handed over are committed and the writer thread
+   * ends. When the store opened its database (EventStore.open), also closes
+   * it and releases the lock; otherwise the database stays open for reads.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.writer?.close();
     if (this.owned) {
       this.db.close();
       this.owned.lock.release();
