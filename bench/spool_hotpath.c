@@ -81,9 +81,10 @@ int main(int argc, char **argv)
 	double *t = calloc((size_t)n, sizeof(double));
 	char path[4200];
 
-	/* a job as slurmctld hands it over */
-	struct job_details details;
+	/* a job as slurmctld hands it over (job_details_t from 23.02, struct
+	 * job_details before: the type job_record_t points to, in any release) */
 	job_record_t job;
+	__typeof__(*job.details) details;
 	memset(&details, 0, sizeof(details));
 	memset(&job, 0, sizeof(job));
 	details.submit_time = time(NULL) - 120;

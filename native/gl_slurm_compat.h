@@ -28,8 +28,8 @@
  * libslurm (its soname changes with every release), so one binary serves one
  * SLURM release, like the plugins. Usable from C and C++.
  */
-#ifndef GRIDLINK_GL_SLURM_COMPAT_H
-#define GRIDLINK_GL_SLURM_COMPAT_H
+#ifndef GRIDLINK_GL_SLURM_VERSION
+#define GRIDLINK_GL_SLURM_VERSION
 
 #include <slurm/slurm_version.h>
 
@@ -39,8 +39,11 @@
 #error "gridlink supports SLURM 22.05 and later"
 #endif
 
-/* Only the public API below; the plugins include this for GL_SLURM_AT_LEAST. */
-#ifndef GL_SLURM_VERSION_ONLY
+#endif /* GRIDLINK_GL_SLURM_VERSION */
+
+/* The public API below; the plugins include this for GL_SLURM_AT_LEAST only. */
+#if !defined(GL_SLURM_VERSION_ONLY) && !defined(GRIDLINK_GL_SLURM_API)
+#define GRIDLINK_GL_SLURM_API
 
 #if GL_SLURM_AT_LEAST(26, 6)
 #warning "SLURM newer than 26.05: not checked; compare slurm/slurm.h's job submit, kill, update and hostlist API with the table in gl_slurm_compat.h"
@@ -146,5 +149,4 @@ static inline int gl_slurm_kill_job(uint32_t job_id, uint16_t sig, uint16_t flag
 #endif
 }
 
-#endif /* GL_SLURM_VERSION_ONLY */
-#endif
+#endif /* GRIDLINK_GL_SLURM_API */

@@ -1,7 +1,9 @@
 /*
  * slurm_compat.h - every difference between the SLURM releases the plugins
- * build for (22.05 to 25.11), in one place. Nothing else in plugins/ tests
- * SLURM_VERSION_NUMBER.
+ * build for (22.05 to 26.05), in one place. Nothing else in plugins/ tests
+ * SLURM_VERSION_NUMBER. GL_SLURM_AT_LEAST and the oldest supported release
+ * come from native/gl_slurm_compat.h, the addon's compatibility header for
+ * libslurm's public API.
  *
  * A plugin binary serves exactly one SLURM version: slurmctld refuses a
  * jobcomp plugin whose plugin_version is not its own major.minor.micro (and
@@ -15,6 +17,7 @@
  *   24.11    (List is gone: list_t, which exists since 23.02)
  *   25.05                                                           jobcomp_p_record_job_end(job, event)
  *                                                                   + jobcomp_p_record_job_start(job, event)
+ *   26.05    (nothing for a jobcomp plugin: syms[] and signatures as 25.05)
  *
  * The jobcomp plugin writes its entry points once, as
  *     static int provider_set_location(const char *loc);
@@ -28,15 +31,12 @@
 #ifndef GRIDLINK_SLURM_COMPAT_H
 #define GRIDLINK_SLURM_COMPAT_H
 
-#include <slurm/slurm_version.h>
+#define GL_SLURM_VERSION_ONLY /* GL_SLURM_AT_LEAST and the 22.05 floor only */
+#include "gl_slurm_compat.h"
+#undef GL_SLURM_VERSION_ONLY
 
-#define GL_SLURM_AT_LEAST(maj, min) (SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(maj, min, 0))
-
-#if !GL_SLURM_AT_LEAST(22, 5)
-#error "gridlink's SLURM plugins support SLURM 22.05 and later"
-#endif
-#if GL_SLURM_AT_LEAST(26, 0)
-#warning "SLURM newer than 25.11: not tested; check src/interfaces/jobcomp.c's syms[] against GL_JOBCOMP_ENTRY_POINTS"
+#if GL_SLURM_AT_LEAST(26, 6)
+#warning "SLURM newer than 26.05: not checked; compare src/interfaces/jobcomp.c's syms[] with GL_JOBCOMP_ENTRY_POINTS"
 #endif
 
 #ifdef GL_SLURM_JOBCOMP /* only the slurmctld side needs the internal headers */

@@ -11,6 +11,7 @@ import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlink
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { prepare, PREPARE_TIMEOUT_MS } from '../helpers/prepare.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const pkg = JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8')) as {
@@ -29,7 +30,24 @@ function installedSlurm(): string {
 const slurm = installedSlurm();
 const [sMaj, sMin, sMic] = slurm.split('.').map(Number) as [number, number, number];
 const mm = `${sMaj}.${String(sMin).padStart(2, '0')}`;
-const debVersion = `${pkg.version}+slurm${slurm}`;
+/** The distribution release the package is named for, as scripts/build-deb.sh reads /etc/os-release: deb12, deb13. */
+function debRelease(): string {
+  const os = Object.fromEntries(
+    readFileSync('/etc/os-release', 'utf8')
+      .split('\n')
+      .map((l) => /^(\w+)=("?)(.*)\2$/.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1], m[3]]),
+  ) as Record<string, string | undefined>;
+  return (os.ID === 'debian' ? 'deb' : os.ID ?? 'linux') + (os.VERSION_ID ?? os.VERSION_CODENAME ?? '');
+}
+const debVersion = `${pkg.version}+slurm${slurm}~${debRelease()}`;
+/** The libnode the build linked the runtime with (CMakeLists.txt writes it): soname, package, version, bundled. */
+function linkedLibnode(): Record<string, string> {
+  const f = path.join(repo, 'build-deb', 'cmake', 'LIBNODE');
+  if (!existsSync(f)) return {};
+  return Object.fromEntries(readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
 const deb = path.join(repo, 'build-deb', `gridlink_${debVersion}_amd64.deb`);
 const entry = '/usr/lib/gridlink/dist/relay/embedded.cjs';
 const pluginDir = `usr/lib/gridlink/slurm-${slurm}`;
@@ -53,7 +71,8 @@ describe(`the Debian package (build-deb/gridlink_${debVersion}_amd64.deb)`, () =
   let control: Record<string, string>;
 
   beforeAll(async () => {
-    if (!existsSync(deb)) throw new Error(`${deb} is missing: run bash scripts/setup.sh (its last step, scripts/build-deb.sh, builds the .deb)`);
+    await prepare('deb');
+    if (!existsSync(deb)) throw new Error(`${deb} is missing after scripts/prepare-tests.sh deb: see build-tests/deb.log`);
     // tmpfs when there is one: unpacking 11,000 files to disk is most of this file's time on a busy machine
     root = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'gridlink-deb-'));
     const [contents, fields] = await Promise.all([ok('dpkg-deb', ['-c', deb]), ok('dpkg-deb', ['-f', deb]), ok('dpkg-deb', ['-x', deb, root])]);
@@ -71,7 +90,7 @@ describe(`the Debian package (build-deb/gridlink_${debVersion}_amd64.deb)`, () =
         control[key] = line.slice(line.indexOf(':') + 1).trim();
       }
     }
-  }, 60_000);
+  }, PREPARE_TIMEOUT_MS);
   afterAll(() => {
     if (root) rmSync(root, { recursive: true, force: true });
   });
@@ -83,13 +102,13 @@ describe(`the Debian package (build-deb/gridlink_${debVersion}_amd64.deb)`, () =
       'usr/lib/gridlink/dist/relay/embedded.cjs',
       'usr/lib/gridlink/dist/sbatch/sbatch.proto',
       'usr/lib/gridlink/prebuilds/linux-x64/gridlink.node',
+      'usr/lib/gridlink/prebuilds/linux-x64/gridlink_slurm.so',
       'usr/lib/gridlink/node_modules/better-sqlite3/package.json',
       'usr/lib/gridlink/node_modules/viem/package.json',
       'usr/bin/gridlink',
       `${pluginDir}/spank_provider.so`,
       `${pluginDir}/jobcomp_provider.so`,
       `${pluginDir}/gridlink_runtime.so`,
-      `${pluginDir}/libnode.so.108`,
       'lib/systemd/system/gridlink-supervisor.service',
       'lib/systemd/system/gridlink-relay.service',
       'lib/systemd/system/gridlink-reporter.service',
@@ -111,7 +130,7 @@ describe(`the Debian package (build-deb/gridlink_${debVersion}_amd64.deb)`, () =
     expect([...listing.keys()].filter((p) => /^usr\/lib\/gridlink\/dist\/.*\.(map|tsbuildinfo)$/.test(p))).toEqual([]);
   });
 
-  it('has the control fields: name, version, section, dependencies on this SLURM and on libnode108\'s libraries', async () => {
+  it('has the control fields: name, version, section, dependencies on this SLURM and on the linked libnode (or its libraries)', async () => {
     expect(control.Package).toBe('gridlink');
     expect(control.Version).toBe(debVersion);
     expect(control.Architecture).toBe('amd64');
@@ -121,14 +140,22 @@ describe(`the Debian package (build-deb/gridlink_${debVersion}_amd64.deb)`, () =
     const depends = control.Depends!.split(',').map((d) => d.trim());
     expect(depends).toContain('nodejs (>= 20)');
     expect(depends).toContain('munge');
-    // the libslurm the packaged addon links, as Debian names it (libslurm.so.38 -> libslurm38), of this SLURM or later
-    const soname = /libslurm\.so\.(\d+) =>/.exec(await ok('ldd', [path.join(root, 'usr/lib/gridlink/prebuilds/linux-x64/gridlink.node')]))![1];
+    // the libslurm the packaged SLURM module links, as Debian names it (libslurm.so.38 -> libslurm38), of this SLURM or later;
+    // the spool and munge addon links none
+    const soname = /libslurm\.so\.(\d+) =>/.exec(await ok('ldd', [path.join(root, 'usr/lib/gridlink/prebuilds/linux-x64/gridlink_slurm.so')]))![1];
+    expect(await ok('ldd', [path.join(root, 'usr/lib/gridlink/prebuilds/linux-x64/gridlink.node')])).not.toMatch(/libslurm/);
     expect(depends).toContain(`libslurm${soname} (>= ${slurm})`);
     expect((await ok('dpkg-query', ['-W', '-f', '${Version}', `libslurm${soname}`])).startsWith(`${slurm}-`)).toBe(true);
-    // libnode108 is unpacked beside the plugins, not installed: its dependencies are the package's
-    const libnodeVersion = readFileSync(path.join(repo, '.libnode', '.gridlink-libnode'), 'utf8').trim();
-    const libnodeDeps = /^Depends: (.*)$/m.exec(await ok('apt-cache', ['show', `libnode108=${libnodeVersion}`]))![1]!;
-    for (const d of libnodeDeps.split(',').map((s) => s.trim())) expect(depends, d).toContain(d);
+    // the libnode the runtime links: packaged beside the plugins when it is not installed (Debian 12's
+    // libnode108 conflicts with NodeSource's nodejs), then its dependencies are the package's; else itself
+    const ln = linkedLibnode();
+    expect(ln.soname).toMatch(/^libnode\.so\.\d+$/);
+    if (ln.bundled === 'ON') {
+      const libnodeDeps = /^Depends: (.*)$/m.exec(await ok('apt-cache', ['show', `${ln.package}=${ln.version}`]))![1]!;
+      for (const d of libnodeDeps.split(',').map((s) => s.trim())) expect(depends, d).toContain(d);
+    } else {
+      expect(depends.some((d) => /^libnode\d+ \(>= /.test(d))).toBe(true);
+    }
     // slurmctld loads a jobcomp plugin of its own major.minor.micro only, slurmd a SPANK plugin of its major.minor
     const breaks = control.Breaks!.split(',').map((d) => d.trim());
     expect(breaks).toEqual([
@@ -226,14 +253,15 @@ describe(`the Debian package (build-deb/gridlink_${debVersion}_amd64.deb)`, () =
     expect((await ok(process.execPath, ['--input-type=module', '-e', script])).trim()).toBe('valid');
   });
 
-  it('gridlink_runtime.so finds libnode.so.108 beside it ($ORIGIN) and defaults to the packaged relay bundle', async () => {
+  it('gridlink_runtime.so finds the libnode it was built with (beside it, $ORIGIN, when packaged) and defaults to the packaged relay bundle', async () => {
     const runtime = path.join(root, pluginDir, 'gridlink_runtime.so');
     const dyn = await ok('readelf', ['-d', runtime]);
+    const { soname, bundled } = linkedLibnode();
     expect(dyn).toMatch(/\(RUNPATH\)\s+Library runpath: \[\$ORIGIN\]$/m);
-    expect(dyn).toMatch(/\(NEEDED\)\s+Shared library: \[libnode\.so\.108\]/);
-    expect(statSync(path.join(root, pluginDir, 'libnode.so.108')).isFile()).toBe(true);
+    expect(dyn).toContain(`Shared library: [${soname}]`);
+    expect(listing.has(`${pluginDir}/${soname}`)).toBe(bundled === 'ON');
     const ldd = await ok('ldd', [runtime]);
-    expect(ldd).toContain(`libnode.so.108 => ${path.join(root, pluginDir, 'libnode.so.108')}`);
+    if (bundled === 'ON') expect(ldd).toContain(`${soname} => ${path.join(root, pluginDir, soname!)}`);
     expect(ldd).not.toMatch(/not found/);
     // the plugins' compiled-in default entry= is the packaged bundle (native/gl_runtime_loader.c)
     for (const so of ['spank_provider.so', 'jobcomp_provider.so']) {
