@@ -4,6 +4,7 @@ import { runIdentityBench } from './identity.js';
 import { resultsPath } from './results.js';
 import { runRelayBench } from './relay.js';
 import { runReporterBench } from './reporter.js';
+import { runSlurmBench } from './slurm.js';
 import { runSpoolBench } from './spool.js';
 import { runSupervisorBench } from './supervisor.js';
 
@@ -13,6 +14,7 @@ const suites: Record<string, () => void | Promise<void>> = {
   reporter: () => runReporterBench(),
   supervisor: () => runSupervisorBench(),
   identity: () => runIdentityBench(),
+  slurm: () => runSlurmBench(),
 };
 
 const wanted = process.argv.slice(2);

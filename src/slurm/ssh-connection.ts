@@ -1,9 +1,14 @@
 // ssh-connection.ts - one ssh2 connection to the login node, reused for every
-// command, with at most `maxChannels` exec channels open at once (sshd
-// refuses channels beyond its MaxSessions, 10 by default), the rest queued.
+// command. Commands run on a pool of long-lived shells (src/slurm/ssh-shell.ts:
+// the login shell and its rc files start once per worker, not once per
+// command), at most `maxChannels` at once and never more than sshd grants:
+// sshd refuses sessions beyond its MaxSessions (10 by default), and the
+// first refusal caps the pool at the number of workers then open, for the
+// rest of the connection. Commands beyond the pool's size queue for the next
+// free worker; an idle worker exits after IDLE_WORKER_MS.
 //
 // Failure model: every call ends within connectTimeoutMs + 2 x
-// commandTimeoutMs (connect, wait for a channel, run) and fails with
+// commandTimeoutMs (connect, wait for a worker, run) and fails with
 // SlurmBackendError kind 'unavailable' when the login node cannot be reached,
 // rejects our key or presents a host key we do not expect. After a failed
 // connect or a dropped connection the next attempt waits for a backoff
@@ -11,17 +16,17 @@
 // once instead of queueing, so a supervisor loop never hangs on a dead login
 // node. Reconnecting is lazy: the first call after the backoff reconnects.
 import { createHash } from 'node:crypto';
-import { Client, type ClientChannel } from 'ssh2';
+import { Client } from 'ssh2';
 import type { Logger } from 'pino';
 import { SlurmBackendError } from './backend.js';
+import { ChannelOpenError, RequestTimeoutError, ShellGoneError, ShellWorker, type ExecResult } from './ssh-shell.js';
 
-export interface ExecResult {
-  /** Exit status; null when the command died by a signal (then `signal`). */
-  code: number | null;
-  signal: string | undefined;
-  stdout: string;
-  stderr: string;
-}
+export type { ExecResult } from './ssh-shell.js';
+
+/** An idle worker shell exits after this long (the next command opens another). */
+const IDLE_WORKER_MS = 60_000;
+/** sshd refused a session while none of ours was open: try again this often until the command's deadline. */
+const REFUSED_RETRY_MS = 100;
 
 export interface SshConnectionOptions {
   host: string;
@@ -49,37 +54,50 @@ export class SshConnection {
   private backoffMs: number;
   private nextAttemptAt = 0;
   private lastError = '';
-  private active = 0;
-  private readonly waiters: Array<() => void> = [];
-  /** Rejecters of the commands running on the current connection. */
-  private readonly inFlight = new Set<(e: Error) => void>();
+  /** Live worker shells on the current connection, busy or idle. */
+  private readonly workers = new Set<ShellWorker>();
+  /** The free ones, most recently used last. */
+  private idle: ShellWorker[] = [];
+  /** Workers being opened. */
+  private opening = 0;
+  /** How many workers the current connection may hold: maxChannels until sshd refuses one. */
+  private cap: number;
+  /** The cap went down since the last log line about it. */
+  private capLowered = false;
+  /** Commands waiting for a worker: handed one, or undefined to look again (a slot freed, the connection changed). */
+  private readonly waiters: Array<(w: ShellWorker | undefined) => void> = [];
   private closed = false;
   /** Host key fingerprint of the last rejected key, for the error message. */
   private rejectedKey: string | undefined;
 
   constructor(private readonly o: SshConnectionOptions) {
     this.backoffMs = o.reconnectMinMs;
+    this.cap = o.maxChannels;
   }
 
   private get where(): string {
     return `login node ${this.o.username}@${this.o.host}:${this.o.port}`;
   }
 
-  /** Runs `command` (through the login shell of `username`) with `stdin`; the command's own failures are in the result. */
+  /** Runs `command` (a POSIX sh command line) with `stdin`; the command's own failures are in the result. */
   async exec(command: string, stdin?: string, timeoutMs = this.o.commandTimeoutMs): Promise<ExecResult> {
     if (this.closed) throw new SlurmBackendError('unavailable', 'the ssh SLURM backend is closed');
     const client = await this.connected();
-    await this.acquire(timeoutMs);
+    const w = await this.acquire(client, timeoutMs);
     try {
-      return await this.run(client, command, stdin, timeoutMs);
+      return await w.run(command, stdin, timeoutMs);
+    } catch (e) {
+      if (e instanceof RequestTimeoutError) throw this.unavailable(`command on ${this.where} did not finish within ${timeoutMs} ms (commandTimeoutMs); it may or may not have taken effect`, e);
+      if (e instanceof ShellGoneError) throw this.unavailable(`connection to ${this.where} lost while the command ran (${e.message}); it may or may not have taken effect`, e);
+      throw e;
     } finally {
-      this.release();
+      this.release(w);
     }
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const w of this.waiters.splice(0)) w();
+    this.dropWorkers();
     const c = this.client;
     this.client = undefined;
     if (c) {
@@ -131,6 +149,7 @@ export class SshConnection {
         if (ready) return;
         ready = true;
         this.client = c;
+        this.cap = this.o.maxChannels;
         this.backoffMs = this.o.reconnectMinMs;
         this.nextAttemptAt = 0;
         this.o.logger.info(`ssh SLURM backend: connected to ${this.where}`);
@@ -150,8 +169,7 @@ export class SshConnection {
           this.lastError = this.lastError || 'connection closed';
           if (!this.closed) this.o.logger.warn(`ssh SLURM backend: connection to ${this.where} closed; reconnecting on the next call`);
         }
-        const lost = this.unavailable(`connection to ${this.where} lost while the command ran; it may or may not have taken effect`);
-        for (const r of [...this.inFlight]) r(lost);
+        this.dropWorkers(c);
       });
       try {
         c.connect({
@@ -185,100 +203,110 @@ export class SshConnection {
     return e.message;
   }
 
-  private acquire(timeoutMs: number): Promise<void> {
-    if (this.active < this.o.maxChannels) {
-      this.active++;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve, reject) => {
-      const grant = () => {
-        clearTimeout(timer);
-        if (this.closed) return reject(this.unavailable('the ssh SLURM backend is closed'));
-        this.active++;
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        const i = this.waiters.indexOf(grant);
-        if (i >= 0) this.waiters.splice(i, 1);
-        reject(this.unavailable(`no free ssh channel to ${this.where} within ${timeoutMs} ms (${this.o.maxChannels} commands already running: is the login node slow?)`));
-      }, timeoutMs);
-      this.waiters.push(grant);
-    });
+  /** Kills the workers (of connection `c` only, when given): their commands fail as lost; waiters look again. */
+  private dropWorkers(c?: Client): void {
+    if (c !== undefined && this.client !== undefined && this.client !== c) return;
+    for (const w of [...this.workers]) w.kill();
+    this.workers.clear();
+    this.idle = [];
+    for (const wake of this.waiters.splice(0)) wake(undefined);
   }
 
-  private release(): void {
-    this.active--;
-    const next = this.waiters.shift();
-    if (next) next();
-  }
-
-  private async run(client: Client, command: string, stdin: string | undefined, timeoutMs: number): Promise<ExecResult> {
+  /** A worker for one command on `client`: a free one, a new one while the pool may grow, else the next one released. */
+  private async acquire(client: Client, timeoutMs: number): Promise<ShellWorker> {
     const deadline = Date.now() + timeoutMs;
-    // sshd may still refuse a channel (a lower MaxSessions than ours): retry until the deadline.
     for (;;) {
-      try {
-        return await this.runOnce(client, command, stdin, deadline - Date.now());
-      } catch (e) {
-        if (!(e instanceof ChannelOpenError) || Date.now() + 100 >= deadline || this.client !== client) {
-          throw e instanceof ChannelOpenError ? this.unavailable(`${this.where} refused an ssh channel: ${e.message} (lower maxChannels below sshd's MaxSessions)`, e) : e;
+      if (this.closed) throw this.unavailable('the ssh SLURM backend is closed');
+      if (this.client !== client) throw this.unavailable(`connection to ${this.where} lost while waiting for a shell; nothing ran`);
+      const free = this.idle.pop();
+      if (free) return free;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw this.unavailable(`no free ssh channel to ${this.where} within ${timeoutMs} ms (${this.workers.size} commands already running: is the login node slow?)`);
+      }
+      if (this.workers.size + this.opening < this.cap) {
+        const w = await this.open(client, left);
+        if (w) return w;
+        // Refused: the cap is learned now (or no session of ours is open: wait and retry).
+        if (this.workers.size + this.opening === 0) {
+          await sleep(Math.min(REFUSED_RETRY_MS, Math.max(0, deadline - Date.now())));
+          continue;
         }
-        await sleep(100);
+      }
+      const w = await this.waitForWorker(deadline);
+      if (w) return w;
+    }
+  }
+
+  /** Opens a worker shell; undefined when sshd refused the session (then the pool is capped at what is open). */
+  private async open(client: Client, timeoutMs: number): Promise<ShellWorker | undefined> {
+    this.opening++;
+    try {
+      const w = await ShellWorker.open(client, timeoutMs, (gone) => this.forget(gone));
+      if (this.client !== client || this.closed) {
+        w.kill();
+        throw this.unavailable(this.closed ? 'the ssh SLURM backend is closed' : `connection to ${this.where} lost while opening a shell; nothing ran`);
+      }
+      this.workers.add(w);
+      return w;
+    } catch (e) {
+      if (e instanceof ChannelOpenError) {
+        // Sessions granted so far (the opens still pending were asked before this one): MaxSessions, at most.
+        const open = this.workers.size + this.opening - 1;
+        if (open > 0 && open < this.cap) {
+          this.cap = open;
+          this.capLowered = true;
+        }
+        return undefined;
+      }
+      if (e instanceof SlurmBackendError) throw e;
+      if (e instanceof RequestTimeoutError) throw this.unavailable(`the shell on ${this.where} did not start within ${timeoutMs} ms: is the login node overloaded, or does root's shell start-up (~/.bashrc, /etc/profile) hang?`, e);
+      throw this.unavailable(`cannot start a shell on ${this.where}: ${(e as Error).message} (root's login shell must run \`exec /bin/sh\`)`, e);
+    } finally {
+      this.opening--;
+      // A waiter may be waiting on this open: let it look again (open one itself, or wait for a release).
+      this.waiters.shift()?.(undefined);
+      if (this.opening === 0 && this.capLowered) {
+        this.capLowered = false;
+        this.o.logger.info(
+          `ssh SLURM backend: ${this.where} refused ssh sessions beyond ${this.cap} (sshd MaxSessions); running at most ${this.cap} commands at once on this connection (set maxChannels to ${this.cap} to skip the refused attempts)`,
+        );
       }
     }
   }
 
-  private runOnce(client: Client, command: string, stdin: string | undefined, timeoutMs: number): Promise<ExecResult> {
-    return new Promise<ExecResult>((resolve, reject) => {
-      let settled = false;
-      let stream: ClientChannel | undefined;
-      const finish = (err: Error | undefined, res?: ExecResult) => {
-        if (settled) return;
-        settled = true;
+  /** Resolves with a released worker, or undefined when a slot freed or the connection changed; rejects at `deadline`. */
+  private waitForWorker(deadline: number): Promise<ShellWorker | undefined> {
+    return new Promise<ShellWorker | undefined>((resolve) => {
+      const wake = (w: ShellWorker | undefined) => {
         clearTimeout(timer);
-        this.inFlight.delete(onLost);
-        if (err) reject(err);
-        else resolve(res!);
+        resolve(w);
       };
-      const onLost = (e: Error) => finish(e);
-      this.inFlight.add(onLost);
       const timer = setTimeout(() => {
-        try {
-          stream?.signal('KILL');
-          stream?.close();
-        } catch {
-          /* channel already gone */
-        }
-        finish(this.unavailable(`command on ${this.where} did not finish within ${timeoutMs} ms (commandTimeoutMs); it may or may not have taken effect`));
-      }, Math.max(1, timeoutMs));
-      try {
-        client.exec(command, (err, ch) => {
-          if (err) return finish(/open failed|Channel open failure/i.test(err.message) ? new ChannelOpenError(err.message) : this.unavailable(`cannot run a command on ${this.where}: ${err.message}`, err));
-          stream = ch;
-          const out: Buffer[] = [];
-          const errOut: Buffer[] = [];
-          let code: number | null = null;
-          let signal: string | undefined;
-          ch.on('data', (d: Buffer) => out.push(d));
-          ch.stderr.on('data', (d: Buffer) => errOut.push(d));
-          ch.on('exit', (c: number | null, s?: string) => {
-            code = c;
-            signal = s ?? undefined;
-          });
-          ch.on('close', () => {
-            finish(undefined, { code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8') });
-          });
-          ch.on('error', (e: Error) => finish(this.unavailable(`ssh channel to ${this.where} failed: ${e.message}`, e)));
-          ch.end(stdin ?? '');
-        });
-      } catch (e) {
-        // ssh2 throws synchronously when the connection is already gone.
-        finish(this.unavailable(`cannot run a command on ${this.where}: ${(e as Error).message}`, e));
-      }
+        const i = this.waiters.indexOf(wake);
+        if (i >= 0) this.waiters.splice(i, 1);
+        resolve(undefined); // acquire() reports the deadline
+      }, Math.max(0, deadline - Date.now()));
+      this.waiters.push(wake);
     });
+  }
+
+  /** A command is done with `w`: the first waiter gets it, else it idles. */
+  private release(w: ShellWorker): void {
+    if (!w.alive || !this.workers.has(w)) return; // forget() already woke a waiter
+    const next = this.waiters.shift();
+    if (next) return next(w);
+    this.idle.push(w);
+    w.idleAfter(IDLE_WORKER_MS);
+  }
+
+  /** `w` is gone (exited, killed, idle timeout): its slot is free for a waiter. */
+  private forget(w: ShellWorker): void {
+    if (!this.workers.delete(w)) return;
+    this.idle = this.idle.filter((x) => x !== w);
+    this.waiters.shift()?.(undefined);
   }
 }
-
-class ChannelOpenError extends Error {}
 
 /** OpenSSH's `SHA256:<base64 without padding>` of an SSH wire-format public key. */
 export function fingerprintOf(key: Buffer): string {

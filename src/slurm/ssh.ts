@@ -1,22 +1,29 @@
 // ssh.ts - the `ssh` SlurmBackend: for operators who keep the classic layout,
 // a login node where root runs sbatch / scancel / scontrol. One ssh2
-// connection (src/slurm/ssh-connection.ts), several exec channels at a time.
+// connection (src/slurm/ssh-connection.ts), commands run by a pool of
+// long-lived shells on it (src/slurm/ssh-shell.ts: root's login shell runs
+// `exec /bin/sh` once per worker, so it must understand that line; each
+// command then runs in a subshell of that sh).
 //
-// How a job is submitted (every argument single-quoted: sshd runs the
-// command through root's login shell, which must be POSIX-like):
+// How a job is submitted (every argument single-quoted for that sh):
 //
-//   c=$(command -v 'sbatch') || exit 127;
-//   t=$(env -i ... "$c" --test-only --wrap=true <resource options>) || exit 3;
-//   exec 4<&0; printf '%s\000' 'K=V' ... | { exec 3<&0 0<&4 4<&-;
-//     exec env -i PATH=... SLURM_CONF='...' "$c" --parsable --uid=U --gid=G
-//       --job-name=... --partition=... --ntasks --cpus-per-task --mem-per-cpu
-//       [--gpus=N] --time=MIN --chdir --output --error --no-requeue
-//       [--comment=...] --ignore-pbs --export=ALL --export-file=3; }
+//   1. c=$(command -v 'sbatch') || exit 127;
+//      exec env -i PATH=... SLURM_CONF='...' "$c" --test-only --wrap=true <shape>
+//   2. c=$(command -v 'sbatch') || exit 127;
+//      exec 4<&0; printf '%s\000' 'K=V' ... | { exec 3<&0 0<&4 4<&-;
+//      exec env -i PATH=... SLURM_CONF='...' "$c" --parsable --job-name=...
+//        <shape> --output --error [--comment=...] --ignore-pbs --export=ALL
+//        --export-file=3; }
 //
-// with the script on stdin. The --test-only pass exists because slurmctld
+// where <shape> is --uid=U --gid=G --partition --ntasks --cpus-per-task
+// --mem-per-cpu [--gpus=N] --time=MIN --chdir --no-requeue, and the script
+// is on stdin of 2. The --test-only pass (1) exists because slurmctld
 // (EnforcePartLimits=NO, the default) accepts a job that no node can ever run
 // and leaves it pending for good; the will-run test refuses it with SLURM's
-// "Requested node configuration is not available" (a few ms). The environment:
+// "Requested node configuration is not available" (a few ms). Jobs of the
+// same shape share one pass for a minute (src/slurm/ssh-will-run.ts): a
+// burst of claims pays one extra sbatch process per shape, not per job.
+// The environment:
 //   - sbatch itself runs under `env -i` with only PATH and SLURM_CONF: no
 //     SBATCH_* / SLURM_* input variable of root's session changes the job,
 //     and the customer's variables are never in the environment of a root
@@ -26,8 +33,9 @@
 //     sbatch then clears its own environment, so the job gets exactly those
 //     variables plus the SLURM_* ones SLURM sets (SLURM_SUBMIT_DIR, ...).
 //     sbatch drops DISPLAY, ENVIRONMENT and HOSTNAME from such a file.
-//   - The command travels as one argument of `sh -c` (at most 128 KiB on
-//     Linux): an environment that does not fit is refused.
+//   - The quoted command is at most MAX_COMMAND_BYTES (what `sh -c` could
+//     take on Linux, 128 KiB, less a margin): an environment that does not
+//     fit is refused, whichever way the command reaches the shell.
 // The script's own directives are disabled (src/slurm/sbatch-input.ts):
 // `#SBATCH`/`#SLURM` lines of its leading comment block become `##SBATCH`,
 // and --ignore-pbs stops #PBS/#BSUB translation, so only the options above
@@ -49,6 +57,7 @@ import { parseRecords } from '../cluster/scontrol.js';
 import { neutraliseDirectives, shq } from './sbatch-input.js';
 import { SshConnection, fingerprintOf, type ExecResult } from './ssh-connection.js';
 import { hostKeyVerifier } from './ssh-host-key.js';
+import { WillRunChecks } from './ssh-will-run.js';
 
 export const sshBackendOptionsSchema = z
   .object({
@@ -75,7 +84,11 @@ export const sshBackendOptionsSchema = z
     connectTimeoutMs: z.number().int().positive().default(10_000),
     /** Per command (sbatch waits up to SLURM's MessageTimeout for a down controller). */
     commandTimeoutMs: z.number().int().positive().default(30_000),
-    /** Exec channels open at once; keep below sshd's MaxSessions (default 10). */
+    /**
+     * Commands running at once, each on a long-lived shell of its own (one ssh
+     * session each). Above sshd's MaxSessions (default 10) the first refused
+     * session caps it at what sshd granted.
+     */
     maxChannels: z.number().int().min(1).max(64).default(8),
     reconnectMinMs: z.number().int().positive().default(500),
     reconnectMaxMs: z.number().int().positive().default(30_000),
@@ -88,7 +101,7 @@ export const sshBackendOptionsSchema = z
   });
 export type SshBackendOptions = z.input<typeof sshBackendOptionsSchema> & { logger?: Logger };
 
-/** Linux MAX_ARG_STRLEN (the `sh -c` argument sshd builds), less room for safety. */
+/** Linux MAX_ARG_STRLEN (one `sh -c` argument), less room for safety: the bound on one quoted command. */
 const MAX_COMMAND_BYTES = 120_000;
 /** sbatch's limits for one --export-file entry (env.c): longer ones are dropped silently. */
 const MAX_ENV_NAME = 255;
@@ -97,7 +110,8 @@ const MAX_ENV_VALUE = 256 * 1024 - 1;
 const UNREACHABLE_RE =
   /Unable to contact slurm controller|Socket timed out|connect failure|Connection refused|Communication connection failure|Zero Bytes were transmitted|Transport endpoint|standby mode|temporarily unable|Network is unreachable|No route to host|Connection timed out|Could not establish a configuration source|Unexpected message received/i;
 const MISSING_TOOL = 'gridlink-missing-command';
-const TEST_ONLY = 'gridlink-sbatch-test-only';
+/** How long a passed will-run test answers for jobs of the same shape (src/slurm/ssh-will-run.ts). */
+const WILL_RUN_TTL_MS = 60_000;
 
 export function createSshBackend(input: SshBackendOptions): SlurmBackend {
   const { logger: given, ...rest } = input;
@@ -153,6 +167,8 @@ class SshBackend implements SlurmBackend {
     private readonly conn: SshConnection,
   ) {}
 
+  private readonly willRun = new WillRunChecks(WILL_RUN_TTL_MS);
+
   /** `env -i PATH=... [SLURM_CONF=...] "$c" ARGS...`: the resolved tool with nothing of root's session. */
   private envExec(args: string[]): string {
     const envArgs = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(this.o.slurmConf ? [`SLURM_CONF=${this.o.slurmConf}`] : [])];
@@ -175,11 +191,8 @@ class SshBackend implements SlurmBackend {
     return r;
   }
 
-  /** Failure of a SLURM command: unavailable when the controller was not reached, else `fallback`. */
   private failure(what: string, r: ExecResult, fallback: 'refused' | 'unavailable'): SlurmBackendError {
-    const msg = brief(r.stderr || r.stdout) || `exit status ${r.code}`;
-    if (UNREACHABLE_RE.test(msg)) return new SlurmBackendError('unavailable', `${what}: slurmctld not reachable from the login node: ${msg}`);
-    return new SlurmBackendError(fallback, `${what}: ${msg}`);
+    return commandFailure(what, r, fallback);
   }
 
   async submit(req: SubmitRequest): Promise<{ jobId: number }> {
@@ -210,31 +223,27 @@ class SshBackend implements SlurmBackend {
       '--export-file=3',
     ];
     const env = Object.entries(req.environment).map(([k, v]) => shq(`${k}=${v}`, `environment variable ${k}`));
-    // 1. `sbatch --test-only`: slurmctld (EnforcePartLimits=NO, the default)
-    //    accepts a job no node can ever run and leaves it pending for good;
-    //    the will-run test refuses it ("Requested node configuration is not
-    //    available"). 2. The real submit: fd 4 keeps the script (stdin) while
-    //    the environment is piped to fd 3.
-    const wrap = (execLine: string) =>
-      `t=$(${this.envExec(['--test-only', '--wrap=true', ...shape])} 2>&1 >/dev/null) || { printf '${TEST_ONLY}: %s\\n' "$t" >&2; exit 3; }; ` +
-      `exec 4<&0; printf '%s\\000' ${env.join(' ')} | { exec 3<&0 0<&4 4<&-; ${execLine}; }`;
+    // The real submit: fd 4 keeps the script (stdin) while the environment is piped to fd 3.
+    const wrap = (execLine: string) => `exec 4<&0; printf '%s\\000' ${env.join(' ')} | { exec 3<&0 0<&4 4<&-; ${execLine}; }`;
     const cmd = this.command(this.o.sbatchPath, args, { wrap });
     if (Buffer.byteLength(cmd) > MAX_COMMAND_BYTES) {
       throw new SlurmBackendError('refused', `the job's environment and options take ${Buffer.byteLength(cmd)} bytes once quoted; the ssh backend passes at most ${MAX_COMMAND_BYTES}`);
     }
+    // First `sbatch --test-only`: slurmctld (EnforcePartLimits=NO, the default)
+    // accepts a job no node can ever run and leaves it pending for good; the
+    // will-run test refuses it ("Requested node configuration is not
+    // available"). Jobs of one shape share it (src/slurm/ssh-will-run.ts).
+    await this.willRun.check(shape.join('\0'), async () => {
+      const t = await this.run(this.o.sbatchPath, ['--test-only', '--wrap=true', ...shape]);
+      if (t.code !== 0) throw submitFailure(t);
+    });
     const r = await this.run(this.o.sbatchPath, args, script, wrap);
     if (r.code === 0) {
       const m = /^(\d+)(?:;\S*)?\s*$/m.exec(r.stdout);
       if (m) return { jobId: Number(m[1]) };
       throw new SlurmBackendError('unavailable', `sbatch succeeded but printed no job id: ${brief(r.stdout)} ${brief(r.stderr)}`);
     }
-    const failed = /(?:Batch job submission failed|allocation failure): (.*)/.exec(r.stderr);
-    if (failed) {
-      const why = failed[1]!.trim();
-      if (UNREACHABLE_RE.test(why)) throw new SlurmBackendError('unavailable', `sbatch: slurmctld not reachable from the login node: ${why}`);
-      throw new SlurmBackendError('refused', `SLURM refused the job: ${why}`);
-    }
-    throw this.failure('sbatch', r, 'refused');
+    throw submitFailure(r);
   }
 
   async cancel(jobId: number): Promise<void> {
@@ -352,6 +361,24 @@ function checkRequest(req: SubmitRequest): void {
     if (k.length > MAX_ENV_NAME) refuse(`environment variable name ${JSON.stringify(k.slice(0, 80))} is too long`);
     if (Buffer.byteLength(v) > MAX_ENV_VALUE) refuse(`environment variable ${k} is longer than SLURM's limit (${MAX_ENV_VALUE} bytes)`);
   }
+}
+
+/** Failure of a SLURM command: unavailable when the controller was not reached, else `fallback`. */
+function commandFailure(what: string, r: ExecResult, fallback: 'refused' | 'unavailable'): SlurmBackendError {
+  const msg = brief(r.stderr || r.stdout) || `exit status ${r.code}`;
+  if (UNREACHABLE_RE.test(msg)) return new SlurmBackendError('unavailable', `${what}: slurmctld not reachable from the login node: ${msg}`);
+  return new SlurmBackendError(fallback, `${what}: ${msg}`);
+}
+
+/** Why `sbatch` (the will-run test or the submit) failed: SLURM's refusal, an unreachable controller, or the command's own output. */
+function submitFailure(r: ExecResult): SlurmBackendError {
+  const failed = /(?:Batch job submission failed|allocation failure): (.*)/.exec(r.stderr);
+  if (failed) {
+    const why = failed[1]!.trim();
+    if (UNREACHABLE_RE.test(why)) return new SlurmBackendError('unavailable', `sbatch: slurmctld not reachable from the login node: ${why}`);
+    return new SlurmBackendError('refused', `SLURM refused the job: ${why}`);
+  }
+  return commandFailure('sbatch', r, 'refused');
 }
 
 function toolOption(tool: string): string {
