@@ -38,7 +38,20 @@ export const chainReporterConfigSchema = z
       .string()
       .min(1)
       .optional()
-      .describe('File holding the provider\'s private key (64 hex digits, optionally 0x-prefixed; a regular file, mode 0600, owned by the running user); omitted: the key is read from $GRIDLINK_PROVIDER_KEY'),
+      .describe('File holding the provider\'s private key (64 hex digits, optionally 0x-prefixed; a regular file, mode 0600, owned by the running user); omitted (and no signer): the key is read from $GRIDLINK_PROVIDER_KEY'),
+    signer: z
+      .object({
+        url: z.string().url().describe('JSON-RPC URL of the remote signer (web3signer\'s eth1 endpoint, Clef\'s --http): https, or http to a loopback address only'),
+        address: address.describe('The provider\'s address: start-up stops unless the signer holds it (its account list and a test signature)'),
+        api: z.enum(['eth', 'clef']).default('eth').describe('`eth`: eth_signTransaction, eth_sign, eth_accounts (web3signer, geth-style nodes); `clef`: account_signTransaction, account_signData, account_list (Clef\'s external API)'),
+        caFile: z.string().min(1).optional().describe('PEM file of the CA that issued the signer\'s TLS certificate; omitted: the system\'s roots'),
+        certFile: z.string().min(1).optional().describe('PEM client certificate, for a signer that requires mutual TLS (with keyFile)'),
+        keyFile: z.string().min(1).optional().describe('PEM key of certFile'),
+        timeoutMs: z.number().int().min(100).max(300_000).default(10_000).describe('Deadline of one signer request; a signer slower than this (or down) is waited for with backoff, nothing is lost'),
+      })
+      .strict()
+      .optional()
+      .describe('A remote signer holding the provider\'s key, instead of keyFile (exactly one of the two): every transaction and the sbatch challenge are signed by it, and its answers are checked against the address'),
     confirmations: z
       .number()
       .int()

@@ -25,7 +25,8 @@ import type { ChainReporterConfig } from './config.js';
 import { JobMap, type AddJobInput, type MappedJob } from './jobmap.js';
 import { createReporterMetrics } from './metrics.js';
 import { Planner } from './planner.js';
-import { loadProviderKey } from './provider-key.js';
+import { loadProviderAccount, type ProviderAccount } from './provider-account.js';
+import { waitForSigner } from '../signer/remote.js';
 import { Reconciler } from './reconcile.js';
 import { Reports } from './reports.js';
 import { ReportSender } from './sender.js';
@@ -50,6 +51,8 @@ export interface StartReporterDeps {
   logger?: Logger;
   registry?: Registry;
   env?: NodeJS.ProcessEnv;
+  /** The provider's account (the supervisor passes the one it loaded, and closes it); default: loaded from `config`. */
+  account?: ProviderAccount;
   /** Where reconciliation reads slurmctld's jobs (default: scontrol on this host); the supervisor passes its SLURM backend. */
   slurmJobs?: SlurmJobSource;
 }
@@ -67,12 +70,13 @@ const STARTUP_RETRY: ReadonlySet<RpcErrorClass> = new Set(['network', 'timeout',
 export async function startReporter(ingestConfig: IngestConfig, config: ChainReporterConfig, deps: StartReporterDeps = {}): Promise<Reporter> {
   const log = deps.logger ?? pino({ name: 'gridlink-reporter' });
   const registry = deps.registry ?? new Registry();
-  const key = loadProviderKey({ keyFile: config.keyFile, env: deps.env ?? process.env });
-  log.info({ provider: key.account.address, keySource: key.source }, 'reporter: provider key loaded');
+  const key = deps.account ?? loadProviderAccount(config, deps.env ?? process.env);
+  log.info({ provider: key.address, keySource: key.source }, 'reporter: provider key loaded');
 
   const lock: DirLock = lockStoreDir(ingestConfig.storeDir, 'reporter store');
   let db: Db | undefined;
   const cleanup: Array<() => Promise<void> | void> = [() => lock.release()];
+  if (!deps.account) cleanup.push(() => key.close());
   const unwind = async () => {
     for (const f of cleanup.reverse()) await f();
   };
@@ -103,6 +107,8 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
       const counts = reports.counts();
       if (!pipeline) return { ok: false, error: `chain: ${chainWait}`, reports: counts };
       const p = pipeline.health();
+      const signer = key.remote ? await key.remote.health() : undefined;
+      if (signer && !signer.ok) return { ok: false, error: `signer: ${signer.error}`, head: p.head, lagBlocks: p.lagBlocks, inFlight: pipeline.inFlight(), reports: counts };
       return { ok: p.ok, ...(p.error ? { error: `chain: ${p.error}` } : {}), head: p.head, lagBlocks: p.lagBlocks, inFlight: pipeline.inFlight(), reports: counts };
     };
     const ops = config.metricsListen ? await serveOps({ registry, host: config.metricsListen.host, port: config.metricsListen.port, health }) : undefined;
@@ -115,7 +121,7 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
         rpcUrl: config.rpcUrl,
         ...(config.wsUrl ? { wsUrl: config.wsUrl } : {}),
         chainId: config.chainId,
-        privateKey: key.privateKey,
+        ...key.signing,
         confirmations: config.confirmations,
         replaceAfterBlocks: config.replaceAfterBlocks,
         maxFeePerGasWei: config.maxFeePerGasGwei,
@@ -147,6 +153,16 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
     };
     // An unreachable chain at start is waited for (the ingest keeps storing);
     // a wrong chain id or MetaScheduler address stops start-up.
+    // A remote signer must hold the provider's address: waited for while unreachable, else start-up stops.
+    if (key.remote) {
+      await waitForSigner(key.remote, {
+        onWait: (err, retryInMs) => {
+          chainWait = `signer: ${err.message}`;
+          log.warn({ signer: key.remote?.url, err: err.message, retryInMs }, 'reporter: remote signer unreachable at start; the ingest keeps storing events; retrying');
+        },
+      });
+      log.info({ signer: key.remote.url, provider: key.address }, 'reporter: remote signer holds the provider address');
+    }
     let chain: Awaited<ReturnType<typeof connect>>;
     for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
       try {

@@ -154,6 +154,7 @@ export const supervisorConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.chain.keyFile && c.chain.signer) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['chain', 'signer'], message: 'give either chain.keyFile or chain.signer, not both' });
     if (c.users.resolver === 'ldap' && !c.users.ldap) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['users', 'ldap'], message: 'resolver "ldap" needs users.ldap (url, caFile, bindDn, bindPasswordFile, server, usersDn, group, homeRoot, uidNumbers)' });
     if (c.users.resolver === 'ldap' && c.users.gid !== undefined && c.users.ldap && c.users.gid !== c.users.ldap.group.gidNumber)
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['users', 'gid'], message: `with resolver "ldap" the customers' group is users.ldap.group.gidNumber (${c.users.ldap.group.gidNumber}): drop users.gid or make them equal` });

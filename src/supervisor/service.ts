@@ -23,7 +23,7 @@ import { shortError } from '../txpipeline/errors.js';
 import { HeadWatcher } from '../txpipeline/heads.js';
 import { serveOps, type Health, type OpsServer } from '../util/ops-server.js';
 import { Wakeup } from '../util/wakeup.js';
-import { loadProviderKey } from '../reporter/provider-key.js';
+import { loadProviderAccount } from '../reporter/provider-account.js';
 import { createSlurmBackend } from './backend-factory.js';
 import { benchmarkLabels } from './benchmark-labels.js';
 import { ChainLogFollower } from './chain-logs.js';
@@ -87,7 +87,8 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
     }
   };
   try {
-    const key = loadProviderKey({ keyFile: config.chain.keyFile, env });
+    const key = loadProviderAccount(config.chain, env);
+    cleanup.push(() => key.close());
     const backend = deps.backend ?? (await createSlurmBackend(config, log));
     if (!deps.backend) cleanup.push(() => backend.close());
     if (config.sbatch.tls?.insecure) log.warn({ endpoint: config.sbatch.endpoint }, 'supervisor: TLS certificate of the sbatch service NOT verified (sbatch.tls.insecure): anyone on the path can serve job scripts');
@@ -95,7 +96,7 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
     cleanup.push(() => scripts.close?.());
     const users = deps.users ?? createUserResolver(config, log, cleanup);
 
-    const reporter = await startReporter(resolveIngestConfig(config.ingest), config.chain, { logger: log, registry, env, slurmJobs: backend });
+    const reporter = await startReporter(resolveIngestConfig(config.ingest), config.chain, { logger: log, registry, env, slurmJobs: backend, account: key });
     cleanup.push(() => reporter.stop());
     const { db, pipeline } = reporter;
     const claims = new Claims(db);

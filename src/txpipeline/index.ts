@@ -14,5 +14,5 @@ export type {
 } from './types.js';
 export { classifyRpcError, isTransient, RPC_ERROR_CLASSES, type RpcErrorClass } from './errors.js';
 export { bumpFees, bump125, gasWithMargin, includable, initialFees, type Fees } from './fees.js';
-export { SyncSigner } from './signer.js';
+export { SigningError, TxSigner } from './signer.js';
 export { TX_SCHEMA_V1 } from './schema.js';

@@ -1,7 +1,8 @@
 // nonces.ts - all nonce handling of the pipeline: the next nonce, taken
-// inside the SQLite transaction that signs and stores (and given back when
-// that transaction fails); at open, the next nonce from the chain's latest and
-// pending nonces and the stored rows; at every poll, pending transactions
+// under a lock (one allocation at a time) for the signatures and the SQLite
+// transaction that stores them, and moved past them only once stored; at
+// open, the next nonce from the chain's latest and pending nonces and the
+// stored rows; at every poll, pending transactions
 // whose nonce the chain consumed (one of our attempts mined, or 'lost' to a
 // transaction we did not sign); and holes below stored nonces, filled with
 // 0-value self-transfers.
@@ -9,6 +10,7 @@ import { initialFees } from './fees.js';
 import type { PipelineContext } from './context.js';
 import type { Follower } from './follower.js';
 import type { SendItem, Sender } from './sender.js';
+import type { SignedTx, UnsignedTx } from './signer.js';
 import type { TxRow } from './store.js';
 
 /** Kind of the 0-value self-transfers that fill nonce holes (no owner, no events). */
@@ -23,6 +25,8 @@ export class Nonces {
   private readonly missingSince = new Map<number, bigint>();
   /** Nonce hole -> block it was first seen at. */
   private readonly holeSince = new Map<number, bigint>();
+  /** Held from taking the next nonces until their rows are stored (or nothing is). */
+  private lock: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly ctx: PipelineContext,
@@ -42,17 +46,40 @@ export class Nonces {
   }
 
   /**
-   * Runs `fn` (synchronously: the SQLite transaction that signs and stores)
-   * with `take`, which hands out the next nonces in order; if `fn` throws,
-   * every nonce it took is given back.
+   * Under the nonce lock: builds `n` transactions at the next nonces, signs
+   * them (a failing signer is waited for until `deadline`), then runs `store`
+   * (synchronously: the SQLite transaction that stores them); the next nonce
+   * moves past them only once `store` returned. A failure anywhere takes no
+   * nonce, and no other allocation runs meanwhile, so nonces stay contiguous
+   * whatever the signer does. Should the chain move the next nonce while
+   * signing (reconcile()), they are signed again at the new ones.
    */
-  allocate(fn: (take: () => number) => void): void {
-    const saved = this.nextNonce;
+  async allocate(
+    n: number,
+    build: (nonce: number, k: number) => UnsignedTx,
+    deadline: number,
+    store: (signed: Array<{ tx: UnsignedTx; s: SignedTx }>) => void,
+  ): Promise<void> {
+    const prev = this.lock;
+    let release!: () => void;
+    this.lock = new Promise<void>((r) => (release = r));
+    await prev;
     try {
-      fn(() => this.nextNonce++);
-    } catch (err) {
-      this.nextNonce = saved;
-      throw err;
+      for (let tries = 0; ; tries++) {
+        const start = this.nextNonce;
+        const txs = Array.from({ length: n }, (_, k) => build(start + k, k));
+        const signed = await this.ctx.signAll(txs, deadline);
+        if (this.ctx.stopped) throw new Error('txpipeline: stopped');
+        if (this.nextNonce !== start) {
+          if (tries < 3) continue;
+          throw new Error('txpipeline: the next nonce kept moving while signing');
+        }
+        store(txs.map((tx, k) => ({ tx, s: signed[k]! })));
+        this.nextNonce = start + n;
+        return;
+      }
+    } finally {
+      release();
     }
   }
 
@@ -151,13 +178,20 @@ export class Nonces {
       }
       return now - since >= BigInt(ctx.o.replaceAfterBlocks);
     });
-    if (!due.length) return;
+    if (!due.length || ctx.signerWaiting()) return;
     const base = baseFee ?? ctx.lastHeader?.baseFeePerGas ?? (await this.sender.feeData()).base;
     const f = initialFees({ baseFee: base, tip: await this.sender.tip(), cap: ctx.o.maxFeePerGasWei });
+    let signed: SignedTx[];
+    try {
+      // One try: a signer that fails is tried again at a later poll, after its backoff.
+      signed = await ctx.signAll(due.map((nonce) => ({ chainId: ctx.chainId, nonce, to: ctx.address, value: 0n, data: '0x', gas: 21_000n, ...f })), 0);
+    } catch {
+      return;
+    }
     const items: SendItem[] = [];
     ctx.tx(() => {
-      for (const nonce of due) {
-        const s = ctx.signer.sign({ chainId: ctx.chainId, nonce, to: ctx.address, value: 0n, data: '0x', gas: 21_000n, ...f });
+      for (const [k, nonce] of due.entries()) {
+        const s = signed[k]!;
         const txId = ctx.store.insertTx({ nonce, kind: FILLER_KIND, ref: String(nonce), to: ctx.address, value: 0n, data: '0x', gas: 21_000n });
         ctx.store.insertAttempt({ hash: s.hash, txId, raw: s.raw, maxFee: f.maxFeePerGas, tip: f.maxPriorityFeePerGas });
         items.push({ txId, nonce, hash: s.hash, raw: s.raw, reason: 'new', firstSent: true });

@@ -7,6 +7,7 @@ import type { Address, Hex } from 'viem';
 import { classifyRpcError, shortError, type RpcErrorClass } from './errors.js';
 import { bumpFees, includable, type Fees } from './fees.js';
 import { GWEI, type PipelineContext } from './context.js';
+import type { SignedTx, UnsignedTx } from './signer.js';
 import type { PendingRow, TxRow } from './store.js';
 
 /** Raw transactions per JSON-RPC batch. */
@@ -169,21 +170,33 @@ export class Sender {
     if (bumps.length) {
       const created: SendItem[] = [];
       const capped: Array<{ r: PendingRow; bumped: boolean }> = [];
-      ctx.tx(() => {
-        for (const r of bumps) {
-          const prev: Fees = { maxFeePerGas: BigInt(r.a_max_fee), maxPriorityFeePerGas: BigInt(r.a_priority_fee) };
-          const b = bumpFees({ prev, baseFee: base, tip, cap: ctx.o.maxFeePerGasWei });
-          if (!b.ok) {
-            capped.push({ r, bumped: false });
-            sends.push(resendItem(r));
-            continue;
-          }
-          if (b.capped) capped.push({ r, bumped: true });
-          const s = ctx.signer.sign({ chainId: ctx.chainId, nonce: r.nonce, to: r.to_addr as Address, value: BigInt(r.value), data: r.data as Hex, gas: BigInt(r.gas), ...b.fees });
-          ctx.store.insertAttempt({ hash: s.hash, txId: r.id, raw: s.raw, maxFee: b.fees.maxFeePerGas, tip: b.fees.maxPriorityFeePerGas });
-          created.push({ txId: r.id, nonce: r.nonce, hash: s.hash, raw: s.raw, reason: 'replacement', firstSent: r.first_sent_block === null });
+      const toSign: Array<{ r: PendingRow; fees: Fees; tx: UnsignedTx }> = [];
+      for (const r of bumps) {
+        const prev: Fees = { maxFeePerGas: BigInt(r.a_max_fee), maxPriorityFeePerGas: BigInt(r.a_priority_fee) };
+        const b = bumpFees({ prev, baseFee: base, tip, cap: ctx.o.maxFeePerGasWei });
+        if (!b.ok) {
+          capped.push({ r, bumped: false });
+          sends.push(resendItem(r));
+          continue;
         }
-      });
+        if (b.capped) capped.push({ r, bumped: true });
+        toSign.push({ r, fees: b.fees, tx: { chainId: ctx.chainId, nonce: r.nonce, to: r.to_addr as Address, value: BigInt(r.value), data: r.data as Hex, gas: BigInt(r.gas), ...b.fees } });
+      }
+      // Signed before the transaction that stores them (one try; a failing signer is tried again at a
+      // later poll, after its backoff): meanwhile the signed attempts we have are re-sent as they are.
+      let signed: SignedTx[] | undefined;
+      if (toSign.length && !ctx.signerWaiting()) signed = await ctx.signAll(toSign.map((x) => x.tx), 0).catch(() => undefined);
+      if (!signed) for (const { r } of toSign) sends.push(resendItem(r));
+      else {
+        ctx.tx(() => {
+          toSign.forEach(({ r, fees }, k) => {
+            if (ctx.store.get(r.id)?.state !== 'pending') return; // mined or lost while signing
+            const s = signed[k]!;
+            ctx.store.insertAttempt({ hash: s.hash, txId: r.id, raw: s.raw, maxFee: fees.maxFeePerGas, tip: fees.maxPriorityFeePerGas });
+            created.push({ txId: r.id, nonce: r.nonce, hash: s.hash, raw: s.raw, reason: 'replacement', firstSent: r.first_sent_block === null });
+          });
+        });
+      }
       for (const c of created) {
         ctx.addHash(c.txId, c.hash);
         ctx.needsBump.delete(c.txId);

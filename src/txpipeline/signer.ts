@@ -1,11 +1,12 @@
-// signer.ts - synchronous EIP-1559 signing. viem's local accounts sign
-// asynchronously; the pipeline must allocate a nonce, sign and insert the row
-// with no await in between (so no other allocation, and no crash window that
-// skips a nonce), hence this: viem's serializer and keccak256 around
-// @noble/curves' synchronous secp256k1 (what viem's own `sign` calls).
-import { secp256k1 } from '@noble/curves/secp256k1';
-import { keccak256, numberToHex, serializeTransaction, type Address, type Hex } from 'viem';
-import { privateKeyToAddress } from 'viem/accounts';
+// signer.ts - the pipeline's signing seam: every transaction is signed
+// through a viem account (a local key's privateKeyToAccount, or a remote
+// signer's custom account, src/signer/remote.ts); the pipeline never sees a
+// private key. Signing is asynchronous (a remote signer is a network call),
+// so the pipeline signs before the SQLite transaction that stores, under its
+// nonce lock (nonces.ts): a crash before the commit stores and sends
+// nothing, and no other allocation can slip in between.
+import { keccak256, type Address, type Hex, type LocalAccount } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
 
 export interface UnsignedTx {
   chainId: number;
@@ -24,20 +25,31 @@ export interface SignedTx {
   hash: Hex;
 }
 
-export class SyncSigner {
+export class TxSigner {
   readonly address: Address;
-  // A private field: not enumerable, so the key never reaches a log line or JSON.
-  readonly #key: Uint8Array;
+  readonly #account: LocalAccount;
 
-  constructor(privateKey: Hex) {
-    if (!/^0x[0-9a-fA-F]{64}$/.test(privateKey)) throw new Error('the private key must be 32 bytes of 0x-prefixed hex');
-    this.address = privateKeyToAddress(privateKey);
-    this.#key = Uint8Array.from(Buffer.from(privateKey.slice(2), 'hex'));
+  constructor(account: LocalAccount) {
+    this.#account = account;
+    this.address = account.address;
   }
 
-  sign(tx: UnsignedTx): SignedTx {
-    const unsigned = {
-      type: 'eip1559' as const,
+  /** From the options: exactly one of a private key or an account. */
+  static of(o: { privateKey?: Hex | undefined; account?: LocalAccount | undefined }): TxSigner {
+    if ((o.privateKey === undefined) === (o.account === undefined)) throw new Error('txpipeline: give exactly one of privateKey or account');
+    if (o.account) return new TxSigner(o.account);
+    if (!/^0x[0-9a-fA-F]{64}$/.test(o.privateKey!)) throw new Error('txpipeline: the private key must be 32 bytes of 0x-prefixed hex');
+    return new TxSigner(privateKeyToAccount(o.privateKey!));
+  }
+
+  /** A remote account, not a key in this process. */
+  get remote(): boolean {
+    return this.#account.source !== 'privateKey';
+  }
+
+  async sign(tx: UnsignedTx): Promise<SignedTx> {
+    const raw = await this.#account.signTransaction({
+      type: 'eip1559',
       chainId: tx.chainId,
       nonce: tx.nonce,
       to: tx.to,
@@ -47,13 +59,6 @@ export class SyncSigner {
       maxFeePerGas: tx.maxFeePerGas,
       maxPriorityFeePerGas: tx.maxPriorityFeePerGas,
       accessList: [],
-    };
-    const digest = keccak256(serializeTransaction(unsigned), 'bytes');
-    const sig = secp256k1.sign(digest, this.#key, { lowS: true });
-    const raw = serializeTransaction(unsigned, {
-      r: numberToHex(sig.r, { size: 32 }),
-      s: numberToHex(sig.s, { size: 32 }),
-      yParity: sig.recovery,
     });
     return { raw, hash: keccak256(raw) };
   }
@@ -61,4 +66,9 @@ export class SyncSigner {
   toJSON(): { address: Address } {
     return { address: this.address };
   }
+}
+
+/** Signing failed (a remote signer down, slow, refusing or answering for another address): nothing was taken. */
+export class SigningError extends Error {
+  override readonly name = 'SigningError';
 }

@@ -8,37 +8,41 @@ import type { TxEvent } from '../../src/txpipeline/types.js';
 import {
   chainNonce, chainTxsFrom, histCount, metric, openPipeline, openTestDb, recordEvents, refOf, tmpDir, transfer, txRows, waitFor,
 } from './helpers.js';
+import { ACCOUNT_MODES, closeSigners, signingOptions } from './accounts.js';
 
 let anvil: Anvil;
 const tmp = tmpDir();
 
 beforeAll(async () => {
-  anvil = await startAnvil({ blockTime: 1 });
+  anvil = await startAnvil({ blockTime: 1, accounts: 20 });
 });
 afterAll(async () => {
+  await closeSigners();
   await anvil?.stop();
   tmp.cleanup();
 });
 
-describe('txpipeline basics (anvil, 1 s blocks)', () => {
+describe.each(ACCOUNT_MODES)('txpipeline basics (anvil, 1 s blocks, %s)', (via) => {
+  // Each mode its own accounts: the tests count every transaction of an account on chain.
+  const off = via === 'local key' ? 0 : 10;
   it('refuses to start when the RPC serves another chain id, and says both ids', async () => {
-    const db = openTestDb(tmp.dir, 'chainid.db');
-    const err = await TxPipeline.open({ db, rpcUrl: anvil.rpcUrl, chainId: 1, privateKey: anvil.accounts[0]!.privateKey }).catch((e: unknown) => e);
+    const db = openTestDb(tmp.dir, `chainid-${via.replace(' ', '-')}.db`);
+    const err = await TxPipeline.open({ db, rpcUrl: anvil.rpcUrl, chainId: 1, ...(await signingOptions(via, anvil.accounts[0 + off]!.privateKey)) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ChainIdMismatchError);
     expect((err as Error).message).toMatch(/chain id 31337.*configured for chain id 1\b/);
     expect((err as Error).message).toMatch(/point the RPC URL/);
-    expect((err as Error).message).not.toContain(anvil.accounts[0]!.privateKey.slice(2));
+    expect((err as Error).message).not.toContain(anvil.accounts[0 + off]!.privateKey.slice(2));
     // A database that already holds another chain's transactions is refused too.
     db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('txpipeline.chain_id', '5')`).run();
-    const err2 = await TxPipeline.open({ db, rpcUrl: anvil.rpcUrl, chainId: 31337, privateKey: anvil.accounts[0]!.privateKey }).catch((e: unknown) => e);
+    const err2 = await TxPipeline.open({ db, rpcUrl: anvil.rpcUrl, chainId: 31337, ...(await signingOptions(via, anvil.accounts[0 + off]!.privateKey)) }).catch((e: unknown) => e);
     expect(err2).toBeInstanceOf(ChainIdMismatchError);
     expect((err2 as Error).message).toMatch(/database holds transactions for chain id 5.*chain id 31337/);
     db.close();
   });
 
   it('works on the project database (the pipeline tables are part of migration 1)', async () => {
-    const db = openDb(`${tmp.dir}/project.db`);
-    const { p } = await openPipeline(anvil, db, { privateKey: anvil.accounts[5]!.privateKey, confirmations: 1 });
+    const db = openDb(`${tmp.dir}/project-${via.replace(' ', '-')}.db`);
+    const { p } = await openPipeline(anvil, db, { via, privateKey: anvil.accounts[5 + off]!.privateKey, confirmations: 1 });
     const evs = recordEvents(p, 'x');
     p.start();
     const [o] = await p.submit([transfer('x', 1)]);
@@ -49,9 +53,9 @@ describe('txpipeline basics (anvil, 1 s blocks)', () => {
   });
 
   it('many concurrent submits: contiguous nonces, each transaction mined once, confirmed at depth', async () => {
-    const db = openTestDb(tmp.dir, 'nonces.db');
-    const acct = anvil.accounts[1]!;
-    const { p, registry } = await openPipeline(anvil, db, { privateKey: acct.privateKey, confirmations: 3 });
+    const db = openTestDb(tmp.dir, `nonces-${via.replace(' ', '-')}.db`);
+    const acct = anvil.accounts[1 + off]!;
+    const { p, registry } = await openPipeline(anvil, db, { via, privateKey: acct.privateKey, confirmations: 3 });
     const evs = recordEvents(p, 'burst');
     p.start();
     const start = await chainNonce(anvil, acct.address);
@@ -91,9 +95,9 @@ describe('txpipeline basics (anvil, 1 s blocks)', () => {
   });
 
   it('reorg of depth 2 while following with 1 s blocks (confirmations 3): nothing lost, nothing doubled', async () => {
-    const db = openTestDb(tmp.dir, 'reorg-live.db');
-    const acct = anvil.accounts[2]!;
-    const { p, registry } = await openPipeline(anvil, db, { privateKey: acct.privateKey, confirmations: 3, pollMs: 50 });
+    const db = openTestDb(tmp.dir, `reorg-live-${via.replace(' ', '-')}.db`);
+    const acct = anvil.accounts[2 + off]!;
+    const { p, registry } = await openPipeline(anvil, db, { via, privateKey: acct.privateKey, confirmations: 3, pollMs: 50 });
     const evs = recordEvents(p, 'r');
     p.start();
     await waitFor('a chain tall enough to reorg', async () => Number(await anvil.request('eth_blockNumber')) >= 3, 20_000);

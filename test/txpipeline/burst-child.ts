@@ -3,6 +3,7 @@
 import { pino } from 'pino';
 import type { Hex } from 'viem';
 
+import { createRemoteSigner } from '../../src/signer/remote.js';
 import { TxPipeline } from '../../src/txpipeline/pipeline.js';
 import { openTestDb, transfer } from './helpers.js';
 
@@ -13,11 +14,14 @@ interface Args {
   count: number;
   chunk: number;
   parallel: number;
+  /** Sign through this remote signer instead of with privateKey. */
+  signer?: { url: string; address: Hex; caFile: string; certFile: string; keyFile: string };
 }
 
 const args = JSON.parse(process.argv[2]!) as Args;
 const db = openTestDb(args.dir);
-const p = await TxPipeline.open({ db, rpcUrl: args.rpcUrl, chainId: 31337, privateKey: args.privateKey, pollMs: 100, confirmations: 1, logger: pino({ level: 'silent' }) });
+const signing = args.signer ? { account: createRemoteSigner({ ...args.signer, chainId: 31337 }).account } : { privateKey: args.privateKey };
+const p = await TxPipeline.open({ db, rpcUrl: args.rpcUrl, chainId: 31337, ...signing, pollMs: 100, confirmations: 1, logger: pino({ level: 'silent' }) });
 p.on('burst', () => {});
 p.start();
 let next = 0;

@@ -1,6 +1,8 @@
 // kill -9 of a process running the pipeline in the middle of a burst, then
 // reopen on the same database: every transaction mined exactly once, no gap.
 import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -8,6 +10,7 @@ import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
 import { TcpProxy } from './proxy.js';
 import type { TxEvent } from '../../src/txpipeline/types.js';
 import { chainNonce, chainTxsFrom, openPipeline, openTestDb, recordEvents, refOf, tmpDir, transfer, txRows, waitFor } from './helpers.js';
+import { ACCOUNT_MODES, closeSigners, remoteSignerSettings } from './accounts.js';
 
 const CHILD = fileURLToPath(new URL('./burst-child.ts', import.meta.url));
 const COUNT = 600;
@@ -19,18 +22,23 @@ beforeAll(async () => {
   anvil = await startAnvil({ blockTime: 1 });
 });
 afterAll(async () => {
+  await closeSigners();
   await anvil?.stop();
   tmp.cleanup();
 });
 
-describe('txpipeline crash recovery', () => {
+describe.each(ACCOUNT_MODES)('txpipeline crash recovery (%s)', (via) => {
   it('kill -9 mid-burst, reopen: every transaction mined exactly once, nonces without a gap', async () => {
-    const acct = anvil.accounts[0]!;
+    // Each mode its own account and database: nonces counted from 0.
+    const acct = anvil.accounts[via === 'local key' ? 0 : 1]!;
+    const dir = path.join(tmp.dir, via.replace(' ', '-'));
+    mkdirSync(dir);
+    const signer = via === 'remote signer' ? await remoteSignerSettings(acct.privateKey) : undefined;
     // The child reaches anvil through a proxy that delays its requests by 2 s: a chunk is stored
     // (committed) well before its broadcast reaches the node, and the kill lands in between.
     const proxy = await TcpProxy.start(anvil.port);
     proxy.delayMs = 2000;
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify({ dir: tmp.dir, rpcUrl: proxy.url, privateKey: acct.privateKey, count: COUNT, chunk: 40, parallel: 3 })], {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify({ dir, rpcUrl: proxy.url, privateKey: acct.privateKey, count: COUNT, chunk: 40, parallel: 3, ...(signer ? { signer } : {}) })], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -51,7 +59,7 @@ describe('txpipeline crash recovery', () => {
     }
     expect(out).not.toContain('submitted'); // killed mid-burst
 
-    const db = openTestDb(tmp.dir);
+    const db = openTestDb(dir);
     const before = txRows(db);
     expect(before.length).toBeGreaterThan(0);
     expect(before.length).toBeLessThan(COUNT);
@@ -63,7 +71,7 @@ describe('txpipeline crash recovery', () => {
       return (await anvil.request('eth_getTransactionByHash', [h])) === null;
     }))).filter(Boolean).length;
     expect(unknown).toBeGreaterThan(0); // stored, signed, never broadcast: the reopen must send them
-    const { p } = await openPipeline(anvil, db, { privateKey: acct.privateKey, confirmations: 1 });
+    const { p } = await openPipeline(anvil, db, { via, privateKey: acct.privateKey, confirmations: 1 });
     const evs = recordEvents(p, 'burst');
     p.start();
     // The owner re-plans what the dead process never stored.

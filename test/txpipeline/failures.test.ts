@@ -1,6 +1,6 @@
 // Failure cases on a real anvil with manual mining (automine off unless said):
 // each test mines the blocks it needs and lets the pipeline follow them.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createWalletClient, http, parseGwei, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
@@ -12,12 +12,14 @@ import type { TxEvent } from '../../src/txpipeline/types.js';
 import {
   attemptRows, captureLogger, chainNonce, chainTxsFrom, metric, mineAndPoll, openPipeline, openTestDb, recordEvents, tmpDir, transfer, txRows, waitFor,
 } from './helpers.js';
+import { ACCOUNT_MODES, closeSigners } from './accounts.js';
 
 const g = (x: number) => parseGwei(String(x));
 let anvil: Anvil | undefined;
 let db: Db | undefined;
 let pipe: TxPipeline | undefined;
 const tmp = tmpDir();
+afterAll(() => closeSigners());
 
 async function manualAnvil(): Promise<Anvil> {
   anvil = await startAnvil();
@@ -38,11 +40,11 @@ const types = (evs: TxEvent[], id: number) => evs.filter((e) => e.tx.id === id).
 const baseFeeOf = async (a: Anvil, n: number | 'latest') =>
   BigInt(((await a.request('eth_getBlockByNumber', [typeof n === 'number' ? `0x${n.toString(16)}` : n, false])) as { baseFeePerGas: Hex }).baseFeePerGas);
 
-describe('txpipeline failure cases (anvil, manual mining)', () => {
+describe.each(ACCOUNT_MODES)('txpipeline failure cases (anvil, manual mining, %s)', (via) => {
   it('a dropped transaction is sent again and mined once', async () => {
     const a = await manualAnvil();
-    db = openTestDb(tmp.dir, 'dropped.db');
-    const { p, registry } = await openPipeline(a, db, { confirmations: 1, replaceAfterBlocks: 3 });
+    db = openTestDb(tmp.dir, `dropped-${via.replace(' ', '-')}.db`);
+    const { p, registry } = await openPipeline(a, db, { via, confirmations: 1, replaceAfterBlocks: 3 });
     pipe = p;
     const evs = recordEvents(p, 't');
     await p.poll();
@@ -61,8 +63,8 @@ describe('txpipeline failure cases (anvil, manual mining)', () => {
 
   it('stuck in the mempool under a raised base fee: replaced with bumped fees and mined', async () => {
     const a = await manualAnvil();
-    db = openTestDb(tmp.dir, 'stuck.db');
-    const { p, registry } = await openPipeline(a, db, { confirmations: 1, replaceAfterBlocks: 3 });
+    db = openTestDb(tmp.dir, `stuck-${via.replace(' ', '-')}.db`);
+    const { p, registry } = await openPipeline(a, db, { via, confirmations: 1, replaceAfterBlocks: 3 });
     pipe = p;
     const evs = recordEvents(p, 't');
     await p.poll();
@@ -93,10 +95,10 @@ describe('txpipeline failure cases (anvil, manual mining)', () => {
 
   it('fee cap: never signs above it; held at the cap (logged, counted) until the base fee allows it', async () => {
     const a = await manualAnvil();
-    db = openTestDb(tmp.dir, 'cap.db');
+    db = openTestDb(tmp.dir, `cap-${via.replace(' ', '-')}.db`);
     const cap = g(2.5);
     const log = captureLogger('info');
-    const { p, registry } = await openPipeline(a, db, { confirmations: 1, replaceAfterBlocks: 2, maxFeePerGasWei: cap, priorityFeeWei: g(1), logger: log.logger });
+    const { p, registry } = await openPipeline(a, db, { via, confirmations: 1, replaceAfterBlocks: 2, maxFeePerGasWei: cap, priorityFeeWei: g(1), logger: log.logger });
     pipe = p;
     const evs = recordEvents(p, 't');
     await p.poll();
@@ -128,9 +130,9 @@ describe('txpipeline failure cases (anvil, manual mining)', () => {
 
   it("nonce used by another signer of the same key: 'lost' (replaced in the pool, and nonce too low), the owner re-plans", async () => {
     const a = await manualAnvil();
-    db = openTestDb(tmp.dir, 'lost.db');
+    db = openTestDb(tmp.dir, `lost-${via.replace(' ', '-')}.db`);
     const key = a.accounts[0]!.privateKey;
-    const { p, registry } = await openPipeline(a, db, { confirmations: 1 });
+    const { p, registry } = await openPipeline(a, db, { via, confirmations: 1 });
     pipe = p;
     const evs = recordEvents(p, 't');
     await p.poll();
@@ -175,8 +177,8 @@ describe('txpipeline failure cases (anvil, manual mining)', () => {
 
   it('replacement underpriced (another transaction holds the nonce in the pool): bumped until it replaces it', async () => {
     const a = await manualAnvil();
-    db = openTestDb(tmp.dir, 'repl.db');
-    const { p, registry } = await openPipeline(a, db, { confirmations: 1, priorityFeeWei: g(1) });
+    db = openTestDb(tmp.dir, `repl-${via.replace(' ', '-')}.db`);
+    const { p, registry } = await openPipeline(a, db, { via, confirmations: 1, priorityFeeWei: g(1) });
     pipe = p;
     const evs = recordEvents(p, 't');
     await p.poll();
@@ -200,11 +202,11 @@ describe('txpipeline failure cases (anvil, manual mining)', () => {
 
   it('insufficient funds: logged, retried, sent once the account is funded', async () => {
     const a = await manualAnvil();
-    db = openTestDb(tmp.dir, 'funds.db');
+    db = openTestDb(tmp.dir, `funds-${via.replace(' ', '-')}.db`);
     const acct = a.accounts[9]!;
     await a.request('anvil_setBalance', [acct.address, '0x0']);
     const log = captureLogger('info');
-    const { p, registry } = await openPipeline(a, db, { confirmations: 1, privateKey: acct.privateKey, logger: log.logger });
+    const { p, registry } = await openPipeline(a, db, { via, confirmations: 1, privateKey: acct.privateKey, logger: log.logger });
     pipe = p;
     const evs = recordEvents(p, 't');
     await p.poll();
@@ -229,8 +231,8 @@ describe('txpipeline failure cases (anvil, manual mining)', () => {
 
   it('reorg of depth 2 after mining, confirmations = 3: unmined, re-sent, mined again, confirmed exactly once', async () => {
     const a = await manualAnvil();
-    db = openTestDb(tmp.dir, 'reorg.db');
-    const { p, registry } = await openPipeline(a, db, { confirmations: 3 });
+    db = openTestDb(tmp.dir, `reorg-${via.replace(' ', '-')}.db`);
+    const { p, registry } = await openPipeline(a, db, { via, confirmations: 3 });
     pipe = p;
     const evs = recordEvents(p, 't');
     await mineAndPoll(a, p, 2);
@@ -265,11 +267,11 @@ describe('txpipeline failure cases (anvil, manual mining)', () => {
 
   it('already known: a restart re-broadcasts what the node has; taken as accepted, mined once', async () => {
     const a = await manualAnvil();
-    db = openTestDb(tmp.dir, 'known.db');
-    const first = await openPipeline(a, db, { confirmations: 1 });
+    db = openTestDb(tmp.dir, `known-${via.replace(' ', '-')}.db`);
+    const first = await openPipeline(a, db, { via, confirmations: 1 });
     const outs = await first.p.submit([transfer('t', 0), transfer('t', 1)]);
     await first.p.stop();
-    const { p, registry } = await openPipeline(a, db, { confirmations: 1 });
+    const { p, registry } = await openPipeline(a, db, { via, confirmations: 1 });
     pipe = p;
     const evs = recordEvents(p, 't');
     // both re-sent at open; anvil answers "transaction already imported"
@@ -282,8 +284,8 @@ describe('txpipeline failure cases (anvil, manual mining)', () => {
 
   it('a nonce hole below stored transactions (restored database) is filled with a 0-value self-transfer at open', async () => {
     const a = await manualAnvil();
-    db = openTestDb(tmp.dir, 'hole.db');
-    const first = await openPipeline(a, db, { confirmations: 1 });
+    db = openTestDb(tmp.dir, `hole-${via.replace(' ', '-')}.db`);
+    const first = await openPipeline(a, db, { via, confirmations: 1 });
     const outs = await first.p.submit([transfer('t', 0), transfer('t', 1), transfer('t', 2)]);
     await first.p.stop();
     const mid = outs[1] as { txId: number; hash: Hex };
@@ -291,7 +293,7 @@ describe('txpipeline failure cases (anvil, manual mining)', () => {
     await a.request('anvil_dropTransaction', [mid.hash]);
     db.prepare('DELETE FROM tx_attempts WHERE tx_id = ?').run(mid.txId);
     db.prepare('DELETE FROM txs WHERE id = ?').run(mid.txId);
-    const { p } = await openPipeline(a, db, { confirmations: 1 });
+    const { p } = await openPipeline(a, db, { via, confirmations: 1 });
     pipe = p;
     const evs = recordEvents(p, 't');
     await mineAndPoll(a, p, 3);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseGwei } from 'viem';
+import { keccak256, parseGwei } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 
 import { bump125, bumpFees, gasWithMargin, includable, initialFees } from '../../src/txpipeline/fees.js';
-import { SyncSigner } from '../../src/txpipeline/signer.js';
+import { TxSigner } from '../../src/txpipeline/signer.js';
 
 const g = (x: number | string) => parseGwei(String(x));
 
@@ -81,17 +81,25 @@ describe('fee math', () => {
   });
 });
 
-describe('synchronous signer', () => {
-  it('produces the same signed bytes as viem local accounts (RFC 6979), and never exposes the key', async () => {
+describe('the pipeline signer (the account seam)', () => {
+  it('signs a local key through its viem account: the bytes of viem local accounts (RFC 6979), and never exposes the key', async () => {
     const pk = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcb6dc91e4e7a5ea6e' as const;
-    const s = new SyncSigner(pk);
+    const s = TxSigner.of({ privateKey: pk });
     const acct = privateKeyToAccount(pk);
     expect(s.address).toBe(acct.address);
+    expect(s.remote).toBe(false);
     const tx = { chainId: 31337, nonce: 7, to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' as const, value: 5n, data: '0xdeadbeef' as const, gas: 60_000n, maxFeePerGas: g(3), maxPriorityFeePerGas: g(1) };
-    const mine = s.sign(tx);
+    const mine = await s.sign(tx);
     const viems = await acct.signTransaction({ type: 'eip1559', ...tx });
     expect(mine.raw).toBe(viems);
+    expect(mine.hash).toBe(keccak256(viems));
     expect(JSON.stringify(s)).not.toContain(pk.slice(2));
     expect(JSON.stringify(s)).not.toContain(pk.slice(2).toUpperCase());
+  });
+
+  it('takes exactly one of a private key and an account', () => {
+    const pk = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcb6dc91e4e7a5ea6e' as const;
+    expect(() => TxSigner.of({})).toThrow(/exactly one/);
+    expect(() => TxSigner.of({ privateKey: pk, account: privateKeyToAccount(pk) })).toThrow(/exactly one/);
   });
 });

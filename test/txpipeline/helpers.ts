@@ -14,6 +14,7 @@ import type { Migration } from '../../src/state/migrations.js';
 import { TX_SCHEMA_V1 } from '../../src/txpipeline/schema.js';
 import { TxPipeline } from '../../src/txpipeline/pipeline.js';
 import type { TxEvent, TxPipelineOptions, TxRequest } from '../../src/txpipeline/types.js';
+import { signingOptions, type AccountMode } from './accounts.js';
 
 /** Only the pipeline's tables (the other parts' schemas are not this suite's business). */
 export const TX_MIGRATIONS: readonly Migration[] = [
@@ -73,16 +74,18 @@ export function refOf(data: Hex): number {
   return Number(hexToBigInt(data));
 }
 
-export async function openPipeline(anvil: Anvil, db: Db, o: Partial<TxPipelineOptions> = {}): Promise<{ p: TxPipeline; registry: Registry }> {
+/** A pipeline signing as `privateKey` (default anvil's first account) with a local key, or through the file's remote signer (`via`). */
+export async function openPipeline(anvil: Anvil, db: Db, o: Partial<TxPipelineOptions> & { via?: AccountMode } = {}): Promise<{ p: TxPipeline; registry: Registry }> {
+  const { via = 'local key', privateKey = anvil.accounts[0]!.privateKey, ...rest } = o;
   const registry = o.registry ?? new Registry();
   const p = await TxPipeline.open({
     db,
     rpcUrl: anvil.rpcUrl,
     chainId: 31337,
-    privateKey: anvil.accounts[0]!.privateKey,
     pollMs: 100,
     logger: pino({ level: 'silent' }),
-    ...o,
+    ...rest,
+    ...(await signingOptions(via, privateKey)),
     registry,
   });
   return { p, registry };
