@@ -27,7 +27,7 @@ export const chainReporterConfigSchema = z
       .string()
       .url()
       .optional()
-      .describe('WebSocket JSON-RPC URL whose new-head subscription makes the pipeline poll at once (polling every pollMs goes on regardless); omitted: polling only'),
+      .describe('WebSocket JSON-RPC URL: one new-head subscription per process (one socket, closed on stop) makes the transaction pipeline and the claims loop poll at once (polling every pollMs goes on regardless); omitted: polling only'),
     chainId: z
       .number()
       .int()

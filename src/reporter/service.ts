@@ -7,6 +7,7 @@ import { createPublicClient, http, type Address, type Hex } from 'viem';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 
+import { HeadSubscription, type NewHeads } from '../chain/heads.js';
 import { lockStoreDir, type DirLock } from './ingest/lock.js';
 import { EventStore } from './ingest/store.js';
 import { startIngestServer, type IngestServer } from './ingest/server.js';
@@ -55,6 +56,8 @@ export interface StartReporterDeps {
   account?: ProviderAccount;
   /** Where reconciliation reads slurmctld's jobs (default: scontrol on this host); the supervisor passes its SLURM backend. */
   slurmJobs?: SlurmJobSource;
+  /** The process's new-head subscription (the supervisor passes its own); default: one on `wsUrl` when set, closed by stop(). */
+  heads?: NewHeads;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -114,12 +117,20 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
     const ops = config.metricsListen ? await serveOps({ registry, host: config.metricsListen.host, port: config.metricsListen.port, health }) : undefined;
     if (ops) cleanup.push(() => ops.close());
 
+    // One new-head subscription per process: the supervisor's, or this reporter's own.
+    let heads = deps.heads;
+    if (!heads && config.wsUrl) {
+      const own = new HeadSubscription(config.wsUrl, log);
+      own.start();
+      cleanup.push(() => own.close());
+      heads = own;
+    }
     const publicClient = createPublicClient({ transport: http(config.rpcUrl, { retryCount: 0, timeout: 10_000 }) });
     const connect = async () => {
       const p = await TxPipeline.open({
         db: theDb,
         rpcUrl: config.rpcUrl,
-        ...(config.wsUrl ? { wsUrl: config.wsUrl } : {}),
+        ...(heads ? { heads } : {}),
         chainId: config.chainId,
         ...key.signing,
         confirmations: config.confirmations,

@@ -11,6 +11,7 @@ import { createPublicClient, http, type Address } from 'viem';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 
+import { HeadSubscription } from '../chain/heads.js';
 import { createLdapConnector } from '../ldap/index.js';
 import { getAddresses } from '../metascheduler/actions/getAddresses.js';
 import { getJob } from '../metascheduler/actions/getJob.js';
@@ -20,7 +21,6 @@ import { startReporter, type Reporter } from '../reporter/service.js';
 import type { SlurmBackend } from '../slurm/backend.js';
 import { createSbatchClient } from '../sbatch/client.js';
 import { shortError } from '../txpipeline/errors.js';
-import { HeadWatcher } from '../txpipeline/heads.js';
 import { serveOps, type Health, type OpsServer } from '../util/ops-server.js';
 import { Wakeup } from '../util/wakeup.js';
 import { loadProviderAccount } from '../reporter/provider-account.js';
@@ -96,7 +96,13 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
     cleanup.push(() => scripts.close?.());
     const users = deps.users ?? createUserResolver(config, log, cleanup);
 
-    const reporter = await startReporter(resolveIngestConfig(config.ingest), config.chain, { logger: log, registry, env, slurmJobs: backend, account: key });
+    // The process's one new-head subscription, shared by the transaction pipeline and the chain loop; closed last.
+    const heads = config.chain.wsUrl ? new HeadSubscription(config.chain.wsUrl, log) : undefined;
+    if (heads) {
+      heads.start();
+      cleanup.push(() => heads.close());
+    }
+    const reporter = await startReporter(resolveIngestConfig(config.ingest), config.chain, { logger: log, registry, env, slurmJobs: backend, account: key, ...(heads ? { heads } : {}) });
     cleanup.push(() => reporter.stop());
     const { db, pipeline } = reporter;
     const claims = new Claims(db);
@@ -182,10 +188,9 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
     let lastChainOk = 0;
     let chainError: string | undefined;
 
-    // A WebSocket head subscription wakes the chain loop at each block (polling continues regardless).
-    const heads = config.chain.wsUrl ? new HeadWatcher(config.chain.wsUrl, 'supervisor', log, () => chainWake.wake()) : undefined;
-    heads?.start();
-    cleanup.push(() => heads?.stop());
+    // Each new head wakes the chain loop (polling continues regardless).
+    const unsubscribeHeads = heads?.onHead(() => chainWake.wake());
+    if (unsubscribeHeads) cleanup.push(unsubscribeHeads);
 
     let resolveJoined!: () => void;
     const joined = new Promise<void>((r) => (resolveJoined = r));

@@ -25,7 +25,7 @@
 //   nonces.ts    next nonce, recovery at open, lost nonces, hole fillers
 //   follower.ts  blocks, receipts, reorgs, catch-up, confirmation
 //   sender.ts    fees read from the node, broadcast, re-send, fee bumps
-//   heads.ts     websocket new heads
+//   ../chain/heads.ts  the process's new-head subscription (optional)
 //   events.ts    owner handlers and their savepoints
 //
 // State lives in SQLite (txs, tx_attempts, chain_blocks; see schema.ts); the
@@ -33,16 +33,15 @@
 // may run per database and key at a time.
 import type { Address, Hex } from 'viem';
 
+import type { NewHeads } from '../chain/heads.js';
 import { MetaSchedulerError, toMetaSchedulerError } from '../metascheduler/errors.js';
 import { getMeta, setMeta } from '../state/db.js';
 import { shortError } from './errors.js';
 import { gasWithMargin, initialFees, minBig } from './fees.js';
 import { PipelineContext, functionNameOf } from './context.js';
 import { ChainMovedError, Follower } from './follower.js';
-import { HeadWatcher } from './heads.js';
 import { FILLER_KIND, Nonces } from './nonces.js';
 import { Sender, type SendItem } from './sender.js';
-import { SigningError } from './signer.js';
 import type { TxRow } from './store.js';
 import type { SubmitOptions, SubmitOutcome, TxEventHandler, TxPipelineHealth, TxPipelineOptions, TxRecord, TxRequest } from './types.js';
 
@@ -63,7 +62,8 @@ export class TxPipeline {
   private readonly sender: Sender;
   private readonly follower: Follower;
   private readonly nonces: Nonces;
-  private readonly heads: HeadWatcher | undefined;
+  private readonly heads: NewHeads | undefined;
+  private unsubscribeHeads: (() => void) | undefined;
 
   private polling: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -79,7 +79,7 @@ export class TxPipeline {
     this.sender = new Sender(this.ctx);
     this.follower = new Follower(this.ctx, this.sender);
     this.nonces = new Nonces(this.ctx, this.follower, this.sender);
-    this.heads = opts.wsUrl ? new HeadWatcher(opts.wsUrl, `txpipeline-${this.address}`, this.ctx.log, () => this.kick()) : undefined;
+    this.heads = opts.heads;
   }
 
   /** Validates the chain id, rebuilds caches, fills nonce holes and re-broadcasts stored pending transactions. */
@@ -120,14 +120,15 @@ export class TxPipeline {
     if (this.started || this.ctx.stopped) return;
     this.started = true;
     this.timer = setTimeout(this.loop, 0);
-    this.heads?.start();
+    this.unsubscribeHeads = this.heads?.onHead(() => this.kick());
   }
 
   async stop(): Promise<void> {
     this.ctx.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.heads?.stop();
+    this.unsubscribeHeads?.();
+    this.unsubscribeHeads = undefined;
     this.ctx.notifyCapacity();
     await this.polling;
     await Promise.allSettled([...this.active]);
@@ -157,7 +158,7 @@ export class TxPipeline {
     const lag = head !== undefined && chainHead !== undefined ? Number(chainHead - head) : undefined;
     const staleMs = Date.now() - this.lastOkAt;
     const stale = this.started && staleMs > Math.max(10_000, 5 * this.ctx.o.pollMs);
-    let error = this.lastError ?? (this.ctx.signerError !== undefined ? `signer: ${this.ctx.signerError}` : undefined);
+    let error = this.lastError;
     if (!error && this.follower.behind) error = `the RPC is behind: its head ${String(chainHead)} is below the processed block ${String(head)}; waiting for it`;
     if (!error && stale) error = `no successful poll for ${Math.round(staleMs / 1000)} s`;
     const h: TxPipelineHealth = { ok: error === undefined };
@@ -300,29 +301,24 @@ export class TxPipeline {
     }
     const items: SendItem[] = [];
     try {
-      // Under the nonce lock: signed at the next nonces (a failing signer is waited for), then one
-      // SQLite transaction stores every row; the nonces are taken only once it committed.
-      const build = (nonce: number, k: number) => {
-        const req = reqs[pass[k]!.i]!;
-        return { chainId: ctx.chainId, nonce, to: req.to, value: req.value ?? 0n, data: req.data, gas: pass[k]!.gas, ...f };
-      };
-      await this.nonces.allocate(pass.length, build, Date.now() + ctx.o.submitWaitMs, (signed) =>
+      // One SQLite transaction: nonces, signatures and rows, no await inside.
+      this.nonces.allocate((take) =>
         ctx.db.transaction(() => {
-          signed.forEach(({ tx, s }, k) => {
-            const p = pass[k]!;
+          for (const p of pass) {
             const req = reqs[p.i]!;
-            const txId = ctx.store.insertTx({ nonce: tx.nonce, kind: req.kind, ref: req.ref, to: req.to, value: tx.value, data: req.data, gas: p.gas });
+            const nonce = take();
+            const value = req.value ?? 0n;
+            const s = ctx.signer.sign({ chainId: ctx.chainId, nonce, to: req.to, value, data: req.data, gas: p.gas, ...f });
+            const txId = ctx.store.insertTx({ nonce, kind: req.kind, ref: req.ref, to: req.to, value, data: req.data, gas: p.gas });
             ctx.store.insertAttempt({ hash: s.hash, txId, raw: s.raw, maxFee: f.maxFeePerGas, tip: f.maxPriorityFeePerGas });
-            opts.onSigned?.(req, { id: txId, kind: req.kind, ref: req.ref, nonce: tx.nonce, hash: s.hash }, p.i);
-            items.push({ txId, nonce: tx.nonce, hash: s.hash, raw: s.raw, reason: 'new', firstSent: true });
-          });
+            opts.onSigned?.(req, { id: txId, kind: req.kind, ref: req.ref, nonce, hash: s.hash }, p.i);
+            items.push({ txId, nonce, hash: s.hash, raw: s.raw, reason: 'new', firstSent: true });
+          }
         })(),
       );
     } catch (err) {
-      items.length = 0;
-      const signing = err instanceof SigningError;
-      if (!signing) ctx.log.error({ err: shortError(err), txs: pass.length }, 'txpipeline: could not store signed transactions; nothing taken, the requests are answered retry');
-      const e = retryError(signing ? shortError(err) : `txpipeline: could not store the signed transactions: ${shortError(err)}`, err);
+      ctx.log.error({ err: shortError(err), txs: pass.length }, 'txpipeline: could not store signed transactions; nothing taken, the requests are answered retry');
+      const e = retryError(`txpipeline: could not store the signed transactions: ${shortError(err)}`, err);
       for (const p of pass) out[p.i] = { ok: false, retry: e };
       return;
     }

@@ -1,8 +1,9 @@
 // types.ts - the pipeline's public shapes.
-import type { Address, Hex, LocalAccount } from 'viem';
+import type { Address, Hex } from 'viem';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 
+import type { NewHeads } from '../chain/heads.js';
 import type { MetaSchedulerError } from '../metascheduler/errors.js';
 import type { Db } from '../state/db.js';
 
@@ -84,13 +85,10 @@ export interface SubmitOptions {
 export interface TxPipelineOptions {
   db: Db;
   rpcUrl: string;
-  /** Optional websocket endpoint: new heads trigger a poll at once (polling continues regardless). */
-  wsUrl?: string;
+  /** The process's new-head subscription (src/chain/heads.ts): each head triggers a poll at once (polling continues regardless). */
+  heads?: NewHeads;
   chainId: number;
-  /** The signing key, in this process (exactly one of privateKey and account). */
-  privateKey?: Hex;
-  /** The signing account (a remote signer's viem account, src/signer/remote.ts): every transaction is signed through it. */
-  account?: LocalAccount;
+  privateKey: Hex;
   /** Blocks (including its own) a transaction needs to count as done (default 3). */
   confirmations?: number;
   /** A pending transaction not mined this many blocks after its last send is replaced or re-sent (default 3). */

@@ -17,6 +17,7 @@ import { JobStatus } from '../../src/metascheduler/status.js';
 import { packageRoot } from '../../src/native/index.js';
 import type { Supervisor } from '../../src/supervisor/service.js';
 import type { LdapConfig } from '../../src/ldap/index.js';
+import { PROMPT_EXIT_MS, sigterm } from '../helpers/sigterm.js';
 import { waitFor } from '../plugins/with-plugins.js';
 import { startGrid, startGridSupervisor, type Grid } from '../supervisor/grid.js';
 import { adminClient, cliMain, collect, connectorConfigFile, ldapConfigFor, posixAccounts, traversable } from './fixtures.js';
@@ -152,7 +153,7 @@ describe('jobs as directory users', () => {
     expect(readFileSync(join(homeOf(4), 'e.txt'), 'utf8')).toContain(`uid=${await uidInDirectory(4)} `);
   });
 
-  it('`gridlink ldap-connector run` follows the provider\'s claims: a user for each claimed job\'s customer, cursor kept, SIGTERM exits 0', async () => {
+  it('`gridlink ldap-connector run` follows the provider\'s claims: a user for each claimed job\'s customer, cursor kept, SIGTERM exits 0 within 5 s', async () => {
     // Its own subtree and counter (server "openldap" allocation works on any server), so it creates what the supervisor already did.
     const admin = await adminClient(dir);
     const followedDn = `ou=Followed,${dir.suffix}`;
@@ -170,6 +171,7 @@ describe('jobs as directory users', () => {
     writeFileSync(cfg, JSON.stringify({ ldap: followed, follow: { rpcUrl: grid.anvil.rpcUrl, metaScheduler: grid.configInput().chain.metaScheduler, provider: grid.provider.address, fromBlock: 0, pollMs: 200, stateFile } }));
     const p = spawn(process.execPath, ['--import', 'tsx', cliMain, 'ldap-connector', 'run', '--config', cfg], { cwd: packageRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = collect(p);
+    let stopped: ReturnType<typeof sigterm> | undefined;
     const claimed = [0, 1, 2, 3, 4].map(nameOf);
     try {
       await waitFor('users for the five customers with claimed jobs', async () => {
@@ -182,10 +184,11 @@ describe('jobs as directory users', () => {
         }
       }, 60_000);
     } finally {
-      p.kill('SIGTERM');
+      stopped = sigterm(p);
     }
     const r = await exited;
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    expect((await stopped)!.ms, r.stderr.slice(-2000)).toBeLessThan(PROMPT_EXIT_MS);
     const c = await adminClient(dir);
     const r2 = await c.search(followedDn, { scope: 'one', filter: '(objectClass=posixAccount)', attributes: ['uid', 'uidNumber'] });
     await c.unbind();

@@ -1,9 +1,10 @@
 // `gridlink relay` as operators run it: a process that drains the spool,
-// serves metrics, and exits 0 on SIGTERM.
+// serves metrics, and exits 0 within 5 s of SIGTERM.
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { freePort } from '../../src/cluster/ports.js';
+import { PROMPT_EXIT_MS, sigterm } from '../helpers/sigterm.js';
 import { FakeReceiver } from './fake-receiver.js';
 import { ackedSeq, appendJobs, tempDir, until } from './helpers.js';
 
@@ -31,7 +32,6 @@ describe('gridlink relay (CLI)', () => {
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     cleanups.push(() => void child.kill('SIGKILL'));
 
     await until(() => rx.stored.length === 300, 30_000, 'the relay to deliver 300 records');
@@ -43,9 +43,9 @@ describe('gridlink relay (CLI)', () => {
     expect(metrics).toMatch(/^gridlink_relay_records_relayed_total 300$/m);
     expect(metrics).toMatch(/^gridlink_relay_backlog_bytes 0$/m);
 
-    child.kill('SIGTERM');
-    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 10_000))]);
-    expect(code, out).toBe(0);
+    const stopped = await sigterm(child);
+    expect(stopped.code, out).toBe(0);
+    expect(stopped.ms, out).toBeLessThan(PROMPT_EXIT_MS);
     const logs = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string });
     expect(logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['relay starting', 'signal received: stopping', 'relay stopped']));
   });

@@ -1,5 +1,5 @@
 // `gridlink reporter ingest` as a process: a 200 means stored (it survives
-// kill -9), SIGTERM stops it cleanly, bad configuration refuses to start.
+// kill -9), SIGTERM stops it cleanly within 5 s, bad configuration refuses to start.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ensureMunge } from '../../src/cluster/munge.js';
+import { PROMPT_EXIT_MS, sigterm } from '../helpers/sigterm.js';
 import { batchBody, mungeHeader, newSpoolId, post, storedRecords, tempDir, wireEvent } from './helpers.js';
 
 const ENTRY = fileURLToPath(new URL('./cli-entry.ts', import.meta.url));
@@ -65,9 +66,9 @@ describe('gridlink reporter ingest', () => {
     r = await start(['--listen', '127.0.0.1:0', '--store', store]); // takes over the dead process's lock
     const again = batchBody(spoolId, [wireEvent(1), wireEvent(2), wireEvent(3)]);
     expect((await post(r.url, again, await mungeHeader(again))).json).toEqual({ stored: 1, duplicates: 2, rejected: [] });
-    r.child.kill('SIGTERM');
-    const e = await r.exited;
+    const e = await sigterm(r.child);
     expect(e.code).toBe(0);
+    expect(e.ms).toBeLessThan(PROMPT_EXIT_MS);
     expect(r.logs.some((l) => l.msg === 'ingest: stopped')).toBe(true);
   });
 

@@ -5,6 +5,7 @@
 // reaches the logs.
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { HeadSubscription } from '../../src/chain/heads.js';
 import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
 import type { Db } from '../../src/state/db.js';
 import type { TxPipeline } from '../../src/txpipeline/pipeline.js';
@@ -17,9 +18,13 @@ let db: Db | undefined;
 let pipe: TxPipeline | undefined;
 const tmp = tmpDir();
 
+let closeHeads: (() => Promise<void>) | undefined;
+
 afterEach(async () => {
   await pipe?.stop();
   pipe = undefined;
+  await closeHeads?.();
+  closeHeads = undefined;
   db?.close();
   db = undefined;
   await anvil?.stop();
@@ -118,10 +123,13 @@ describe('txpipeline owners and node quirks', () => {
     }
   });
 
-  it('with wsUrl, a new head triggers a poll at once (pollMs 10 s here)', async () => {
+  it('with the process\'s head subscription, a new head triggers a poll at once (pollMs 10 s here)', async () => {
     anvil = await startAnvil({ blockTime: 1 });
     db = openTestDb(tmp.dir, 'ws.db');
-    const { p } = await openPipeline(anvil, db, { wsUrl: anvil.wsUrl, pollMs: 10_000, confirmations: 2 });
+    const heads = new HeadSubscription(anvil.wsUrl, captureLogger('warn').logger);
+    heads.start();
+    closeHeads = () => heads.close();
+    const { p } = await openPipeline(anvil, db, { heads, pollMs: 10_000, confirmations: 2 });
     pipe = p;
     const evs = recordEvents(p, 't');
     p.start();
