@@ -10,11 +10,12 @@ import { Registry } from 'prom-client';
 
 import { metaSchedulerAbi } from '../metascheduler/abi.generated.js';
 import type { Db } from '../state/db.js';
-import { classifyRpcError, type RpcErrorClass } from './errors.js';
+import { classifyRpcError, shortError, type RpcErrorClass } from './errors.js';
 import { TxEvents } from './events.js';
 import { createTxMetrics, type TxMetrics } from './metrics.js';
 import { Rpc, type Header } from './rpc.js';
-import { SyncSigner } from './signer.js';
+import { SigningError, TxSigner, type SignedTx, type UnsignedTx } from './signer.js';
+import { backoffMs } from '../util/backoff.js';
 import { TxStore, type TxRow } from './store.js';
 import type { TxInfo, TxPipelineOptions } from './types.js';
 
@@ -60,7 +61,7 @@ export class PipelineContext {
   readonly chainId: number;
   readonly rpcUrl: string;
   readonly rpc: Rpc;
-  readonly signer: SyncSigner;
+  readonly signer: TxSigner;
   readonly store: TxStore;
   readonly log: Logger;
   readonly metrics: TxMetrics;
@@ -85,8 +86,26 @@ export class PipelineContext {
   /** A node answered "nonce too low" since the last reconcile: reconcile again. */
   nonceTooLow = false;
 
-  stopped = false;
+  /** The last signing failure (a remote signer down, slow or refusing), until a signature succeeds again. */
+  signerError: string | undefined;
+  private signerFailures = 0;
+  private signerRetryAt = 0;
+  private readonly sleepers = new Set<() => void>();
+
+  #stopped = false;
   private capacityWaiters: Array<() => void> = [];
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Setting it wakes the signer backoff sleeps (stop() must not wait them out). */
+  set stopped(v: boolean) {
+    this.#stopped = v;
+    if (!v) return;
+    for (const w of this.sleepers) w();
+    this.sleepers.clear();
+  }
 
   constructor(opts: TxPipelineOptions) {
     if (!Number.isInteger(opts.chainId) || opts.chainId <= 0) throw new Error(`txpipeline: chainId must be a positive integer, got ${String(opts.chainId)}`);
@@ -114,7 +133,7 @@ export class PipelineContext {
     this.db = opts.db;
     this.chainId = opts.chainId;
     this.rpcUrl = opts.rpcUrl;
-    this.signer = new SyncSigner(opts.privateKey);
+    this.signer = TxSigner.of(opts);
     this.address = this.signer.address;
     this.rpc = new Rpc(opts.rpcUrl, { timeoutMs: this.o.rpcTimeoutMs });
     this.store = new TxStore(this.db, this.address);
@@ -192,6 +211,55 @@ export class PipelineContext {
     const ws = this.capacityWaiters;
     this.capacityWaiters = [];
     for (const w of ws) w();
+  }
+
+  // ---------------------------------------------------------------- signing
+
+  /**
+   * Signs every transaction (concurrently) through the account. A failing
+   * signer (down, slow, refusing) is retried with backoff until `deadline`
+   * (0: one try), then SigningError; health() reports it meanwhile. Nothing
+   * is stored or sent before this returns, so a failure takes nothing.
+   */
+  async signAll(txs: UnsignedTx[], deadline: number): Promise<SignedTx[]> {
+    for (;;) {
+      try {
+        const out = await Promise.all(txs.map((t) => this.signer.sign(t)));
+        if (this.signerError !== undefined) this.log.info({ failures: this.signerFailures }, 'txpipeline: the signer signs again');
+        this.signerError = undefined;
+        this.signerFailures = 0;
+        this.signerRetryAt = 0;
+        return out;
+      } catch (err) {
+        const msg = shortError(err);
+        const delay = backoffMs(this.signerFailures++, 250, 10_000);
+        this.signerRetryAt = Date.now() + delay;
+        if (msg !== this.signerError) this.log.warn({ err: msg, txs: txs.length }, 'txpipeline: signing failed; nothing taken, waiting for the signer with backoff');
+        this.signerError = msg;
+        const left = deadline - Date.now();
+        if (this.stopped || left <= 0) throw new SigningError(`txpipeline: cannot sign: ${msg}`, { cause: err });
+        await this.sleep(Math.min(delay, left));
+      }
+    }
+  }
+
+  /** A signature failed recently: poll-time signing (fee bumps, hole fillers) waits until its backoff passed. */
+  signerWaiting(): boolean {
+    return Date.now() < this.signerRetryAt;
+  }
+
+  /** A sleep that stop() cuts short. */
+  private sleep(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        this.sleepers.delete(done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.sleepers.add(done);
+    });
   }
 
   // ---------------------------------------------------------------- helpers

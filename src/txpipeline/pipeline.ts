@@ -42,6 +42,7 @@ import { PipelineContext, functionNameOf } from './context.js';
 import { ChainMovedError, Follower } from './follower.js';
 import { FILLER_KIND, Nonces } from './nonces.js';
 import { Sender, type SendItem } from './sender.js';
+import { SigningError } from './signer.js';
 import type { TxRow } from './store.js';
 import type { SubmitOptions, SubmitOutcome, TxEventHandler, TxPipelineHealth, TxPipelineOptions, TxRecord, TxRequest } from './types.js';
 
@@ -158,7 +159,7 @@ export class TxPipeline {
     const lag = head !== undefined && chainHead !== undefined ? Number(chainHead - head) : undefined;
     const staleMs = Date.now() - this.lastOkAt;
     const stale = this.started && staleMs > Math.max(10_000, 5 * this.ctx.o.pollMs);
-    let error = this.lastError;
+    let error = this.lastError ?? (this.ctx.signerError !== undefined ? `signer: ${this.ctx.signerError}` : undefined);
     if (!error && this.follower.behind) error = `the RPC is behind: its head ${String(chainHead)} is below the processed block ${String(head)}; waiting for it`;
     if (!error && stale) error = `no successful poll for ${Math.round(staleMs / 1000)} s`;
     const h: TxPipelineHealth = { ok: error === undefined };
@@ -301,24 +302,29 @@ export class TxPipeline {
     }
     const items: SendItem[] = [];
     try {
-      // One SQLite transaction: nonces, signatures and rows, no await inside.
-      this.nonces.allocate((take) =>
+      // Under the nonce lock: signed at the next nonces (a failing signer is waited for), then one
+      // SQLite transaction stores every row; the nonces are taken only once it committed.
+      const build = (nonce: number, k: number) => {
+        const req = reqs[pass[k]!.i]!;
+        return { chainId: ctx.chainId, nonce, to: req.to, value: req.value ?? 0n, data: req.data, gas: pass[k]!.gas, ...f };
+      };
+      await this.nonces.allocate(pass.length, build, Date.now() + ctx.o.submitWaitMs, (signed) =>
         ctx.db.transaction(() => {
-          for (const p of pass) {
+          signed.forEach(({ tx, s }, k) => {
+            const p = pass[k]!;
             const req = reqs[p.i]!;
-            const nonce = take();
-            const value = req.value ?? 0n;
-            const s = ctx.signer.sign({ chainId: ctx.chainId, nonce, to: req.to, value, data: req.data, gas: p.gas, ...f });
-            const txId = ctx.store.insertTx({ nonce, kind: req.kind, ref: req.ref, to: req.to, value, data: req.data, gas: p.gas });
+            const txId = ctx.store.insertTx({ nonce: tx.nonce, kind: req.kind, ref: req.ref, to: req.to, value: tx.value, data: req.data, gas: p.gas });
             ctx.store.insertAttempt({ hash: s.hash, txId, raw: s.raw, maxFee: f.maxFeePerGas, tip: f.maxPriorityFeePerGas });
-            opts.onSigned?.(req, { id: txId, kind: req.kind, ref: req.ref, nonce, hash: s.hash }, p.i);
-            items.push({ txId, nonce, hash: s.hash, raw: s.raw, reason: 'new', firstSent: true });
-          }
+            opts.onSigned?.(req, { id: txId, kind: req.kind, ref: req.ref, nonce: tx.nonce, hash: s.hash }, p.i);
+            items.push({ txId, nonce: tx.nonce, hash: s.hash, raw: s.raw, reason: 'new', firstSent: true });
+          });
         })(),
       );
     } catch (err) {
-      ctx.log.error({ err: shortError(err), txs: pass.length }, 'txpipeline: could not store signed transactions; nothing taken, the requests are answered retry');
-      const e = retryError(`txpipeline: could not store the signed transactions: ${shortError(err)}`, err);
+      items.length = 0;
+      const signing = err instanceof SigningError;
+      if (!signing) ctx.log.error({ err: shortError(err), txs: pass.length }, 'txpipeline: could not store signed transactions; nothing taken, the requests are answered retry');
+      const e = retryError(signing ? shortError(err) : `txpipeline: could not store the signed transactions: ${shortError(err)}`, err);
       for (const p of pass) out[p.i] = { ok: false, retry: e };
       return;
     }

@@ -1,5 +1,5 @@
 // types.ts - the pipeline's public shapes.
-import type { Address, Hex } from 'viem';
+import type { Address, Hex, LocalAccount } from 'viem';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 
@@ -88,7 +88,10 @@ export interface TxPipelineOptions {
   /** The process's new-head subscription (src/chain/heads.ts): each head triggers a poll at once (polling continues regardless). */
   heads?: NewHeads;
   chainId: number;
-  privateKey: Hex;
+  /** The signing key, in this process (exactly one of privateKey and account). */
+  privateKey?: Hex;
+  /** The signing account (a remote signer's viem account, src/signer/remote.ts): every transaction is signed through it. */
+  account?: LocalAccount;
   /** Blocks (including its own) a transaction needs to count as done (default 3). */
   confirmations?: number;
   /** A pending transaction not mined this many blocks after its last send is replaced or re-sent (default 3). */
