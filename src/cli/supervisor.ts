@@ -7,8 +7,9 @@ import { pino } from 'pino';
 
 import { PROVIDER_KEY_ENV } from '../reporter/provider-key.js';
 import { loadConfigInput } from '../util/config-env.js';
+import { formatResolvedConfig } from '../util/config-print.js';
 import { configReference } from '../supervisor/config-reference.js';
-import { parseSupervisorConfig, supervisorConfigSchema } from '../supervisor/config.js';
+import { parseSupervisorConfig, SUPERVISOR_CREDIT_FIELDS, supervisorConfigSchema } from '../supervisor/config.js';
 import { startSupervisor } from '../supervisor/service.js';
 import { untilSignal } from './ingest-options.js';
 
@@ -38,7 +39,7 @@ export function supervisorCommand(): Command {
       const { config: input, applied } = loadConfigInput(o.config, process.env, supervisorConfigSchema, 'supervisor configuration');
       const config = parseSupervisorConfig(input);
       if (o.checkConfig) {
-        process.stdout.write(JSON.stringify(config, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
+        process.stdout.write(formatResolvedConfig(config, SUPERVISOR_CREDIT_FIELDS) + '\n');
         return;
       }
       if (applied.length) logger.info({ fromEnvironment: applied }, 'supervisor: configuration overridden from the environment');

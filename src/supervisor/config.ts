@@ -10,6 +10,9 @@ import { chainReporterConfigSchema } from '../reporter/config.js';
 import { ingestConfigSchema } from '../reporter/ingest/config.js';
 import { formatZodIssues } from '../util/zod-issues.js';
 
+/** The configuration's credit amounts, by key: `--check-config` prints them in credits again (src/util/config-print.ts). */
+export const SUPERVISOR_CREDIT_FIELDS = { cpuPerMin: 'credits', memPerMin: 'credits', gpuPerMin: 'credits' } as const;
+
 const credits = z
   .union([z.string(), z.number()])
   .transform((v, ctx) => {

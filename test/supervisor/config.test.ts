@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 
 import { applyEnv, loadConfigInput } from '../../src/util/config-env.js';
 import { configReference } from '../../src/supervisor/config-reference.js';
-import { parseSupervisorConfig, supervisorConfigSchema } from '../../src/supervisor/config.js';
+import { parseSupervisorConfig, SUPERVISOR_CREDIT_FIELDS, supervisorConfigSchema } from '../../src/supervisor/config.js';
+import { formatResolvedConfig } from '../../src/util/config-print.js';
 
 const minimal = {
   chain: { rpcUrl: 'http://127.0.0.1:8545', chainId: 31337, metaScheduler: '0x5FbDB2315678afecb367f032d93F642f64180aa3' },
@@ -26,6 +27,18 @@ describe('supervisor configuration', () => {
     expect(c.provider.prices.gpuPerMin).toBe(0n);
     expect(c.claims.pollMs).toBe(500);
     expect(c.chain.gasMargin).toBe(0.2);
+  });
+
+  it('--check-config prints amounts in the units of the file: copied back, the same configuration', () => {
+    const c = parseSupervisorConfig({ ...minimal, chain: { ...minimal.chain, maxFeePerGasGwei: '1.5', priorityFeeGwei: 2 } });
+    const printed = JSON.parse(formatResolvedConfig(c, SUPERVISOR_CREDIT_FIELDS)) as { chain: Record<string, unknown>; provider: { prices: Record<string, unknown> } };
+    expect(printed.chain.maxFeePerGasGwei).toBe('1.5');
+    expect(printed.chain.priorityFeeGwei).toBe('2');
+    expect(printed.provider.prices).toMatchObject({ cpuPerMin: '0.5', memPerMin: '0', gpuPerMin: '0' });
+    const again = parseSupervisorConfig(printed);
+    expect(again.chain.maxFeePerGasGwei).toBe(c.chain.maxFeePerGasGwei);
+    expect(again.chain.maxFeePerGasGwei).toBe(1_500_000_000n);
+    expect(again.provider.prices).toEqual(c.provider.prices);
   });
 
   it('environment variables override the file by path, JSON values parsed', () => {
