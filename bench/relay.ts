@@ -1,6 +1,7 @@
 // relay.ts - the relay suite: what the embedded runtime costs the daemons,
 // how long an event takes from the shim's append to the reporter's store,
-// and how fast a backlog drains.
+// and how fast a backlog drains. The targets in the row names are those of
+// issue 20 (the ingest commits on a writer thread, batches grouped).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,7 +74,7 @@ async function daemonsAndLatency(): Promise<{ rows: Record<string, string | numb
       { measure: 'slurmd RSS added (target <= 60)', value: added.slurmd, unit: 'MB' },
       { measure: '  of which private (RssAnon added)', value: on.slurmd.anon - off.slurmd.anon, unit: 'MB' },
       { measure: `append -> reporter store p50 (${latencies.length} events; target <= 20)`, value: pct(latencies, 0.5), unit: 'ms' },
-      { measure: 'append -> reporter store p99', value: pct(latencies, 0.99), unit: 'ms' },
+      { measure: 'append -> reporter store p99 (target <= 20)', value: pct(latencies, 0.99), unit: 'ms' },
     ],
     figures: {
       ctld_rss_added_mb: added.ctld,
@@ -105,9 +106,13 @@ async function drain(records = 100_000): Promise<{ rows: Record<string, string |
     }
     const secs = (Date.now() - t0) / 1000;
     const rate = records / secs;
+    const { commits } = ingest.store.counts();
     return {
-      rows: [{ measure: `drain ${records} records, standalone relay -> reporter (target >= 5000)`, value: rate, unit: 'events/s' }],
-      figures: { relay_drain_events_per_s: rate },
+      rows: [
+        { measure: `drain ${records} records, standalone relay -> reporter (target >= 30000)`, value: rate, unit: 'events/s' },
+        { measure: '  in store commits (group commit: several batches each)', value: commits, unit: 'transactions' },
+      ],
+      figures: { relay_drain_events_per_s: rate, relay_drain_commits: commits },
     };
   } finally {
     relay.proc?.kill('SIGTERM');

@@ -40,7 +40,7 @@ export interface StoredRecord {
   seq: string;
   host: string;
   daemon: Daemon;
-  /** Unix milliseconds when the reporter accepted it. */
+  /** Unix milliseconds when the store's writer began the transaction that stored it (unless the appender gave one). */
   receivedAt: number;
   event: WireEvent;
 }
@@ -49,6 +49,7 @@ export interface AppendBatch {
   spoolId: string;
   host: string;
   daemon: Daemon;
+  /** Default: the time the writer's transaction began. */
   receivedAt?: number;
   events: WireEvent[];
 }
@@ -239,6 +240,7 @@ export class EventStore {
       insertMany: insertSql(ROWS_PER_INSERT),
       rowsPerInsert: ROWS_PER_INSERT,
       width: INSERT_COLUMNS.length,
+      stampColumn: INSERT_COLUMNS.indexOf('received_at'),
       onCommit: (batches, rows, ms) => {
         this.commits++;
         this.opts.onCommit?.(batches, rows, ms);
@@ -261,7 +263,8 @@ export class EventStore {
     if (this.closed) throw new StoreWriteError('event store is closed');
     const failure = this.failure;
     if (failure) throw new StoreWriteError(failure.message);
-    const receivedAt = batch.receivedAt ?? Date.now();
+    // Unless given: stamped by the writer when its transaction begins (after any wait for the previous commit).
+    const receivedAt = batch.receivedAt ?? null;
     const wellFormed = !LONE_SURROGATE_RE.test(batch.host);
     const host = wellFormed ? batch.host : batch.host.replace(/[\ud800-\udfff]/gu, '\ufffd');
     const hostJson = wellFormed ? null : JSON.stringify(batch.host);

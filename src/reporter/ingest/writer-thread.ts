@@ -30,6 +30,8 @@ export interface WriterThreadData {
   rowsPerInsert: number;
   /** Values per row. */
   width: number;
+  /** The column (index in a row) that gets the time the group's transaction began when it is null (received_at). */
+  stampColumn: number;
   /** A group stops taking batches once it holds this many rows (bounds how long the write lock is held). */
   maxGroupRows: number;
 }
@@ -51,7 +53,8 @@ let scheduled = false;
 let closing = false;
 let broken;
 
-function insert(values, rows) {
+function insert(values, rows, now) {
+  for (let i = d.stampColumn; i < rows * W; i += W) if (values[i] === null) values[i] = now;
   let stored = 0;
   let i = 0;
   for (; i + N <= rows; i += N) stored += many.run(values.slice(i * W, (i + N) * W)).changes;
@@ -90,8 +93,10 @@ function commit(group) {
     }
     const ok = [];
     let retry;
+    let now;
     try {
       db.exec('BEGIN IMMEDIATE');
+      now = Date.now();
     } catch (err) {
       for (const b of todo) results.set(b.id, failure(err));
       return results;
@@ -100,7 +105,7 @@ function commit(group) {
       const b = todo[i];
       try {
         db.exec('SAVEPOINT batch');
-        const stored = insert(b.values, b.rows);
+        const stored = insert(b.values, b.rows, now);
         db.exec('RELEASE batch');
         ok.push([b, stored]);
       } catch (err) {

@@ -17,6 +17,8 @@ export interface StoreWriterOptions {
   insertMany: string;
   rowsPerInsert: number;
   width: number;
+  /** See WriterThreadData.stampColumn. */
+  stampColumn: number;
   maxGroupRows?: number;
   busyTimeoutMs?: number;
   /** After each group commit: batches committed, rows, milliseconds from BEGIN to COMMIT. */
@@ -70,6 +72,7 @@ export class StoreWriter {
       insertMany: o.insertMany,
       rowsPerInsert: o.rowsPerInsert,
       width: o.width,
+      stampColumn: o.stampColumn,
       maxGroupRows: o.maxGroupRows ?? 10_000,
     };
     this.#worker = new Worker(WRITER_THREAD_SOURCE, { eval: true, workerData: data, name: 'gridlink event store writer' });
