@@ -89,8 +89,10 @@ export const LIGHT_TEST_FILES: readonly string[] = [
   'test/supervisor/runner.test.ts',
   'test/supervisor/users-ldap.test.ts',
   // Pure / temp-dir only.
+  'test/structure.test.ts',
   'test/package/foreign-viem.test.ts',
   'test/slurm/gres-errno.test.ts',
+  'test/matrix/addon-compile.test.ts',
   // Compute, but own their resources (see the rule above).
   'test/containers/cluster.test.ts',
   'test/containers/compose.test.ts',
