@@ -266,12 +266,19 @@ describe('login node outage', () => {
 
 describe('concurrency', () => {
   it('runs more concurrent submits than sshd allows sessions (MaxSessions 10); all succeed', async () => {
+    const sessionsStarted = () => readFileSync(sshd.logPath, 'utf8').split('\n').filter((l) => l.includes('Starting session:')).length;
     for (const maxChannels of [8, 16]) {
       rmSync(path.join(dir, 'calls'), { recursive: true, force: true });
-      const b = backend({ maxChannels, commandTimeoutMs: 30_000 });
+      const { logger, lines } = capture();
+      const b = backend({ maxChannels, commandTimeoutMs: 30_000, logger });
+      const before = sessionsStarted();
       const results = await Promise.all(Array.from({ length: 30 }, (_, i) => b.submit(baseReq({ name: `0x${i}` }))));
       expect(results.every((r) => r.jobId === 4242)).toBe(true);
       expect(calls()).toHaveLength(30);
+      // One login shell per channel, reused by every command: never one per command (root's ~/.bashrc runs in each).
+      expect(sessionsStarted() - before).toBeLessThanOrEqual(Math.min(maxChannels, 10));
+      // Above MaxSessions: sshd's refusal caps the pool, said once.
+      expect(lines().filter((l) => /refused ssh sessions beyond 10 \(sshd MaxSessions\)/.test(l.msg))).toHaveLength(maxChannels > 10 ? 1 : 0);
     }
   }, 60_000);
 });
