@@ -29,7 +29,7 @@ export function supervisorCommand(): Command {
     .description(
       'run until SIGTERM or SIGINT (then: stop claiming, finish the submissions in flight, stop the reporter, exit 0). ' +
         'Configuration: the JSON file of --config with GRIDLINK_<PATH> environment variables on top (GRIDLINK_CHAIN__RPC_URL, ...); ' +
-        `see \`gridlink supervisor config-reference\`. The provider key comes from chain.keyFile or $${PROVIDER_KEY_ENV}. Logs are JSON lines on stdout.`,
+        `see \`gridlink supervisor config-reference\`. The provider key comes from chain.keyFile or $${PROVIDER_KEY_ENV}, or stays in a remote signer (chain.signer). Logs are JSON lines on stdout.`,
     )
     .option('--config <file>', 'JSON configuration file')
     .option('--check-config', 'validate the configuration, print it resolved and exit')

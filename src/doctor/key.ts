@@ -1,10 +1,12 @@
 // key.ts - check `key`: the provider key loads exactly as the supervisor
 // loads it (src/reporter/provider-key.ts and src/util/secret-file.ts: a
-// regular file, owned by the running user, mode 0600). Run doctor as the
-// supervisor's user.
+// regular file, owned by the running user, mode 0600), or, with
+// chain.signer, the remote signer is reachable and holds the address
+// (signer.ts). Run doctor as the supervisor's user.
 import { statSync } from 'node:fs';
 
 import { loadProviderKey } from '../reporter/provider-key.js';
+import { checkSigner } from './signer.js';
 import { fail, noConfig, ok, type Check, type DoctorContext, type Outcome } from './types.js';
 
 export function checkKey(ctx: DoctorContext): Outcome {
@@ -31,4 +33,4 @@ export function checkKey(ctx: DoctorContext): Outcome {
   }
 }
 
-export const keyCheck: Check = { name: 'key', run: async (ctx) => checkKey(ctx) };
+export const keyCheck: Check = { name: 'key', run: async (ctx) => (ctx.config?.chain.signer ? checkSigner(ctx) : checkKey(ctx)) };

@@ -19,8 +19,9 @@ export interface ProviderState {
   banned: boolean;
 }
 
-/** The provider's address, from chain.keyFile or $GRIDLINK_PROVIDER_KEY, without the file checks. */
+/** The provider's address, from chain.signer.address, chain.keyFile or $GRIDLINK_PROVIDER_KEY, without the file checks. */
 export function providerAddress(ctx: DoctorContext): Address | undefined {
+  if (ctx.config?.chain.signer) return ctx.config.chain.signer.address;
   try {
     const file = ctx.config?.chain.keyFile;
     const text = file ? readFileSync(file, 'latin1') : ctx.env[PROVIDER_KEY_ENV];

@@ -12,7 +12,8 @@ export function configReference(): string {
       '',
       'The file is JSON (`gridlink supervisor --config FILE`). Any field can be set or overridden from the environment:',
       '`GRIDLINK_` + the path with `__` between levels, in SNAKE_CASE (`GRIDLINK_CHAIN__RPC_URL`, `GRIDLINK_CLAIMS__POLL_MS=250`;',
-      'values are parsed as JSON when they are JSON). The provider key comes from `chain.keyFile` or `$GRIDLINK_PROVIDER_KEY`.',
+      'values are parsed as JSON when they are JSON). The provider key comes from `chain.keyFile` or `$GRIDLINK_PROVIDER_KEY`,',
+      'or stays in a remote signer (`chain.signer`: web3signer, Clef; see docs/install.md).',
     ],
   });
 }

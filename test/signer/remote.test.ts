@@ -15,7 +15,11 @@ import type { SubmitOutcome } from '../../src/txpipeline/types.js';
 import { startSignerProxy, type SignerProxy } from '../txpipeline/signer-proxy.js';
 import { chainNonce, chainTxsFrom, openTestDb, recordEvents, tmpDir, transfer, txRows, waitFor } from '../txpipeline/helpers.js';
 import { TxPipeline } from '../../src/txpipeline/pipeline.js';
+import { keyCheck } from '../../src/doctor/key.js';
+import { providerAddress } from '../../src/doctor/provider.js';
+import { parseSupervisorConfig } from '../../src/supervisor/config.js';
 import { pino } from 'pino';
+import { configInput, ctxOf } from '../doctor/helpers.js';
 
 let chain: Anvil;
 let signerAnvil: Anvil;
@@ -139,4 +143,31 @@ describe('remote signer (anvil behind an HTTPS proxy with a client certificate r
       await s.close();
     }
   });
+
+  it('doctor: the key check says the signer is reachable and holds the address, or what is wrong and what to do', async () => {
+    const input = configInput();
+    const { chainId: _c, ...signer } = settings(2);
+    const good = ctxOf({ input: { ...input, chain: { ...input.chain, signer } }, callTimeoutMs: 5000 });
+    const r = await keyCheck.run(good, new AbortController().signal);
+    expect(r).toMatchObject({ status: 'ok', detail: expect.stringMatching(/held by the remote signer https:\/\/127\.0\.0\.1:\d+\/ \(reachable, holds the address/) });
+    expect(providerAddress(good)).toBe(signerAnvil.accounts[2]!.address);
+    const bad = ctxOf({ input: { ...input, chain: { ...input.chain, signer: { ...signer, address: '0x000000000000000000000000000000000000bEEF' } } }, callTimeoutMs: 5000 });
+    const r2 = await keyCheck.run(bad, new AbortController().signal);
+    expect(r2).toMatchObject({ status: 'fail', detail: expect.stringMatching(/does not hold/), fix: expect.stringMatching(/chain\.signer\.address/) });
+    await proxy.down();
+    try {
+      const r3 = await keyCheck.run(good, new AbortController().signal);
+      expect(r3).toMatchObject({ status: 'fail', detail: expect.stringMatching(/cannot reach it/), fix: expect.stringMatching(/start the signer/) });
+    } finally {
+      await proxy.up();
+    }
+  });
+
+  it('configuration: exactly one of chain.keyFile and chain.signer', () => {
+    const input = configInput();
+    const { chainId: _c, ...signer } = settings();
+    expect(() => parseSupervisorConfig({ ...input, chain: { ...input.chain, keyFile: '/etc/gridlink/provider.key', signer } })).toThrow(/either chain\.keyFile or chain\.signer/);
+    expect(parseSupervisorConfig({ ...input, chain: { ...input.chain, signer } }).chain.signer).toMatchObject({ api: 'eth', timeoutMs: 10_000 });
+  });
 });
+
