@@ -1,10 +1,13 @@
 // errors.ts - what can go wrong talking to an sbatch service, as one typed
 // error whose `kind` tells the caller what to do, and whose message tells the
 // operator what to check.
-//   unavailable      the service is down, slow or unreachable (TLS included): retry later
+//   unavailable      the service is down, slow or unreachable (TLS included), failed on
+//                    its side (INTERNAL, UNKNOWN: the grid's answer when its chain read
+//                    fails), or did not accept its own challenge (a fresh one is taken
+//                    at the next call): retry later
 //   not_found        the key is unknown or expired: the job cannot run (report it FAILED)
 //   unauthenticated  the service did not accept the provider's proof for this job
-//   refused          any other refusal (bad request, unimplemented, server error)
+//   refused          any other refusal (bad request, unimplemented, data loss)
 import { status, type ServiceError } from '@grpc/grpc-js';
 
 export type SbatchErrorKind = 'unavailable' | 'not_found' | 'unauthenticated' | 'refused';
@@ -37,6 +40,9 @@ function isServiceError(e: unknown): e is ServiceError {
 
 /** grpc-js's own texts for a connection that failed (as opposed to a status the service sent). */
 const TRANSPORT = /no connection established|failed to connect|connection dropped|connect E[A-Z]+|E(?:CONNRESET|PIPE|HOSTUNREACH|NETUNREACH|TIMEDOUT)|name resolution|dns resolution|getaddrinfo|rst_stream|protocol error|socket|channel (?:has been )?(?:closed|shut down)|call cancelled/i;
+/** A refusal of the challenge itself (expired, unknown, used twice), as opposed to one of the provider or the job. */
+const CHALLENGE_REFUSED = /\b(?:challenge|nonce)\b/i;
+const SIGNED_BY_OTHER = /signed by/i;
 const TLS_HINT = /certificate|ssl|tls|handshake|self.signed|issuer|altname|wrong version number/i;
 
 export interface CallContext {
@@ -93,8 +99,26 @@ export function toSbatchError(err: unknown, c: CallContext): SbatchError {
         kind: 'not_found',
         message: `the sbatch service at ${c.endpoint} has no script for batch location hash ${JSON.stringify(c.batchLocationHash ?? '')} (unknown or expired: ${details}); the job cannot run, report it FAILED`,
       });
+    case status.INTERNAL:
+    case status.UNKNOWN:
+      return new SbatchError({
+        ...base,
+        kind: 'unavailable',
+        message: `the sbatch service at ${c.endpoint} failed on its side (${c.call}: ${status[err.code]}: ${details}); usually transient (it could not read the chain, for one): the call can be retried. If it persists, the service's own log says why`,
+      });
     case status.UNAUTHENTICATED:
     case status.PERMISSION_DENIED:
+      if (CHALLENGE_REFUSED.test(details) && !SIGNED_BY_OTHER.test(details)) {
+        return new SbatchError({
+          ...base,
+          kind: 'unavailable',
+          message:
+            `the sbatch service at ${c.endpoint} did not accept the challenge it had just issued (${c.call}: ${details}). The provider key is not in question: ` +
+            'usually the service restarted between Challenge and GetSBatch, several service instances behind one endpoint do not share their challenges, ' +
+            "or the call took longer than the challenge's lifetime. Retried with a fresh challenge; if it persists, point sbatch.endpoint at one instance " +
+            '(or make the instances share challenges) and check sbatch.timeoutMs against the challenge lifetime',
+        });
+      }
       return new SbatchError({
         ...base,
         kind: 'unauthenticated',

@@ -13,8 +13,10 @@
 // Outcomes other than a submission: SLURM refused it -> refuseJob (back to
 // PENDING for another provider); the script is gone, the definition cannot
 // run or 0 minutes were paid -> FAILED with lastError; the directory, the
-// sbatch service or slurmctld unreachable -> retried with backoff, the claim
-// kept (a job is never submitted as anyone but its customer).
+// sbatch service or slurmctld unreachable (or the sbatch service failing on
+// its side: INTERNAL, UNKNOWN) -> retried with backoff, the claim kept (a job
+// is never submitted as anyone but its customer), each retry first checked on
+// chain: a job the chain took back (the oracle's timeout) is not submitted.
 import { encodeFunctionData, type Address, type Hex } from 'viem';
 import type { Logger } from 'pino';
 
@@ -150,6 +152,10 @@ export class Runner {
     const { o } = this;
     const log = o.log.child({ gridJobId: c.gridJobId, customer: c.customer, claim: c.id });
 
+    // 0. A retried claim never submitted: still this provider's job on chain? (a claim found `submitting`
+    //    is checked after step 2: a job that reached SLURM is adopted, never left running unbilled.)
+    if (c.state === 'claimed' && c.attempts > 0 && !(await this.stillOurs(c, log))) return;
+
     // 1. The customer's user: never anyone else.
     const t0 = Date.now();
     let user;
@@ -184,14 +190,19 @@ export class Runner {
       }
     }
 
-    // 3. The script.
+    // 3. A submission that may have happened and was not found: still this provider's job on chain?
+    if (c.state === 'submitting' && !(await this.stillOurs(c, log))) return;
+
+    // 4. The script.
     const t1 = Date.now();
     let script: string;
     try {
       script = (await o.scripts.fetchScript({ batchLocationHash: c.definition.batchLocationHash, customer: c.customer, jobId: c.gridJobId })).sbatch;
     } catch (err) {
       o.metrics.claimErrors.inc({ step: 'script' });
-      // unauthenticated can be a service whose chain node lags behind the claim: a few retries first.
+      // unavailable: down, failing on its side (INTERNAL, UNKNOWN: its chain read failed) or refusing its own
+      // challenge; retried until the chain takes the job back (step 0 at each retry). unauthenticated can be
+      // a service whose chain node lags behind the claim: a few retries first. Anything else is definite.
       const kind = scriptErrorKind(err);
       if (kind === 'unavailable' || (kind === 'unauthenticated' && c.attempts < 3)) {
         log.warn({ err: shortError(err), kind }, 'supervisor: job script not fetched yet; the claim is kept and retried');
@@ -202,7 +213,7 @@ export class Runner {
       return;
     }
 
-    // 4. The request: exactly what was paid for.
+    // 5. The request: exactly what was paid for.
     const t2 = Date.now();
     let req;
     try {
@@ -214,23 +225,6 @@ export class Runner {
         return;
       }
       throw err;
-    }
-
-    // 5. A retried claim may have been taken back on chain meanwhile (oracle timeout, customer cancel).
-    if ((c.attempts > 0 || c.state === 'submitting') && o.chainJob) {
-      let onChain;
-      try {
-        onChain = await o.chainJob(c.gridJobId);
-      } catch (err) {
-        this.retry(c, `reading the job on chain: ${shortError(err)}`);
-        return;
-      }
-      if (onChain.status !== JobStatus.SCHEDULED || (o.provider && onChain.provider.toLowerCase() !== o.provider.toLowerCase())) {
-        const why = `the job left SCHEDULED for this provider on chain (now ${JobStatus[onChain.status]}) before it could be submitted; not submitted`;
-        log.warn({ chainStatus: JobStatus[onChain.status] }, `supervisor: ${why}`);
-        if (o.claims.transition(c.id, ['claimed', 'submitting'], 'cancelled', why)) o.metrics.outcomes.inc({ outcome: 'taken_back' });
-        return;
-      }
     }
 
     // 6. Submit, with `submitting` on disk first.
@@ -267,6 +261,28 @@ export class Runner {
       { slurmJobId: jobId, user: user.name, uid: user.uid, minutes: req.timeLimitMinutes, ms: { queued: t0 - c.seenAt, user: t1 - t0, script: t2 - t1, submit: t3 - t2 } },
       'supervisor: job submitted to SLURM as its customer',
     );
+  }
+
+  /**
+   * A retried claim may have been taken back on chain meanwhile (oracle timeout, customer cancel): the
+   * chain's deadline bounds every retry (an sbatch service failing for good, a user never made). False
+   * when the claim was closed, or retried later because the chain could not be read.
+   */
+  private async stillOurs(c: Claim, log: Logger): Promise<boolean> {
+    const { o } = this;
+    if (!o.chainJob) return true;
+    let onChain;
+    try {
+      onChain = await o.chainJob(c.gridJobId);
+    } catch (err) {
+      this.retry(c, `reading the job on chain: ${shortError(err)}`);
+      return false;
+    }
+    if (onChain.status === JobStatus.SCHEDULED && (!o.provider || onChain.provider.toLowerCase() === o.provider.toLowerCase())) return true;
+    const why = `the job left SCHEDULED for this provider on chain (now ${JobStatus[onChain.status]}) before it could be submitted; not submitted`;
+    log.warn({ chainStatus: JobStatus[onChain.status] }, `supervisor: ${why}`);
+    if (o.claims.transition(c.id, ['claimed', 'submitting'], 'cancelled', why)) o.metrics.outcomes.inc({ outcome: 'taken_back' });
+    return false;
   }
 
   /**

@@ -153,6 +153,27 @@ describe('sbatch service on anvil', () => {
     expect(await grpcCode(rawGet(svc, async (r) => ({ ...r, challenge: forged, signed_challenge: await signChallenge(providerAcct, forged) }), { key, jobId }))).toBe('UNAUTHENTICATED');
   });
 
+  it('a failure on the service side (INTERNAL: its chain read threw) is retryable, and a refused challenge does not blame the provider key', async () => {
+    const failing = await service({ jobReader: async () => { throw new Error('execution reverted: header not found'); } });
+    const key = await clientFor(failing).submit(SCRIPT);
+    const jobId = await claimedJob(key);
+    const e = await sbatchErr(clientFor(failing).fetchScript({ batchLocationHash: key, customer: customerAddr, jobId }));
+    expect(e.code).toBe(grpc.status.INTERNAL);
+    expect(e.kind).toBe('unavailable');
+    expect(e.message).toMatch(/failed on its side .*INTERNAL.*can be retried/);
+    // A challenge this instance never issued (another instance behind the same endpoint did), correctly signed.
+    const { toSbatchError } = await import('../../src/sbatch/errors.js');
+    const foreign = new TextEncoder().encode('{"message":"login","nonce":"BBBBBBBBBBBBBBBBBBBBBB=="}');
+    const refused = await rawGet(svc, async (r) => ({ ...r, challenge: foreign, signed_challenge: await signChallenge(providerAcct, foreign) }), { key: await client.submit(SCRIPT), jobId }).catch(
+      (err: grpc.ServiceError) => err,
+    );
+    const mapped = toSbatchError(refused, { endpoint: svc.address, call: 'GetSBatch', tls: 'plaintext', timeoutMs: 5000 });
+    expect((refused as grpc.ServiceError).code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(mapped.kind).toBe('unavailable');
+    expect(mapped.message).toMatch(/did not accept the challenge it had just issued.*provider key is not in question.*several service instances/);
+    expect(mapped.message).not.toMatch(/check that the provider key/i);
+  });
+
   it('refuses an expired challenge', async () => {
     const short = await service({ challengeTtlMs: 200 });
     const key = await clientFor(short).submit(SCRIPT);

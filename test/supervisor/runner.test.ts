@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { Hex } from 'viem';
@@ -13,6 +14,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { JobStatus } from '../../src/metascheduler/status.js';
 import { JobMap } from '../../src/reporter/jobmap.js';
 import { Reports } from '../../src/reporter/reports.js';
+import { toSbatchError } from '../../src/sbatch/errors.js';
 import { SlurmBackendError, type SlurmBackend, type SlurmJob, type SubmitRequest } from '../../src/slurm/backend.js';
 import { openDb, type Db } from '../../src/state/db.js';
 import { Claims } from '../../src/supervisor/claims.js';
@@ -252,6 +254,47 @@ describe('runner', () => {
     users.fail = undefined;
     await settle();
     expect(backend.submits).toHaveLength(1);
+  });
+
+  it('the sbatch service failing on its side (INTERNAL, UNKNOWN) is retried with backoff, not the customer\'s failure; a definite refusal fails the job', async () => {
+    const grpcFailure = (code: number, details: string) => toSbatchError(Object.assign(new Error(details), { code, details, metadata: undefined }), { endpoint: 'grid:443', call: 'GetSBatch', tls: 'verified', timeoutMs: 1000 });
+    const failures = [grpcFailure(grpcStatus.INTERNAL, 'internal error in the sbatch service'), grpcFailure(grpcStatus.UNKNOWN, 'rpc error')];
+    scripts.fetchScript = async () => {
+      const e = failures.shift();
+      if (e) throw e;
+      return { sbatch: SCRIPT };
+    };
+    claim(20);
+    await runner.round(Date.now() + 10_000);
+    expect(claims.latestFor(jobId(20))).toMatchObject({ state: 'claimed', attempts: 1, lastError: expect.stringMatching(/failed on its side .*INTERNAL/) });
+    await runner.round(Date.now() + 10_000);
+    expect(claims.latestFor(jobId(20))).toMatchObject({ state: 'claimed', attempts: 2, lastError: expect.stringMatching(/UNKNOWN/) });
+    await settle();
+    expect(claims.latestFor(jobId(20))?.state).toBe('submitted');
+    expect(backend.submits).toHaveLength(1);
+
+    // NOT_FOUND and INVALID_ARGUMENT are definite: FAILED at once.
+    for (const [n, code] of [[21, grpcStatus.NOT_FOUND], [22, grpcStatus.INVALID_ARGUMENT]] as const) {
+      scripts.fetchScript = async () => {
+        throw grpcFailure(code, 'no');
+      };
+      claim(n);
+      await runner.round(Date.now() + 10_000);
+      expect(claims.latestFor(jobId(n))?.state).toBe('failed');
+    }
+  });
+
+  it('a claim whose script keeps failing is retried only until the chain takes the job back: then closed, not FAILED', async () => {
+    scripts.fail = { kind: 'unavailable', message: 'the sbatch service at grid:443 failed on its side (GetSBatch: INTERNAL: internal error)' };
+    claim(23);
+    await runner.round(Date.now() + 10_000);
+    await runner.round(Date.now() + 10_000);
+    expect(claims.latestFor(jobId(23))).toMatchObject({ state: 'claimed', attempts: 2 });
+    chainStatus = JobStatus.META_SCHEDULED; // the oracle's timeout gave it to another provider
+    await settle();
+    expect(backend.submits).toHaveLength(0);
+    expect(claims.latestFor(jobId(23))).toMatchObject({ state: 'cancelled', lastError: expect.stringMatching(/left SCHEDULED/) });
+    expect(reports.forJob(jobId(23))).toEqual([]);
   });
 
   it('a customer who can never have a user (a conflicting directory entry): FAILED with the reason, nothing submitted', async () => {
