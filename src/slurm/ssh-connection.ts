@@ -23,8 +23,12 @@ import { ChannelOpenError, RequestTimeoutError, ShellGoneError, ShellWorker, typ
 
 export type { ExecResult } from './ssh-shell.js';
 
-/** An idle worker shell exits after this long (the next command opens another). */
-const IDLE_WORKER_MS = 60_000;
+/**
+ * An idle worker shell exits after this long (the next command opens another).
+ * Long: an idle sh costs the login node nothing, a new one costs root's rc
+ * files, and the next burst of claims should find the pool ready.
+ */
+const IDLE_WORKER_MS = 10 * 60_000;
 /** sshd refused a session while none of ours was open: try again this often until the command's deadline. */
 const REFUSED_RETRY_MS = 100;
 

@@ -86,10 +86,10 @@ export const sshBackendOptionsSchema = z
     commandTimeoutMs: z.number().int().positive().default(30_000),
     /**
      * Commands running at once, each on a long-lived shell of its own (one ssh
-     * session each). Above sshd's MaxSessions (default 10) the first refused
-     * session caps it at what sshd granted.
+     * session each); default sshd's default MaxSessions. Above the login
+     * node's MaxSessions the first refused session caps it at what sshd granted.
      */
-    maxChannels: z.number().int().min(1).max(64).default(8),
+    maxChannels: z.number().int().min(1).max(64).default(10),
     reconnectMinMs: z.number().int().positive().default(500),
     reconnectMaxMs: z.number().int().positive().default(30_000),
     keepaliveIntervalMs: z.number().int().min(0).default(15_000),
