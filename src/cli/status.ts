@@ -5,9 +5,14 @@
 // Linux user and uid it ran as, billed minutes, provider payment and
 // customer refund. `--json` for machines.
 //
+// The supervisor is a process of its own: the one the state file records, or
+// any process running `supervisor run --config <the devnet's config>` (one
+// started by hand).
+//
 // Self-contained (the devnet's modules are not in the npm package, dist/devnet
 // is left out of it): only types come from src/devnet; the devnet's demo
-// reads jobs through readStore and chainView below.
+// reads jobs through readStore and chainView below, the devnet finds its
+// supervisor through supervisorRunArgs and runningSupervisors.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +22,7 @@ import { Command } from 'commander';
 import { createPublicClient, formatUnits, http, type Address, type Hex } from 'viem';
 import { foundry } from 'viem/chains';
 
-import { isAlive, procStartTime } from '../cluster/procs.js';
+import { findByArgs, isAlive, procStartTime } from '../cluster/procs.js';
 import type { DevnetState } from '../devnet/state.js';
 import type { ProcRef } from '../devnet/procs.js';
 import { createMetaSchedulerClient, type MetaSchedulerClient } from '../metascheduler/client.js';
@@ -35,6 +40,12 @@ function readState(file: string): DevnetState | undefined {
 }
 
 const sameProcess = (r: ProcRef): boolean => isAlive(r.pid) && procStartTime(r.pid) === r.start;
+
+/** The `gridlink` arguments that run the supervisor on `configFile`, as the devnet starts it and an operator types it. */
+export const supervisorRunArgs = (configFile: string): string[] => ['supervisor', 'run', '--config', configFile];
+
+/** PIDs of live processes running the supervisor on `configFile`, however started (oldest first: npm, tsx, then node itself). */
+export const runningSupervisors = (configFile: string): number[] => findByArgs(supervisorRunArgs(configFile)).filter(isAlive);
 
 export interface GridJobView {
   gridJobId: Hex;
@@ -238,7 +249,14 @@ function components(s: DevnetState): ComponentView[] {
   for (const n of s.slurm?.nodes ?? []) out.push(proc(`slurmd ${n}`, byName.get(`slurmd ${n}`), null));
   out.push(proc('389ds', byName.get('389ds'), s.ldap?.url ?? null));
   out.push(proc('sssd', byName.get('sssd'), null));
-  out.push(inDaemon('supervisor', s.supervisor ? `ingest ${s.supervisor.ingestUrl}` : null));
+  const sup = byName.get('supervisor');
+  const supView = proc('supervisor', sup, s.supervisor ? `ingest ${s.supervisor.ingestUrl}` : null);
+  if (supView.state === 'stopped' && s.supervisor) {
+    // Not the recorded one: one started by hand on the same configuration counts (the newest: the node process itself).
+    const byHand = runningSupervisors(s.supervisor.config).at(-1);
+    if (byHand !== undefined) Object.assign(supView, { state: 'running', pid: byHand });
+  }
+  out.push(supView);
   return out;
 }
 

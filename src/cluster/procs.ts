@@ -115,6 +115,24 @@ export function findByEnv(comms: ReadonlySet<string>, key: string, value?: strin
   });
 }
 
+/** The command line of `pid` (its argv), empty when it is gone. */
+export function procArgs(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
+  } catch {
+    return [];
+  }
+}
+
+/** Processes (not this one) whose argv holds `run` as consecutive arguments, oldest first. */
+export function findByArgs(run: readonly string[]): number[] {
+  const self = process.pid;
+  const has = (argv: string[]) => argv.some((_, i) => run.every((a, j) => argv[i + j] === a));
+  return listPids()
+    .filter((pid) => pid !== self && has(procArgs(pid)))
+    .sort((a, b) => (procStartTime(a) ?? 0) - (procStartTime(b) ?? 0));
+}
+
 export function signalAll(pids: Iterable<number>, signal: NodeJS.Signals): void {
   for (const pid of pids) {
     try {

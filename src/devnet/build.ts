@@ -1,5 +1,7 @@
 // build.ts - what the devnet needs built: the plugins and the embedded relay
-// (compiled JavaScript, run inside slurmctld and slurmd; rebuilt when src/ is newer).
+// (one esbuild bundle of src/relay, run inside slurmctld and slurmd; rebuilt,
+// in about a second, when src/ is newer). Everything else the devnet runs
+// from source (tsx), so it never waits for a whole `npm run build:ts`.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +17,6 @@ export function ensureBuilt(onBuild?: () => void): void {
   const newer = spawnSync('find', [join(packageRoot, 'src'), '-name', '*.ts', '-newer', relayBundle], { encoding: 'utf8' });
   if (existsSync(relayBundle) && newer.stdout.trim() === '') return;
   onBuild?.();
-  const r = spawnSync('npm', ['run', '--silent', 'build:ts'], { cwd: packageRoot, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`npm run build:ts failed (the embedded relay is built from src/):\n${r.stdout}${r.stderr}`);
+  const r = spawnSync('npm', ['run', '--silent', 'build:relay-bundle'], { cwd: packageRoot, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`npm run build:relay-bundle failed (the embedded relay is bundled from src/relay):\n${r.stdout}${r.stderr}`);
 }

@@ -3,10 +3,12 @@
 // cluster with both plugins and their embedded relays, anvil with the
 // Meta-Scheduler contracts, the devnet oracle, the sbatch service, a private
 // 389ds with this host's SSSD, and the supervisor (reporter included, users
-// from the directory). This command follows the start, runs one customer job
-// on chain to FINISHED and paid, prints where everything is and exits with
-// the devnet still up. `--foreground` keeps it attached (Ctrl-C stops it);
-// `npm run devnet:down` (`main.ts down`) stops it.
+// from the directory; a process of its own, `gridlink supervisor run`). This
+// command follows the start, runs one customer job on chain to FINISHED and
+// paid, prints where everything is and exits with the devnet still up.
+// `--foreground` keeps it attached (Ctrl-C stops it); `npm run devnet:down`
+// (`main.ts down`) stops it; `main.ts supervisor stop|start|restart` the
+// supervisor alone.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +21,8 @@ import { stopDevnet } from './down.js';
 import { sameProcess } from './procs.js';
 import { runDaemon, startOwner } from './owner.js';
 import { defaultDevnetDir, lockOwner, logDir, readState, statePath, takeLock, type DevnetState } from './state.js';
+import { supervisorCtl, type SupervisorAction } from './supervisor-ctl.js';
+import { SUPERVISOR_NAME, operatorCommand } from './supervisor-process.js';
 import { runDemoJob } from './watch.js';
 
 const out = (s = '') => process.stdout.write(`${s}\n`);
@@ -47,8 +51,11 @@ export function describe(s: DevnetState): string {
   row('SLURM', `export SLURM_CONF=${s.slurm!.conf}   (partition ${s.slurm!.partition}, nodes ${s.slurm!.nodes.join(', ')})`);
   row('directory', `${s.ldap!.url} (StartTLS, CA ${s.ldap!.caFile}), users in ${s.ldap!.usersDn}, homes in ${s.ldap!.homeRoot}`);
   row('sbatch', s.sbatch!.address);
-  row('supervisor', `provider ${s.supervisor!.provider}, ingest ${s.supervisor!.ingestUrl}, state ${s.supervisor!.db}`);
+  const sup = s.processes.find((p) => p.name === SUPERVISOR_NAME);
+  row('supervisor', `pid ${sup?.pid ?? '?'}, provider ${s.supervisor!.provider}, ingest ${s.supervisor!.ingestUrl}, state ${s.supervisor!.db}`);
   row('', `config ${s.supervisor!.config}  (gridlink doctor --config ${s.supervisor!.config} --slurm-conf ${s.slurm!.conf})`);
+  row('', 'its own process: `npm run devnet -- supervisor stop|start|restart` leaves the rest up');
+  row('', `(by hand, in the foreground, once stopped: ${operatorCommand(s.supervisor!.config)})`);
   const logs = Object.entries(s.logs);
   logs.forEach(([k, v], i) => row(i === 0 ? 'logs' : '', `${k.padEnd(18)} ${v}`));
   row('state', statePath(s.dir));
@@ -173,6 +180,7 @@ async function up(o: { foreground: boolean; jobTimeout: number }): Promise<numbe
   out('Try:');
   out(`  SLURM_CONF=${state.slurm!.conf} sinfo`);
   out('  npm run gridlink -- status          # the stack and every grid job');
+  out('  npm run devnet -- supervisor restart # the supervisor alone (stop, start too); the rest stays up');
   if (o.foreground) {
     out('Ctrl-C stops everything.');
     return new Promise(() => undefined);
@@ -204,6 +212,17 @@ program
 program.command('down').description('stop every process of the devnet and remove its files (idempotent)').action(async () => {
   process.exitCode = await down();
 });
+program
+  .command('supervisor <action>')
+  .description('stop, start or restart the running devnet\'s supervisor alone (action: stop, start or restart); the rest of the devnet stays up')
+  .action(async (action: string) => {
+    if (!['stop', 'start', 'restart'].includes(action)) {
+      err(`devnet supervisor: unknown action ${JSON.stringify(action)}: stop, start or restart`);
+      process.exitCode = 2;
+      return;
+    }
+    process.exitCode = await supervisorCtl(defaultDevnetDir(), action as SupervisorAction, out, err);
+  });
 program.command('__daemon <dir>', { hidden: true }).action(async (dir: string) => {
   await runDaemon(dir);
 });

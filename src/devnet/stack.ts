@@ -2,8 +2,8 @@
 // and the host's SSSD, a 2-node SLURM cluster (munged, slurmctld, two slurmd)
 // with both plugins and their embedded relays, anvil (1-s blocks) with the
 // Meta-Scheduler contracts, the devnet oracle, the sbatch service (its own
-// process) and the supervisor (the reporter included) resolving customers'
-// Linux users in the directory. The provider registers and the grid admin
+// process) and the supervisor (the reporter included; its own process, see
+// supervisor-process.ts) resolving customers' Linux users in the directory. The provider registers and the grid admin
 // approves it; the dev customer has credits and has approved the contract.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +19,6 @@ import { start389ds, startSssd, type DirectoryServer, type Sssd } from '../direc
 import { ldapConfigSchema } from '../ldap/index.js';
 import { createMetaSchedulerClient } from '../metascheduler/client.js';
 import { parseSupervisorConfig } from '../supervisor/config.js';
-import { startSupervisor, type Supervisor } from '../supervisor/service.js';
 import { startAnvil, type Anvil } from './anvil.js';
 import { approveWhenRegistered } from './approve.js';
 import { ensureBuilt, pluginDir } from './build.js';
@@ -27,7 +26,8 @@ import { approveCredits, deployMetaScheduler } from './deploy.js';
 import { startOracle, type Oracle } from './oracle.js';
 import { procRef, type ProcRef } from './procs.js';
 import { freePort, startSbatchProcess, type SbatchProcess } from './sbatch-process.js';
-import { logDir, type DevnetState } from './state.js';
+import { logDir, readState, statePath, type DevnetState } from './state.js';
+import { spawnSupervisor, stopSupervisor, waitSupervisorReady, type SupervisorProcess } from './supervisor-process.js';
 
 export const CREDIT = 10n ** 18n;
 /** Per minute, in credits: 1 per CPU, 2 per GPU. */
@@ -95,9 +95,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   let sssd: Sssd | undefined;
   let sbatch: SbatchProcess | undefined;
   let oracle: Oracle | undefined;
-  let sup: Supervisor | undefined;
+  let sup: SupervisorProcess | undefined;
   try {
-    ensureBuilt(() => step('building the TypeScript and the embedded relay (src/ is newer than dist/) ...'));
+    ensureBuilt(() => step('bundling the embedded relay (src/ is newer than dist/relay/embedded.cjs) ...'));
     const ingestPort = await freePort();
     const ingestUrl = `http://127.0.0.1:${ingestPort}`;
 
@@ -179,8 +179,8 @@ await approveCredits(anvil.rpcUrl, customer!.privateKey, deployed);
     mkdirSync(storeDir, { recursive: true, mode: 0o700 });
     const keyFile = join(storeDir, 'provider.key');
     writeFileSync(keyFile, `${c.provider.privateKey}\n`, { mode: 0o600 });
-    // The configuration as an operator would write it: a file `gridlink doctor --config` (and
-    // `gridlink supervisor --config`) reads; the devnet's supervisor runs from the same input.
+    // The configuration as an operator would write it: the file `gridlink doctor --config` and
+    // `gridlink supervisor run --config` read; the devnet's supervisor is started with it.
     const configInput = {
       chain: { rpcUrl: anvil!.rpcUrl, wsUrl: anvil!.wsUrl, chainId: foundry.id, metaScheduler: c.deployed.metaScheduler, keyFile, confirmations: 1, pollMs: 200, reconcile: { slurmConf: cluster!.confPath, intervalMs: 5000 } },
       ingest: { listen: { host: '127.0.0.1', port: ingestPort }, storeDir, allowedUids: [0] },
@@ -192,18 +192,26 @@ await approveCredits(anvil.rpcUrl, customer!.privateKey, deployed);
     };
     const configFile = join(storeDir, 'supervisor.json');
     writeFileSync(configFile, `${JSON.stringify(configInput, null, 2)}\n`, { mode: 0o600 });
-    const config = parseSupervisorConfig(configInput);
-    step('');
-    sup = await startSupervisor(config, { logger: fileLogger(L.supervisor), env: {} });
-    stops.push({ name: 'supervisor', stop: () => sup!.stop() });
-    await approveWhenRegistered({
-      rpcUrl: anvil!.rpcUrl,
-      providerManager: c.deployed.providerManager,
-      provider: c.provider.address,
-      approve: () => c.adminClient.approveProvider(c.provider.address),
-      timeoutMs: 60_000,
+    parseSupervisorConfig(configInput); // a mistake here is the devnet's: say so before a process starts
+    sup = spawnSupervisor(configFile, L.supervisor);
+    const spawned = sup;
+    void spawned.exited.then((how) => log.info({ pid: spawned.ref.pid, exit: how }, `the supervisor (pid ${spawned.ref.pid}) exited (${how})`));
+    // Whichever supervisor runs when the devnet stops (`npm run devnet -- supervisor restart` records a new one).
+    stops.push({ name: 'supervisor', stop: async () => void (await stopSupervisor([sup!.ref, ...(readState(statePath(dir))?.processes ?? [])], configFile)) });
+    step(`supervisor started (pid ${sup.ref.pid}): gridlink supervisor run --config ${configFile}`);
+    await waitSupervisorReady(sup, {
+      ingestUrl,
+      logFile: L.supervisor,
+      timeoutMs: 180_000,
+      whileUp: () =>
+        approveWhenRegistered({
+          rpcUrl: anvil!.rpcUrl,
+          providerManager: c.deployed.providerManager,
+          provider: c.provider.address,
+          approve: () => c.adminClient.approveProvider(c.provider.address),
+          timeoutMs: 120_000,
+        }),
     });
-    await sup.joined;
     step(`supervisor up: provider ${c.provider.address} registered and approved, claiming jobs (ingest ${ingestUrl})`);
 
     const cl = cluster!;
@@ -245,6 +253,7 @@ await approveCredits(anvil.rpcUrl, customer!.privateKey, deployed);
     for (const n of cluster?.nodeNames ?? []) add(`slurmd ${n}`, cluster?.slurmdPid(n));
     add('389ds', ldapDir?.pid());
     add('sssd', sssd?.pid());
+    if (sup) refs.push(sup.ref);
     return refs;
   }
 }

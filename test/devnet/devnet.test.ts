@@ -2,20 +2,25 @@
 // background, a customer job runs to FINISHED and paid, and the command
 // returns 0 with the stack up; `gridlink status --json` shows the job with
 // its Linux user, uid and payment; a second start is refused; `devnet:down`
-// leaves no process behind (by PID and by the harnesses' markers). In between,
-// `gridlink doctor` passes on it, then fails the one check of each fault injected:
-// a read-only spool, the reporter stopped, a wrong contract, an open key, LDAP stopped.
+// leaves no process behind (by PID and by the harnesses' markers) and no lock
+// file. In between, `gridlink doctor` passes on it, then fails the one check of
+// each fault injected: a read-only spool, the reporter stopped, a wrong
+// contract, an open key, LDAP stopped. The supervisor is a process of its own
+// (its own process group): SIGTERM stops it alone, promptly and with exit 0,
+// the rest stays up, and once started again a new job is run and paid.
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, expect, it } from 'vitest';
 
+import { CLUSTER_LOCK_PATH } from '../../src/cluster/index.js';
 import { findByEnv } from '../../src/cluster/procs.js';
 import { clusterLeftovers } from '../../src/devnet/down.js';
-import { sameProcess } from '../../src/devnet/procs.js';
+import { sameProcess, type ProcRef } from '../../src/devnet/procs.js';
 import type { DevnetState } from '../../src/devnet/state.js';
-import type { StatusView } from '../../src/cli/status.js';
+import { runDemoJob } from '../../src/devnet/watch.js';
+import { runningSupervisors, type StatusView } from '../../src/cli/status.js';
 import { packageRoot } from '../../src/native/index.js';
 
 const parent = mkdtempSync('/tmp/gl-devnet-test-');
@@ -46,9 +51,14 @@ interface DoctorLine {
   fix?: string;
 }
 
-/** `gridlink doctor --json` from dist (the devnet's start built it: no tsx compile, ~1 s a run). */
+/** dist/ is at least as new as every source file (then it runs without tsx's compile, ~1 s a run). */
+const distFresh = (): boolean =>
+  existsSync(join(packageRoot, 'dist', 'cli', 'doctor.js')) &&
+  execFileSync('find', [join(packageRoot, 'src'), '-name', '*.ts', '-newer', join(packageRoot, 'dist', 'cli', 'doctor.js')], { encoding: 'utf8' }).trim() === '';
+
+/** `gridlink doctor --json`, from dist when it is fresh, else from source. */
 function doctor(config: string, slurmConf: string): Promise<{ code: number | null; lines: DoctorLine[]; stderr: string }> {
-  const built = existsSync(join(packageRoot, 'dist', 'cli', 'doctor.js'));
+  const built = distFresh();
   const main = built ? [join(packageRoot, 'dist', 'cli', 'main.js')] : ['--import', 'tsx', join(packageRoot, 'src', 'cli', 'main.ts')];
   const p = spawn(process.execPath, [...main, 'doctor', '--json', '--timeout', '3', '--config', config, '--slurm-conf', slurmConf], { cwd: packageRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -105,10 +115,10 @@ async function doctorFaults(state: DevnetState) {
     execFileSync('umount', [spool]);
   }
 
-  // The reporter stopped (the supervisor runs in the devnet daemon), then the directory server.
+  // The reporter stopped (in the supervisor's process), then the directory server.
   const ldapPid = state.processes.find((p) => p.name === '389ds')!.pid;
   for (const [pid, failing, pattern] of [
-    [state.daemon.pid, 'reporter', /healthz: no answer within/],
+    [supervisorOf(state).pid, 'reporter', /healthz: no answer within/],
     [ldapPid, 'ldap', /LDAP directory .* (unreachable|did not answer)/],
   ] as const) {
     process.kill(pid, 'SIGSTOP');
@@ -120,6 +130,72 @@ async function doctorFaults(state: DevnetState) {
       process.kill(pid, 'SIGCONT');
     }
   }
+}
+
+const supervisorOf = (s: DevnetState): ProcRef => s.processes.find((p) => p.name === 'supervisor')!;
+const readStateFile = (): DevnetState => JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as DevnetState;
+/** /proc/PID/stat field 5: the process group. */
+const pgrp = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[2]);
+
+async function status(): Promise<StatusView> {
+  const st = await run('src/cli/main.ts', ['status', '--json', '--state', join(dir, 'state.json')]);
+  expect(st.code, st.stderr).toBe(0);
+  return JSON.parse(st.stdout) as StatusView;
+}
+
+async function until(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** SIGTERM to the supervisor alone: it exits 0 within 5 s, every other process stays up; started again, a new job is run and paid. */
+async function supervisorRestart(state: DevnetState) {
+  const sup = supervisorOf(state);
+  const t0 = Date.now();
+  process.kill(sup.pid, 'SIGTERM');
+  await until(`supervisor pid ${sup.pid} exit after SIGTERM`, () => !sameProcess(sup), 20_000);
+  const exitMs = Date.now() - t0;
+  console.log(`devnet test: the supervisor exited ${exitMs} ms after SIGTERM`);
+  expect(exitMs).toBeLessThan(5000);
+  // Its parent, the devnet daemon, logs how it ended.
+  const devnetLog = state.logs.devnet!;
+  const exited = new RegExp(`the supervisor \\(pid ${sup.pid}\\) exited \\((.*?)\\)`);
+  await until('the daemon logs the supervisor\'s exit', () => exited.test(readFileSync(devnetLog, 'utf8')), 5000);
+  expect(exited.exec(readFileSync(devnetLog, 'utf8'))![1]).toBe('exit code 0');
+
+  for (const p of state.processes.filter((x) => x.name !== 'supervisor')) expect(sameProcess(p), `${p.name} (pid ${p.pid}) stopped with the supervisor`).toBe(true);
+  const down = await status();
+  for (const c of down.devnet!.components) expect([c.name, c.state]).toEqual([c.name, c.name === 'supervisor' ? 'stopped' : 'running']);
+  expect(down.devnet!.components.find((c) => c.name === 'supervisor')!.pid).toBe(sup.pid);
+
+  const t1 = Date.now();
+  const start = await run('src/devnet/main.ts', ['supervisor', 'start'], 150_000);
+  console.log(`devnet test: \`devnet supervisor start\` took ${Date.now() - t1} ms`);
+  expect(start.code, `${start.stdout}\n${start.stderr}`).toBe(0);
+  expect(start.stdout).toMatch(/It is up in [\d.]+ s: provider approved, claiming jobs/);
+  const after = readStateFile();
+  const sup2 = supervisorOf(after);
+  expect(sup2.pid).not.toBe(sup.pid);
+  expect(sameProcess(sup2)).toBe(true);
+  expect(pgrp(sup2.pid)).toBe(sup2.pid);
+  const up = await status();
+  expect(up.devnet!.components.every((c) => c.state === 'running')).toBe(true);
+  expect(up.devnet!.components.find((c) => c.name === 'supervisor')!.pid).toBe(sup2.pid);
+
+  const lines: string[] = [];
+  const t2 = Date.now();
+  const r = await runDemoJob(after, (l) => lines.push(l), 120_000);
+  console.log(`devnet test: the job after the restart took ${Date.now() - t2} ms`);
+  expect(r, lines.join('\n')).toMatchObject({ status: 'FINISHED', ok: true });
+  const jobs = (await status()).jobs;
+  expect(jobs).toHaveLength(2);
+  const job = jobs.find((j) => j.gridJobId.toLowerCase() === r.jobId.toLowerCase())!;
+  expect(job).toMatchObject({ chainStatus: 'FINISHED', claim: 'submitted' });
+  expect(Number(job.providerPayment)).toBeGreaterThan(0);
+  return after;
 }
 
 afterAll(async () => {
@@ -141,14 +217,21 @@ it('starts in the background, runs a paid job, shows it in status, refuses a sec
   expect(state.phase).toBe('up');
   // Still running after the command returned.
   const names = state.processes.map((p) => p.name);
-  expect(names).toEqual(expect.arrayContaining(['devnet', 'anvil', 'sbatch-service', 'slurmctld', '389ds', 'sssd']));
+  expect(names).toEqual(expect.arrayContaining(['devnet', 'anvil', 'sbatch-service', 'slurmctld', '389ds', 'sssd', 'supervisor']));
   expect(names.filter((n) => n.startsWith('slurmd '))).toHaveLength(2);
   for (const p of state.processes) expect(sameProcess(p), p.name).toBe(true);
+  // The supervisor: its own process, in its own process group, running the operator's command.
+  const sup = supervisorOf(state);
+  expect(sup.pid).not.toBe(state.daemon.pid);
+  expect(pgrp(sup.pid)).toBe(sup.pid);
+  expect(pgrp(sup.pid)).not.toBe(pgrp(state.daemon.pid));
+  expect(readFileSync(`/proc/${sup.pid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining(['supervisor', 'run', '--config', state.supervisor!.config]));
 
   const st = await run('src/cli/main.ts', ['status', '--json', '--state', stateFile]);
   expect(st.code, st.stderr).toBe(0);
   const view = JSON.parse(st.stdout) as StatusView;
   expect(view.devnet!.components.every((c) => c.state === 'running')).toBe(true);
+  expect(view.devnet!.components.find((c) => c.name === 'supervisor')).toMatchObject({ pid: sup.pid, address: `ingest ${state.supervisor!.ingestUrl}` });
   const customer = state.accounts!.find((a) => a.role.startsWith('customer'))!.address.toLowerCase();
   expect(view.jobs).toHaveLength(1);
   const job = view.jobs[0]!;
@@ -161,6 +244,7 @@ it('starts in the background, runs a paid job, shows it in status, refuses a sec
   expect(Number(job.customerRefund)).toBeGreaterThan(0);
 
   await doctorFaults(state); // ~15 s (6 runs, two wait for a stopped server; measured with load 3-5 on 2 cores)
+  const restarted = await supervisorRestart(state);
 
   const again = await devnet();
   expect(again.code).toBe(1);
@@ -169,7 +253,12 @@ it('starts in the background, runs a paid job, shows it in status, refuses a sec
 
   const down = await devnet('down');
   expect(down.code, down.stderr).toBe(0);
-  for (const p of state.processes) expect(sameProcess(p), `${p.name} (pid ${p.pid}) still running`).toBe(false);
+  expect(down.stdout).toMatch(new RegExp(`supervisor \\(pid ${supervisorOf(restarted).pid}\\)`));
+  for (const p of [...state.processes, ...restarted.processes]) expect(sameProcess(p), `${p.name} (pid ${p.pid}) still running`).toBe(false);
+  expect(runningSupervisors(state.supervisor!.config)).toEqual([]);
+  // No lock file left: the devnet's own (in its directory), the supervisor store's, the machine's SLURM cluster lock.
+  const clusterLock = existsSync(CLUSTER_LOCK_PATH) ? (JSON.parse(readFileSync(CLUSTER_LOCK_PATH, 'utf8')) as { baseDir: string }) : undefined;
+  expect(clusterLock?.baseDir).not.toBe(state.slurm!.baseDir);
   expect(clusterLeftovers(state.slurm!.baseDir)).toEqual([]);
   // Directory servers carry their owner's PID:start mark; none of the devnet's is left.
   const owner = `${state.daemon.pid}:${state.daemon.start}`;
@@ -179,4 +268,4 @@ it('starts in the background, runs a paid job, shows it in status, refuses a sec
   const twice = await devnet('down');
   expect(twice.code).toBe(0);
   expect(twice.stdout).toMatch(/nothing to stop/);
-}, 240_000);
+}, 480_000);
