@@ -20,14 +20,18 @@ export function reporterCommand(): Command {
     `run the ingest endpoint (POST ${INGEST_PATH}, GET /healthz) until SIGTERM or SIGINT.\n` +
       'Each batch must carry X-Gridlink-Auth: a munge credential of the body digest made by uid 0 or SlurmUser, ' +
       `or an HMAC signed with a configured key (timestamp within ${HMAC_MAX_SKEW_S} s, nonce used once). ` +
-      'Accepted records are committed to the SQLite state database DIR/gridlink.db (one transaction per batch, synchronous=FULL) before the answer; ' +
+      'Accepted records are committed to the SQLite state database DIR/gridlink.db before the answer (by a writer thread, the batches that arrive meanwhile in one transaction, synchronous=FULL); ' +
       '(spool id, seq) duplicates are stored once; HMAC nonces of the replay window are kept in the same database. ' +
       'Logs are JSON lines on stdout.',
   );
   addIngestOptions(ingest).action(async (opts: IngestOpts) => {
     const logger = pino({ name: 'gridlink-ingest', level: opts.logLevel });
     const server = await startIngestServer(resolveIngestConfig(ingestInput(opts)), { logger });
-    await untilSignal(logger, 'ingest', () => server.stop());
+    // A store that can take no more batches stops the server: exit non-zero, for the service manager to restart it.
+    const failed = server.closed.then((why) => {
+      if (why) process.exitCode = 1;
+    });
+    await Promise.race([untilSignal(logger, 'ingest', () => server.stop()), failed]);
   });
   reporter.addCommand(ingest);
   // `gridlink reporter ...` without a subcommand is `run`: the ingest and the chain reporter together.

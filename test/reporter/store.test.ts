@@ -3,7 +3,7 @@
 // write fails, nothing acknowledged lost to kill -9, reading back by id,
 // u64 seqs, lone surrogates, one writer per directory.
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -200,6 +200,17 @@ describe('EventStore', () => {
     expect(everything.slice(0, 60)).toEqual(all);
   });
 
+  it('batches handed over while a commit is on its way to disk are committed together (group commit), each answered with its own counts', async () => {
+    const st = open(dir());
+    const spoolId = newSpoolId();
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => st.append(batch(spoolId, [2 * i + 1, 2 * i + 2, 2 * i + 2]))));
+    expect(results).toEqual(Array.from({ length: 50 }, () => ({ stored: 2, duplicates: 1 })));
+    expect(st.counts().records).toBe(100);
+    expect(st.counts().commits).toBeGreaterThan(0);
+    expect(st.counts().commits).toBeLessThan(50);
+    expect(seqsOf(st)).toEqual(Array.from({ length: 100 }, (_, i) => String(i + 1)));
+  });
+
   it('concurrent appends of overlapping batches store each record once', async () => {
     const d = dir();
     const st = open(d);
@@ -253,13 +264,14 @@ describe('EventStore', () => {
     expect(r2!.host).toBe('n\u00e9ud');
   });
 
-  it('kill -9 of a process appending in a loop loses no acknowledged batch, never keeps part of one, and the database opens fine', async () => {
+  it('kill -9 of a process appending in a loop (4 batches in flight, committed in groups) loses no acknowledged batch, never keeps part of one, and the database opens fine', async () => {
     const d = dir();
     const spoolId = newSpoolId();
     const BATCH = 50;
+    const IN_FLIGHT = 4;
     let next = 1;
     for (let round = 0; round < 3; round++) {
-      const child = spawn(process.execPath, ['--import', 'tsx', CHILD, d, spoolId, String(next), String(BATCH)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', CHILD, d, spoolId, String(next), String(BATCH), String(IN_FLIGHT)], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
       const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
@@ -288,8 +300,10 @@ describe('EventStore', () => {
         const seqs = seqsOf(st).map(Number);
         // every acknowledged batch is there, in order, each record once
         expect(seqs.slice(0, lastAcked)).toEqual(Array.from({ length: lastAcked }, (_, i) => i + 1));
-        // the batch in flight is either all there or not at all
-        expect(seqs.length === lastAcked || seqs.length === lastAcked + BATCH).toBe(true);
+        // the batches in flight are each either all there or not at all, and only a prefix of them (they are committed in order)
+        expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+        expect((seqs.length - lastAcked) % BATCH).toBe(0);
+        expect(seqs.length - lastAcked).toBeLessThanOrEqual(IN_FLIGHT * BATCH);
         expect(st.counts().records).toBe(seqs.length);
         expect(lastAcked).toBeGreaterThanOrEqual(next - 1 + 20 * BATCH);
         next = seqs.length + 1;
@@ -347,6 +361,26 @@ describe('ingest server with a store that cannot write', () => {
     await store.writerPragma('max_page_count = 1073741823');
     expect((await post(s.url, body, await mungeHeader(body))).json).toEqual({ stored: 8, duplicates: 0, rejected: [] });
     expect(storedCount(d)).toBe(9);
+  });
+});
+
+describe('ingest server whose store writer dies', () => {
+  it('answers 503, logs it as fatal and stops listening (closed resolves with the reason)', async () => {
+    await ensureMunge();
+    const d = dir();
+    const s = await startTestServer(d);
+    cleanups.push(() => s.stop());
+    // the writer thread starts with the first batch and opens the database file by name: gone, it cannot
+    for (const f of ['gridlink.db', 'gridlink.db-wal', 'gridlink.db-shm']) rmSync(join(d, f), { force: true });
+    const body = batchBody(newSpoolId(), [wireEvent(1)]);
+    const r = await post(s.url, body, await mungeHeader(body));
+    expect(r).toMatchObject({ status: 503, json: { error: 'store_failed' } });
+    expect((r.json as { message: string }).message).toMatch(/writer thread failed.*restart the reporter.*nothing stored, retry/);
+    const why = await s.server.closed;
+    expect(why?.message).toMatch(/writer thread failed/);
+    expect(s.server.store.failure).toBe(why);
+    expect(s.logs.lines.some((l) => l.level === 60 && /ingest: stopping/.test(String(l.msg)))).toBe(true);
+    await expect(post(s.url, body, await mungeHeader(body))).rejects.toThrow();
   });
 });
 
