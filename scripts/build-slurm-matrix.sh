@@ -10,14 +10,25 @@
 # (-DGRIDLINK_RUNTIME=OFF), as on a host where no libnode fits: the tests run
 # the standalone relay (`gridlink relay`) beside them.
 #
-#   bash scripts/build-slurm-matrix.sh
+#   bash scripts/build-slurm-matrix.sh [VERSION...]     # default: every tarball
+#
+# Not part of scripts/setup.sh: the tests build it (scripts/prepare-tests.sh).
+# Each release is locked while it is built (two callers wait for each other).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tarballs=${SLURM_TARBALLS:-$PWD/../shared/slurm}
 cache=${GRIDLINK_SLURM_CACHE:-/var/cache/gridlink/slurm}
 
 shopt -s nullglob
-set -- "$tarballs"/slurm-*.tar.xz
+if [ $# -gt 0 ]; then
+  versions=("$@"); set --
+  for v in "${versions[@]}"; do
+    [ -f "$tarballs/slurm-$v.tar.xz" ] || { echo "build-slurm-matrix: no slurm-$v.tar.xz in $tarballs" >&2; exit 1; }
+    set -- "$@" "$tarballs/slurm-$v.tar.xz"
+  done
+else
+  set -- "$tarballs"/slurm-*.tar.xz
+fi
 if [ $# -eq 0 ]; then
   echo "build-slurm-matrix: no slurm-*.tar.xz in $tarballs: only Debian's SLURM is built and tested"
   exit 0
@@ -28,9 +39,12 @@ for t in "$@"; do
   prefix=$(bash scripts/build-slurm.sh "$t" "$cache")
   version=$(basename "$prefix")
   out=build-plugins/slurm-$version
+  exec 8>"$out.lock"
+  flock 8
   cmake -S . -B "$out" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLURM_PREFIX="$prefix" -DGRIDLINK_RUNTIME=OFF >"$out.cmake.log" 2>&1 ||
     { cat "$out.cmake.log" >&2; echo "build-slurm-matrix: configuring the plugins for SLURM $version failed (above)" >&2; exit 1; }
   cmake --build "$out" -j"$(nproc)" >>"$out.cmake.log" 2>&1 ||
     { tail -40 "$out.cmake.log" >&2; echo "build-slurm-matrix: building the plugins for SLURM $version failed (above; whole log $out.cmake.log)" >&2; exit 1; }
+  exec 8>&-
   echo "SLURM $version: $prefix, plugins in $out ($(( $(date +%s) - t0 )) s)"
 done

@@ -7,6 +7,8 @@
 // (`npm test -- test/relay/cli.test.ts`, `npm test -- -t 'outage'`); a lane
 // that no file of the filter falls in passes (--passWithNoTests).
 // `--lane=cluster` / `--lane=light` (repeatable) runs only those lanes.
+// Beside them, from the start: scripts/prepare-tests.sh (the .deb, container
+// images, the SLURM version matrix), its lines prefixed [prepare].
 // Exits non-zero when either lane fails; SIGINT/SIGTERM go to both (a second
 // one kills them).
 import { spawn } from 'node:child_process';
@@ -38,7 +40,31 @@ for (const l of only) {
   }
 }
 const lanes = LANES.filter((l) => only.size === 0 || only.has(l.name));
-const width = Math.max(...lanes.map((l) => l.name.length));
+const width = Math.max(...lanes.map((l) => l.name.length), 'prepare'.length);
+// One id per run: scripts/prepare-tests.sh rebuilds the .deb once per run.
+const runId = `${Date.now()}-${process.pid}`;
+
+// What only the tests need (the .deb, container images, the SLURM version
+// matrix) is built in the background from the start, at low CPU priority;
+// a test that needs a piece waits for it (test/helpers/prepare.ts).
+// Only for a whole run (no filter arguments) unless GRIDLINK_TEST_PREPARE=1;
+// GRIDLINK_TEST_PREPARE=0 leaves it to those tests alone.
+let prepare;
+if (process.env.GRIDLINK_TEST_PREPARE === '1' || (process.env.GRIDLINK_TEST_PREPARE !== '0' && args.length === 0)) {
+  const prefix = `[${'prepare'.padEnd(width)}] `;
+  prepare = spawn('nice', ['-n', '15', 'bash', path.join(root, 'scripts', 'prepare-tests.sh'), 'all'], {
+    cwd: root,
+    env: { ...process.env, GRIDLINK_TEST_RUN: runId },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  prepare.once('error', (e) => process.stderr.write(`${prefix}could not start scripts/prepare-tests.sh: ${e.message}\n`));
+  prefixLines(prepare.stdout, process.stdout, prefix);
+  prefixLines(prepare.stderr, process.stderr, prefix);
+  prepare.once('exit', (code, signal) => {
+    if (code !== 0 && signal === null) process.stderr.write(`${prefix}scripts/prepare-tests.sh exited ${code}: the tests that need its pieces build them again and report why\n`);
+  });
+}
 const summaryDir = mkdtempSync(path.join(tmpdir(), 'gridlink-test-summary-'));
 const vitest = path.join(root, 'node_modules', 'vitest', 'vitest.mjs');
 
@@ -55,7 +81,7 @@ const runs = lanes.map((lane) => {
   // Own process group: a terminal's Ctrl-C reaches only us, and we forward it once.
   const child = spawn(process.execPath, [vitest, 'run', '--config', lane.config, '--passWithNoTests', ...args], {
     cwd: root,
-    env: { ...process.env, GRIDLINK_TEST_SUMMARY: summaryFile, GRIDLINK_TEST_LANE: lane.name },
+    env: { ...process.env, GRIDLINK_TEST_SUMMARY: summaryFile, GRIDLINK_TEST_LANE: lane.name, GRIDLINK_TEST_RUN: runId },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -84,7 +110,7 @@ const runs = lanes.map((lane) => {
 let signals = 0;
 function forward(sig) {
   signals++;
-  for (const r of runs) {
+  for (const r of [...runs, ...(prepare ? [{ child: prepare }] : [])]) {
     if (r.child.exitCode !== null || r.child.signalCode !== null || !r.child.pid) continue;
     try {
       // To the lane's whole process group, as a terminal's Ctrl-C would: vitest,
@@ -104,6 +130,14 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 }
 
 const results = await Promise.all(runs.map((r) => r.done));
+// Whatever the background preparation still builds, no test waits for now.
+if (prepare && prepare.exitCode === null && prepare.signalCode === null && prepare.pid) {
+  try {
+    process.kill(-prepare.pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+}
 rmSync(summaryDir, { recursive: true, force: true });
 
 const total = { passed: 0, failed: 0, skipped: 0 };

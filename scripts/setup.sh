@@ -7,7 +7,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step prints its time; the whole takes about 5 minutes on a fresh
+# 2-core machine (npm ci's native compiles are most of it). What only the
+# tests need (the .deb, the SLURM version matrix, the container images) is
+# built by `npm test` itself, in the background as the tests start
+# (scripts/prepare-tests.sh), so nothing here waits for it.
+setup_t0=$(date +%s)
+step_t0=$setup_t0
+step_name=
+step_done() { [ -z "$step_name" ] || printf '   (%s: %d s)\n' "$step_name" $(( $(date +%s) - step_t0 )); }
+step() { step_done; step_name=$*; step_t0=$(date +%s); printf '\n== %s\n' "$*"; }
 
 step "system packages (apt)"
 bash scripts/install-system-deps.sh
@@ -62,19 +71,12 @@ npm run --silent prebuildify
 step "SLURM plugins (cmake)"
 npm run --silent build:plugins
 
-step "SLURM version matrix (upstream builds cached in /var/cache/gridlink/slurm, plugins for each)"; bash scripts/build-slurm-matrix.sh
-
 step "contracts (solc-js)"
 npm run --silent contracts:build
 
 step "TypeScript"
 npm run --silent build:ts
 
-step ".deb package"; bash scripts/build-deb.sh
-
-step "slurm-in-docker: base image (debootstrap, kept in podman's store) and the packages the node image installs"
-bash scripts/container-base.sh
-bash scripts/container-packages.sh
-
+step_done
 echo
-echo "setup done: npm run devnet | npm test | npm run bench"
+echo "setup done in $(( $(date +%s) - setup_t0 )) s: npm run devnet | npm test | npm run bench"

@@ -4,10 +4,11 @@
 // acceptance suite runs on 22.05, 24.11 and 25.11 (test/plugins).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { completions, matrixSlurm, nodeEnds, readSpool, slurmTarballs, startPluginCluster, starts, waitFor, type PluginCluster } from '../plugins/with-plugins.js';
+import { completions, matrixSlurm, prepareSlurm, nodeEnds, readSpool, slurmTarballs, startPluginCluster, starts, waitFor, type PluginCluster } from '../plugins/with-plugins.js';
 import { skipReason } from '../helpers/skip-reason.js';
+import { PREPARE_TIMEOUT_MS } from '../helpers/prepare.js';
 
 const slurm = matrixSlurm('23.11.11');
 const here = existsSync(join(slurmTarballs, `slurm-${slurm.version}.tar.xz`));
@@ -18,6 +19,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(!here)(`SLURM ${slurm.version}${skipReason(here, `no slurm-${slurm.version}.tar.xz in ${slurmTarballs}`)}`, () => {
+  beforeAll(() => prepareSlurm(slurm), PREPARE_TIMEOUT_MS);
   it('loads jobcomp/provider and spank/provider and records a job', async () => {
     // 23.11's main scheduler can skip a job as "invalid account" right after
     // start (no accounting database); backfill every second starts it then.

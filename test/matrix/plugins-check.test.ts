@@ -6,12 +6,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync as mkdtemp, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { formatSlurmVersion, pluginFits, readPluginInfo } from '../../src/cli/plugins.js';
 import { packageRoot } from '../../src/native/index.js';
-import { matrixSlurm, slurmTarballs, systemSlurm } from '../plugins/with-plugins.js';
+import { matrixSlurm, prepareSlurm, slurmTarballs, systemSlurm } from '../plugins/with-plugins.js';
 import { skipReason } from '../helpers/skip-reason.js';
+import { PREPARE_TIMEOUT_MS } from '../helpers/prepare.js';
 
 const TSX = join(packageRoot, 'node_modules', '.bin', 'tsx');
 const s24 = matrixSlurm('24.11.5');
@@ -50,6 +51,10 @@ describe('plugin files', () => {
 });
 
 describe.skipIf(!haveMatrix)(`gridlink plugins check${skipReason(haveMatrix, `the 24.11.5 and 25.11.7 tarballs are not in ${slurmTarballs}`)}`, () => {
+  beforeAll(async () => {
+    await prepareSlurm(s24);
+    await prepareSlurm(s25);
+  }, PREPARE_TIMEOUT_MS);
   it('catches a 22.05 build beside SLURM 24.11 and says what to rebuild', () => {
     expect(built(s24), 'run bash scripts/build-slurm-matrix.sh').toBe(true);
     const r = gridlink([
@@ -88,6 +93,7 @@ describe.skipIf(!haveMatrix)(`gridlink plugins check${skipReason(haveMatrix, `th
 });
 
 describe.skipIf(!haveMatrix)(`building against a given SLURM source${skipReason(haveMatrix, `the 24.11.5 and 25.11.7 tarballs are not in ${slurmTarballs}`)}`, () => {
+  beforeAll(() => prepareSlurm(s24), PREPARE_TIMEOUT_MS);
   it('stops with the versions it found and what to pass', () => {
     const out = mkdtempSync(join(tmpdir(), 'gl-cmake-mismatch-'));
     const r = spawnSync(

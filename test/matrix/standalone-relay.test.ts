@@ -6,11 +6,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { EventKind, packageRoot } from '../../src/native/index.js';
 import { checkOncePerSpoolInOrder, ensureBuilt, startIngest, stored, waitAllDelivered, type Ingest } from '../bridge/bridge.js';
-import { isSystem, slurmTargets, startPluginCluster, waitFor, type PluginCluster } from '../plugins/with-plugins.js';
+import { isSystem, prepareSlurm, slurmTargets, startPluginCluster, waitFor, type PluginCluster } from '../plugins/with-plugins.js';
+import { PREPARE_TIMEOUT_MS } from '../helpers/prepare.js';
 
 let pc: PluginCluster | undefined;
 let ingest: Ingest | undefined;
@@ -36,6 +37,7 @@ function gridlinkRelay(spool: string, daemon: 'slurmctld' | 'slurmd', reporterUr
 const noRuntime = /gridlink: cannot load \S+gridlink_runtime\.so .*the embedded runtime is off, events stay in the spool: .*run `gridlink relay`/;
 
 describe.each(slurmTargets().filter((t) => !isSystem(t)))('SLURM $version, plugins without the embedded runtime', (slurm) => {
+  beforeAll(() => prepareSlurm(slurm), PREPARE_TIMEOUT_MS);
   it('logs that the runtime is missing and to run `gridlink relay`; the standalone relays deliver every record to the ingest', async () => {
     expect(existsSync(join(slurm.pluginDir, 'gridlink_runtime.so')), 'the matrix builds have no runtime').toBe(false);
     ensureBuilt();

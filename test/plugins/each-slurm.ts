@@ -2,7 +2,8 @@
 // with one plugin cluster per SLURM shared by the block's tests.
 import { afterAll, beforeAll, describe } from 'vitest';
 
-import { slurmTargets, startPluginCluster, type PluginCluster, type SlurmTarget } from './with-plugins.js';
+import { PREPARE_TIMEOUT_MS } from '../helpers/prepare.js';
+import { prepareSlurm, slurmTargets, startPluginCluster, type PluginCluster, type SlurmTarget } from './with-plugins.js';
 
 export interface OnSlurm {
   readonly slurm: SlurmTarget;
@@ -14,6 +15,7 @@ export interface OnSlurm {
 export function describeEachSlurm(title: string, opts: Parameters<typeof startPluginCluster>[0], body: (on: OnSlurm) => void): void {
   describe.each(slurmTargets())(title, (slurm) => {
     let pc: PluginCluster | undefined;
+    beforeAll(() => prepareSlurm(slurm), PREPARE_TIMEOUT_MS);
     beforeAll(async () => {
       pc = await startPluginCluster({ ...opts, slurm });
     });

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 
 import { startCluster, type Cluster, type StartClusterOptions } from '../../src/cluster/index.js';
 import { EventKind, SpoolReader, packageRoot, type JobEvent } from '../../src/native/index.js';
+import { prepare } from '../helpers/prepare.js';
 
 export const pluginDir = join(packageRoot, 'build-plugins');
 
@@ -62,7 +63,7 @@ export async function startPluginCluster(
   const slurm = opts.slurm ?? systemSlurm;
   const pluginDir = slurm.pluginDir;
   if (slurm.prefix && !existsSync(join(slurm.prefix, 'sbin', 'slurmctld')))
-    throw new Error(`SLURM ${slurm.version} is not built in ${slurm.prefix}: run \`bash scripts/build-slurm-matrix.sh\` (part of scripts/setup.sh) first`);
+    throw new Error(`SLURM ${slurm.version} is not built in ${slurm.prefix}: call prepareSlurm() in a beforeAll (or run \`bash scripts/prepare-tests.sh slurm-${slurm.version}\`) first`);
   for (const so of ['jobcomp_provider.so', 'spank_provider.so'])
     if (!existsSync(join(pluginDir, so)))
       throw new Error(`${join(pluginDir, so)} is missing: run \`${slurm.prefix ? 'bash scripts/build-slurm-matrix.sh' : 'npm run build:plugins'}\` first`);
@@ -78,6 +79,11 @@ export async function startPluginCluster(
     ...rest,
   });
   return { cluster, ctldSpool, nodeSpool, slurm };
+}
+
+/** Builds (or waits for) a matrix release and its plugins; nothing for the system's SLURM. In a beforeAll with PREPARE_TIMEOUT_MS. */
+export async function prepareSlurm(slurm: SlurmTarget): Promise<void> {
+  if (slurm.prefix) await prepare(`slurm-${slurm.version}`);
 }
 
 /** Every unacked event in a spool (read-only). [] when the spool does not exist yet. */

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# What only the tests need, kept out of scripts/setup.sh so that setup (and
+# so `npm run devnet`) never waits for it:
+#   deb          the .deb of this tree (scripts/build-deb.sh), once per test run
+#   containers   the slurm-in-docker base image and the packages its node
+#                image installs (scripts/container-base.sh, container-packages.sh)
+#   containers-trixie  the same for Debian 13, its .deb built in a trixie
+#                container (scripts/container-deb.sh), once per test run
+#   slurm        the SLURM version matrix (scripts/build-slurm-matrix.sh:
+#                upstream releases built once into /var/cache/gridlink/slurm)
+#   slurm-X.Y.Z  one release of it
+#
+#   bash scripts/prepare-tests.sh [all|deb|containers|containers-trixie|slurm|slurm-X.Y.Z]...
+#
+# `npm test` (scripts/run-tests.mjs) starts `prepare-tests.sh all` in the
+# background, at low CPU priority, as the tests start; a test that needs one
+# of these calls this script for just that piece (test/helpers/prepare.ts),
+# which waits for the background run's piece (one lock per piece) or builds
+# it. Each piece is idempotent: the SLURM builds and the base image are
+# cached across runs, the .deb is rebuilt once per test run
+# (GRIDLINK_TEST_RUN, set by run-tests.mjs) since it is what the tests check.
+# Every piece's time goes to stdout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+state=build-tests
+mkdir -p "$state"
+run=${GRIDLINK_TEST_RUN:-}
+
+timed() {
+  local name=$1; shift
+  local t0; t0=$(date +%s)
+  "$@"
+  echo "prepare-tests: $name ready ($(( $(date +%s) - t0 )) s)"
+}
+
+# One piece under its own lock: a second caller waits for the first.
+piece() {
+  local name=$1; shift
+  local fd
+  exec {fd}>"$state/$name.lock"
+  flock "$fd"
+  "$@"
+  exec {fd}>&-
+}
+
+deb() {
+  local stamp=$state/deb.run
+  if ls build-deb/gridlink_*.deb >/dev/null 2>&1 && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${run:-manual}" ]; then
+    return 0
+  fi
+  local t0; t0=$(date +%s)
+  bash scripts/build-deb.sh > "$state/deb.log" 2>&1 ||
+    { tail -n 30 "$state/deb.log" >&2; echo "prepare-tests: building the .deb failed (whole log: $state/deb.log)" >&2; return 1; }
+  echo "${run:-manual}" > "$stamp"
+  echo "prepare-tests: deb ready: $(ls build-deb/gridlink_*.deb) ($(( $(date +%s) - t0 )) s)"
+}
+
+containers() {
+  piece deb deb
+  timed 'container base image' bash scripts/container-base.sh >/dev/null
+  timed 'container packages' bash scripts/container-packages.sh >/dev/null
+}
+
+# Debian 13's: its .deb is built in a trixie container, once per test run.
+containers_trixie() {
+  local stamp=$state/containers-trixie.run
+  timed 'container base image (trixie)' bash scripts/container-base.sh trixie >/dev/null
+  if ! { ls build-deb/trixie/gridlink_*.deb >/dev/null 2>&1 && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${run:-manual}" ]; }; then
+    timed '.deb for trixie' bash scripts/container-deb.sh trixie > "$state/deb-trixie.log" 2>&1 ||
+      { tail -n 30 "$state/deb-trixie.log" >&2; echo "prepare-tests: building the trixie .deb failed (whole log: $state/deb-trixie.log)" >&2; return 1; }
+    echo "${run:-manual}" > "$stamp"
+  fi
+  timed 'container packages (trixie)' bash scripts/container-packages.sh trixie >/dev/null
+}
+
+# build-slurm-matrix.sh locks each release itself (its build and its plugins).
+slurm_matrix() { timed "SLURM matrix${1:+ $1}" bash scripts/build-slurm-matrix.sh "$@"; }
+
+[ $# -gt 0 ] || set -- all
+for what in "$@"; do
+  case $what in
+    all)
+      piece deb deb
+      piece containers containers
+      piece containers-trixie containers_trixie
+      slurm_matrix
+      ;;
+    deb) piece deb deb ;;
+    containers) piece containers containers ;;
+    containers-trixie) piece containers-trixie containers_trixie ;;
+    slurm) slurm_matrix ;;
+    slurm-*) slurm_matrix "${what#slurm-}" ;;
+    *) echo "prepare-tests: unknown piece $what (all, deb, containers, containers-trixie, slurm, slurm-X.Y.Z)" >&2; exit 2 ;;
+  esac
+done
