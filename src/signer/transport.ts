@@ -188,7 +188,8 @@ export class SignerTransport {
     return new RemoteSignerError('unreachable', `${where}: cannot reach it for ${method} (${code ?? name ?? 'error'}: ${message}); waiting for it`, { cause: err });
   }
 
+  /** Ends the connections at once (a request to a hung signer must not hold up a shutdown). */
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.agent.destroy();
   }
 }
