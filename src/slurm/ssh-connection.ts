@@ -5,7 +5,9 @@
 // sshd refuses sessions beyond its MaxSessions (10 by default), and the
 // first refusal caps the pool at the number of workers then open, for the
 // rest of the connection. Commands beyond the pool's size queue for the next
-// free worker; an idle worker exits after IDLE_WORKER_MS.
+// free worker. Workers live as long as the connection: an idle sh costs the
+// login node nothing, a new one costs root's rc files again, and the next
+// burst of claims should find the pool ready.
 //
 // Failure model: every call ends within connectTimeoutMs + 2 x
 // commandTimeoutMs (connect, wait for a worker, run) and fails with
@@ -23,12 +25,6 @@ import { ChannelOpenError, RequestTimeoutError, ShellGoneError, ShellWorker, typ
 
 export type { ExecResult } from './ssh-shell.js';
 
-/**
- * An idle worker shell exits after this long (the next command opens another).
- * Long: an idle sh costs the login node nothing, a new one costs root's rc
- * files, and the next burst of claims should find the pool ready.
- */
-const IDLE_WORKER_MS = 10 * 60_000;
 /** sshd refused a session while none of ours was open: try again this often until the command's deadline. */
 const REFUSED_RETRY_MS = 100;
 
@@ -101,7 +97,7 @@ export class SshConnection {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.dropWorkers();
+    this.dropWorkers(undefined, true);
     const c = this.client;
     this.client = undefined;
     if (c) {
@@ -207,10 +203,14 @@ export class SshConnection {
     return e.message;
   }
 
-  /** Kills the workers (of connection `c` only, when given): their commands fail as lost; waiters look again. */
-  private dropWorkers(c?: Client): void {
+  /**
+   * Ends the workers (of connection `c` only, when given; `graceful`: their
+   * shells get end of input, else a kill): commands still running fail as
+   * lost, waiters look again.
+   */
+  private dropWorkers(c?: Client, graceful = false): void {
     if (c !== undefined && this.client !== undefined && this.client !== c) return;
-    for (const w of [...this.workers]) w.kill();
+    for (const w of [...this.workers]) (graceful ? w.close() : w.kill());
     this.workers.clear();
     this.idle = [];
     for (const wake of this.waiters.splice(0)) wake(undefined);
@@ -301,7 +301,6 @@ export class SshConnection {
     const next = this.waiters.shift();
     if (next) return next(w);
     this.idle.push(w);
-    w.idleAfter(IDLE_WORKER_MS);
   }
 
   /** `w` is gone (exited, killed, idle timeout): its slot is free for a waiter. */

@@ -88,7 +88,6 @@ export class ShellWorker {
   private current: ((e: Error) => void) | undefined;
   private onData: ((d: Buffer) => void) | undefined;
   private onErrData: ((d: Buffer) => void) | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly ch: ClientChannel,
@@ -139,16 +138,8 @@ export class ShellWorker {
     return this.request(command, stdin, timeoutMs);
   }
 
-  /** Closes the worker after `ms` without a request (timer does not keep the process alive). */
-  idleAfter(ms: number): void {
-    clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.close(), ms);
-    this.idleTimer.unref();
-  }
-
   /** Ends the shell's input: it exits once idle. */
   close(): void {
-    clearTimeout(this.idleTimer);
     if (this.dead === undefined) this.gone('closed');
     try {
       this.ch.end();
@@ -159,7 +150,6 @@ export class ShellWorker {
 
   /** Kills the shell (and so the command's process tree loses its parent) and closes the channel. */
   kill(): void {
-    clearTimeout(this.idleTimer);
     try {
       this.ch.signal('KILL');
     } catch {
@@ -176,7 +166,6 @@ export class ShellWorker {
   private gone(why: string): void {
     if (this.dead !== undefined) return;
     this.dead = why;
-    clearTimeout(this.idleTimer);
     this.current?.(new ShellGoneError(why));
     this.onGone(this);
   }
@@ -185,7 +174,6 @@ export class ShellWorker {
     if (this.dead !== undefined) return Promise.reject(new ShellGoneError(this.dead));
     if (this.busy) return Promise.reject(new Error('ShellWorker.run: the worker is busy (a bug in the pool)'));
     this.busy = true;
-    clearTimeout(this.idleTimer);
     const nonce = `gl${randomBytes(16).toString('hex')}`;
     const out = new Ending(new RegExp(`\\n${nonce}(\\d{3})\\n`), nonce.length + 5);
     const err = new Ending(new RegExp(`\\n${nonce}\\n`), nonce.length + 2);
