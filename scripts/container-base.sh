@@ -1,21 +1,48 @@
 #!/usr/bin/env bash
-# Build the Debian 12 base image of Dockerfile.slurm with debootstrap from
-# Debian's mirror, for hosts that cannot pull images from a registry (this
-# one: no registry is reachable). Skipped when the image exists.
+# Build the Debian base image of Dockerfile.slurm for one release with
+# debootstrap from this host's Debian mirror, for hosts that cannot pull
+# images from a registry (this one: no registry is reachable). Prints the
+# image's name.
 #
-#   bash scripts/container-base.sh [IMAGE]     # default localhost/gridlink-base:bookworm
+#   bash scripts/container-base.sh [SUITE] [IMAGE]
+#     SUITE  bookworm (Debian 12, default) or trixie (Debian 13)
+#     IMAGE  default localhost/gridlink-base:SUITE
+#
+# Cache: the image is kept by the engine and, once built, saved to
+# $GRIDLINK_IMAGE_CACHE/gridlink-base-SUITE.tar (default
+# /var/cache/gridlink/images): an engine without the image loads it from
+# there in seconds instead of running debootstrap again (~30 s for bookworm,
+# ~150 s for trixie here).
 #
 # Engine: podman (with runc) by default, or CONTAINER_ENGINE=docker.
 set -euo pipefail
-image=${1:-localhost/gridlink-base:bookworm}
+suite=${1:-bookworm}
+image=${2:-localhost/gridlink-base:$suite}
 engine=${CONTAINER_ENGINE:-podman}
+cache=${GRIDLINK_IMAGE_CACHE:-/var/cache/gridlink/images}
+saved=$cache/gridlink-base-$suite.tar
 eng() { if [ "$engine" = podman ]; then podman --runtime runc "$@"; else "$engine" "$@"; fi; }
+exists() { eng image inspect "$image" > /dev/null 2>&1; }
 
-if eng image exists "$image" 2>/dev/null || eng image inspect "$image" > /dev/null 2>&1; then
+case $suite in
+  bookworm|trixie) ;;
+  *) echo "container-base: unknown suite '$suite' (bookworm or trixie)" >&2; exit 2 ;;
+esac
+
+if exists; then
+  echo "$image"
+  exit 0
+fi
+if [ -s "$saved" ]; then
+  t0=$(date +%s)
+  eng load -i "$saved" > /dev/null
+  exists || { echo "container-base: $saved did not hold $image: remove it and run again" >&2; exit 1; }
+  echo "container-base: $image loaded from $saved ($(( $(date +%s) - t0 )) s)" >&2
   echo "$image"
   exit 0
 fi
 command -v debootstrap > /dev/null || { echo "container-base: debootstrap is missing: apt-get install debootstrap" >&2; exit 1; }
+[ -e "/usr/share/debootstrap/scripts/$suite" ] || { echo "container-base: this debootstrap does not know $suite: apt-get install -t bookworm-backports debootstrap, or a newer debootstrap" >&2; exit 1; }
 
 # The mirror this host's apt uses (deb822 or one-line sources), else Debian's.
 mirror=$(grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -v security | head -n1 || true)
@@ -23,19 +50,23 @@ mirror=$(grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '
 mirror=${mirror:-http://deb.debian.org/debian}
 
 root=$(mktemp -d /var/tmp/gridlink-base.XXXXXX)
-trap 'rm -rf "$root"' EXIT
-echo "container-base: debootstrap bookworm from $mirror (about 30 s)" >&2
-debootstrap --variant=minbase bookworm "$root" "$mirror" > "$root.log" 2>&1 || { tail -n 20 "$root.log" >&2; rm -f "$root.log"; exit 1; }
-rm -f "$root.log"
+trap 'rm -rf "$root" "$root.log"' EXIT
+t0=$(date +%s)
+echo "container-base: debootstrap $suite from $mirror (bookworm ~30 s, trixie ~150 s)" >&2
+debootstrap --variant=minbase "$suite" "$root" "$mirror" > "$root.log" 2>&1 || { tail -n 20 "$root.log" >&2; exit 1; }
 # the same mirror inside, in deb822 like a stock image
 rm -f "$root/etc/apt/sources.list"
 cat > "$root/etc/apt/sources.list.d/debian.sources" <<SOURCES
 Types: deb
 URIs: $mirror
-Suites: bookworm bookworm-updates
+Suites: $suite $suite-updates
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
 rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
 tar -C "$root" -c . | eng import --change 'CMD ["/bin/bash"]' - "$image" > /dev/null
+echo "container-base: $image built in $(( $(date +%s) - t0 )) s" >&2
+if mkdir -p "$cache" 2>/dev/null; then
+  eng save -o "$saved.tmp" "$image" > /dev/null && mv "$saved.tmp" "$saved" || rm -f "$saved.tmp"
+fi
 echo "$image"

@@ -96,6 +96,7 @@ export const LIGHT_TEST_FILES: readonly string[] = [
   'test/matrix/addon-compile.test.ts',
   // Compute, but own their resources (see the rule above).
   'test/containers/cluster.test.ts',
+  'test/containers/cluster-bookworm.test.ts',
   'test/containers/compose.test.ts',
   'test/package/pack.test.ts',
   'test/package/deb.test.ts',

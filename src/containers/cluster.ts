@@ -1,8 +1,11 @@
 // cluster.ts - the slurm-in-docker cluster of compose.yaml, run with podman
 // by the test harness: one network with a fresh /24, a fixed address per
 // service, every hostname in every container's /etc/hosts, named volumes
-// created for the run (or replaced by host directories), labels naming the
-// owning process so that a dead run's containers are swept by the next.
+// created for the run (or replaced by host directories), each service's
+// restart policy, labels naming the owning process so that a dead run's
+// containers are swept by the next. Containers can be stopped, started and
+// recreated (removed and run again on the same volumes and address), as
+// `docker compose stop/start/up --force-recreate` do.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -34,6 +37,11 @@ export interface ContainerCluster {
   containerName(service: string): string;
   exec(service: string, cmd: string[], timeoutMs?: number): Promise<string>;
   logs(service: string): Promise<string>;
+  /** `podman stop` (SIGTERM, then SIGKILL after timeoutS): the restart policy leaves it stopped. */
+  stopService(service: string, timeoutS?: number): Promise<void>;
+  startService(service: string): Promise<void>;
+  /** Stops and removes these services' containers (default: all), then runs them again in start order. */
+  recreate(services?: string[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -74,7 +82,7 @@ async function freeSubnet(): Promise<number> {
 }
 
 function runArgs(s: ServiceSpec, o: { run: string; net: string; ip: string; hosts: Array<[string, string]>; image: string; volume: (n: string) => string }): string[] {
-  const args = ['run', '-d', '--name', `${o.run}-${s.name}`, '--hostname', s.hostname, '--network', o.net, '--ip', o.ip];
+  const args = ['run', '-d', '--name', `${o.run}-${s.name}`, '--hostname', s.hostname, '--network', o.net, '--ip', o.ip, '--restart', s.restart];
   args.push('--label', `${LABEL}=${o.run}`, '--label', `${OWNER}=${process.pid}`);
   for (const [h, a] of o.hosts) args.push('--add-host', `${h}:${a}`);
   const limits = { ...Object.fromEntries(Object.entries(CONTAINER_ULIMITS).map(([k, v]) => [k, [...v]])), ...s.ulimits };
@@ -96,6 +104,19 @@ export async function startContainerCluster(o: StartContainerClusterOptions = {}
   const address: Record<string, string> = {};
   services.forEach((s, i) => (address[s.name] = `10.89.${x}.${10 + i}`));
   const created: { containers: string[]; volumes: string[]; network?: string } = { containers: [], volumes: [] };
+  const volume = (n: string) => {
+    const dir = o.volumeDirs?.[n];
+    if (dir) {
+      if (!existsSync(dir)) throw new Error(`volume directory ${dir} (for ${n}) does not exist`);
+      return dir;
+    }
+    return `${run}-${n}`;
+  };
+  const hosts: Array<[string, string]> = services.map((s) => [s.hostname, address[s.name]!]);
+  const runService = (s: ServiceSpec) => {
+    const extra = s.extraHosts.map(([h, a]) => [h, a === 'host-gateway' ? network.gateway : a] as [string, string]);
+    return runArgs(s, { run, net: network.name, ip: address[s.name]!, hosts: [...hosts, ...extra], image: o.image ?? s.image, volume });
+  };
   const stop = async () => {
     for (const c of created.containers.reverse()) await podman(['rm', '-f', '-t', '2', c]).catch(() => undefined);
     for (const v of created.volumes) await podman(['volume', 'rm', '-f', v]).catch(() => undefined);
@@ -104,22 +125,12 @@ export async function startContainerCluster(o: StartContainerClusterOptions = {}
   try {
     await podman(['network', 'create', '--subnet', network.subnet, '--gateway', network.gateway, '--label', `${LABEL}=${run}`, '--label', `${OWNER}=${process.pid}`, network.name]);
     created.network = network.name;
-    const volume = (n: string) => {
-      const dir = o.volumeDirs?.[n];
-      if (dir) {
-        if (!existsSync(dir)) throw new Error(`volume directory ${dir} (for ${n}) does not exist`);
-        return dir;
-      }
-      return `${run}-${n}`;
-    };
     for (const n of project.volumes.filter((n) => !o.volumeDirs?.[n])) {
       await podman(['volume', 'create', '--label', `${LABEL}=${run}`, '--label', `${OWNER}=${process.pid}`, `${run}-${n}`]);
       created.volumes.push(`${run}-${n}`);
     }
-    const hosts: Array<[string, string]> = services.map((s) => [s.hostname, address[s.name]!]);
     for (const s of services) {
-      const extra = s.extraHosts.map(([h, a]) => [h, a === 'host-gateway' ? network.gateway : a] as [string, string]);
-      await podman(runArgs(s, { run, net: network.name, ip: address[s.name]!, hosts: [...hosts, ...extra], image: o.image ?? s.image, volume }));
+      await podman(runService(s));
       created.containers.push(`${run}-${s.name}`);
     }
   } catch (e) {
@@ -137,6 +148,16 @@ export async function startContainerCluster(o: StartContainerClusterOptions = {}
     containerName,
     exec: (service, cmd, timeoutMs = 60_000) => podman(['exec', containerName(service), ...cmd], { timeoutMs }),
     logs: (service) => podmanLogs(containerName(service)),
+    stopService: async (service, timeoutS = 10) => void (await podman(['stop', '-t', String(timeoutS), containerName(service)], { timeoutMs: (timeoutS + 60) * 1000 })),
+    startService: async (service) => void (await podman(['start', containerName(service)])),
+    recreate: async (which = services.map((s) => s.name)) => {
+      const chosen = services.filter((s) => which.includes(s.name));
+      for (const s of [...chosen].reverse()) {
+        await podman(['stop', '-t', '10', containerName(s.name)], { timeoutMs: 90_000 });
+        await podman(['rm', containerName(s.name)]);
+      }
+      for (const s of chosen) await podman(runService(s));
+    },
     stop,
   };
   return cluster;

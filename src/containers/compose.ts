@@ -1,16 +1,22 @@
 // compose.ts - reads compose.yaml into the container specs the podman
 // harness starts, so the tests run exactly the cluster `docker compose up`
-// does. Supported: the keys compose.yaml uses (image, hostname, command,
-// environment, volumes, ulimits, depends_on, extra_hosts, networks), YAML
-// merge keys, and ${VAR}, ${VAR:-default} interpolation. Anything else in a
-// service is an error, not silently dropped.
+// does. Supported: the keys compose.yaml uses (image, build, hostname,
+// command, environment, volumes, ulimits, restart, depends_on, extra_hosts,
+// networks), YAML merge keys, and ${VAR}, ${VAR:-default} interpolation.
+// Anything else in a service is an error, not silently dropped. The project
+// name is COMPOSE_PROJECT_NAME's, else gridlink (no top-level `name:`:
+// docker-compose 1.29 refuses it).
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 
 import { parse } from 'yaml';
 import { z } from 'zod';
 
-const KNOWN = ['image', 'build', 'hostname', 'command', 'environment', 'volumes', 'ulimits', 'depends_on', 'extra_hosts', 'networks'] as const;
+const KNOWN = ['image', 'build', 'hostname', 'command', 'environment', 'volumes', 'ulimits', 'restart', 'depends_on', 'extra_hosts', 'networks'] as const;
+
+/** Compose's restart policies; podman run takes the same names. */
+export const RESTART_POLICIES = ['no', 'always', 'on-failure', 'unless-stopped'] as const;
+export type RestartPolicy = (typeof RESTART_POLICIES)[number];
 
 const limit = z.union([z.number().int(), z.object({ soft: z.number().int(), hard: z.number().int() }).strict()]);
 const serviceSchema = z
@@ -22,6 +28,7 @@ const serviceSchema = z
     environment: z.record(z.string(), z.union([z.string(), z.number()])).default({}),
     volumes: z.array(z.string()).default([]),
     ulimits: z.record(z.string(), limit).default({}),
+    restart: z.enum(RESTART_POLICIES).default('no'),
     depends_on: z.array(z.string()).default([]),
     extra_hosts: z.array(z.string()).default([]),
     networks: z.array(z.string()).default([]),
@@ -44,6 +51,9 @@ export interface ServiceSpec {
   environment: Record<string, string>;
   volumes: VolumeMount[];
   ulimits: Record<string, [number, number]>;
+  restart: RestartPolicy;
+  /** Whether this service builds the image (compose.yaml: exactly one does). */
+  builds: boolean;
   dependsOn: string[];
   /** host:address pairs; address `host-gateway` means the network's gateway. */
   extraHosts: Array<[string, string]>;
@@ -91,6 +101,8 @@ export function loadCompose(file: string, env: Record<string, string | undefined
       environment: Object.fromEntries(Object.entries(s.environment).map(([k, v]) => [k, interpolate(String(v), env)])),
       volumes,
       ulimits,
+      restart: s.restart,
+      builds: s.build !== undefined,
       dependsOn: s.depends_on,
       extraHosts: s.extra_hosts.map((h) => {
         const i = h.indexOf(':');
@@ -111,5 +123,6 @@ export function loadCompose(file: string, env: Record<string, string | undefined
     ordered.push(s);
   };
   for (const s of services) visit(s, []);
-  return { name: String(doc.name ?? 'gridlink'), services: ordered, volumes: Object.keys(doc.volumes ?? {}) };
+  if (doc.name !== undefined) throw new Error('compose.yaml: a top-level `name:` is refused by docker-compose 1.29: name the project with -p or COMPOSE_PROJECT_NAME instead');
+  return { name: env.COMPOSE_PROJECT_NAME || 'gridlink', services: ordered, volumes: Object.keys(doc.volumes ?? {}) };
 }

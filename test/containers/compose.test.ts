@@ -23,6 +23,37 @@ describe('compose.yaml', () => {
     }
   });
 
+  it('builds one image once: only the controller builds, the others run its tag and start after it', () => {
+    expect(project.services.filter((s) => s.builds).map((s) => s.name)).toEqual(['controller']);
+    expect(new Set(project.services.map((s) => s.image))).toEqual(new Set(['localhost/gridlink-node:trixie']));
+    for (const s of project.services.filter((x) => !x.builds)) expect(s.dependsOn).toContain('controller');
+    const bookworm = loadCompose(join(packageRoot, 'compose.yaml'), { GRIDLINK_SUITE: 'bookworm' });
+    expect(bookworm.services[0]!.image).toBe('localhost/gridlink-node:bookworm');
+  });
+
+  it('keeps the state on named volumes (slurmctld state, every spool, the supervisor store) and restarts the services', () => {
+    const named = (service: string) => Object.fromEntries(project.services.find((s) => s.name === service)!.volumes.filter((v) => v.named).map((v) => [v.target, v.source]));
+    expect(named('controller')).toMatchObject({ '/var/lib/slurm/slurmctld': 'controller-state', '/var/spool/gridlink': 'controller-spool' });
+    expect(named('c1')).toMatchObject({ '/var/spool/gridlink': 'c1-spool' });
+    expect(named('c2')).toMatchObject({ '/var/spool/gridlink': 'c2-spool' });
+    expect(named('supervisor')).toMatchObject({ '/var/lib/gridlink': 'supervisor-state' });
+    // the paths slurm.conf and plugstack.conf use are on them
+    const slurmConf = readFileSync(join(packageRoot, 'contrib/container/slurm.conf'), 'utf8');
+    expect(slurmConf).toMatch(/^StateSaveLocation=\/var\/lib\/slurm\/slurmctld$/m);
+    expect(slurmConf).toMatch(/^JobCompLoc=spool=\/var\/spool\/gridlink\//m);
+    expect(readFileSync(join(packageRoot, 'contrib/container/plugstack.conf'), 'utf8')).toMatch(/ spool=\/var\/spool\/gridlink\//);
+    for (const v of ['controller-state', 'controller-spool', 'c1-spool', 'c2-spool', 'supervisor-state']) expect(project.volumes).toContain(v);
+    for (const s of project.services) expect(s.restart).toBe('unless-stopped');
+  });
+
+  it('has no top-level name (docker-compose 1.29 refuses it): the project name is COMPOSE_PROJECT_NAME, else gridlink', () => {
+    expect(project.name).toBe('gridlink');
+    expect(loadCompose(join(packageRoot, 'compose.yaml'), { COMPOSE_PROJECT_NAME: 'site-a' }).name).toBe('site-a');
+    const dir = mkdtempSync(join(tmpdir(), 'gl-compose-'));
+    writeFileSync(join(dir, 'compose.yaml'), 'name: x\nservices:\n  a:\n    image: x\n    hostname: a\n');
+    expect(() => loadCompose(join(dir, 'compose.yaml'), {})).toThrow(/COMPOSE_PROJECT_NAME/);
+  });
+
   it('mounts the configuration (and so the provider key) in the supervisor only', () => {
     const withConfig = project.services.filter((s) => s.volumes.some((v) => v.target === '/etc/gridlink'));
     expect(withConfig.map((s) => s.name)).toEqual(['supervisor']);

@@ -1,0 +1,266 @@
+// cluster-suite.ts - the slurm-in-docker cluster (compose.yaml,
+// Dockerfile.slurm) under podman for one Debian release: a controller, two
+// compute nodes and the supervisor, each its own container and hostname, all
+// installed from the release's own SLURM packages and the gridlink .deb built
+// for it. The chain side runs on this host as the grid runs it apart from the
+// provider: anvil with the contracts, the devnet oracle and the sbatch
+// service, reached from the supervisor container as host.docker.internal. A
+// customer's 2-task job runs across both nodes: prolog and epilog records
+// from c1 and c2, the completion from the controller, FINISHED and paid on
+// chain; a cancelled and a failing job; `gridlink doctor` and `plugins check`
+// clean; and every container recreated with records undelivered and a job
+// pending, nothing lost. One test file per release calls describeContainerCluster.
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import Database from 'better-sqlite3';
+import { pino } from 'pino';
+import { createPublicClient, createWalletClient, http, stringToHex, type Hex, type PublicClient } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { foundry } from 'viem/chains';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { startContainerCluster, waitNodesIdle, type ContainerCluster } from '../../src/containers/cluster.js';
+import { buildNodeImage, type Suite } from '../../src/containers/image.js';
+import { checkPodman, podman } from '../../src/containers/podman.js';
+import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
+import { approveWhenRegistered } from '../../src/devnet/approve.js';
+import { approveCredits, deployMetaScheduler } from '../../src/devnet/deploy.js';
+import { startOracle, type Oracle } from '../../src/devnet/oracle.js';
+import { startSbatchProcess, type SbatchProcess } from '../../src/devnet/sbatch-process.js';
+import { createMetaSchedulerClient, type MetaSchedulerClient } from '../../src/metascheduler/client.js';
+import { JobStatus } from '../../src/metascheduler/status.js';
+import type { Job } from '../../src/metascheduler/types.js';
+import { createSbatchClient, type SbatchClient } from '../../src/sbatch/client.js';
+import { EventKind, eventKindName } from '../../src/native/index.js';
+import { waitFor } from '../plugins/with-plugins.js';
+import { CREDIT, PRICES, jobDefinition } from '../supervisor/grid.js';
+import { skipReason } from '../helpers/skip-reason.js';
+import { prepare, PREPARE_TIMEOUT_MS, type Piece } from '../helpers/prepare.js';
+
+const CUSTOMER_UID = 60001;
+
+/** What scripts/prepare-tests.sh builds for each release's image (its .deb, base image, packages). */
+const PIECE: Record<Suite, Piece> = { bookworm: 'containers', trixie: 'containers-trixie' };
+
+export async function describeContainerCluster(suite: Suite, slurmVersion: string): Promise<void> {
+const engine = await checkPodman();
+if (!engine.ok) console.log(`SKIP test/containers (slurm-in-docker cluster, ${suite}): ${engine.reason}`);
+
+describe.skipIf(!engine.ok)(`slurm-in-docker cluster of Debian ${suite} (SLURM ${slurmVersion}) under podman, gridlink installed from its .deb${skipReason(engine.ok, engine.ok ? '' : String(engine.reason))}`, () => {
+  let anvil: Anvil;
+  let sbatch: SbatchProcess;
+  let uploader: SbatchClient;
+  let oracle: Oracle;
+  let cluster: ContainerCluster;
+  let customer: MetaSchedulerClient;
+  let customerAddress: string;
+  let providerAddress: Hex;
+  let base: MetaSchedulerClient;
+  let stateDir: string;
+  let tag: string;
+  const stops: Array<() => Promise<unknown> | unknown> = [];
+
+  beforeAll(async () => {
+    await prepare(PIECE[suite]);
+    const image = await buildNodeImage(suite);
+    console.log(`node image ${image.tag} built in ${image.buildSeconds.toFixed(1)} s on ${image.base}`);
+    tag = image.tag;
+
+    anvil = await startAnvil({ host: '0.0.0.0' });
+    stops.push(() => anvil.stop());
+    const [adminAcct, cust, provider] = anvil.accounts;
+    providerAddress = provider!.address;
+    customerAddress = cust!.address.toLowerCase();
+    const deployed = await deployMetaScheduler({
+      rpcUrl: anvil.rpcUrl,
+      adminKey: adminAcct!.privateKey,
+      oracleAddress: adminAcct!.address,
+      customers: [{ address: cust!.address, amount: 1_000n * CREDIT }],
+    });
+    await approveCredits(anvil.rpcUrl, cust!.privateKey, deployed);
+    const transport = http(anvil.rpcUrl);
+    const publicClient = createPublicClient({ chain: foundry, transport, pollingInterval: 100, cacheTime: 0 }) as PublicClient;
+    base = await createMetaSchedulerClient({ publicClient: publicClient as never, address: deployed.metaScheduler });
+    const admin = base.withWalletClient(createWalletClient({ account: privateKeyToAccount(adminAcct!.privateKey), chain: foundry, transport }));
+    customer = base.withWalletClient(createWalletClient({ account: privateKeyToAccount(cust!.privateKey), chain: foundry, transport }));
+
+    const work = mkdtempSync(join(tmpdir(), 'gl-containers-'));
+    sbatch = await startSbatchProcess(anvil.rpcUrl, deployed.metaScheduler, join(work, 'sbatch-service.log'), 30_000, '0.0.0.0');
+    stops.push(() => sbatch.stop());
+    uploader = createSbatchClient({ endpoint: sbatch.address });
+    stops.push(() => uploader.close());
+    oracle = startOracle({ client: admin, pollIntervalMs: 300, logger: pino({ level: 'warn' }) });
+    stops.push(() => oracle.stop());
+    await anvil.request('evm_setAutomine', [false]);
+    await anvil.request('evm_setIntervalMining', [1]);
+
+    // The supervisor's configuration and key: the only container that has them.
+    const configDir = join(work, 'config');
+    mkdirSync(configDir, { mode: 0o700 });
+    writeFileSync(join(configDir, 'provider.key'), `${provider!.privateKey}\n`, { mode: 0o600 });
+    const sbatchPort = sbatch.address.split(':')[1];
+    const config = {
+      chain: { rpcUrl: `http://host.docker.internal:${anvil.port}`, chainId: foundry.id, metaScheduler: deployed.metaScheduler, keyFile: '/etc/gridlink/provider.key', confirmations: 1, pollMs: 200, reconcile: { intervalMs: 5000 } },
+      ingest: { listen: { host: '0.0.0.0', port: 7390 }, storeDir: '/var/lib/gridlink', allowedUids: [0] },
+      slurm: { backend: 'local', partition: 'grid' },
+      provider: { prices: PRICES, labels: { region: 'containers' }, approvalPollMs: 300 },
+      sbatch: { endpoint: `host.docker.internal:${sbatchPort}` },
+      users: { minUid: 1000 },
+      claims: { pollMs: 200, backoffMs: 200, maxBackoffMs: 2000 },
+      metricsListen: { host: '0.0.0.0', port: 9464 },
+    };
+    writeFileSync(join(configDir, 'supervisor.json'), JSON.stringify(config, null, 2));
+    chmodSync(configDir, 0o755);
+    stateDir = join(work, 'state');
+    mkdirSync(stateDir, { mode: 0o700 });
+
+    cluster = await startContainerCluster({
+      env: { GRIDLINK_CONFIG_DIR: configDir, GRIDLINK_CUSTOMERS: `${customerAddress}:${CUSTOMER_UID}` },
+      volumeDirs: { 'supervisor-state': stateDir },
+      image: tag,
+    });
+    stops.push(() => cluster.stop());
+    await waitNodesIdle(cluster, 2);
+
+    // The grid admin approves the provider once the supervisor registered it.
+    await approveWhenRegistered({ rpcUrl: anvil.rpcUrl, providerManager: deployed.providerManager, provider: providerAddress, approve: () => admin.approveProvider(providerAddress), timeoutMs: 90_000 }).catch(async (e: Error) => {
+      throw new Error(`${e.message}\nsupervisor log:\n${(await cluster.logs('supervisor')).slice(-4000)}`);
+    });
+  }, PREPARE_TIMEOUT_MS);
+
+  const request = async (script: string, ntasks = 1n): Promise<Hex> => {
+    const hash = await uploader.submit(script);
+    return (await customer.requestNewJob(jobDefinition({ ntasks, cpusPerTask: 1n, batchLocationHash: hash }), 100n * CREDIT, stringToHex('containers', { size: 32 }), false)).jobId;
+  };
+  const waitChain = async (id: Hex, want: JobStatus[], timeoutMs = 120_000): Promise<Job> => {
+    let last: Job | undefined;
+    await waitFor(`job ${id} in ${want.map((w) => JobStatus[w]).join('/')}`, async () => want.includes((last = await base.getJob(id)).status), timeoutMs).catch(async (e: Error) => {
+      throw new Error(`${e.message} (status ${last ? JobStatus[last.status] : '?'})\nsupervisor log:\n${(await cluster.logs('supervisor')).slice(-4000)}`);
+    });
+    return last!;
+  };
+
+  afterAll(async () => {
+    for (const s of stops.reverse()) await Promise.resolve(s()).catch(() => undefined);
+  });
+
+  it('runs the cluster of compose.yaml: each service its own container and hostname, one munge key, both nodes idle', async () => {
+    for (const s of ['controller', 'c1', 'c2', 'supervisor']) expect((await cluster.exec(s, ['hostname'])).trim()).toBe(s);
+    // one munge realm: a credential made on c1 decodes on the supervisor
+    const cred = await cluster.exec('c1', ['munge', '-n']);
+    const decoded = await podman(['exec', '-i', cluster.containerName('supervisor'), 'unmunge'], { input: cred });
+    expect(decoded).toMatch(/STATUS:\s+Success/);
+    // gridlink came from the .deb built for this release's SLURM, which is the one running
+    expect(await cluster.exec('controller', ['dpkg-query', '-W', '-f', '${Status} ${Version}', 'gridlink'])).toMatch(new RegExp(`^install ok installed .*\\+slurm${slurmVersion.replace(/\./g, '\\.')}~deb`));
+    expect(await cluster.exec('controller', ['slurmctld', '-V'])).toContain(slurmVersion);
+  });
+
+  it('a 2-task job runs on c1 and c2 as its customer: prolog and epilog records from both nodes, completion from the controller, FINISHED and paid on chain', async () => {
+    const jobId = await request(['#!/bin/sh', 'srun hostname', 'id -u > "$HOME/uid.txt"'].join('\n'), 2n);
+    const last = await waitChain(jobId, [JobStatus.FINISHED, JobStatus.FAILED], 180_000);
+    expect(JobStatus[last.status]).toBe('FINISHED');
+    // 2 tasks x 1 CPU x 1 credit per minute, at least one minute billed
+    expect(last.cost.finalCost % (2n * CREDIT)).toBe(0n);
+    expect(last.cost.finalCost).toBeGreaterThanOrEqual(2n * CREDIT);
+    expect((await base.getCreditBalance(providerAddress)) > 0n).toBe(true);
+
+    // The ingest's store in the supervisor container, read from this host.
+    // Each node's relay delivers on its own: its records may arrive after the
+    // controller's completion made the job FINISHED.
+    const db = new Database(join(stateDir, 'gridlink.db'), { readonly: true, fileMustExist: true });
+    try {
+      const of = (kind: number) => {
+        const rows = db.prepare('SELECT host, daemon, kind, job_id FROM events ORDER BY id').all() as Array<{ host: string; daemon: string; kind: number; job_id: number }>;
+        const slurmId = rows.find((r) => r.kind === EventKind.JobCompleted)?.job_id;
+        return rows.filter((r) => r.job_id === slurmId && r.kind === kind).map((r) => `${r.host}/${r.daemon}`).sort();
+      };
+      await waitFor('prolog and epilog records of both nodes', async () => of(EventKind.JobEndedOnNode).length >= 2 && of(EventKind.JobStarted).length >= 2, 30_000).catch(async (e: Error) => {
+        const jobs = await cluster.exec('controller', ['scontrol', 'show', 'job']).catch((x: Error) => x.message);
+        throw new Error(`${e.message}: started ${of(EventKind.JobStarted).join(' ')}, ended ${of(EventKind.JobEndedOnNode).join(' ')}\nscontrol show job:\n${jobs}\nc2 log:\n${(await cluster.logs('c2')).slice(-1500)}`);
+      });
+      expect(of(EventKind.JobStarted)).toEqual(['c1/slurmd', 'c2/slurmd']);
+      expect(of(EventKind.JobEndedOnNode)).toEqual(['c1/slurmd', 'c2/slurmd']);
+      expect(of(EventKind.JobCompleted)).toEqual(['controller/slurmctld']);
+    } finally {
+      db.close();
+    }
+    // It ran as the customer's own user, in its home on the batch node.
+    expect((await cluster.exec('c1', ['cat', `/home/${customerAddress}/uid.txt`]).catch(() => cluster.exec('c2', ['cat', `/home/${customerAddress}/uid.txt`]))).trim()).toBe(String(CUSTOMER_UID));
+  });
+
+  it('a running job its customer cancels is CANCELLED on chain and scancelled in the cluster; a failing job is FAILED with its exit code', async () => {
+    const running = await request('#!/bin/sh\nsleep 600\n');
+    const failing = await request('#!/bin/sh\nexit 3\n');
+    await waitChain(running, [JobStatus.RUNNING]);
+    await customer.cancelJob(running);
+    const cancelled = await waitChain(running, [JobStatus.CANCELLED]);
+    expect(cancelled.cost.finalCost).toBeLessThanOrEqual(1n * CREDIT);
+    await waitFor('the cancelled job gone from the cluster', async () => !(await cluster.exec('controller', ['squeue', '-h', '-n', running.toLowerCase(), '-o', '%T'])).trim(), 60_000);
+    const failed = await waitChain(failing, [JobStatus.FAILED, JobStatus.FINISHED]);
+    expect(JobStatus[failed.status]).toBe('FAILED');
+    expect(failed.exitCode).not.toBe(0n);
+  });
+
+  it('gridlink plugins check is clean in the controller and a node; gridlink doctor passes every check that concerns each container', async () => {
+    for (const s of ['controller', 'c1']) {
+      const out = await cluster.exec(s, ['gridlink', 'plugins', 'check']);
+      expect(out, out).toContain('every plugin fits the installed SLURM');
+      expect(out).toContain(`${s === 'controller' ? 'slurmctld' : 'slurmd'} ${slurmVersion}`);
+    }
+    // doctor checks one host: each container is one role of the cluster, so each passes its own checks
+    // (the supervisor configuration and key exist in the supervisor container only; the daemons and
+    // their spools in the controller and the nodes).
+    const doctor = async (service: string, config: boolean) => {
+      const out = await cluster.exec(service, ['sh', '-c', `gridlink doctor ${config ? '--config /etc/gridlink/supervisor.json ' : ''}--timeout 20 --json; echo "exit=$?"`], 180_000);
+      const results = JSON.parse(out.slice(out.indexOf('['), out.lastIndexOf(']') + 1)) as Array<{ check: string; status: string; detail: string }>;
+      return { out, status: Object.fromEntries(results.map((r) => [r.check, r.status])) };
+    };
+    const supervisor = await doctor('supervisor', true);
+    expect(supervisor.status, supervisor.out).toMatchObject({ config: 'ok', reporter: 'ok', chain: 'ok', contract: 'ok', key: 'ok', provider: 'ok', sbatch: 'ok' });
+    const controller = await doctor('controller', false);
+    expect(controller.status, controller.out).toMatchObject({ plugins: 'ok', spool: 'ok', drain: 'ok', runtime: 'ok' });
+    const c1 = await doctor('c1', false);
+    expect(c1.status.plugins, c1.out).toBe('ok');
+    expect(c1.out).toMatch(/slurmd \(pid \d+\) maps spank_provider\.so \+ gridlink_runtime\.so/);
+  });
+
+  it('recreating every container (stop, rm, run) with records undelivered and a job pending loses nothing: the state and spools are on volumes', async () => {
+    const su = (cmd: string) => cluster.exec('controller', ['su', customerAddress, '-c', cmd]);
+    const jobState = async (id: string) => (await cluster.exec('controller', ['scontrol', '-o', 'show', 'job', id]).catch((e: Error) => e.message)).match(/JobState=(\S+)/)?.[1];
+    // The relays cannot deliver: the supervisor (their reporter) is stopped.
+    await cluster.stopService('supervisor');
+    // A 2-node job its customer submits (su works: the customer has a shadow line), run to the end:
+    // its prolog, epilog and completion records stay in the spools of c1, c2 and the controller.
+    const ran = (await su('sbatch --parsable -N2 -n2 -o /dev/null --wrap "srun true"')).trim();
+    await waitFor(`job ${ran} COMPLETED`, async () => (await jobState(ran)) === 'COMPLETED', 120_000);
+    // and one that is pending (held until an hour from now) when the containers go
+    const pending = (await su('sbatch --parsable --begin=now+3600 -o /dev/null --wrap true')).trim();
+    expect(await jobState(pending)).toBe('PENDING');
+    const events = (slurmId: number) => {
+      const db = new Database(join(stateDir, 'gridlink.db'), { readonly: true, fileMustExist: true });
+      try {
+        return (db.prepare('SELECT host, daemon, kind FROM events WHERE job_id = ? ORDER BY id').all(slurmId) as Array<{ host: string; daemon: string; kind: number }>).map((r) => `${r.host}/${r.daemon}/${eventKindName[r.kind] ?? r.kind}`).sort();
+      } finally {
+        db.close();
+      }
+    };
+    expect(events(Number(ran))).toEqual([]);
+
+    const t0 = Date.now();
+    await cluster.recreate();
+    await waitNodesIdle(cluster, 2, 120_000);
+    console.log(`[${suite}] every container recreated, nodes idle in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    // slurmctld recovered its jobs from StateSaveLocation: the pending one waits still, the finished one is known
+    expect(await jobState(pending)).toBe('PENDING');
+    expect(await jobState(ran)).toBe('COMPLETED');
+    // and the new relays delivered what the old ones could not, from the spools on the volumes
+    const want = ['c1/slurmd/job_started', 'c1/slurmd/job_ended_node', 'c2/slurmd/job_started', 'c2/slurmd/job_ended_node', 'controller/slurmctld/job_completed'];
+    await waitFor(`the records of job ${ran} delivered`, async () => want.every((w) => events(Number(ran)).includes(w)), 90_000).catch(async (e: Error) => {
+      throw new Error(`${e.message}: have ${events(Number(ran)).join(' ')}\nsupervisor log:\n${(await cluster.logs('supervisor')).slice(-3000)}`);
+    });
+    await cluster.exec('controller', ['scancel', pending]);
+  });
+});
+}
