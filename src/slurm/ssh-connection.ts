@@ -219,6 +219,8 @@ export class SshConnection {
   /** A worker for one command on `client`: a free one, a new one while the pool may grow, else the next one released. */
   private async acquire(client: Client, timeoutMs: number): Promise<ShellWorker> {
     const deadline = Date.now() + timeoutMs;
+    /** Woken without a worker: keep the place in the queue (first) when waiting again. */
+    let woken = false;
     for (;;) {
       if (this.closed) throw this.unavailable('the ssh SLURM backend is closed');
       if (this.client !== client) throw this.unavailable(`connection to ${this.where} lost while waiting for a shell; nothing ran`);
@@ -237,8 +239,9 @@ export class SshConnection {
           continue;
         }
       }
-      const w = await this.waitForWorker(deadline);
+      const w = await this.waitForWorker(deadline, woken);
       if (w) return w;
+      woken = true;
     }
   }
 
@@ -280,7 +283,7 @@ export class SshConnection {
   }
 
   /** Resolves with a released worker, or undefined when a slot freed or the connection changed; rejects at `deadline`. */
-  private waitForWorker(deadline: number): Promise<ShellWorker | undefined> {
+  private waitForWorker(deadline: number, first: boolean): Promise<ShellWorker | undefined> {
     return new Promise<ShellWorker | undefined>((resolve) => {
       const wake = (w: ShellWorker | undefined) => {
         clearTimeout(timer);
@@ -291,7 +294,8 @@ export class SshConnection {
         if (i >= 0) this.waiters.splice(i, 1);
         resolve(undefined); // acquire() reports the deadline
       }, Math.max(0, deadline - Date.now()));
-      this.waiters.push(wake);
+      if (first) this.waiters.unshift(wake);
+      else this.waiters.push(wake);
     });
   }
 
