@@ -5,14 +5,28 @@
 // depth). Each batch of logs and the cursor move in one SQLite transaction,
 // so a restart replays exactly what was not recorded. The events' parameters
 // are not indexed: the provider filter runs here.
+//
+// Reorgs deeper than the confirmation depth: the hash of each batch's last
+// block is kept (the newest KEEP_HASHES); a cursor block whose hash the chain
+// no longer has means recorded logs may be orphaned. The newest kept block
+// still canonical is the fork; every log above it is read again and compared
+// with what was recorded, in the transaction that moves the cursor back up: a
+// recorded log found again (same kind, same job; its transaction maybe
+// replaced) moves to its new position; one the chain no longer holds is orphaned (handlers.orphaned: a
+// claim not yet submitted is closed, a pending action fails); a log not
+// recorded before (a claim re-mined for another job) is recorded as new.
 import { getAbiItem, isAddressEqual, parseEventLogs, type Address, type Hex, type Log, type PublicClient } from 'viem';
 import type { Logger } from 'pino';
 
 import { metaSchedulerAbi } from '../metascheduler/abi.generated.js';
 import type { ClaimJobEvent, ClaimNextCancellingJobEvent, ClaimNextTopUpJobEvent } from '../metascheduler/types.js';
 import { getMeta, setMeta, type Db } from '../state/db.js';
+import type { RecordedLog } from './claims.js';
 
 export const LOG_CURSOR_KEY = 'supervisor.log_cursor';
+/** JSON [[block, hash], ...] of the last blocks of recorded batches, oldest first. */
+export const LOG_HASHES_KEY = 'supervisor.log_cursor_hashes';
+const KEEP_HASHES = 128;
 
 export interface LogPosition {
   block: bigint;
@@ -25,6 +39,12 @@ export interface ClaimLogHandlers {
   claim(ev: ClaimJobEvent, at: LogPosition): void;
   cancel(ev: ClaimNextCancellingJobEvent, at: LogPosition): void;
   topUp(ev: ClaimNextTopUpJobEvent, at: LogPosition): void;
+  /** After a reorg: what was recorded from logs above the fork (re-read and compared). */
+  recordedAbove?(block: bigint): RecordedLog[];
+  /** A recorded log the reorg kept, at its new position. */
+  moved?(r: RecordedLog, at: LogPosition): void;
+  /** A recorded log the chain no longer holds. */
+  orphaned?(r: RecordedLog): void;
 }
 
 export interface ChainLogFollowerOptions {
@@ -62,46 +82,124 @@ export class ChainLogFollower {
   async init(fromBlock?: bigint): Promise<void> {
     if (this.cursor() !== undefined) return;
     const start = fromBlock !== undefined ? fromBlock - 1n : await this.o.publicClient.getBlockNumber();
-    setMeta(this.o.db, LOG_CURSOR_KEY, String(start));
+    const hash = await this.hashOf(start);
+    this.o.db.transaction(() => {
+      setMeta(this.o.db, LOG_CURSOR_KEY, String(start));
+      if (hash) setMeta(this.o.db, LOG_HASHES_KEY, JSON.stringify([[String(start), hash]]));
+    })();
     this.o.log.info({ cursor: start.toString() }, 'supervisor: claim logs followed from this block on (first start)');
   }
 
-  /** Reads and records every log up to the confirmed head; returns how many logs of ours were recorded. */
+  /** Reads and records every log up to the confirmed head (after a reorg, from its fork); returns how many logs of ours were recorded. */
   async catchUp(): Promise<number> {
     const head = await this.o.publicClient.getBlockNumber();
     const safe = head - BigInt(this.o.confirmations) + 1n;
+    const fork = await this.forkPoint(head);
+    if (fork !== undefined) return this.reread(fork, safe);
     let n = 0;
     for (let from = (this.cursor() ?? safe) + 1n; from <= safe; ) {
       const to = from + this.o.maxRange - 1n < safe ? from + this.o.maxRange - 1n : safe;
-      const logs = await this.o.publicClient.getLogs({ address: this.o.metaScheduler, events: EVENTS, fromBlock: from, toBlock: to, strict: false } as never);
-      n += this.record(logs as Log[], to);
+      const logs = await this.getLogs(from, to);
+      n += this.record(logs, to, await this.hashOf(to));
       from = to + 1n;
     }
     return n;
   }
 
-  private record(logs: Log[], to: bigint): number {
+  private async getLogs(from: bigint, to: bigint): Promise<Log[]> {
+    return (await this.o.publicClient.getLogs({ address: this.o.metaScheduler, events: EVENTS, fromBlock: from, toBlock: to, strict: false } as never)) as Log[];
+  }
+
+  private async hashOf(block: bigint): Promise<Hex | undefined> {
+    try {
+      return (await this.o.publicClient.getBlock({ blockNumber: block })).hash ?? undefined;
+    } catch (err) {
+      if (/not found|could not be found/i.test((err as Error).message)) return undefined;
+      throw err;
+    }
+  }
+
+  private hashes(): Array<[string, string]> {
+    const v = getMeta(this.o.db, LOG_HASHES_KEY);
+    return v === undefined ? [] : (JSON.parse(v) as Array<[string, string]>);
+  }
+
+  /** undefined: the recorded blocks are still canonical; else the newest recorded block that is (the fork). */
+  private async forkPoint(head: bigint): Promise<bigint | undefined> {
+    const kept = this.hashes();
+    const cursor = this.cursor();
+    if (!kept.length || cursor === undefined) return undefined;
+    const canonical = async ([b, h]: [string, string]) => BigInt(b) <= head && (await this.hashOf(BigInt(b))) === h;
+    if (await canonical(kept[kept.length - 1]!)) return undefined;
+    for (let i = kept.length - 2; i >= 0; i--) if (await canonical(kept[i]!)) return this.forkFound(BigInt(kept[i]![0]), cursor, false);
+    // Deeper than the kept hashes: everything from before the oldest of them is read again.
+    const oldest = BigInt(kept[0]![0]) - 1n;
+    return this.forkFound(oldest < 0n ? 0n : oldest, cursor, true);
+  }
+
+  private forkFound(fork: bigint, cursor: bigint, beyondKept: boolean): bigint {
+    this.o.log[beyondKept ? 'error' : 'warn'](
+      { fork: fork.toString(), cursor: cursor.toString(), depth: (cursor - fork).toString(), confirmations: this.o.confirmations },
+      beyondKept
+        ? `supervisor: reorg deeper than the ${KEEP_HASHES} kept block hashes: claim logs are read again from block ${fork + 1n}; raise claims.logConfirmations to the chain's reorg depth`
+        : 'supervisor: reorg deeper than claims.logConfirmations: claim logs above the fork are read again and compared with what was recorded; raise claims.logConfirmations to the chain\'s reorg depth',
+    );
+    return fork;
+  }
+
+  /** Every log in (fork, safe] read again and recorded in one transaction with what was recorded above the fork. */
+  private async reread(fork: bigint, safe: bigint): Promise<number> {
+    const logs: Log[] = [];
+    for (let from = fork + 1n; from <= safe; ) {
+      const to = from + this.o.maxRange - 1n < safe ? from + this.o.maxRange - 1n : safe;
+      logs.push(...(await this.getLogs(from, to)));
+      from = to + 1n;
+    }
+    const to = safe > fork ? safe : fork;
+    return this.record(logs, to, await this.hashOf(to), fork);
+  }
+
+  private record(logs: Log[], to: bigint, hash: Hex | undefined, rereadAbove?: bigint): number {
     const { provider, handlers, db } = this.o;
     let n = 0;
     db.transaction(() => {
+      // After a reorg: what was recorded above the fork, matched against the logs read again.
+      const recorded = rereadAbove !== undefined ? (handlers.recordedAbove?.(rereadAbove) ?? []) : [];
+      const again = (kind: RecordedLog['kind'], jobId: Hex, at: LogPosition): boolean => {
+        // The same job's log of the same kind (its transaction re-sent, or replaced with bumped fees: another hash).
+        const same = (r: RecordedLog) => r.kind === kind && r.gridJobId === jobId.toLowerCase();
+        let i = recorded.findIndex((r) => same(r) && r.txHash === at.txHash.toLowerCase());
+        if (i < 0) i = recorded.findIndex(same);
+        if (i < 0) return false;
+        const [r] = recorded.splice(i, 1);
+        handlers.moved?.(r!, at);
+        return true;
+      };
       for (const l of parseEventLogs({ abi: metaSchedulerAbi, logs, strict: true })) {
         if (l.removed || l.blockNumber === null || l.transactionHash === null || l.logIndex === null) continue;
         if (!isAddressEqual(l.address, this.o.metaScheduler)) continue;
         const at: LogPosition = { block: l.blockNumber, txHash: l.transactionHash, logIndex: l.logIndex };
         if (l.eventName === 'ClaimJobEvent' && isAddressEqual(l.args.providerAddr, provider)) {
+          if (again('claim', l.args.jobId, at)) continue;
           handlers.claim(l.args as ClaimJobEvent, at);
           n++;
         } else if (l.eventName === 'ClaimNextCancellingJobEvent' && isAddressEqual(l.args.providerAddr, provider)) {
+          if (again('cancel', l.args.jobId, at)) continue;
           handlers.cancel(l.args as ClaimNextCancellingJobEvent, at);
           n++;
         } else if (l.eventName === 'ClaimNextTopUpJobEvent' && isAddressEqual(l.args._providerAddr, provider)) {
+          if (again('topup', l.args._jobId, at)) continue;
           // The deployed ABI names this event's parameters with underscores.
           const ev: ClaimNextTopUpJobEvent = { jobId: l.args._jobId, providerAddr: l.args._providerAddr, maxDurationMinute: l.args.maxDurationMinute };
           handlers.topUp(ev, at);
           n++;
         }
       }
+      for (const r of recorded) handlers.orphaned?.(r);
       setMeta(db, LOG_CURSOR_KEY, String(to));
+      const kept = this.hashes().filter(([b]) => BigInt(b) < (rereadAbove !== undefined ? rereadAbove + 1n : to));
+      if (hash) kept.push([String(to), hash]);
+      setMeta(db, LOG_HASHES_KEY, JSON.stringify(kept.slice(-KEEP_HASHES)));
     })();
     return n;
   }

@@ -39,6 +39,16 @@ export interface NewClaim {
 }
 
 export type ActionKind = 'cancel' | 'topup';
+
+/** A claim or action as recorded from its log (what a re-read after a reorg compares). */
+export interface RecordedLog {
+  kind: 'claim' | ActionKind;
+  id: number;
+  gridJobId: string;
+  txHash: string;
+  logIndex: number;
+  state: string;
+}
 export type ActionState = 'pending' | 'done' | 'failed';
 
 export interface Action {
@@ -221,6 +231,42 @@ export class Claims {
 
   list(limit = 1_000_000): Claim[] {
     return (stmt(this.db, 'SELECT * FROM claims ORDER BY id LIMIT ?').all(limit) as ClaimRow[]).map(toClaim);
+  }
+
+  // ------------------------------------------------------------- reorgs
+
+  /** Claims and actions recorded from logs above `block` (their logs are re-read after a reorg). */
+  recordedAbove(block: bigint): RecordedLog[] {
+    return stmt(
+      this.db,
+      `SELECT 'claim' AS kind, id, grid_job_id AS gridJobId, tx_hash AS txHash, log_index AS logIndex, state FROM claims WHERE block > ? AND log_index >= 0
+       UNION ALL
+       SELECT kind, id, grid_job_id, tx_hash, log_index, state FROM actions WHERE block > ? AND log_index >= 0 AND slurm_job_id IS NULL`,
+    ).all(Number(block), Number(block)) as RecordedLog[];
+  }
+
+  /** A recorded log the reorg kept (same kind, same job), at its new position. */
+  moveLog(r: RecordedLog, at: { block: bigint; txHash: Hex; logIndex: number }): void {
+    const table = r.kind === 'claim' ? 'claims' : 'actions';
+    stmt(this.db, `UPDATE ${table} SET block = ?, tx_hash = ?, log_index = ?, updated_at = ? WHERE id = ?`).run(Number(at.block), at.txHash.toLowerCase(), at.logIndex, Date.now(), r.id);
+  }
+
+  /**
+   * A recorded log the chain no longer holds: its key is freed (log_index
+   * -id: the same transaction re-mined is recorded afresh); a claim not yet
+   * submitted is closed, a pending action fails. True when the row was still
+   * open to act on; a claim already submitted is left to reconciliation (the
+   * chain's status of its job decides) and false is returned.
+   */
+  orphanLog(r: RecordedLog, reason: string): boolean {
+    const now = Date.now();
+    if (r.kind === 'claim') {
+      stmt(this.db, 'UPDATE claims SET log_index = -id, updated_at = ? WHERE id = ?').run(now, r.id);
+      return this.transition(r.id, ['claimed'], 'cancelled', reason);
+    }
+    stmt(this.db, 'UPDATE actions SET log_index = -id, updated_at = ? WHERE id = ?').run(now, r.id);
+    const u = stmt(this.db, `UPDATE actions SET state = 'failed', last_error = ?, updated_at = ? WHERE id = ? AND state = 'pending'`).run(reason, now, r.id);
+    return u.changes === 1;
   }
 
   // ------------------------------------------------------------- actions

@@ -119,7 +119,7 @@ export const supervisorConfigSchema = z
           .min(1)
           .max(128)
           .default(1)
-          .describe('Claim logs are acted on at this depth (1 = as soon as mined). Logs are not re-read after a reorg: on a chain that reorganises, set it to the reorg depth (a job claimed again is never run twice, but a claim reorged out and re-mined for another job would leave that job to the oracle\'s timeout)'),
+          .describe('Claim logs are acted on at this depth (1 = as soon as mined). A reorg deeper than this is detected (the hashes of recorded blocks are kept) and the logs above its fork are read again: a claim the chain no longer holds is closed if not yet submitted, one re-mined elsewhere keeps its state, a claim re-mined for another job is recorded; a submitted job whose claim is gone is left to reconciliation. On a chain that reorganises, set it to the reorg depth: acting on a claim that is then orphaned wastes work'),
         logRange: z.number().int().min(1).max(100_000).default(2000).describe('Blocks per eth_getLogs call'),
         fromBlock: z.number().int().min(0).optional().describe('At the very first start, read claim logs from this block (default: the head then)'),
         maxPerRound: z.number().int().min(1).max(5000).default(200).describe('Most claim transactions sent per round and queue'),

@@ -156,6 +156,14 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
             metrics.claimsSeen.inc({ queue: 'topup' });
           }
         },
+        recordedAbove: (block) => claims.recordedAbove(block),
+        moved: (r, at) => claims.moveLog(r, at),
+        orphaned: (r) => {
+          const why = 'its log was orphaned by a reorg deeper than claims.logConfirmations (no longer on chain)';
+          if (claims.orphanLog(r, why)) log.warn({ kind: r.kind, gridJobId: r.gridJobId, txHash: r.txHash }, `supervisor: ${r.kind} closed: ${why}`);
+          else if (r.kind === 'claim' && r.state !== 'cancelled' && r.state !== 'refused' && r.state !== 'failed')
+            log.error({ gridJobId: r.gridJobId, txHash: r.txHash, state: r.state }, `supervisor: a claim already ${r.state} was orphaned by a reorg; reconciliation closes its job if the chain no longer has it for this provider`);
+        },
       },
     });
     await follower.init(config.claims.fromBlock !== undefined ? BigInt(config.claims.fromBlock) : undefined);
