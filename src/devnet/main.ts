@@ -198,6 +198,7 @@ async function down(): Promise<number> {
     return 0;
   }
   out(r.stopped.length > 0 ? `Stopped: ${r.stopped.map((p) => `${p.name} (pid ${p.pid})`).join(', ')}.` : 'No devnet process was running.');
+  if (r.locks.length > 0) out(`Removed the lock files its processes left: ${r.locks.join(', ')}.`);
   if (r.removed) out(`Removed ${dir}.`);
   return 0;
 }

@@ -1,15 +1,17 @@
 // The devnet's supervisor process without a devnet: one that dies at start
 // fails the wait at once with its exit and the end of its log; the stop
 // signals the recorded process only while its start time matches (a reused
-// PID is never hit) and finds one started by hand by its command line.
-// (test/devnet/devnet.test.ts runs it in a real devnet.)
+// PID is never hit) and finds one started by hand by its command line; the
+// devnet's stop removes the lock files left by processes that are gone,
+// files kept or not. (test/devnet/devnet.test.ts runs it in a real devnet.)
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, expect, it } from 'vitest';
 
 import { runningSupervisors, supervisorRunArgs } from '../../src/cli/status.js';
+import { stopDevnet } from '../../src/devnet/down.js';
 import { procRef, sameProcess } from '../../src/devnet/procs.js';
 import { spawnSupervisor, stopSupervisor, waitSupervisorReady } from '../../src/devnet/supervisor-process.js';
 
@@ -58,4 +60,24 @@ it('stops the recorded supervisor only while its start time matches, and one sta
     recorded.kill('SIGKILL');
     byHand.kill('SIGKILL');
   }
+});
+
+it('the stop removes the lock files of processes that are gone, and keeps one a live process holds', async () => {
+  const gone = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+  const ref = procRef('devnet', gone.pid!);
+  await new Promise((r) => gone.once('exit', r));
+  const devnet = join(dir, 'dead-devnet');
+  mkdirSync(join(devnet, 'supervisor'), { recursive: true });
+  writeFileSync(join(devnet, 'lock'), JSON.stringify(ref));
+  writeFileSync(join(devnet, 'supervisor', 'LOCK'), JSON.stringify({ pid: ref.pid, start: ref.start }));
+  const r = await stopDevnet(devnet, { keepFiles: true });
+  expect(r.locks).toEqual([join(devnet, 'supervisor', 'LOCK')]);
+  expect(existsSync(join(devnet, 'lock'))).toBe(false);
+  expect(existsSync(join(devnet, 'supervisor', 'LOCK'))).toBe(false);
+  expect(existsSync(devnet)).toBe(true); // the files kept
+
+  const live = procRef('test', process.pid);
+  writeFileSync(join(devnet, 'supervisor', 'LOCK'), JSON.stringify({ pid: live.pid, start: live.start }));
+  expect((await stopDevnet(devnet, { keepFiles: true })).locks).toEqual([]);
+  expect(existsSync(join(devnet, 'supervisor', 'LOCK'))).toBe(true);
 });
