@@ -4,8 +4,10 @@
 // command), at most `maxChannels` at once and never more than sshd grants:
 // sshd refuses sessions beyond its MaxSessions (10 by default), and the
 // first refusal caps the pool at the number of workers then open, for the
-// rest of the connection. Commands beyond the pool's size queue for the next
-// free worker. Workers live as long as the connection: an idle sh costs the
+// rest of the connection. A command that finds no free worker starts one
+// more for the pool (while it may grow) and takes whichever worker is free
+// first, so a burst flows through the shells already up while others start.
+// Workers live as long as the connection: an idle sh costs the
 // login node nothing, a new one costs root's rc files again, and the next
 // burst of claims should find the pool ready.
 //
@@ -46,8 +48,6 @@ export interface SshConnectionOptions {
   logger: Logger;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export class SshConnection {
   private client: Client | undefined;
   private connecting: Promise<Client> | undefined;
@@ -64,8 +64,14 @@ export class SshConnection {
   private cap: number;
   /** The cap went down since the last log line about it. */
   private capLowered = false;
-  /** Commands waiting for a worker: handed one, or undefined to look again (a slot freed, the connection changed). */
-  private readonly waiters: Array<(w: ShellWorker | undefined) => void> = [];
+  /**
+   * Commands waiting for a worker, first served first: handed one, an Error
+   * (no shell can be started), or undefined to look again (a slot freed, an
+   * open ended, the connection changed).
+   */
+  private readonly waiters: Array<(w: ShellWorker | Error | undefined) => void> = [];
+  /** Why the last shell could not be started, for the message of a command that waited in vain. */
+  private lastOpenError = '';
   private closed = false;
   /** Host key fingerprint of the last rejected key, for the error message. */
   private rejectedKey: string | undefined;
@@ -216,7 +222,12 @@ export class SshConnection {
     for (const wake of this.waiters.splice(0)) wake(undefined);
   }
 
-  /** A worker for one command on `client`: a free one, a new one while the pool may grow, else the next one released. */
+  /**
+   * A worker for one command on `client`: a free one, else the first one
+   * released or started. While the pool may grow, a new shell is started for
+   * the pool, not for this command: a command takes whichever worker is free
+   * first, so a burst flows through the shells already up while more start.
+   */
   private async acquire(client: Client, timeoutMs: number): Promise<ShellWorker> {
     const deadline = Date.now() + timeoutMs;
     /** Woken without a worker: keep the place in the queue (first) when waiting again. */
@@ -226,66 +237,75 @@ export class SshConnection {
       if (this.client !== client) throw this.unavailable(`connection to ${this.where} lost while waiting for a shell; nothing ran`);
       const free = this.idle.pop();
       if (free) return free;
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        throw this.unavailable(`no free ssh channel to ${this.where} within ${timeoutMs} ms (${this.workers.size} commands already running: is the login node slow?)`);
+      if (Date.now() >= deadline) {
+        const why = this.workers.size > 0 ? `${this.workers.size} commands already running: is the login node slow?` : `no shell could be started${this.lastOpenError ? `: ${this.lastOpenError}` : ''}`;
+        throw this.unavailable(`no free ssh channel to ${this.where} within ${timeoutMs} ms (${why})`);
       }
-      if (this.workers.size + this.opening < this.cap) {
-        const w = await this.open(client, left);
-        if (w) return w;
-        // Refused: the cap is learned now (or no session of ours is open: wait and retry).
-        if (this.workers.size + this.opening === 0) {
-          await sleep(Math.min(REFUSED_RETRY_MS, Math.max(0, deadline - Date.now())));
-          continue;
-        }
-      }
+      if (this.workers.size + this.opening < this.cap) this.grow(client);
       const w = await this.waitForWorker(deadline, woken);
+      if (w instanceof Error) throw w;
       if (w) return w;
       woken = true;
     }
   }
 
-  /** Opens a worker shell; undefined when sshd refused the session (then the pool is capped at what is open). */
-  private async open(client: Client, timeoutMs: number): Promise<ShellWorker | undefined> {
+  /** Starts one more shell for the pool; it goes to the first waiter (or idles). */
+  private grow(client: Client): void {
     this.opening++;
-    try {
-      const w = await ShellWorker.open(client, timeoutMs, (gone) => this.forget(gone));
-      if (this.client !== client || this.closed) {
-        w.kill();
-        throw this.unavailable(this.closed ? 'the ssh SLURM backend is closed' : `connection to ${this.where} lost while opening a shell; nothing ran`);
-      }
-      this.workers.add(w);
-      return w;
-    } catch (e) {
-      if (e instanceof ChannelOpenError) {
-        // Sessions granted so far (the opens still pending were asked before this one): MaxSessions, at most.
-        const open = this.workers.size + this.opening - 1;
-        if (open > 0 && open < this.cap) {
-          this.cap = open;
-          this.capLowered = true;
+    const timeoutMs = this.o.commandTimeoutMs;
+    ShellWorker.open(client, timeoutMs, (gone) => this.forget(gone))
+      .then(
+        (w) => {
+          this.opening--;
+          if (this.client !== client || this.closed) return w.kill();
+          this.lastOpenError = '';
+          this.workers.add(w);
+          this.release(w);
+        },
+        (e: unknown) => {
+          this.opening--;
+          if (this.client !== client || this.closed) return; // its waiters were woken when the connection went
+          if (e instanceof ChannelOpenError) {
+            // Sessions granted so far (the opens still pending were asked before this one): MaxSessions, at most.
+            const open = this.workers.size + this.opening;
+            if (open > 0) {
+              if (open < this.cap) {
+                this.cap = open;
+                this.capLowered = true;
+              }
+              return this.waiters.shift()?.(undefined);
+            }
+            // None of ours open (sessions of commands that outlived their timeout?): look again shortly.
+            this.lastOpenError = `sshd refused the session: ${e.message}`;
+            setTimeout(() => this.waiters.shift()?.(undefined), REFUSED_RETRY_MS);
+            return;
+          }
+          this.lastOpenError =
+            e instanceof RequestTimeoutError
+              ? `the shell did not start within ${timeoutMs} ms: is the login node overloaded, or does root's shell start-up (~/.bashrc, /etc/profile) hang?`
+              : `${(e as Error).message} (root's login shell must run \`exec /bin/sh\`)`;
+          this.o.logger.warn(`ssh SLURM backend: cannot start a shell on ${this.where}: ${this.lastOpenError}`);
+          // Nothing else open or opening: the waiting commands fail now rather than at their deadline.
+          if (this.workers.size + this.opening === 0) {
+            const err = this.unavailable(`cannot start a shell on ${this.where}: ${this.lastOpenError}`, e);
+            for (const wake of this.waiters.splice(0)) wake(err);
+          } else this.waiters.shift()?.(undefined);
+        },
+      )
+      .finally(() => {
+        if (this.opening === 0 && this.capLowered) {
+          this.capLowered = false;
+          this.o.logger.info(
+            `ssh SLURM backend: ${this.where} refused ssh sessions beyond ${this.cap} (sshd MaxSessions); running at most ${this.cap} commands at once on this connection (set maxChannels to ${this.cap} to skip the refused attempts)`,
+          );
         }
-        return undefined;
-      }
-      if (e instanceof SlurmBackendError) throw e;
-      if (e instanceof RequestTimeoutError) throw this.unavailable(`the shell on ${this.where} did not start within ${timeoutMs} ms: is the login node overloaded, or does root's shell start-up (~/.bashrc, /etc/profile) hang?`, e);
-      throw this.unavailable(`cannot start a shell on ${this.where}: ${(e as Error).message} (root's login shell must run \`exec /bin/sh\`)`, e);
-    } finally {
-      this.opening--;
-      // A waiter may be waiting on this open: let it look again (open one itself, or wait for a release).
-      this.waiters.shift()?.(undefined);
-      if (this.opening === 0 && this.capLowered) {
-        this.capLowered = false;
-        this.o.logger.info(
-          `ssh SLURM backend: ${this.where} refused ssh sessions beyond ${this.cap} (sshd MaxSessions); running at most ${this.cap} commands at once on this connection (set maxChannels to ${this.cap} to skip the refused attempts)`,
-        );
-      }
-    }
+      });
   }
 
-  /** Resolves with a released worker, or undefined when a slot freed or the connection changed; rejects at `deadline`. */
-  private waitForWorker(deadline: number, first: boolean): Promise<ShellWorker | undefined> {
-    return new Promise<ShellWorker | undefined>((resolve) => {
-      const wake = (w: ShellWorker | undefined) => {
+  /** Resolves with a worker, an Error or undefined (see `waiters`); undefined at `deadline`. */
+  private waitForWorker(deadline: number, first: boolean): Promise<ShellWorker | Error | undefined> {
+    return new Promise<ShellWorker | Error | undefined>((resolve) => {
+      const wake = (w: ShellWorker | Error | undefined) => {
         clearTimeout(timer);
         resolve(w);
       };
