@@ -87,7 +87,7 @@ for p in libmunge-dev; do
 done
 
 start=$(date +%s)
-echo "build-slurm: building SLURM $version ($profile%%:*) from $tarball into $prefix (a few minutes on 2 cores)" >&2
+echo "build-slurm: building SLURM $version (${profile%%:*}) from $tarball into $prefix (a few minutes on 2 cores)" >&2
 rm -rf "$prefix"
 mkdir -p "$prefix"
 log=$prefix/build.log
