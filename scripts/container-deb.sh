@@ -18,9 +18,9 @@
 # or SLURM_SOURCE=<tarball>. (Debian's source package would do too, but
 # `apt-get source slurm-wlm` answers 404 for its .dsc on this mirror.)
 #
-# contrib/container/releases names the SLURM each release ships: when the
-# release's SLURM is another version (a moving release), this fails in one
-# line saying so. Engine: podman (with runc), or CONTAINER_ENGINE=docker.
+# contrib/container/releases (or GRIDLINK_RELEASES) names the SLURM each
+# release ships: when the release's SLURM is another version (a moving
+# release), this fails in one line saying so. Engine: podman (with runc), or CONTAINER_ENGINE=docker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -31,16 +31,14 @@ die() { echo "container-deb: $*" >&2; exit 1; }
 t0=$(date +%s)
 lap() { echo "container-deb: $1 ($(( $(date +%s) - t0 )) s)" >&2; }
 
-read -r _ debian_ver want_slurm < <(awk -v s="$suite" '$1 == s' contrib/container/releases) || true
-[ -n "${want_slurm:-}" ] || die "no release $suite in contrib/container/releases"
+releases=${GRIDLINK_RELEASES:-contrib/container/releases}
+read -r _ debian_ver want_slurm < <(awk -v s="$suite" '$1 == s' "$releases") || true
+[ -n "${want_slurm:-}" ] || die "no release $suite in $releases"
 for f in dist/cli/main.js dist/relay/embedded.cjs node_modules/.package-lock.json; do
   [ -e "$f" ] || die "$f is missing: run bash scripts/setup.sh first"
 done
 npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
 [ -f "$npm_dir/bin/npm-cli.js" ] || die "npm's directory not found (from $(command -v npm))"
-tarball=${SLURM_SOURCE:-${SLURM_TARBALLS:-$repo/../shared/slurm}/slurm-$want_slurm.tar.xz}
-[ -f "$tarball" ] || die "$tarball not found: jobcomp_provider.so needs SLURM $want_slurm's source; set SLURM_TARBALLS=<dir with slurm-$want_slurm.tar.xz> or SLURM_SOURCE=<tarball>"
-tarball=$(readlink -f "$tarball")
 
 base=$(bash scripts/container-base.sh "$suite")
 builder=localhost/gridlink-build:$suite
@@ -54,7 +52,10 @@ read -r have_slurm node_abi < <(eng run --rm --ulimit nofile=20000:20000 --ulimi
   || die "could not run $builder"
 have_slurm=${have_slurm%%-*}
 [ "$have_slurm" = "$want_slurm" ] \
-  || die "Debian $suite now ships SLURM $have_slurm, not $want_slurm: update contrib/container/releases (and SLURM_TARBALLS) for it"
+  || die "Debian $suite now ships SLURM $have_slurm, not $want_slurm: update $releases (and SLURM_TARBALLS) for it"
+tarball=${SLURM_SOURCE:-${SLURM_TARBALLS:-$repo/../shared/slurm}/slurm-$want_slurm.tar.xz}
+[ -f "$tarball" ] || die "$tarball not found: jobcomp_provider.so needs SLURM $want_slurm's source; set SLURM_TARBALLS=<dir with slurm-$want_slurm.tar.xz> or SLURM_SOURCE=<tarball>"
+tarball=$(readlink -f "$tarball")
 host_abi=$(node -p process.versions.modules)
 [ "$node_abi" = "$host_abi" ] \
   || die "$suite's Node has ABI $node_abi, this checkout's node_modules $host_abi: better-sqlite3 would not load there (build on a host with the same Node major)"

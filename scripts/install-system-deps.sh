@@ -2,7 +2,11 @@
 # Install every Debian 12 package gridlink's build and tests need, as root.
 # Idempotent: safe to re-run; only adds what is missing.
 #
-#   sudo scripts/install-system-deps.sh
+#   sudo scripts/install-system-deps.sh [--docker]
+#
+# --docker adds Debian's docker.io and docker-compose (1.29) for the
+# container suite on a real Docker engine (test/containers/docker.test.ts
+# starts dockerd itself; with a service manager, the package starts one).
 #
 # Also:
 #  - adds a deb-src entry for bookworm so `apt-get source slurm-wlm` works
@@ -56,6 +60,11 @@ PACKAGES=(
   # where no registry is reachable (scripts/container-base.sh)
   podman runc debootstrap
 )
+if [ "${1:-}" = --docker ]; then
+  PACKAGES+=(docker.io docker-compose)
+elif [ $# -gt 0 ]; then
+  echo "install-system-deps: unknown argument $1 (--docker)" >&2; exit 2
+fi
 
 # deb-src: mirror the URIs/Suites/Components of the deb entries of
 # debian.sources (deb822) when present, else of a one-line sources.list.

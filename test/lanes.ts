@@ -98,6 +98,7 @@ export const LIGHT_TEST_FILES: readonly string[] = [
   'test/containers/cluster.test.ts',
   'test/containers/cluster-bookworm.test.ts',
   'test/containers/compose.test.ts',
+  'test/containers/release-check.test.ts',
   'test/package/pack.test.ts',
   'test/package/deb.test.ts',
 ];

@@ -2,44 +2,32 @@
 // Dockerfile.slurm) under podman for one Debian release: a controller, two
 // compute nodes and the supervisor, each its own container and hostname, all
 // installed from the release's own SLURM packages and the gridlink .deb built
-// for it. The chain side runs on this host as the grid runs it apart from the
-// provider: anvil with the contracts, the devnet oracle and the sbatch
-// service, reached from the supervisor container as host.docker.internal. A
+// for it. The chain side runs on this host (host-grid.ts), reached from the
+// supervisor container as host.docker.internal. A
 // customer's 2-task job runs across both nodes: prolog and epilog records
 // from c1 and c2, the completion from the controller, FINISHED and paid on
 // chain; a cancelled and a failing job; `gridlink doctor` and `plugins check`
 // clean; and every container recreated with records undelivered and a job
 // pending, nothing lost. One test file per release calls describeContainerCluster.
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import Database from 'better-sqlite3';
-import { pino } from 'pino';
-import { createPublicClient, createWalletClient, http, stringToHex, type Hex, type PublicClient } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
-import { foundry } from 'viem/chains';
+import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startContainerCluster, waitNodesIdle, type ContainerCluster } from '../../src/containers/cluster.js';
 import { buildNodeImage, type Suite } from '../../src/containers/image.js';
 import { checkPodman, podman } from '../../src/containers/podman.js';
-import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
-import { approveWhenRegistered } from '../../src/devnet/approve.js';
-import { approveCredits, deployMetaScheduler } from '../../src/devnet/deploy.js';
-import { startOracle, type Oracle } from '../../src/devnet/oracle.js';
-import { startSbatchProcess, type SbatchProcess } from '../../src/devnet/sbatch-process.js';
-import { createMetaSchedulerClient, type MetaSchedulerClient } from '../../src/metascheduler/client.js';
 import { JobStatus } from '../../src/metascheduler/status.js';
 import type { Job } from '../../src/metascheduler/types.js';
-import { createSbatchClient, type SbatchClient } from '../../src/sbatch/client.js';
 import { EventKind, eventKindName } from '../../src/native/index.js';
 import { waitFor } from '../plugins/with-plugins.js';
-import { CREDIT, PRICES, jobDefinition } from '../supervisor/grid.js';
+import { CREDIT } from '../supervisor/grid.js';
 import { skipReason } from '../helpers/skip-reason.js';
 import { prepare, PREPARE_TIMEOUT_MS, type Piece } from '../helpers/prepare.js';
-
-const CUSTOMER_UID = 60001;
+import { CUSTOMER_UID, startHostGrid, type HostGrid } from './host-grid.js';
 
 /** What scripts/prepare-tests.sh builds for each release's image (its .deb, base image, packages). */
 const PIECE: Record<Suite, Piece> = { bookworm: 'containers', trixie: 'containers-trixie' };
@@ -49,98 +37,38 @@ const engine = await checkPodman();
 if (!engine.ok) console.log(`SKIP test/containers (slurm-in-docker cluster, ${suite}): ${engine.reason}`);
 
 describe.skipIf(!engine.ok)(`slurm-in-docker cluster of Debian ${suite} (SLURM ${slurmVersion}) under podman, gridlink installed from its .deb${skipReason(engine.ok, engine.ok ? '' : String(engine.reason))}`, () => {
-  let anvil: Anvil;
-  let sbatch: SbatchProcess;
-  let uploader: SbatchClient;
-  let oracle: Oracle;
+  let grid: HostGrid;
   let cluster: ContainerCluster;
-  let customer: MetaSchedulerClient;
   let customerAddress: string;
-  let providerAddress: Hex;
-  let base: MetaSchedulerClient;
   let stateDir: string;
-  let tag: string;
   const stops: Array<() => Promise<unknown> | unknown> = [];
+  const supervisorLog = () => cluster.logs('supervisor');
 
   beforeAll(async () => {
     await prepare(PIECE[suite]);
     const image = await buildNodeImage(suite);
     console.log(`node image ${image.tag} built in ${image.buildSeconds.toFixed(1)} s on ${image.base}`);
-    tag = image.tag;
-
-    anvil = await startAnvil({ host: '0.0.0.0' });
-    stops.push(() => anvil.stop());
-    const [adminAcct, cust, provider] = anvil.accounts;
-    providerAddress = provider!.address;
-    customerAddress = cust!.address.toLowerCase();
-    const deployed = await deployMetaScheduler({
-      rpcUrl: anvil.rpcUrl,
-      adminKey: adminAcct!.privateKey,
-      oracleAddress: adminAcct!.address,
-      customers: [{ address: cust!.address, amount: 1_000n * CREDIT }],
-    });
-    await approveCredits(anvil.rpcUrl, cust!.privateKey, deployed);
-    const transport = http(anvil.rpcUrl);
-    const publicClient = createPublicClient({ chain: foundry, transport, pollingInterval: 100, cacheTime: 0 }) as PublicClient;
-    base = await createMetaSchedulerClient({ publicClient: publicClient as never, address: deployed.metaScheduler });
-    const admin = base.withWalletClient(createWalletClient({ account: privateKeyToAccount(adminAcct!.privateKey), chain: foundry, transport }));
-    customer = base.withWalletClient(createWalletClient({ account: privateKeyToAccount(cust!.privateKey), chain: foundry, transport }));
 
     const work = mkdtempSync(join(tmpdir(), 'gl-containers-'));
-    sbatch = await startSbatchProcess(anvil.rpcUrl, deployed.metaScheduler, join(work, 'sbatch-service.log'), 30_000, '0.0.0.0');
-    stops.push(() => sbatch.stop());
-    uploader = createSbatchClient({ endpoint: sbatch.address });
-    stops.push(() => uploader.close());
-    oracle = startOracle({ client: admin, pollIntervalMs: 300, logger: pino({ level: 'warn' }) });
-    stops.push(() => oracle.stop());
-    await anvil.request('evm_setAutomine', [false]);
-    await anvil.request('evm_setIntervalMining', [1]);
-
-    // The supervisor's configuration and key: the only container that has them.
-    const configDir = join(work, 'config');
-    mkdirSync(configDir, { mode: 0o700 });
-    writeFileSync(join(configDir, 'provider.key'), `${provider!.privateKey}\n`, { mode: 0o600 });
-    const sbatchPort = sbatch.address.split(':')[1];
-    const config = {
-      chain: { rpcUrl: `http://host.docker.internal:${anvil.port}`, chainId: foundry.id, metaScheduler: deployed.metaScheduler, keyFile: '/etc/gridlink/provider.key', confirmations: 1, pollMs: 200, reconcile: { intervalMs: 5000 } },
-      ingest: { listen: { host: '0.0.0.0', port: 7390 }, storeDir: '/var/lib/gridlink', allowedUids: [0] },
-      slurm: { backend: 'local', partition: 'grid' },
-      provider: { prices: PRICES, labels: { region: 'containers' }, approvalPollMs: 300 },
-      sbatch: { endpoint: `host.docker.internal:${sbatchPort}` },
-      users: { minUid: 1000 },
-      claims: { pollMs: 200, backoffMs: 200, maxBackoffMs: 2000 },
-      metricsListen: { host: '0.0.0.0', port: 9464 },
-    };
-    writeFileSync(join(configDir, 'supervisor.json'), JSON.stringify(config, null, 2));
-    chmodSync(configDir, 0o755);
+    grid = await startHostGrid(work);
+    stops.push(() => grid.stop());
+    customerAddress = grid.customerAddress;
     stateDir = join(work, 'state');
     mkdirSync(stateDir, { mode: 0o700 });
 
     cluster = await startContainerCluster({
-      env: { GRIDLINK_CONFIG_DIR: configDir, GRIDLINK_CUSTOMERS: `${customerAddress}:${CUSTOMER_UID}` },
+      env: { GRIDLINK_CONFIG_DIR: grid.configDir, GRIDLINK_CUSTOMERS: grid.customers },
       volumeDirs: { 'supervisor-state': stateDir },
-      image: tag,
+      image: image.tag,
     });
     stops.push(() => cluster.stop());
     await waitNodesIdle(cluster, 2);
-
     // The grid admin approves the provider once the supervisor registered it.
-    await approveWhenRegistered({ rpcUrl: anvil.rpcUrl, providerManager: deployed.providerManager, provider: providerAddress, approve: () => admin.approveProvider(providerAddress), timeoutMs: 90_000 }).catch(async (e: Error) => {
-      throw new Error(`${e.message}\nsupervisor log:\n${(await cluster.logs('supervisor')).slice(-4000)}`);
-    });
+    await grid.approveProvider(supervisorLog);
   }, PREPARE_TIMEOUT_MS);
 
-  const request = async (script: string, ntasks = 1n): Promise<Hex> => {
-    const hash = await uploader.submit(script);
-    return (await customer.requestNewJob(jobDefinition({ ntasks, cpusPerTask: 1n, batchLocationHash: hash }), 100n * CREDIT, stringToHex('containers', { size: 32 }), false)).jobId;
-  };
-  const waitChain = async (id: Hex, want: JobStatus[], timeoutMs = 120_000): Promise<Job> => {
-    let last: Job | undefined;
-    await waitFor(`job ${id} in ${want.map((w) => JobStatus[w]).join('/')}`, async () => want.includes((last = await base.getJob(id)).status), timeoutMs).catch(async (e: Error) => {
-      throw new Error(`${e.message} (status ${last ? JobStatus[last.status] : '?'})\nsupervisor log:\n${(await cluster.logs('supervisor')).slice(-4000)}`);
-    });
-    return last!;
-  };
+  const request = (script: string, ntasks = 1n): Promise<Hex> => grid.request(script, ntasks);
+  const waitChain = (id: Hex, want: JobStatus[], timeoutMs = 120_000): Promise<Job> => grid.waitChain(id, want, supervisorLog, timeoutMs);
 
   afterAll(async () => {
     for (const s of stops.reverse()) await Promise.resolve(s()).catch(() => undefined);
@@ -164,7 +92,7 @@ describe.skipIf(!engine.ok)(`slurm-in-docker cluster of Debian ${suite} (SLURM $
     // 2 tasks x 1 CPU x 1 credit per minute, at least one minute billed
     expect(last.cost.finalCost % (2n * CREDIT)).toBe(0n);
     expect(last.cost.finalCost).toBeGreaterThanOrEqual(2n * CREDIT);
-    expect((await base.getCreditBalance(providerAddress)) > 0n).toBe(true);
+    expect((await grid.base.getCreditBalance(grid.providerAddress)) > 0n).toBe(true);
 
     // The ingest's store in the supervisor container, read from this host.
     // Each node's relay delivers on its own: its records may arrive after the
@@ -194,7 +122,7 @@ describe.skipIf(!engine.ok)(`slurm-in-docker cluster of Debian ${suite} (SLURM $
     const running = await request('#!/bin/sh\nsleep 600\n');
     const failing = await request('#!/bin/sh\nexit 3\n');
     await waitChain(running, [JobStatus.RUNNING]);
-    await customer.cancelJob(running);
+    await grid.customer.cancelJob(running);
     const cancelled = await waitChain(running, [JobStatus.CANCELLED]);
     expect(cancelled.cost.finalCost).toBeLessThanOrEqual(1n * CREDIT);
     await waitFor('the cancelled job gone from the cluster', async () => !(await cluster.exec('controller', ['squeue', '-h', '-n', running.toLowerCase(), '-o', '%T'])).trim(), 60_000);
