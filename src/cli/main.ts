@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 
 import { doctorCommand } from './doctor.js';
+import { jobCommand } from './job.js';
 import { ldapConnectorCommand } from './ldap-connector.js';
 import { pluginsCommand } from './plugins.js';
 import { relayCommand } from './relay.js';
@@ -41,6 +42,7 @@ export function buildCli(): Command {
   program.addCommand(ldapConnectorCommand());
   program.addCommand(pluginsCommand());
   program.addCommand(statusCommand());
+  program.addCommand(jobCommand());
   program.addCommand(doctorCommand());
   return program;
 }
