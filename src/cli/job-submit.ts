@@ -8,6 +8,7 @@ import { Command, Option } from 'commander';
 
 import { follow, timeline } from '../customer/follow.js';
 import { parseCount, parseMemSize } from '../customer/resources.js';
+import { checkScript } from '../customer/script.js';
 import { submit } from '../customer/submit.js';
 import { credits } from './status.js';
 import { connect, parseCredits, parseMinutes, withConnection, type ConnectionOptions } from './job-connection.js';
@@ -57,6 +58,7 @@ Examples:
     } catch (e) {
       throw new Error(`cannot read the script ${file}: ${(e as Error).message}`);
     }
+    checkScript(script, file); // before any connection: a refused script costs nothing
     const resources = {
       tasks: parseCount(o.tasks ?? '1', '--tasks'),
       cpusPerTask: parseCount(o.cpusPerTask ?? '1', '--cpus-per-task', 1, 65_535),
