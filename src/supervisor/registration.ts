@@ -12,6 +12,7 @@ import type { Label, ProviderHardware, ProviderPrices } from '../metascheduler/t
 import type { SlurmBackend, SlurmPartition } from '../slurm/backend.js';
 import type { TxPipeline } from '../txpipeline/index.js';
 import type { SupervisorMetrics } from './metrics.js';
+import { REGISTER_TX_KIND } from './tx-outcomes.js';
 
 export interface Offer {
   hardware: ProviderHardware;
@@ -53,7 +54,7 @@ export function offerDiff(offer: Offer, reg: Registration): string[] {
 export interface RegisterOptions {
   ctx: MetaSchedulerContext;
   provider: Address;
-  pipeline: Pick<TxPipeline, 'submit'>;
+  pipeline: Pick<TxPipeline, 'submit' | 'get'>;
   backend: SlurmBackend;
   partition: string;
   prices: ProviderPrices;
@@ -88,10 +89,12 @@ export async function ensureRegistered(o: RegisterOptions): Promise<Registration
   let labels: Label[] | undefined;
   const offer = async (): Promise<Offer> => ({ hardware, prices: o.prices, labels: (labels ??= await o.labels()) });
   const diff = reg.state === 'none' ? ['not registered'] : offerDiff(await offer(), reg);
+  let sent: number | undefined;
   if (diff.length > 0) {
     const data = encodeFunctionData({ abi: providerManagerAbi, functionName: 'register', args: [hardware, o.prices, (await offer()).labels] });
-    const [out] = await o.pipeline.submit([{ kind: 'register', ref: String(Date.now()), to: o.ctx.addresses.providerManager, data }]);
+    const [out] = await o.pipeline.submit([{ kind: REGISTER_TX_KIND, ref: String(Date.now()), to: o.ctx.addresses.providerManager, data }]);
     if (out?.ok) {
+      sent = out.txId;
       o.log.info({ differs: diff, tx: out.hash, nodes: hardware.nodes.toString(), cpusPerNode: hardware.cpusPerNode.map(String), gpusPerNode: hardware.gpusPerNode.map(String) }, 'supervisor: registration sent');
     } else if (out && 'revert' in out) {
       if (reg.state === 'joined') {
@@ -110,6 +113,15 @@ export async function ensureRegistered(o: RegisterOptions): Promise<Registration
       return reg;
     }
     if (o.stopped()) return undefined;
+    // Our register transaction failed after it was signed (reverted when mined, or its nonce taken): what the
+    // admin would approve is not what was sent (or nothing); the caller registers again with backoff (its
+    // simulation then says why, e.g. Banned) instead of waiting for ever.
+    const tx = sent !== undefined ? o.pipeline.get(sent) : undefined;
+    if (tx && (tx.state === 'reverted' || tx.state === 'lost')) {
+      throw new Error(
+        `supervisor: the register transaction ${tx.hash} ${tx.state === 'reverted' ? 'reverted on chain' : 'lost its nonce to another transaction'}; the registration on chain (${reg.state}) is not the one sent: registering again`,
+      );
+    }
     if (Date.now() - lastLog > 60_000) {
       o.log.info({ state: reg.state, provider: o.provider }, 'supervisor: waiting for the grid admin to approve this provider (ProviderManager.approve); checking again periodically');
       lastLog = Date.now();

@@ -30,6 +30,7 @@ import type { TxPipeline } from '../txpipeline/index.js';
 import { shortError } from '../txpipeline/errors.js';
 import type { Claim, Claims } from './claims.js';
 import type { SupervisorMetrics } from './metrics.js';
+import { REFUSE_TX_KIND } from './tx-outcomes.js';
 import { buildSubmitRequest, JobInputError, type SubmitSettings } from './submit-request.js';
 import { UserResolveError, type UserResolver } from './users.js';
 
@@ -330,7 +331,7 @@ export class Runner {
   private async refuse(c: Claim, reason: string): Promise<void> {
     const { o } = this;
     const data = encodeFunctionData({ abi: metaSchedulerAbi, functionName: 'refuseJob', args: [c.gridJobId] });
-    const [out] = await o.pipeline.submit([{ kind: 'refuse', ref: String(c.id), to: o.metaScheduler, data }], {
+    const [out] = await o.pipeline.submit([{ kind: REFUSE_TX_KIND, ref: String(c.id), to: o.metaScheduler, data }], {
       onSigned: () => o.claims.setState(c.id, 'refused', { lastError: reason }),
     });
     if (!out || (!out.ok && 'retry' in out)) {

@@ -27,13 +27,14 @@ import { loadProviderAccount } from '../reporter/provider-account.js';
 import { createSlurmBackend } from './backend-factory.js';
 import { benchmarkLabels } from './benchmark-labels.js';
 import { ChainLogFollower } from './chain-logs.js';
-import { CLAIM_TX_KIND, Claimer } from './claimer.js';
+import { Claimer } from './claimer.js';
 import { Claims } from './claims.js';
 import type { SupervisorConfig } from './config.js';
 import { JobActions } from './job-actions.js';
 import { createSupervisorMetrics } from './metrics.js';
 import { ensureRegistered } from './registration.js';
 import { Runner, type RunnerOptions, type ScriptSource } from './runner.js';
+import { followOwnTransactions } from './tx-outcomes.js';
 import { createLdapResolver } from './users-ldap.js';
 import { createNssResolver } from './users-nss.js';
 import type { UserResolver } from './users.js';
@@ -107,11 +108,7 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
     const { db, pipeline } = reporter;
     const claims = new Claims(db);
     const metrics = createSupervisorMetrics(registry, claims);
-    for (const kind of [CLAIM_TX_KIND, 'refuse', 'register']) {
-      pipeline.on(kind, (ev) => {
-        if (ev.type === 'reverted') log.warn({ kind, tx: ev.tx.hash, err: ev.error.message }, `supervisor: ${kind} transaction reverted on chain`);
-      });
-    }
+    followOwnTransactions({ pipeline, claims, log, retryInMs: config.claims.backoffMs });
 
     // cacheTime 0: viem otherwise serves getBlockNumber from a 4-second cache (its default polling interval), which delayed every claim log by seconds.
     const publicClient = createPublicClient({ transport: http(config.chain.rpcUrl, { retryCount: 2, timeout: 10_000 }), cacheTime: 0 });
