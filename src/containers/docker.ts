@@ -122,10 +122,14 @@ export async function podmanToDocker(image: string, d: Dockerd): Promise<void> {
   });
 }
 
-/** `docker-compose -p PROJECT -f FILE ARGS` against this dockerd; resolves with stdout, rejects with its output. */
-export async function dockerCompose(d: Dockerd, o: { project: string; file: string; env?: Record<string, string> }, args: string[], timeoutMs = 600_000): Promise<string> {
+/**
+ * `COMPOSE -p PROJECT -f FILE ARGS` against this dockerd, COMPOSE being
+ * docker-compose 1.29 (default) or a Compose v2 binary; resolves with
+ * stdout, rejects with its output.
+ */
+export async function dockerCompose(d: Dockerd, o: { project: string; file: string; env?: Record<string, string>; bin?: string }, args: string[], timeoutMs = 600_000): Promise<string> {
   try {
-    const { stdout } = await execFileP('docker-compose', ['-p', o.project, '-f', o.file, ...args], { env: { ...d.env, ...o.env }, maxBuffer: 64 << 20, timeout: timeoutMs });
+    const { stdout } = await execFileP(o.bin ?? 'docker-compose', ['-p', o.project, '-f', o.file, ...args], { env: { ...d.env, ...o.env }, maxBuffer: 64 << 20, timeout: timeoutMs });
     return stdout;
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
