@@ -51,8 +51,9 @@ export interface FollowResult {
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((r) => {
-    const t = setTimeout(r, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+    const done = () => (clearTimeout(t), signal?.removeEventListener('abort', done), r());
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 
 export async function follow(ctx: CustomerContext, p: FollowParameters): Promise<FollowResult> {
