@@ -6,8 +6,21 @@ import { readFileSync } from 'node:fs';
 
 import type { Address, Hex } from 'viem';
 
-import type { DevnetState } from '../devnet/state.js';
 import type { CreateCustomerContextParameters } from './context.js';
+
+/**
+ * The part of the devnet's state file (src/devnet/state.ts DevnetState) a
+ * customer needs; declared here so that shipped code does not depend on the
+ * devnet, which is not in the package.
+ */
+export interface DevnetState {
+  dir: string;
+  phase: string;
+  chain?: { rpcUrl: string; contracts: Record<string, string> } | undefined;
+  accounts?: { role: string; address: string; privateKey: string }[] | undefined;
+  sbatch?: { address: string } | undefined;
+  supervisor?: { db: string; config: string } | undefined;
+}
 
 /** The state file's content when it describes a devnet that is up (undefined otherwise). */
 export function readDevnetState(file: string): DevnetState | undefined {
