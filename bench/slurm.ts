@@ -103,7 +103,7 @@ export async function runSlurmBench(): Promise<void> {
     printTable(`slurm: ${BURST} submits at once, 1-node cluster; ssh through a loopback sshd with MaxSessions ${MAX_SESSIONS}`, rows);
     printTable('slurm targets', [
       { figure: 'local / ssh jobs_per_s, warm', value: ratio(warm), target: '<= 3' },
-      { figure: 'local / ssh jobs_per_s, cold', value: ratio(cold), target: '', note: "cold ssh starts maxChannels shells: root's rc files each" },
+      { figure: 'local / ssh jobs_per_s, cold', value: ratio(cold), target: '', note: "cold: ssh connects and starts its shells (root's ~/.bashrc each)" },
       { figure: `ssh ${BURST} submits cold, ms`, value: Math.round(cold.get('ssh')!.totalMs), target: '< 5000' },
     ]);
     mergeResults(figures);
