@@ -25,6 +25,7 @@ interface RelayFlags {
   quarantine?: string;
   batchMaxRecords?: number;
   batchMaxBytes?: number;
+  batchesInFlight?: number;
   requestTimeoutMs?: number;
   httpClient?: string;
   pollMs?: number;
@@ -53,6 +54,7 @@ export function relayCommand(): Command {
     .option('--quarantine <file>', 'where records the reporter rejects go (default: <spool>/quarantine.jsonl)')
     .option('--batch-max-records <n>', 'records per batch (default: 500)', nonNegative('--batch-max-records'))
     .option('--batch-max-bytes <n>', 'bytes per batch body (default: 1048576; 65536 to 4194304)', nonNegative('--batch-max-bytes'))
+    .option('--batches-in-flight <n>', 'batches sent before the first one is answered, pipelined on one connection (default: 4; 1 to 16)', nonNegative('--batches-in-flight'))
     .option('--request-timeout-ms <ms>', 'time limit of one POST (default: 30000)', nonNegative('--request-timeout-ms'))
     .option('--http-client <kind>', 'HTTP client: undici, or node (Node\'s http/https: ~11 MB less memory) (default: undici)')
     .option('--poll-ms <ms>', 'spool poll interval; the spool directory is also watched (default: 1000)', nonNegative('--poll-ms'))
@@ -75,6 +77,7 @@ export function relayCommand(): Command {
         quarantineFile: f.quarantine,
         batchMaxRecords: f.batchMaxRecords,
         batchMaxBytes: f.batchMaxBytes,
+        batchesInFlight: f.batchesInFlight,
         requestTimeoutMs: f.requestTimeoutMs,
         httpClient: f.httpClient,
         pollIntervalMs: f.pollMs,

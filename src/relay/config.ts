@@ -35,6 +35,8 @@ export const relayConfigSchema = z
     auth: authConfigSchema.default({ kind: 'munge' }),
     batchMaxRecords: positiveInt.max(10_000).default(500),
     batchMaxBytes: positiveInt.min(64 * 1024).max(MAX_BATCH_BYTES).default(1024 * 1024),
+    /** Batches sent before the first one's answer (HTTP/1.1 pipelining); 1 waits for each answer before sending the next. */
+    batchesInFlight: positiveInt.max(16).default(4),
     pollIntervalMs: positiveInt.default(1000),
     backoff: z
       .object({
@@ -133,6 +135,7 @@ const KV_KEYS: Record<string, (out: KvOut, v: string) => void> = {
   hmac_key_id: (o, v) => (o.hmacKeyId = v),
   batch_max_records: (o, v) => (o.batchMaxRecords = num('batch_max_records', v)),
   batch_max_bytes: (o, v) => (o.batchMaxBytes = num('batch_max_bytes', v)),
+  batches_in_flight: (o, v) => (o.batchesInFlight = num('batches_in_flight', v)),
   poll_ms: (o, v) => (o.pollIntervalMs = num('poll_ms', v)),
   backoff_initial_ms: (o, v) => ((o.backoff ??= {}).initialMs = num('backoff_initial_ms', v)),
   backoff_max_ms: (o, v) => ((o.backoff ??= {}).maxMs = num('backoff_max_ms', v)),
@@ -174,6 +177,7 @@ export interface FlatRelayOptions {
   hmacKeyId?: string;
   batchMaxRecords?: number;
   batchMaxBytes?: number;
+  batchesInFlight?: number;
   pollIntervalMs?: number;
   backoff?: { initialMs?: number; maxMs?: number; factor?: number };
   quarantineFile?: string;
@@ -208,6 +212,7 @@ export function configFromFlat(flat: FlatRelayOptions): RelayConfig {
     reporterUrl: flat.reporterUrl,
     batchMaxRecords: flat.batchMaxRecords,
     batchMaxBytes: flat.batchMaxBytes,
+    batchesInFlight: flat.batchesInFlight,
     pollIntervalMs: flat.pollIntervalMs,
     backoff: flat.backoff,
     quarantineFile: flat.quarantineFile,

@@ -68,6 +68,14 @@ export const eventBatchSchema = z.object({
   host: z.string().min(1).max(255),
   daemon: z.enum(['slurmctld', 'slurmd']),
   sentAt: z.number().int(),
+  /**
+   * Where the batch stands among those the relay pipelines (added with
+   * pipelining; absent from a relay that sends one at a time, ignored by an
+   * older reporter): its round, new each time the relay starts from its ack
+   * position, and its index in the round. The receiver stores batch n only
+   * once batch n-1 of the round was stored (src/reporter/ingest/pipeline-order.ts).
+   */
+  pipeline: z.object({ round: z.string().regex(/^[0-9a-f]{8,64}$/), index: z.number().int().min(0) }).optional(),
   /** Records in spool order; the receiver validates each one on its own. */
   records: z.array(z.unknown()).min(1).max(10_000),
 });

@@ -1,6 +1,20 @@
 // relay.ts - drain one spool into the reporter: read from the ack position,
 // batch, authenticate, POST, and ack only what the reporter durably took.
-// One batch in flight, so the reporter sees each spool in order.
+//
+// Up to batchesInFlight batches are on their way at once (HTTP/1.1
+// pipelining on the one connection), so reading and encoding the next batch
+// overlaps the reporter's parsing and commit of this one. They are sent in
+// spool order and their answers are taken in that order: the ack only ever
+// moves over a prefix of batches the reporter stored. Each batch carries its
+// round (new whenever the relay sends from its ack position with nothing on
+// its way) and its index in the round; the reporter stores batch n only once
+// batch n-1 of the round was stored (src/reporter/ingest/pipeline-order.ts),
+// so what it stored of a spool is always a prefix, in order, even when a
+// batch after a failed one reaches it on a new connection. On any failure the
+// relay drops the connection with everything still on it, waits for every
+// answer, and starts a new round from the ack position; records stored
+// meanwhile come back as duplicates (UNIQUE (spool_id, seq)).
+import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 
@@ -42,7 +56,7 @@ export interface RelayStats {
 }
 
 export interface Relay {
-  /** Finishes the in-flight batch if it is answered within graceMs (default 2000), else abandons it unacked. */
+  /** Takes the answers of the batches on their way if they come within graceMs (default 2000), else abandons them unacked. */
   stop(opts?: { graceMs?: number }): Promise<void>;
   stats(): RelayStats;
   /** Resolves the next time the relay finds the spool caught up (everything acked or quarantined). */
@@ -65,6 +79,19 @@ type Item =
   | { kind: 'undecodable'; rec: UndecodableRecord; pos: SpoolPosition; next: SpoolPosition };
 
 type RecordItem = Extract<Item, { kind: 'record' }>;
+
+/** A batch taken from the queue: sent (answer pending) unless it had nothing for the wire. */
+interface Flight {
+  range: Item[];
+  wire: RecordItem[];
+  local: Omit<QuarantineEntry, 'at'>[];
+  bodyBytes: number;
+  answer: Promise<Answer> | undefined;
+  settled: boolean;
+}
+
+/** Room for `"pipeline":{"round":"<16 hex>","index":<n>}` in a batch body. */
+const PIPELINE_FIELD_BYTES = 64;
 
 /** In the spool directory: PID and start time of the relay draining it. */
 export const RELAY_LOCK_FILE = 'relay.lock';
@@ -91,6 +118,12 @@ class RelayLoop implements Relay {
   #watcher: FSWatcher | undefined;
   #header: BatchHeader | undefined;
   #queue: Item[] = [];
+  /** Batches sent and not yet acked, in spool order. */
+  #flights: Flight[] = [];
+  /** Resolves once the last flight's POST was handed to the transport (sends stay in spool order). */
+  #lastSent: Promise<void> = Promise.resolve();
+  /** The current round (see the top) and the index of its next batch. */
+  #round = { round: '', index: 0 };
   #lastSeq: bigint | undefined;
   #maxRecords: number;
   #maxBytes: number;
@@ -115,7 +148,11 @@ class RelayLoop implements Relay {
     this.#c = config;
     this.#log = (opts.logger ?? pino({ name: 'gridlink-relay' })).child({ spool: config.spoolDir, daemon: config.daemon });
     this.metrics = createRelayMetrics(opts.registry);
-    this.#transport = opts.transport ?? createTransport(config.reporterUrl, { requestTimeoutMs: config.requestTimeoutMs, httpClient: config.httpClient });
+    this.#transport = opts.transport ?? createTransport(config.reporterUrl, {
+        requestTimeoutMs: config.requestTimeoutMs,
+        httpClient: config.httpClient,
+        pipelining: config.batchesInFlight,
+      });
     this.#auth = opts.authenticate ?? createAuthenticator(config.auth);
     this.#random = opts.random ?? Math.random;
     this.#quarantine = new QuarantineFile(config.quarantineFile);
@@ -166,7 +203,8 @@ class RelayLoop implements Relay {
   // ---- the loop ----
 
   async #run(): Promise<void> {
-    while (!this.#stopping) {
+    // After stop(): no new batch, but the answers of those on their way are taken (until the grace ends).
+    while (!this.#stopping || this.#flights.length > 0) {
       try {
         if (!(await this.#step())) {
           for (const w of this.#drainWaiters.splice(0)) w();
@@ -175,79 +213,134 @@ class RelayLoop implements Relay {
       } catch (err) {
         // The spool or the quarantine file failed: nothing was acked; start over from the ack position.
         this.#fail((err as Error).message, 'the relay retries from the last ack position; see the error for what to fix');
+        await this.#abandon();
         this.#resetToAck();
         await this.#sleep(backoffDelay(this.#c.backoff, this.#s.consecutiveFailures - 1, this.#random));
       }
     }
   }
 
-  /** One batch: true when the relay made progress or should try again at once, false when caught up. */
+  /**
+   * Sends batches until batchesInFlight are on their way, then takes the
+   * oldest one's answer (and those of the next ones already answered) and acks
+   * them with one spool sync: true when the relay made progress or should try
+   * again at once, false when caught up.
+   */
   async #step(): Promise<boolean> {
     const reader = this.#openReader();
     if (!reader) return false; // no spool yet: nothing to deliver
-    this.#fill(reader);
-    if (this.#queue.length === 0) {
+    if (!this.#stopping) this.#launch(reader);
+    if (this.#flights.length === 0) {
       this.#updateBacklog(reader);
       return false;
     }
-    const { range, wire, local } = this.#takeBatch();
+    let last: Item | undefined;
     const delivered: RecordItem[] = [];
-    const entries: Omit<QuarantineEntry, 'at'>[] = local;
-    if (wire.length > 0) {
-      const body = buildBatchBody({ ...this.#header!, sentAt: Date.now() }, wire.map((w) => w.json!));
-      const answer = await this.#post(body);
-      if (answer.kind === 'retry') {
-        if (this.#stopping) return true; // abandoned: not acked, the next start resends it
-        this.#s.retries++;
-        this.metrics.retries.inc();
-        this.#fail(`${answer.status !== undefined ? `HTTP ${answer.status}: ` : ''}${answer.detail}`, answer.hint, { records: wire.length });
+    for (;;) {
+      const f = this.#flights[0]!;
+      const answer = f.answer ? await f.answer : undefined;
+      const entries: Omit<QuarantineEntry, 'at'>[] = f.local;
+      if (answer?.kind === 'retry' || (answer?.kind === 'too-large' && f.wire.length > 1)) {
+        // Those before it were stored: ack them first, then drop this one and all after it.
+        if (last) this.#ack(reader, last);
+        this.#deliver(delivered);
+        await this.#abandon();
         this.#resetToAck();
-        await this.#sleep(backoffDelay(this.#c.backoff, this.#s.consecutiveFailures - 1, this.#random));
-        return true;
-      }
-      if (answer.kind === 'too-large') {
-        if (wire.length > 1) {
-          this.#maxRecords = Math.max(1, Math.floor(wire.length / 2));
-          this.#maxBytes = Math.max(1024, Math.floor(body.length / 2));
+        if (answer.kind === 'too-large') {
+          this.#maxRecords = Math.max(1, Math.floor(f.wire.length / 2));
+          this.#maxBytes = Math.max(1024, Math.floor(f.bodyBytes / 2));
           this.#log.warn(
-            { records: wire.length, bytes: body.length, batchMaxRecords: this.#maxRecords, batchMaxBytes: this.#maxBytes },
+            { records: f.wire.length, bytes: f.bodyBytes, batchMaxRecords: this.#maxRecords, batchMaxBytes: this.#maxBytes },
             'reporter answered 413: batch size halved (lower batchMaxBytes to match the reporter\'s body limit)',
           );
           return true;
         }
-        entries.push(...wire.map((w) => this.#entry(w, `reporter refused the record as too large (413): ${answer.detail}`)));
-      } else if (answer.kind === 'invalid') {
-        entries.push(...wire.map((w) => this.#entry(w, `reporter rejected the whole batch (400): ${answer.detail}`)));
-      } else {
+        if (this.#stopping) return true; // abandoned: not acked, the next start resends it
+        this.#s.retries++;
+        this.metrics.retries.inc();
+        this.#fail(`${answer.status !== undefined ? `HTTP ${answer.status}: ` : ''}${answer.detail}`, answer.hint, { records: f.wire.length });
+        await this.#sleep(backoffDelay(this.#c.backoff, this.#s.consecutiveFailures - 1, this.#random));
+        return true;
+      }
+      if (answer?.kind === 'too-large') {
+        entries.push(...f.wire.map((w) => this.#entry(w, `reporter refused the record as too large (413): ${answer.detail}`)));
+      } else if (answer?.kind === 'invalid') {
+        entries.push(...f.wire.map((w) => this.#entry(w, `reporter rejected the whole batch (400): ${answer.detail}`)));
+      } else if (answer?.kind === 'stored') {
         const rejected = new Map<number, string>();
         for (const rj of answer.result.rejected) {
-          if (rj.index < wire.length) rejected.set(rj.index, rj.reason);
-          else this.#log.warn({ rejected: rj, records: wire.length }, 'reporter rejected a record index outside the batch: ignored');
+          if (rj.index < f.wire.length) rejected.set(rj.index, rj.reason);
+          else this.#log.warn({ rejected: rj, records: f.wire.length }, 'reporter rejected a record index outside the batch: ignored');
         }
         const accounted = answer.result.stored + answer.result.duplicates + rejected.size;
-        if (accounted !== wire.length)
-          this.#log.warn({ ...answer.result, records: wire.length }, 'reporter\'s IngestResult does not add up to the batch size: acking as protocol.ts says');
-        wire.forEach((w, i) => {
+        if (accounted !== f.wire.length)
+          this.#log.warn({ ...answer.result, records: f.wire.length }, 'reporter\'s IngestResult does not add up to the batch size: acking as protocol.ts says');
+        f.wire.forEach((w, i) => {
           const why = rejected.get(i);
           if (why === undefined) delivered.push(w);
           else entries.push(this.#entry(w, `reporter rejected the record: ${why}`));
         });
       }
+      this.#quarantineAll(entries);
+      if (f.wire.length > 0) {
+        this.#s.batches++;
+        this.#s.lastSuccessAt = Date.now();
+        this.metrics.lastSuccess.set(this.#s.lastSuccessAt / 1000);
+      }
+      last = f.range[f.range.length - 1]!;
+      this.#flights.shift();
+      // The next answers already in: acked with this one (one spool sync for all).
+      if (!this.#flights[0]?.settled) break;
     }
-    this.#ack(reader, range, entries);
-    this.#s.relayed += delivered.length;
-    this.metrics.relayed.inc(delivered.length);
-    if (wire.length > 0 && delivered.length + entries.length > 0) {
-      this.#s.batches++;
-      this.#s.lastSuccessAt = Date.now();
-      this.metrics.lastSuccess.set(this.#s.lastSuccessAt / 1000);
-    }
+    this.#ack(reader, last);
+    this.#deliver(delivered);
     if (this.#s.consecutiveFailures > 0) this.#log.info({ after: this.#s.consecutiveFailures }, 'reporter reachable again: delivering');
     this.#s.consecutiveFailures = 0;
     this.#s.lastError = undefined;
     this.#updateBacklog(reader);
-    if (this.#hooks) for (const d of delivered) this.#hooks.submit(toHookEvent(d.event, this.#c.host, this.#c.daemon));
     return true;
+  }
+
+  /** Takes batches off the queue and sends them, in spool order, until batchesInFlight are on their way or the queue is empty. */
+  #launch(reader: SpoolReader): void {
+    while (this.#flights.length < this.#c.batchesInFlight) {
+      this.#fill(reader);
+      if (this.#queue.length === 0) return;
+      const { range, wire, local } = this.#takeBatch();
+      this.#queue.splice(0, range.length);
+      const f: Flight = { range, wire, local, bodyBytes: 0, answer: undefined, settled: true };
+      if (wire.length > 0) {
+        // Nothing on its way: a new round (the reporter may have restarted, or the last one failed).
+        if (!this.#flights.some((g) => g.answer)) this.#round = { round: randomBytes(8).toString('hex'), index: 0 };
+        const pipeline = { round: this.#round.round, index: this.#round.index++ };
+        const body = buildBatchBody({ ...this.#header!, sentAt: Date.now(), pipeline }, wire.map((w) => w.json!));
+        f.bodyBytes = body.length;
+        f.settled = false;
+        f.answer = this.#post(body).then((a) => {
+          f.settled = true;
+          return a;
+        });
+      }
+      this.#flights.push(f);
+    }
+  }
+
+  /** Relayed: counted, and handed to the hooks. */
+  #deliver(delivered: RecordItem[]): void {
+    this.#s.relayed += delivered.length;
+    this.metrics.relayed.inc(delivered.length);
+    if (this.#hooks) for (const d of delivered) this.#hooks.submit(toHookEvent(d.event, this.#c.host, this.#c.daemon));
+  }
+
+  /**
+   * Drops every batch on its way: the transport's connection goes with them
+   * (nothing of it is sent again), and every answer is waited for, so no
+   * request of this round is still open when the relay starts over.
+   */
+  async #abandon(): Promise<void> {
+    const flights = this.#flights.splice(0);
+    if (flights.some((f) => !f.settled)) await this.#transport.reset?.();
+    await Promise.all(flights.map((f) => f.answer));
   }
 
   #openReader(): SpoolReader | undefined {
@@ -321,7 +414,7 @@ class RelayLoop implements Relay {
     const range: Item[] = [];
     const wire: RecordItem[] = [];
     const local: Omit<QuarantineEntry, 'at'>[] = [];
-    let bytes = batchOverheadBytes(this.#header!, 0) + 16;
+    let bytes = batchOverheadBytes(this.#header!, 0) + 16 + PIPELINE_FIELD_BYTES;
     for (const it of this.#queue) {
       if (it.kind === 'undecodable') {
         range.push(it);
@@ -345,20 +438,35 @@ class RelayLoop implements Relay {
     return { range, wire, local };
   }
 
+  /** Authenticates (concurrently with the batches before it) and POSTs once those before it were handed to the transport. */
   async #post(body: Buffer): Promise<Answer> {
+    const before = this.#lastSent;
+    let sent!: () => void;
+    this.#lastSent = new Promise((resolve) => (sent = resolve));
     let auth: string;
     try {
       auth = await this.#auth(body);
     } catch (err) {
       return { kind: 'retry', detail: (err as Error).message, hint: 'the batch could not be authenticated' };
+    } finally {
+      await before;
+      sent();
     }
+    // Handed to the transport synchronously after the one before it (the next one's `before` resolves later).
     return this.#transport.post(body, auth, this.#stopAc.signal);
   }
 
-  /** Quarantine (fsync'd), sync the spool, then ack the whole range. */
-  #ack(reader: SpoolReader, range: Item[], entries: Omit<QuarantineEntry, 'at'>[]): void {
-    const last = range[range.length - 1]!;
+  /** Sync the spool, then ack up to and including `last`. */
+  #ack(reader: SpoolReader, last: Item): void {
     const lastSeq = last.kind === 'record' ? last.event.seq : (payloadSeq(last.rec.payload) ?? this.#lastSeq ?? 0n);
+    reader.sync();
+    reader.ack(last.next, lastSeq);
+    this.#lastSeq = lastSeq;
+    this.#s.ack = last.next;
+  }
+
+  /** Appends to the quarantine file (fsync'd), before the ack that covers the records. */
+  #quarantineAll(entries: Omit<QuarantineEntry, 'at'>[]): void {
     if (entries.length > 0) {
       this.#quarantine.append(entries);
       this.#s.quarantined += entries.length;
@@ -368,11 +476,6 @@ class RelayLoop implements Relay {
         'records quarantined (not relayed): inspect the quarantine file',
       );
     }
-    reader.sync();
-    reader.ack(last.next, lastSeq);
-    this.#lastSeq = lastSeq;
-    this.#s.ack = last.next;
-    this.#queue.splice(0, range.length);
   }
 
   #entry(it: RecordItem, reason: string): Omit<QuarantineEntry, 'at'> {

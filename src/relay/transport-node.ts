@@ -1,7 +1,8 @@
 // transport-node.ts - the Transport over Node's own http/https client: one
 // keep-alive socket to the reporter. The embedded runtime's default (see
-// transport.ts for why).
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+// transport.ts for why). Node's client does not pipeline: posts made while
+// one is on its way wait in the agent's queue and go out in order.
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 import { AUTH_HEADER } from './protocol.js';
@@ -12,6 +13,8 @@ export function createNodeTransport(reporterUrl: string, opts: { requestTimeoutM
   const https = url.protocol === 'https:';
   const agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 1 }) : new HttpAgent({ keepAlive: true, maxSockets: 1 });
   const send = https ? httpsRequest : httpRequest;
+  /** Requests on the socket or queued for it. */
+  const open = new Set<ClientRequest>();
 
   function post(body: Uint8Array, auth: string, signal?: AbortSignal) {
     return withDeadline(url, opts.requestTimeoutMs, signal, (abort) =>
@@ -28,6 +31,8 @@ export function createNodeTransport(reporterUrl: string, opts: { requestTimeoutM
             readLimited(res).then((text) => resolve(classify(res.statusCode ?? 0, text, url.href)), reject);
           },
         );
+        open.add(req);
+        req.once('close', () => open.delete(req));
         req.on('error', reject);
         req.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
       }),
@@ -36,6 +41,11 @@ export function createNodeTransport(reporterUrl: string, opts: { requestTimeoutM
 
   return {
     post,
+    async reset() {
+      for (const req of open) req.destroy(new Error('connection dropped by the relay after a failed batch'));
+      open.clear();
+      agent.destroy();
+    },
     async close() {
       agent.destroy();
     },

@@ -23,7 +23,13 @@ export type Answer =
   | { kind: 'retry'; status?: number; detail: string; hint: string };
 
 export interface Transport {
+  /** Calls made before this one are sent before it on the connection (several may be on their way at once). */
   post(body: Uint8Array, auth: string, signal?: AbortSignal): Promise<Answer>;
+  /**
+   * Drops the connection with every request on it or queued (their posts
+   * answer 'retry'; none is sent again); the next post opens a new one.
+   */
+  reset?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -39,6 +45,8 @@ export function ingestUrl(reporterUrl: string): URL {
 
 export interface TransportOptions {
   requestTimeoutMs: number;
+  /** Requests pipelined on the connection (default 1). */
+  pipelining?: number;
   /** Default undici. */
   httpClient?: HttpClientKind;
 }
@@ -47,20 +55,32 @@ export function createTransport(reporterUrl: string, opts: TransportOptions): Tr
   return opts.httpClient === 'node' ? createNodeTransport(reporterUrl, opts) : createUndiciTransport(reporterUrl, opts);
 }
 
-/** One undici Client (one keep-alive connection) for the reporter's origin, made at the first POST. */
-export function createUndiciTransport(reporterUrl: string, opts: { requestTimeoutMs: number }): Transport {
+/**
+ * One undici Client (one keep-alive connection) for the reporter's origin,
+ * made at the first POST; up to `pipelining` requests on it at once (marked
+ * idempotent, which undici requires to pipeline a POST: the reporter stores a
+ * record once however often it is sent; and not blocking, or undici would
+ * wait for each answer's headers before sending the next).
+ */
+export function createUndiciTransport(reporterUrl: string, opts: { requestTimeoutMs: number; pipelining?: number }): Transport {
   const url = ingestUrl(reporterUrl);
-  let client: Dispatcher | undefined;
-  const getClient = async (): Promise<Dispatcher> => {
-    if (client) return client;
-    const { Client } = await import('undici');
-    client = new Client(url.origin, {
-      keepAliveTimeout: 30_000,
-      headersTimeout: opts.requestTimeoutMs,
-      bodyTimeout: opts.requestTimeoutMs,
-      connectTimeout: Math.min(opts.requestTimeoutMs, 10_000),
-    });
-    return client;
+  // One promise, so concurrent first posts share one Client and keep their order.
+  let client: Promise<Dispatcher> | undefined;
+  const getClient = (): Promise<Dispatcher> =>
+    (client ??= import('undici').then(
+      ({ Client }) =>
+        new Client(url.origin, {
+          keepAliveTimeout: 30_000,
+          headersTimeout: opts.requestTimeoutMs,
+          bodyTimeout: opts.requestTimeoutMs,
+          connectTimeout: Math.min(opts.requestTimeoutMs, 10_000),
+          pipelining: opts.pipelining ?? 1,
+        }),
+    ));
+  const drop = async (): Promise<void> => {
+    const c = client;
+    client = undefined;
+    await (await c)?.destroy().catch(() => {});
   };
   const path = url.pathname;
 
@@ -71,18 +91,15 @@ export function createUndiciTransport(reporterUrl: string, opts: { requestTimeou
         method: 'POST',
         headers: { 'content-type': 'application/json', [AUTH_HEADER]: auth },
         body: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+        idempotent: true,
+        blocking: false,
         signal: abort,
       });
       return classify(res.statusCode, await readLimited(res.body), url.href);
     });
   }
 
-  return {
-    post,
-    async close() {
-      await client?.destroy().catch(() => {});
-    },
-  };
+  return { post, reset: drop, close: drop };
 }
 
 export async function readLimited(body: AsyncIterable<Buffer> & { destroy?: () => void }): Promise<string> {

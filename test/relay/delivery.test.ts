@@ -173,15 +173,50 @@ describe('relay delivery', () => {
     expect(ackedSeq(dir)).toBe(3);
   });
 
-  it('halves the batch on 413 until the receiver takes it, keeping order', async () => {
+  it.each([1, 4])('halves the batch on 413 until the receiver takes it, keeping order (%i in flight)', async (batchesInFlight) => {
     const { dir, rx } = await setup({ receiver: { script: (req) => ((req.batch?.records.length ?? 0) > 100 ? { status: 413 } : 'ingest') } });
     appendJobs(dir, 500);
-    const { relay } = run(relayConfig(dir, rx.url, { batchMaxRecords: 500 }));
+    const { relay } = run(relayConfig(dir, rx.url, { batchMaxRecords: 500, batchesInFlight }));
     await relay.drained();
-    expect(rx.requests.slice(0, 4).map((r) => r.batch?.records.length)).toEqual([500, 250, 125, 62]);
+    // Each round starts with the batch after the ack; pipelined ones after a 413 are dropped with it.
+    const heads = rx.requests.filter((r) => (r.batch?.records[0] as { seq: string }).seq === '0').map((r) => r.batch?.records.length);
+    expect(heads).toEqual([500, 250, 125, 62]);
     expect(relay.stats().batchMaxRecords).toBe(62);
     expect(seqsOf(rx)).toEqual(range(0, 500));
+    expect(rx.duplicates).toBe(0);
     expect(relay.stats().quarantined).toBe(0);
+  });
+
+  it('pipelines batches on one connection and acks them in order', async () => {
+    // The first answer comes late: the next batches are sent meanwhile.
+    const { dir, rx } = await setup({ receiver: { script: (_r, n) => (n === 1 ? { delayMs: 1000 } : 'ingest') } });
+    appendJobs(dir, 1000);
+    const { relay } = run(relayConfig(dir, rx.url, { batchMaxRecords: 100, batchesInFlight: 4 }));
+    await relay.drained();
+    expect(rx.requests.slice(0, 4).map((r) => (r.batch?.records[0] as { seq: string }).seq)).toEqual(['0', '100', '200', '300']);
+    expect(rx.requests[3]!.at - rx.requests[0]!.at).toBeLessThan(1000); // sent before the first answer
+    // A new round whenever nothing was on its way; each one numbered from 0 in send order.
+    const rounds = new Map<string, number[]>();
+    for (const r of rx.requests) rounds.set(r.batch!.pipeline!.round, [...(rounds.get(r.batch!.pipeline!.round) ?? []), r.batch!.pipeline!.index]);
+    for (const idx of rounds.values()) expect(idx).toEqual(range(0, idx.length));
+    expect(rx.requests.slice(0, 4).map((r) => r.batch?.pipeline?.index)).toEqual([0, 1, 2, 3]);
+    expect(seqsOf(rx)).toEqual(range(0, 1000));
+    expect(rx.duplicates).toBe(0);
+    expect(ackedSeq(dir)).toBe(1000);
+    expect(relay.stats()).toMatchObject({ relayed: 1000, batches: 10, retries: 0 });
+  });
+
+  it('after a failed batch in the middle of a pipeline stores nothing out of order, loses nothing, duplicates nothing', async () => {
+    // Request 3 fails; 4 and 5 are on the same connection behind it (the receiver refuses them, as the reporter does).
+    const { dir, rx } = await setup({ receiver: { script: (_r, n) => (n === 3 ? { status: 500 } : n === 1 ? { delayMs: 200 } : 'ingest') } });
+    appendJobs(dir, 1000);
+    const { relay } = run(relayConfig(dir, rx.url, { batchMaxRecords: 100, batchesInFlight: 4, backoff: { initialMs: 10, maxMs: 20, factor: 2 } }));
+    await relay.drained();
+    expect(rx.requests.slice(0, 4).map((r) => r.status)).toEqual([200, 200, 500, 503]);
+    expect(seqsOf(rx)).toEqual(range(0, 1000)); // stored order is spool order
+    expect(rx.duplicates).toBe(0);
+    expect(ackedSeq(dir)).toBe(1000);
+    expect(relay.stats()).toMatchObject({ relayed: 1000, retries: 1 });
   });
 
   it('stop() finishes a batch answered within the grace period, and abandons one that is not, without acking it', async () => {

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 import { mungeDecode } from '../../src/native/munge.js';
+import { PipelineOrder } from '../../src/reporter/ingest/pipeline-order.js';
 import {
   AUTH_HEADER,
   INGEST_PATH,
@@ -21,7 +22,7 @@ export interface ReceivedRequest {
   auth: string | undefined;
   body: Buffer;
   /** Set when the body parsed as an EventBatch. */
-  batch?: { spoolId: string; host: string; daemon: string; records: unknown[] };
+  batch?: { spoolId: string; host: string; daemon: string; pipeline?: { round: string; index: number }; records: unknown[] };
   status?: number;
   authOk?: boolean;
 }
@@ -47,6 +48,8 @@ export class FakeReceiver {
   /** Stored records in arrival order, deduplicated by (spoolId, seq). */
   readonly stored: WireEvent[] = [];
   readonly #seen = new Set<string>();
+  /** As the reporter does: a pipelined batch is stored only after the one before it in its round. */
+  readonly #order = new PipelineOrder();
   duplicates = 0;
   #server: Server | undefined;
   #opts: FakeReceiverOptions;
@@ -86,14 +89,25 @@ export class FakeReceiver {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const turn: { settle?: (storable: boolean) => void } = {};
+    let status = 0;
+    try {
+      status = await this.#answer(req, res, turn);
+    } finally {
+      turn.settle?.(status === 200 || status === 400);
+    }
+  }
+
+  async #answer(req: IncomingMessage, res: ServerResponse, turn: { settle?: (storable: boolean) => void }): Promise<number> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks);
     const rec: ReceivedRequest = { at: Date.now(), path: req.url ?? '', auth: req.headers[AUTH_HEADER] as string | undefined, body };
     this.requests.push(rec);
-    const answer = (status: number, payload: unknown) => {
+    const answer = (status: number, payload: unknown): number => {
       rec.status = status;
       if (!res.destroyed) res.writeHead(status, { 'content-type': 'application/json' }).end(typeof payload === 'string' ? payload : JSON.stringify(payload));
+      return status;
     };
     if (req.method !== 'POST' || rec.path !== INGEST_PATH) return answer(404, { error: 'not found' });
     try {
@@ -102,6 +116,9 @@ export class FakeReceiver {
     } catch {
       /* not JSON */
     }
+    // Bodies are read in the order they arrived: the place in the round is taken at once.
+    const ticket = rec.batch ? this.#order.take(rec.batch.pipeline) : undefined;
+    if (ticket && !('refuse' in ticket)) turn.settle = ticket.settle;
     rec.authOk = await this.#verify(rec);
     const script = this.#opts.script?.(rec, this.requests.length) ?? 'ingest';
     if (typeof script === 'object' && 'hangMs' in script) {
@@ -112,6 +129,8 @@ export class FakeReceiver {
     if (typeof script === 'object' && 'status' in script) return answer(script.status, script.body ?? { error: `scripted ${script.status}` });
     if (!rec.authOk) return answer(401, { error: 'bad credential' });
     if (!rec.batch) return answer(400, { error: 'not an EventBatch' });
+    if (ticket && 'refuse' in ticket) return answer(503, { error: 'out_of_order' });
+    if (ticket?.before && !(await ticket.before)) return answer(503, { error: 'earlier_batch_failed' });
     const reject = typeof script === 'object' && 'rejectIndexes' in script ? script : undefined;
     const result: IngestResult = { stored: 0, duplicates: 0, rejected: [] };
     rec.batch.records.forEach((r, index) => {
@@ -131,7 +150,7 @@ export class FakeReceiver {
         result.stored++;
       }
     });
-    answer(200, result);
+    return answer(200, result);
   }
 
   async #verify(rec: ReceivedRequest): Promise<boolean> {

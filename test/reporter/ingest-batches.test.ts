@@ -137,3 +137,49 @@ describe('size limit', () => {
     expect(rec).toMatch(/outcome="duplicate"} 1/);
   });
 });
+
+describe('pipelined batches (a relay round): stored only in order', () => {
+  const round = () => newSpoolId().slice(0, 16);
+  const seqs = (spoolId: string) => storedRecords(t.storeDir).filter((r) => r.spoolId === spoolId).map((r) => Number(r.seq));
+  const batch = (spoolId: string, r: string, index: number, from: number) =>
+    batchBody(spoolId, [wireEvent(from), wireEvent(from + 1)], { pipeline: { round: r, index } });
+
+  it('batches 0, 1, 2 of a round are stored; a new round from the ack position finds the rest as duplicates', async () => {
+    const spoolId = newSpoolId();
+    const r = round();
+    for (let i = 0; i < 3; i++) {
+      const body = batch(spoolId, r, i, 1 + 2 * i);
+      expect((await post(t.url, body, await mungeHeader(body))).json).toMatchObject({ stored: 2, duplicates: 0 });
+    }
+    const again = batch(spoolId, round(), 0, 5);
+    expect((await post(t.url, again, await mungeHeader(again))).json).toMatchObject({ stored: 0, duplicates: 2 });
+    expect(seqs(spoolId)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('after a batch that was not stored (401), the next of its round is refused with 503 and nothing of it is stored', async () => {
+    const spoolId = newSpoolId();
+    const r = round();
+    const b0 = batch(spoolId, r, 0, 1);
+    const b1 = batch(spoolId, r, 1, 3);
+    const b2 = batch(spoolId, r, 2, 5);
+    const [a0, a1, a2] = await Promise.all([post(t.url, b0, await mungeHeader(b0)), post(t.url, b1, 'munge not-a-credential'), post(t.url, b2, await mungeHeader(b2))]);
+    expect([a0.status, a1.status, a2.status]).toEqual([200, 401, 503]);
+    expect(['earlier_batch_failed', 'out_of_order']).toContain((a2.json as { error: string }).error);
+    expect(seqs(spoolId)).toEqual([1, 2]);
+  });
+
+  it('a batch whose round this reporter did not see begin, or that comes before its turn, is refused with 503', async () => {
+    const spoolId = newSpoolId();
+    const late = batch(spoolId, round(), 3, 1);
+    expect(await post(t.url, late, await mungeHeader(late))).toMatchObject({ status: 503, json: { error: 'out_of_order' } });
+    const r = round();
+    const b0 = batch(spoolId, r, 0, 1);
+    const b2 = batch(spoolId, r, 2, 5);
+    const b1 = batch(spoolId, r, 1, 3);
+    expect((await post(t.url, b0, await mungeHeader(b0))).status).toBe(200);
+    expect(await post(t.url, b2, await mungeHeader(b2))).toMatchObject({ status: 503, json: { error: 'out_of_order' } });
+    // the round is over for this reporter: its later batches are refused too
+    expect(await post(t.url, b1, await mungeHeader(b1))).toMatchObject({ status: 503, json: { error: 'out_of_order' } });
+    expect(seqs(spoolId)).toEqual([1, 2]);
+  });
+});

@@ -9,9 +9,15 @@
 // synchronous=FULL); the answer is sent once that commit returned, and the
 // event loop serves other requests meanwhile. A writer that dies stops the
 // server (fatal log; `closed` resolves with the reason).
+//
+// A relay pipelines its batches (src/relay/relay.ts): a batch of a round is
+// handed to the store only once the one before it in the round was answered,
+// and only if that one was stored (./pipeline-order.ts); its parsing and
+// checks overlap the commit before it. The batches of a connection take
+// their place in that order in the order they arrived.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { isUtf8 } from 'node:buffer';
 
 import { pino, type Logger } from 'pino';
@@ -32,6 +38,7 @@ import { Authenticator, type AuthFailure, type MungeDecodeFn } from './auth.js';
 import type { IngestConfig } from './config.js';
 import { createIngestMetrics, type IngestMetrics } from './metrics.js';
 import { NonceCache } from './nonces.js';
+import { PipelineOrder } from './pipeline-order.js';
 import { EventStore, StoreWriteError, seqProblem } from './store.js';
 
 export interface IngestServerDeps {
@@ -156,7 +163,16 @@ export async function startIngestServer(config: IngestConfig, deps: IngestServer
     send(res, status, body, { connection: 'close' });
   };
 
-  async function handleEvents(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<number> {
+  const order = new PipelineOrder();
+  /** Per connection: resolves once the last request on it took its place in its round (or ended before). */
+  const placedOnSocket = new WeakMap<Socket, Promise<void>>();
+
+  async function handleEvents(
+    req: IncomingMessage,
+    res: ServerResponse,
+    expectContinue: boolean,
+    turn: { after: Promise<void> | undefined; placed(): void; settle?: (storable: boolean) => void },
+  ): Promise<number> {
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
     const contentLength = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
     const refuse = (status: number, reason: string, detail: string, early: boolean, extra: object = {}): number => {
@@ -199,6 +215,11 @@ export async function startIngestServer(config: IngestConfig, deps: IngestServer
     }
     const batch = eventBatchSchema.safeParse(json);
     if (!batch.success) return refuse(400, 'bad_batch', `not an EventBatch: ${formatZodIssues(batch.error.issues, 3)}`, false, who);
+    await turn.after;
+    const ticket = order.take(batch.data.pipeline);
+    turn.placed();
+    if ('refuse' in ticket) return refuse(503, 'out_of_order', ticket.refuse, false, who);
+    turn.settle = ticket.settle;
 
     const valid: WireEvent[] = [];
     const rejected: IngestResult['rejected'] = [];
@@ -214,6 +235,15 @@ export async function startIngestServer(config: IngestConfig, deps: IngestServer
         rejected.push({ index, ...(seq !== undefined ? { seq: seq.slice(0, 64) } : {}), reason: formatZodIssues(ev.error.issues, 3) });
       }
     });
+    if (ticket.before && !(await ticket.before)) {
+      return refuse(
+        503,
+        'earlier_batch_failed',
+        'the batch before this one in its round was not stored, so this one was not either (a spool is stored in order); the relay sends it again from its ack position',
+        false,
+        who,
+      );
+    }
     const b = batch.data;
     let stored = 0;
     let duplicates = 0;
@@ -249,13 +279,20 @@ export async function startIngestServer(config: IngestConfig, deps: IngestServer
     if (path !== INGEST_PATH) return sendEarly(res, 404, { error: 'not_found', message: `POST ${INGEST_PATH} is the only endpoint` });
     if (req.method !== 'POST') return send(res, 405, { error: 'method_not_allowed', message: `use POST ${INGEST_PATH}` }, { allow: 'POST', connection: 'close' });
     const end = metrics.requestSeconds.startTimer();
+    let placed!: () => void;
+    const turn: Parameters<typeof handleEvents>[3] = { after: placedOnSocket.get(req.socket), placed: () => placed() };
+    const mine = new Promise<void>((resolve) => (placed = resolve));
+    // The next request on the connection waits for this one and every one before it.
+    placedOnSocket.set(req.socket, turn.after ? Promise.all([turn.after, mine]).then(() => {}) : mine);
     let status = 500;
     try {
-      status = await handleEvents(req, res, expectContinue);
+      status = await handleEvents(req, res, expectContinue, turn);
     } catch (err) {
       log.error({ err }, 'ingest: unexpected error');
       if (!res.headersSent) send(res, 500, { error: 'internal', message: 'internal error; see the reporter log' });
     } finally {
+      placed();
+      turn.settle?.(status === 200 || status === 400);
       if (status !== 499) {
         metrics.batches.inc({ result: resultOf(status) });
         end({ result: resultOf(status) });
