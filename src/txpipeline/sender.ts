@@ -8,10 +8,21 @@ import { classifyRpcError, shortError, type RpcErrorClass } from './errors.js';
 import { bumpFees, includable, type Fees } from './fees.js';
 import { GWEI, type PipelineContext } from './context.js';
 import type { SignedTx, UnsignedTx } from './signer.js';
+import { FILLER_KIND } from './nonces.js';
 import type { PendingRow, TxRow } from './store.js';
 
 /** Raw transactions per JSON-RPC batch. */
 const SEND_BATCH = 250;
+
+/**
+ * Node answers that sending again does not change (a transaction that passed
+ * simulation, then refused: over the block gas limit, invalid). After
+ * GIVE_UP_AFTER of them in a row the transaction is given up: `lost` (its
+ * owner re-plans), and its nonce, now a hole, is filled with a 0-value
+ * self-transfer (nonces.ts) so it no longer blocks every later nonce.
+ */
+const REFUSED_FOR_GOOD: ReadonlySet<RpcErrorClass> = new Set(['gas_limit', 'invalid', 'reverted']);
+const GIVE_UP_AFTER = 3;
 
 export interface SendItem {
   txId: number;
@@ -30,6 +41,8 @@ function resendItem(r: PendingRow): SendItem {
 
 export class Sender {
   private tipCache: { block: bigint; tip: bigint } | undefined;
+  /** Refusals for good in a row, by transaction id. */
+  private readonly refusals = new Map<number, number>();
 
   constructor(private readonly ctx: PipelineContext) {}
 
@@ -81,11 +94,13 @@ export class Sender {
     const head = ctx.chainHead ?? 0n;
     const failures = new Map<RpcErrorClass, { n: number; nonces: number[]; err: string }>();
     let accepted = 0;
+    const givenUp: Array<{ row: TxRow; err: string }> = [];
     try {
       ctx.db.transaction(() => {
         items.forEach((it, k) => {
           const err = results[k];
           const cls = err === undefined ? undefined : classifyRpcError(err);
+          if (err === undefined || (cls !== undefined && !REFUSED_FOR_GOOD.has(cls))) this.refusals.delete(it.txId);
           if (err === undefined || cls === 'already_known') {
             ctx.store.markSent(it.txId, it.hash, head);
             accepted++;
@@ -96,6 +111,21 @@ export class Sender {
           ctx.metrics.rpcErrors.inc({ class: cls! });
           if (cls === 'replacement_underpriced' || cls === 'underpriced') ctx.needsBump.add(it.txId);
           if (cls === 'nonce_too_low') ctx.nonceTooLow = true;
+          if (REFUSED_FOR_GOOD.has(cls!)) {
+            const n = (this.refusals.get(it.txId) ?? 0) + 1;
+            this.refusals.set(it.txId, n);
+            const row = ctx.store.get(it.txId);
+            if (n >= GIVE_UP_AFTER && row?.state === 'pending' && row.kind !== FILLER_KIND) {
+              const ok = ctx.events.change(() => {
+                ctx.store.setState(row.id, 'lost');
+                ctx.events.emit({ type: 'lost', tx: ctx.info(row) });
+              });
+              if (ok) {
+                this.refusals.delete(it.txId);
+                givenUp.push({ row, err: shortError(err) });
+              }
+            }
+          }
           let f = failures.get(cls!);
           if (!f) failures.set(cls!, (f = { n: 0, nonces: [], err: shortError(err) }));
           f.n++;
@@ -104,6 +134,14 @@ export class Sender {
       })();
     } catch (err) {
       ctx.log.error({ err: shortError(err) }, 'txpipeline: could not record broadcast results (they are re-sent at the next poll)');
+    }
+    if (givenUp.length) {
+      for (const { row } of givenUp) ctx.dropHashes(row.id);
+      ctx.metrics.lost.inc(givenUp.length);
+      ctx.log.error(
+        { txs: givenUp.map(({ row, err }) => ({ id: row.id, kind: row.kind, ref: row.ref, nonce: row.nonce, err })), after: GIVE_UP_AFTER },
+        'txpipeline: transactions refused by the node for good after they passed simulation: given up (their owners re-plan) and their nonces filled with 0-value self-transfers so later ones are not blocked',
+      );
     }
     for (const [cls, f] of failures) {
       const c = { class: cls, txs: f.n, nonces: f.nonces, err: f.err };

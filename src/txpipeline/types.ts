@@ -47,7 +47,8 @@ export interface TxInfo {
  *   consumed); `error` is the reason found by replaying the call at its block.
  *   Terminal. No `mined` event precedes it.
  * - lost: the nonce was consumed by a transaction this store did not sign
- *   (another signer of the same key): re-plan. Terminal.
+ *   (another signer of the same key), or the node refused the transaction for
+ *   good after it passed simulation (its nonce is filled): re-plan. Terminal.
  */
 export type TxEvent =
   | { type: 'mined'; tx: TxInfo; block: bigint; blockHash: Hex; timestamp: bigint }
