@@ -33,162 +33,162 @@ import { CUSTOMER_UID, startHostGrid, type HostGrid } from './host-grid.js';
 const PIECE: Record<Suite, Piece> = { bookworm: 'containers', trixie: 'containers-trixie' };
 
 export async function describeContainerCluster(suite: Suite, slurmVersion: string): Promise<void> {
-const engine = await checkPodman();
-if (!engine.ok) console.log(`SKIP test/containers (slurm-in-docker cluster, ${suite}): ${engine.reason}`);
+  const engine = await checkPodman();
+  if (!engine.ok) console.log(`SKIP test/containers (slurm-in-docker cluster, ${suite}): ${engine.reason}`);
 
-describe.skipIf(!engine.ok)(`slurm-in-docker cluster of Debian ${suite} (SLURM ${slurmVersion}) under podman, gridlink installed from its .deb${skipReason(engine.ok, engine.ok ? '' : String(engine.reason))}`, () => {
-  let grid: HostGrid;
-  let cluster: ContainerCluster;
-  let customerAddress: string;
-  let stateDir: string;
-  const stops: Array<() => Promise<unknown> | unknown> = [];
-  const supervisorLog = () => cluster.logs('supervisor');
+  describe.skipIf(!engine.ok)(`slurm-in-docker cluster of Debian ${suite} (SLURM ${slurmVersion}) under podman, gridlink installed from its .deb${skipReason(engine.ok, engine.ok ? '' : String(engine.reason))}`, () => {
+    let grid: HostGrid;
+    let cluster: ContainerCluster;
+    let customerAddress: string;
+    let stateDir: string;
+    const stops: Array<() => Promise<unknown> | unknown> = [];
+    const supervisorLog = () => cluster.logs('supervisor');
 
-  beforeAll(async () => {
-    await prepare(PIECE[suite]);
-    const image = await buildNodeImage(suite);
-    console.log(`node image ${image.tag} built in ${image.buildSeconds.toFixed(1)} s on ${image.base}`);
+    beforeAll(async () => {
+      await prepare(PIECE[suite]);
+      const image = await buildNodeImage(suite);
+      console.log(`node image ${image.tag} built in ${image.buildSeconds.toFixed(1)} s on ${image.base}`);
 
-    const work = mkdtempSync(join(tmpdir(), 'gl-containers-'));
-    grid = await startHostGrid(work);
-    stops.push(() => grid.stop());
-    customerAddress = grid.customerAddress;
-    stateDir = join(work, 'state');
-    mkdirSync(stateDir, { mode: 0o700 });
+      const work = mkdtempSync(join(tmpdir(), 'gl-containers-'));
+      grid = await startHostGrid(work);
+      stops.push(() => grid.stop());
+      customerAddress = grid.customerAddress;
+      stateDir = join(work, 'state');
+      mkdirSync(stateDir, { mode: 0o700 });
 
-    cluster = await startContainerCluster({
-      env: { GRIDLINK_CONFIG_DIR: grid.configDir, GRIDLINK_CUSTOMERS: grid.customers },
-      volumeDirs: { 'supervisor-state': stateDir },
-      image: image.tag,
-    });
-    stops.push(() => cluster.stop());
-    await waitNodesIdle(cluster, 2);
-    // The grid admin approves the provider once the supervisor registered it.
-    await grid.approveProvider(supervisorLog);
-  }, PREPARE_TIMEOUT_MS);
-
-  const request = (script: string, ntasks = 1n): Promise<Hex> => grid.request(script, ntasks);
-  const waitChain = (id: Hex, want: JobStatus[], timeoutMs = 120_000): Promise<Job> => grid.waitChain(id, want, supervisorLog, timeoutMs);
-
-  afterAll(async () => {
-    for (const s of stops.reverse()) await Promise.resolve(s()).catch(() => undefined);
-  });
-
-  it('runs the cluster of compose.yaml: each service its own container and hostname, one munge key, both nodes idle', async () => {
-    for (const s of ['controller', 'c1', 'c2', 'supervisor']) expect((await cluster.exec(s, ['hostname'])).trim()).toBe(s);
-    // one munge realm: a credential made on c1 decodes on the supervisor
-    const cred = await cluster.exec('c1', ['munge', '-n']);
-    const decoded = await podman(['exec', '-i', cluster.containerName('supervisor'), 'unmunge'], { input: cred });
-    expect(decoded).toMatch(/STATUS:\s+Success/);
-    // gridlink came from the .deb built for this release's SLURM, which is the one running
-    expect(await cluster.exec('controller', ['dpkg-query', '-W', '-f', '${Status} ${Version}', 'gridlink'])).toMatch(new RegExp(`^install ok installed .*\\+slurm${slurmVersion.replace(/\./g, '\\.')}~deb`));
-    expect(await cluster.exec('controller', ['slurmctld', '-V'])).toContain(slurmVersion);
-  });
-
-  it('a 2-task job runs on c1 and c2 as its customer: prolog and epilog records from both nodes, completion from the controller, FINISHED and paid on chain', async () => {
-    const jobId = await request(['#!/bin/sh', 'srun hostname', 'id -u > "$HOME/uid.txt"'].join('\n'), 2n);
-    const last = await waitChain(jobId, [JobStatus.FINISHED, JobStatus.FAILED], 180_000);
-    expect(JobStatus[last.status]).toBe('FINISHED');
-    // 2 tasks x 1 CPU x 1 credit per minute, at least one minute billed
-    expect(last.cost.finalCost % (2n * CREDIT)).toBe(0n);
-    expect(last.cost.finalCost).toBeGreaterThanOrEqual(2n * CREDIT);
-    expect((await grid.base.getCreditBalance(grid.providerAddress)) > 0n).toBe(true);
-
-    // The ingest's store in the supervisor container, read from this host.
-    // Each node's relay delivers on its own: its records may arrive after the
-    // controller's completion made the job FINISHED.
-    const db = new Database(join(stateDir, 'gridlink.db'), { readonly: true, fileMustExist: true });
-    try {
-      const of = (kind: number) => {
-        const rows = db.prepare('SELECT host, daemon, kind, job_id FROM events ORDER BY id').all() as Array<{ host: string; daemon: string; kind: number; job_id: number }>;
-        const slurmId = rows.find((r) => r.kind === EventKind.JobCompleted)?.job_id;
-        return rows.filter((r) => r.job_id === slurmId && r.kind === kind).map((r) => `${r.host}/${r.daemon}`).sort();
-      };
-      await waitFor('prolog and epilog records of both nodes', async () => of(EventKind.JobEndedOnNode).length >= 2 && of(EventKind.JobStarted).length >= 2, 30_000).catch(async (e: Error) => {
-        const jobs = await cluster.exec('controller', ['scontrol', 'show', 'job']).catch((x: Error) => x.message);
-        throw new Error(`${e.message}: started ${of(EventKind.JobStarted).join(' ')}, ended ${of(EventKind.JobEndedOnNode).join(' ')}\nscontrol show job:\n${jobs}\nc2 log:\n${(await cluster.logs('c2')).slice(-1500)}`);
+      cluster = await startContainerCluster({
+        env: { GRIDLINK_CONFIG_DIR: grid.configDir, GRIDLINK_CUSTOMERS: grid.customers },
+        volumeDirs: { 'supervisor-state': stateDir },
+        image: image.tag,
       });
-      expect(of(EventKind.JobStarted)).toEqual(['c1/slurmd', 'c2/slurmd']);
-      expect(of(EventKind.JobEndedOnNode)).toEqual(['c1/slurmd', 'c2/slurmd']);
-      expect(of(EventKind.JobCompleted)).toEqual(['controller/slurmctld']);
-    } finally {
-      db.close();
-    }
-    // It ran as the customer's own user, in its home on the batch node.
-    expect((await cluster.exec('c1', ['cat', `/home/${customerAddress}/uid.txt`]).catch(() => cluster.exec('c2', ['cat', `/home/${customerAddress}/uid.txt`]))).trim()).toBe(String(CUSTOMER_UID));
-  });
+      stops.push(() => cluster.stop());
+      await waitNodesIdle(cluster, 2);
+      // The grid admin approves the provider once the supervisor registered it.
+      await grid.approveProvider(supervisorLog);
+    }, PREPARE_TIMEOUT_MS);
 
-  it('a running job its customer cancels is CANCELLED on chain and scancelled in the cluster; a failing job is FAILED with its exit code', async () => {
-    const running = await request('#!/bin/sh\nsleep 600\n');
-    const failing = await request('#!/bin/sh\nexit 3\n');
-    await waitChain(running, [JobStatus.RUNNING]);
-    await grid.customer.cancelJob(running);
-    const cancelled = await waitChain(running, [JobStatus.CANCELLED]);
-    expect(cancelled.cost.finalCost).toBeLessThanOrEqual(1n * CREDIT);
-    await waitFor('the cancelled job gone from the cluster', async () => !(await cluster.exec('controller', ['squeue', '-h', '-n', running.toLowerCase(), '-o', '%T'])).trim(), 60_000);
-    const failed = await waitChain(failing, [JobStatus.FAILED, JobStatus.FINISHED]);
-    expect(JobStatus[failed.status]).toBe('FAILED');
-    expect(failed.exitCode).not.toBe(0n);
-  });
+    const request = (script: string, ntasks = 1n): Promise<Hex> => grid.request(script, ntasks);
+    const waitChain = (id: Hex, want: JobStatus[], timeoutMs = 120_000): Promise<Job> => grid.waitChain(id, want, supervisorLog, timeoutMs);
 
-  it('gridlink plugins check is clean in the controller and a node; gridlink doctor passes every check that concerns each container', async () => {
-    for (const s of ['controller', 'c1']) {
-      const out = await cluster.exec(s, ['gridlink', 'plugins', 'check']);
-      expect(out, out).toContain('every plugin fits the installed SLURM');
-      expect(out).toContain(`${s === 'controller' ? 'slurmctld' : 'slurmd'} ${slurmVersion}`);
-    }
-    // doctor checks one host: each container is one role of the cluster, so each passes its own checks
-    // (the supervisor configuration and key exist in the supervisor container only; the daemons and
-    // their spools in the controller and the nodes).
-    const doctor = async (service: string, config: boolean) => {
-      const out = await cluster.exec(service, ['sh', '-c', `gridlink doctor ${config ? '--config /etc/gridlink/supervisor.json ' : ''}--timeout 20 --json; echo "exit=$?"`], 180_000);
-      const results = JSON.parse(out.slice(out.indexOf('['), out.lastIndexOf(']') + 1)) as Array<{ check: string; status: string; detail: string }>;
-      return { out, status: Object.fromEntries(results.map((r) => [r.check, r.status])) };
-    };
-    const supervisor = await doctor('supervisor', true);
-    expect(supervisor.status, supervisor.out).toMatchObject({ config: 'ok', reporter: 'ok', chain: 'ok', contract: 'ok', key: 'ok', provider: 'ok', sbatch: 'ok' });
-    const controller = await doctor('controller', false);
-    expect(controller.status, controller.out).toMatchObject({ plugins: 'ok', spool: 'ok', drain: 'ok', runtime: 'ok' });
-    const c1 = await doctor('c1', false);
-    expect(c1.status.plugins, c1.out).toBe('ok');
-    expect(c1.out).toMatch(/slurmd \(pid \d+\) maps spank_provider\.so \+ gridlink_runtime\.so/);
-  });
+    afterAll(async () => {
+      for (const s of stops.reverse()) await Promise.resolve(s()).catch(() => undefined);
+    });
 
-  it('recreating every container (stop, rm, run) with records undelivered and a job pending loses nothing: the state and spools are on volumes', async () => {
-    const su = (cmd: string) => cluster.exec('controller', ['su', customerAddress, '-c', cmd]);
-    const jobState = async (id: string) => (await cluster.exec('controller', ['scontrol', '-o', 'show', 'job', id]).catch((e: Error) => e.message)).match(/JobState=(\S+)/)?.[1];
-    // The relays cannot deliver: the supervisor (their reporter) is stopped.
-    await cluster.stopService('supervisor');
-    // A 2-node job its customer submits (su works: the customer has a shadow line), run to the end:
-    // its prolog, epilog and completion records stay in the spools of c1, c2 and the controller.
-    const ran = (await su('sbatch --parsable -N2 -n2 -o /dev/null --wrap "srun true"')).trim();
-    await waitFor(`job ${ran} COMPLETED`, async () => (await jobState(ran)) === 'COMPLETED', 120_000);
-    // and one that is pending (held until an hour from now) when the containers go
-    const pending = (await su('sbatch --parsable --begin=now+3600 -o /dev/null --wrap true')).trim();
-    expect(await jobState(pending)).toBe('PENDING');
-    const events = (slurmId: number) => {
+    it('runs the cluster of compose.yaml: each service its own container and hostname, one munge key, both nodes idle', async () => {
+      for (const s of ['controller', 'c1', 'c2', 'supervisor']) expect((await cluster.exec(s, ['hostname'])).trim()).toBe(s);
+      // one munge realm: a credential made on c1 decodes on the supervisor
+      const cred = await cluster.exec('c1', ['munge', '-n']);
+      const decoded = await podman(['exec', '-i', cluster.containerName('supervisor'), 'unmunge'], { input: cred });
+      expect(decoded).toMatch(/STATUS:\s+Success/);
+      // gridlink came from the .deb built for this release's SLURM, which is the one running
+      expect(await cluster.exec('controller', ['dpkg-query', '-W', '-f', '${Status} ${Version}', 'gridlink'])).toMatch(new RegExp(`^install ok installed .*\\+slurm${slurmVersion.replace(/\./g, '\\.')}~deb`));
+      expect(await cluster.exec('controller', ['slurmctld', '-V'])).toContain(slurmVersion);
+    });
+
+    it('a 2-task job runs on c1 and c2 as its customer: prolog and epilog records from both nodes, completion from the controller, FINISHED and paid on chain', async () => {
+      const jobId = await request(['#!/bin/sh', 'srun hostname', 'id -u > "$HOME/uid.txt"'].join('\n'), 2n);
+      const last = await waitChain(jobId, [JobStatus.FINISHED, JobStatus.FAILED], 180_000);
+      expect(JobStatus[last.status]).toBe('FINISHED');
+      // 2 tasks x 1 CPU x 1 credit per minute, at least one minute billed
+      expect(last.cost.finalCost % (2n * CREDIT)).toBe(0n);
+      expect(last.cost.finalCost).toBeGreaterThanOrEqual(2n * CREDIT);
+      expect((await grid.base.getCreditBalance(grid.providerAddress)) > 0n).toBe(true);
+
+      // The ingest's store in the supervisor container, read from this host.
+      // Each node's relay delivers on its own: its records may arrive after the
+      // controller's completion made the job FINISHED.
       const db = new Database(join(stateDir, 'gridlink.db'), { readonly: true, fileMustExist: true });
       try {
-        return (db.prepare('SELECT host, daemon, kind FROM events WHERE job_id = ? ORDER BY id').all(slurmId) as Array<{ host: string; daemon: string; kind: number }>).map((r) => `${r.host}/${r.daemon}/${eventKindName[r.kind] ?? r.kind}`).sort();
+        const of = (kind: number) => {
+          const rows = db.prepare('SELECT host, daemon, kind, job_id FROM events ORDER BY id').all() as Array<{ host: string; daemon: string; kind: number; job_id: number }>;
+          const slurmId = rows.find((r) => r.kind === EventKind.JobCompleted)?.job_id;
+          return rows.filter((r) => r.job_id === slurmId && r.kind === kind).map((r) => `${r.host}/${r.daemon}`).sort();
+        };
+        await waitFor('prolog and epilog records of both nodes', async () => of(EventKind.JobEndedOnNode).length >= 2 && of(EventKind.JobStarted).length >= 2, 30_000).catch(async (e: Error) => {
+          const jobs = await cluster.exec('controller', ['scontrol', 'show', 'job']).catch((x: Error) => x.message);
+          throw new Error(`${e.message}: started ${of(EventKind.JobStarted).join(' ')}, ended ${of(EventKind.JobEndedOnNode).join(' ')}\nscontrol show job:\n${jobs}\nc2 log:\n${(await cluster.logs('c2')).slice(-1500)}`);
+        });
+        expect(of(EventKind.JobStarted)).toEqual(['c1/slurmd', 'c2/slurmd']);
+        expect(of(EventKind.JobEndedOnNode)).toEqual(['c1/slurmd', 'c2/slurmd']);
+        expect(of(EventKind.JobCompleted)).toEqual(['controller/slurmctld']);
       } finally {
         db.close();
       }
-    };
-    expect(events(Number(ran))).toEqual([]);
-
-    const t0 = Date.now();
-    await cluster.recreate();
-    await waitNodesIdle(cluster, 2, 120_000);
-    console.log(`[${suite}] every container recreated, nodes idle in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    // slurmctld recovered its jobs from StateSaveLocation: the pending one waits still, the finished one is known
-    expect(await jobState(pending)).toBe('PENDING');
-    expect(await jobState(ran)).toBe('COMPLETED');
-    // and the new relays delivered what the old ones could not, from the spools on the volumes
-    const want = ['c1/slurmd/job_started', 'c1/slurmd/job_ended_node', 'c2/slurmd/job_started', 'c2/slurmd/job_ended_node', 'controller/slurmctld/job_completed'];
-    await waitFor(`the records of job ${ran} delivered`, async () => want.every((w) => events(Number(ran)).includes(w)), 90_000).catch(async (e: Error) => {
-      throw new Error(`${e.message}: have ${events(Number(ran)).join(' ')}\nsupervisor log:\n${(await cluster.logs('supervisor')).slice(-3000)}`);
+      // It ran as the customer's own user, in its home on the batch node.
+      expect((await cluster.exec('c1', ['cat', `/home/${customerAddress}/uid.txt`]).catch(() => cluster.exec('c2', ['cat', `/home/${customerAddress}/uid.txt`]))).trim()).toBe(String(CUSTOMER_UID));
     });
-    await cluster.exec('controller', ['scancel', pending]);
+
+    it('a running job its customer cancels is CANCELLED on chain and scancelled in the cluster; a failing job is FAILED with its exit code', async () => {
+      const running = await request('#!/bin/sh\nsleep 600\n');
+      const failing = await request('#!/bin/sh\nexit 3\n');
+      await waitChain(running, [JobStatus.RUNNING]);
+      await grid.customer.cancelJob(running);
+      const cancelled = await waitChain(running, [JobStatus.CANCELLED]);
+      expect(cancelled.cost.finalCost).toBeLessThanOrEqual(1n * CREDIT);
+      await waitFor('the cancelled job gone from the cluster', async () => !(await cluster.exec('controller', ['squeue', '-h', '-n', running.toLowerCase(), '-o', '%T'])).trim(), 60_000);
+      const failed = await waitChain(failing, [JobStatus.FAILED, JobStatus.FINISHED]);
+      expect(JobStatus[failed.status]).toBe('FAILED');
+      expect(failed.exitCode).not.toBe(0n);
+    });
+
+    it('gridlink plugins check is clean in the controller and a node; gridlink doctor passes every check that concerns each container', async () => {
+      for (const s of ['controller', 'c1']) {
+        const out = await cluster.exec(s, ['gridlink', 'plugins', 'check']);
+        expect(out, out).toContain('every plugin fits the installed SLURM');
+        expect(out).toContain(`${s === 'controller' ? 'slurmctld' : 'slurmd'} ${slurmVersion}`);
+      }
+      // doctor checks one host: each container is one role of the cluster, so each passes its own checks
+      // (the supervisor configuration and key exist in the supervisor container only; the daemons and
+      // their spools in the controller and the nodes).
+      const doctor = async (service: string, config: boolean) => {
+        const out = await cluster.exec(service, ['sh', '-c', `gridlink doctor ${config ? '--config /etc/gridlink/supervisor.json ' : ''}--timeout 20 --json; echo "exit=$?"`], 180_000);
+        const results = JSON.parse(out.slice(out.indexOf('['), out.lastIndexOf(']') + 1)) as Array<{ check: string; status: string; detail: string }>;
+        return { out, status: Object.fromEntries(results.map((r) => [r.check, r.status])) };
+      };
+      const supervisor = await doctor('supervisor', true);
+      expect(supervisor.status, supervisor.out).toMatchObject({ config: 'ok', reporter: 'ok', chain: 'ok', contract: 'ok', key: 'ok', provider: 'ok', sbatch: 'ok' });
+      const controller = await doctor('controller', false);
+      expect(controller.status, controller.out).toMatchObject({ plugins: 'ok', spool: 'ok', drain: 'ok', runtime: 'ok' });
+      const c1 = await doctor('c1', false);
+      expect(c1.status.plugins, c1.out).toBe('ok');
+      expect(c1.out).toMatch(/slurmd \(pid \d+\) maps spank_provider\.so \+ gridlink_runtime\.so/);
+    });
+
+    it('recreating every container (stop, rm, run) with records undelivered and a job pending loses nothing: the state and spools are on volumes', async () => {
+      const su = (cmd: string) => cluster.exec('controller', ['su', customerAddress, '-c', cmd]);
+      const jobState = async (id: string) => (await cluster.exec('controller', ['scontrol', '-o', 'show', 'job', id]).catch((e: Error) => e.message)).match(/JobState=(\S+)/)?.[1];
+      // The relays cannot deliver: the supervisor (their reporter) is stopped.
+      await cluster.stopService('supervisor');
+      // A 2-node job its customer submits (su works: the customer has a shadow line), run to the end:
+      // its prolog, epilog and completion records stay in the spools of c1, c2 and the controller.
+      const ran = (await su('sbatch --parsable -N2 -n2 -o /dev/null --wrap "srun true"')).trim();
+      await waitFor(`job ${ran} COMPLETED`, async () => (await jobState(ran)) === 'COMPLETED', 120_000);
+      // and one that is pending (held until an hour from now) when the containers go
+      const pending = (await su('sbatch --parsable --begin=now+3600 -o /dev/null --wrap true')).trim();
+      expect(await jobState(pending)).toBe('PENDING');
+      const events = (slurmId: number) => {
+        const db = new Database(join(stateDir, 'gridlink.db'), { readonly: true, fileMustExist: true });
+        try {
+          return (db.prepare('SELECT host, daemon, kind FROM events WHERE job_id = ? ORDER BY id').all(slurmId) as Array<{ host: string; daemon: string; kind: number }>).map((r) => `${r.host}/${r.daemon}/${eventKindName[r.kind] ?? r.kind}`).sort();
+        } finally {
+          db.close();
+        }
+      };
+      expect(events(Number(ran))).toEqual([]);
+
+      const t0 = Date.now();
+      await cluster.recreate();
+      await waitNodesIdle(cluster, 2, 120_000);
+      console.log(`[${suite}] every container recreated, nodes idle in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      // slurmctld recovered its jobs from StateSaveLocation: the pending one waits still, the finished one is known
+      expect(await jobState(pending)).toBe('PENDING');
+      expect(await jobState(ran)).toBe('COMPLETED');
+      // and the new relays delivered what the old ones could not, from the spools on the volumes
+      const want = ['c1/slurmd/job_started', 'c1/slurmd/job_ended_node', 'c2/slurmd/job_started', 'c2/slurmd/job_ended_node', 'controller/slurmctld/job_completed'];
+      await waitFor(`the records of job ${ran} delivered`, async () => want.every((w) => events(Number(ran)).includes(w)), 90_000).catch(async (e: Error) => {
+        throw new Error(`${e.message}: have ${events(Number(ran)).join(' ')}\nsupervisor log:\n${(await cluster.logs('supervisor')).slice(-3000)}`);
+      });
+      await cluster.exec('controller', ['scancel', pending]);
+    });
   });
-});
 }
