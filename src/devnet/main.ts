@@ -180,6 +180,7 @@ async function up(o: { foreground: boolean; jobTimeout: number }): Promise<numbe
   out('Try:');
   out(`  SLURM_CONF=${state.slurm!.conf} sinfo`);
   out('  npm run gridlink -- status          # the stack and every grid job');
+  out('  npm run gridlink -- job submit SCRIPT --follow # your own job (README: Submit your own job)');
   out('  npm run devnet -- supervisor restart # the supervisor alone (stop, start too); the rest stays up');
   if (o.foreground) {
     out('Ctrl-C stops everything.');
