@@ -282,6 +282,11 @@ export class Claims {
     return r.changes === 1;
   }
 
+  /** Cancellations still pending after at least `attempts` failed attempts. */
+  stuckCancellations(attempts: number): number {
+    return (stmt(this.db, `SELECT count(*) AS n FROM actions WHERE kind = 'cancel' AND state = 'pending' AND attempts >= ?`).get(attempts) as { n: number }).n;
+  }
+
   dueActions(now: number, limit: number): Action[] {
     return (stmt(this.db, `SELECT * FROM actions WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?`).all(now, limit) as ActionRow[]).map(toAction);
   }

@@ -20,6 +20,9 @@ import type { Action, Claims } from './claims.js';
 import type { SupervisorMetrics } from './metrics.js';
 import { closeUnsubmitted } from './runner.js';
 
+/** A cancellation failing this many times is escalated: error log, gridlink_cancellations_stuck, /healthz. */
+export const CANCEL_ESCALATE_AFTER = 10;
+
 export interface JobActionsOptions {
   claims: Claims;
   reporter: Pick<Reporter, 'db' | 'addJob' | 'reports' | 'jobs'>;
@@ -28,6 +31,8 @@ export interface JobActionsOptions {
   maxBackoffMs: number;
   log: Logger;
   metrics: SupervisorMetrics;
+  /** Retry interval of an escalated cancellation (default 60 s): it is never given up. */
+  slowRetryMs?: number;
 }
 
 export class JobActions {
@@ -58,6 +63,16 @@ export class JobActions {
         if (err instanceof SlurmBackendError && err.kind === 'not_found') {
           this.o.claims.setActionState(a.id, 'done', 'SLURM no longer knows the job');
           this.o.metrics.actions.inc({ kind: a.kind, outcome: 'gone' });
+          continue;
+        }
+        if (a.kind === 'cancel' && a.attempts + 1 >= CANCEL_ESCALATE_AFTER) {
+          // Never given up: the customer's job would run to its limit. Escalated, then tried at a slow pace.
+          const slow = this.o.slowRetryMs ?? 60_000;
+          this.o.log.error(
+            { gridJobId: a.gridJobId, slurmJobId: a.slurmJobId ?? this.o.reporter.jobs.get(a.gridJobId)?.slurmJobId ?? null, attempts: a.attempts + 1, err: shortError(err), retryInMs: slow },
+            'supervisor: CANCELLATION STUCK: the customer cancelled this job, but its SLURM job cannot be cancelled; it keeps running meanwhile. Check slurmctld and the SLURM backend (scancel the job by hand if needed); tried again every minute',
+          );
+          this.o.claims.retryActionLater(a.id, shortError(err), Date.now() + slow);
           continue;
         }
         this.o.log.warn({ gridJobId: a.gridJobId, kind: a.kind, err: shortError(err) }, `supervisor: ${a.kind} not applied yet; retrying`);

@@ -3,6 +3,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 import type { Claims } from './claims.js';
+import { CANCEL_ESCALATE_AFTER } from './job-actions.js';
 
 export interface SupervisorMetrics {
   claimsSent: Counter<'queue'>;
@@ -25,6 +26,14 @@ export function createSupervisorMetrics(registry: Registry, claims: Claims): Sup
     registers: reg,
     collect() {
       for (const [state, n] of Object.entries(claims.counts())) this.set({ state }, n);
+    },
+  });
+  new Gauge({
+    name: 'gridlink_cancellations_stuck',
+    help: `Customer cancellations whose SLURM job could not be cancelled in ${CANCEL_ESCALATE_AFTER} or more attempts (the job keeps running; retried every minute)`,
+    registers: reg,
+    collect() {
+      this.set(claims.stuckCancellations(CANCEL_ESCALATE_AFTER));
     },
   });
   return {

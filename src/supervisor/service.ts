@@ -30,7 +30,7 @@ import { ChainLogFollower } from './chain-logs.js';
 import { Claimer } from './claimer.js';
 import { Claims } from './claims.js';
 import type { SupervisorConfig } from './config.js';
-import { JobActions } from './job-actions.js';
+import { CANCEL_ESCALATE_AFTER, JobActions } from './job-actions.js';
 import { createSupervisorMetrics } from './metrics.js';
 import { ensureRegistered } from './registration.js';
 import { Runner, type RunnerOptions, type ScriptSource } from './runner.js';
@@ -291,11 +291,13 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
     const health = async (): Promise<Health> => {
       const r = await reporter.health();
       const stale = claimer.staleHead();
+      const stuck = claims.stuckCancellations(CANCEL_ESCALATE_AFTER);
       const problems = [
         ...(r.ok ? [] : [String(r.error)]),
         ...(joinedAt === undefined ? ['provider not approved yet'] : []),
         ...(chainError ? [`claims: ${chainError}`] : []),
         ...(stale ? [`stale claimable queue head since ${new Date(stale.since).toISOString()}`] : []),
+        ...(stuck ? [`${stuck} customer cancellation(s) not applied after ${CANCEL_ESCALATE_AFTER}+ attempts: their SLURM jobs keep running (see the log; scancel by hand if needed)`] : []),
       ];
       return {
         ...r,

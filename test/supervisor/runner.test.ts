@@ -23,6 +23,7 @@ import { createSupervisorMetrics } from '../../src/supervisor/metrics.js';
 import { Runner, type ScriptSource } from '../../src/supervisor/runner.js';
 import { UserResolveError, type UserResolver } from '../../src/supervisor/users.js';
 import type { TxRequest } from '../../src/txpipeline/types.js';
+import { captureLogger } from '../txpipeline/helpers.js';
 
 const CUSTOMER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 const MS = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
@@ -57,7 +58,10 @@ class FakeBackend implements SlurmBackend {
     }
     return { jobId: id };
   }
+  /** cancel() throws this while set. */
+  cancelFails: Error | undefined;
   async cancel(id: number) {
+    if (this.cancelFails) throw this.cancelFails;
     this.cancelled.push(id);
   }
   async setTimeLimit(id: number, m: number) {
@@ -337,6 +341,34 @@ describe('runner', () => {
     await settle();
     expect(backend.submits).toHaveLength(0);
     expect(claims.latestFor(jobId(12))).toMatchObject({ state: 'cancelled', lastError: expect.stringMatching(/left SCHEDULED.*PENDING/) });
+  });
+
+  it('a cancellation failing 10 times is escalated (error log, gridlink_cancellations_stuck, /healthz text) and tried again at a slow pace, never given up', async () => {
+    const registry = new Registry();
+    const metrics = createSupervisorMetrics(registry, claims);
+    const log = captureLogger('warn');
+    const actions = new JobActions({ claims, reporter: { db, addJob: (j) => jobs.add(j), reports, jobs }, backend, backoffMs: 1, maxBackoffMs: 1, log: log.logger, metrics, slowRetryMs: 3_600_000 });
+    claim(30);
+    await settle();
+    const slurmJobId = claims.latestFor(jobId(30))!.slurmJobId!;
+    claims.addAction({ kind: 'cancel', gridJobId: jobId(30), block: 11n, txHash: `0x${'3'.repeat(64)}`, logIndex: 1 });
+    backend.cancelFails = new SlurmBackendError('refused', 'scancel: Access/permission denied');
+    const stuck = async () => (await registry.getSingleMetricAsString('gridlink_cancellations_stuck')).match(/^gridlink_cancellations_stuck (\d+)$/m)?.[1];
+    for (let i = 0; i < 9; i++) await actions.round(Date.now() + 10_000);
+    expect(claims.dueActions(Date.now() + 10_000, 10)).toHaveLength(1);
+    expect(await stuck()).toBe('0');
+    await actions.round(Date.now() + 10_000); // the 10th failure
+    expect(await stuck()).toBe('1');
+    expect(claims.stuckCancellations(10)).toBe(1);
+    expect(log.lines.filter((l) => l.level === 50).map((l) => l.msg)).toEqual([expect.stringMatching(/CANCELLATION STUCK/)]);
+    // Not given up: still pending, next try only at the slow pace.
+    expect(claims.actionCounts()).toMatchObject({ cancel_pending: 1, cancel_failed: 0 });
+    expect(claims.dueActions(Date.now() + 10_000, 10)).toHaveLength(0);
+    backend.cancelFails = undefined;
+    await actions.round(Date.now() + 3_700_000);
+    expect(backend.cancelled).toEqual([slurmJobId]);
+    expect(claims.actionCounts()).toMatchObject({ cancel_done: 1, cancel_pending: 0 });
+    expect(await stuck()).toBe('0');
   });
 
   it('a cancellation claimed before submission closes the claim (CANCELLED, 0 minutes); a top-up before submission is in the time limit', async () => {
