@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What only the tests need, kept out of scripts/setup.sh so that setup (and
 # so `npm run devnet`) never waits for it:
+#   docker       Debian's docker.io and docker-compose (the Docker engine suite)
 #   deb          the .deb of this tree (scripts/build-deb.sh), once per test run
 #   containers   the slurm-in-docker base image and the packages its node
 #                image installs (scripts/container-base.sh, container-packages.sh)
@@ -73,6 +74,14 @@ containers_trixie() {
   timed 'container packages (trixie)' bash scripts/container-packages.sh trixie >/dev/null
 }
 
+# Debian's docker.io and docker-compose (1.29), for the container suite on a
+# real Docker engine (test/containers/docker.test.ts starts its own dockerd).
+docker_engine() {
+  command -v dockerd >/dev/null && command -v docker-compose >/dev/null && return 0
+  timed 'docker.io, docker-compose (apt)' bash scripts/install-system-deps.sh --docker > "$state/docker.log" 2>&1 ||
+    { tail -n 20 "$state/docker.log" >&2; echo "prepare-tests: installing docker.io failed (whole log: $state/docker.log)" >&2; return 1; }
+}
+
 # build-slurm-matrix.sh locks each release itself (its build and its plugins).
 slurm_matrix() { timed "SLURM matrix${1:+ $1}" bash scripts/build-slurm-matrix.sh "$@"; }
 
@@ -80,16 +89,18 @@ slurm_matrix() { timed "SLURM matrix${1:+ $1}" bash scripts/build-slurm-matrix.s
 for what in "$@"; do
   case $what in
     all)
+      piece docker docker_engine
       piece deb deb
       piece containers containers
       piece containers-trixie containers_trixie
       slurm_matrix
       ;;
+    docker) piece docker docker_engine ;;
     deb) piece deb deb ;;
     containers) piece containers containers ;;
     containers-trixie) piece containers-trixie containers_trixie ;;
     slurm) slurm_matrix ;;
     slurm-*) slurm_matrix "${what#slurm-}" ;;
-    *) echo "prepare-tests: unknown piece $what (all, deb, containers, containers-trixie, slurm, slurm-X.Y.Z)" >&2; exit 2 ;;
+    *) echo "prepare-tests: unknown piece $what (all, docker, deb, containers, containers-trixie, slurm, slurm-X.Y.Z)" >&2; exit 2 ;;
   esac
 done

@@ -29,6 +29,8 @@ import { prepare, PREPARE_TIMEOUT_MS } from '../helpers/prepare.js';
 import { startHostGrid, type HostGrid } from './host-grid.js';
 
 const execFileP = promisify(execFile);
+// The engine is a test-only need: installed by `npm test` (scripts/prepare-tests.sh docker).
+await prepare('docker').catch((e: unknown) => console.log(`test/containers/docker.test.ts: ${(e as Error).message}`));
 const engines = await Promise.all([checkDocker(), checkPodman()]);
 const reason = engines.find((e) => !e.ok)?.reason;
 if (reason) console.log(`SKIP test/containers/docker.test.ts: ${reason}`);
