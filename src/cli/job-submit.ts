@@ -88,7 +88,7 @@ Examples:
       else process.stdout.write(`${r.jobId}\n`);
       return;
     }
-    tl.say(`${credits(q.lockedCredits)} credits locked (${bought} minutes at the fitting providers' prices)`);
+    tl.say(`${credits(q.lockedCredits)} credits locked (${q.providers.length ? `${bought} minutes at the fitting providers' prices` : 'the providers could not be listed: minutes unknown'})`);
     const ac = new AbortController();
     const onInt = () => ac.abort();
     process.once('SIGINT', onInt);

@@ -27,7 +27,7 @@ export interface Quote {
   balance: bigint;
   /** Approved providers that can hold the job, with their price per minute (credit-wei). */
   providers: { addr: Address; perMinute: bigint }[];
-  /** Minutes the locked credits buy at the dearest and the cheapest of them. */
+  /** Minutes the locked credits buy at the dearest and the cheapest of them (0 when the providers could not be listed). */
   minutes: { atLeast: bigint; atMost: bigint };
 }
 
@@ -38,7 +38,17 @@ export async function quote(ctx: CustomerContext, p: QuoteParameters): Promise<Q
   const c = ctx.client;
   const def = { gpus: BigInt(p.resources.gpus), memPerCpu: BigInt(p.resources.memPerCpuMB), cpusPerTask: BigInt(p.resources.cpusPerTask), ntasks: BigInt(p.resources.tasks) } satisfies Partial<JobDefinition>;
   const [constants, balance, head] = await Promise.all([c.getConstants(), c.getCreditBalance(ctx.customer), c.publicClient.getBlockNumber()]);
-  const approved = await getApprovedProviders(c, { fromBlock: 0n, toBlock: head });
+  let approved: Address[];
+  try {
+    approved = await getApprovedProviders(c, { fromBlock: 0n, toBlock: head });
+  } catch (e) {
+    // A public node may refuse logs from block 0: then no fit check and no price, and --minutes cannot be priced.
+    if (p.minutes !== undefined) throw new CustomerError(`cannot list the grid's providers to price ${p.minutes} minutes (${(e as Error).message.split('\n')[0]}): give --credits instead`);
+    const locked = p.credits ?? constants.minimumAmount;
+    if (locked < constants.minimumAmount) throw new CustomerError(`${cr(locked)} is below the grid's minimum of ${cr(constants.minimumAmount)} per job: lock at least that`);
+    if (balance < locked) throw new CustomerError(`not enough credits: account ${ctx.customer} holds ${cr(balance)}, the job would lock ${cr(locked)}: lock fewer or get credits from the grid's operator`);
+    return { lockedCredits: locked, minimum: constants.minimumAmount, balance, providers: [], minutes: { atLeast: 0n, atMost: 0n } };
+  }
   const all = await Promise.all(approved.map((a) => c.getProvider(a)));
   const why: string[] = [];
   const providers: Quote['providers'] = [];

@@ -40,6 +40,7 @@ export async function topUp(ctx: CustomerContext, p: TopUpParameters): Promise<T
     else {
       const d = job.definition;
       const q = await quote(ctx, { resources: { tasks: Number(d.ntasks), cpusPerTask: Number(d.cpusPerTask), memPerCpuMB: Number(d.memPerCpu), gpus: Number(d.gpus) } });
+      if (q.providers.length === 0) throw new CustomerError(`job ${p.jobId} has no provider yet and the grid's providers could not be listed to price minutes: give --credits instead`);
       amount = BigInt(p.minutes!) * q.providers.reduce((m, x) => (x.perMinute > m ? x.perMinute : m), 0n);
     }
     if (amount <= 0n) throw new CustomerError('a top-up of 0 credits changes nothing: give a positive --minutes or --credits');

@@ -115,7 +115,7 @@ it('submits, follows, cancels and tops up jobs through `gridlink job`; refuses h
   expect(Number(okOut.job.providerPayment)).toBeGreaterThan(0);
   expect(Number(okOut.job.cost) + Number(okOut.job.customerRefund)).toBe(100);
   // The followed life (on stderr with --json) ends with the output.
-  expect(okRun.stderr).toMatch(/requested on chain[\s\S]*META_SCHEDULED[\s\S]*submitted it to SLURM: job \d+[\s\S]*RUNNING[\s\S]*FINISHED.*billed \d+ min[\s\S]*provider paid [\d.]+ credits.*customer refunded [\d.]+ credits\noutput \(.*slurm-\d+\.out\):\n {2}ok from vm-\d as 0x[0-9a-f]{40}\n {2}ok done\n/);
+  expect(okRun.stderr).toMatch(/requested on chain[\s\S]*META_SCHEDULED[\s\S]*submitted it to SLURM: job \d+[\s\S]*RUNNING[\s\S]*FINISHED.*billed \d+ min[\s\S]*provider paid [\d.]+ credits.*customer refunded [\d.]+ credits\noutput \(.*slurm-\d+\.out\):\n {2}ok from \S+ as 0x[0-9a-f]{40}\n {2}ok done\n/);
 
   expect(failRun.code, show(failRun)).toBe(2);
   const failOut = JSON.parse(failRun.stdout) as { jobId: Hex; lockedCredits: string; job: JobView };
@@ -124,7 +124,7 @@ it('submits, follows, cancels and tops up jobs through `gridlink job`; refuses h
   expect(failRun.stderr).toMatch(/FAILED.*exit code 3[\s\S]*\n {2}about to fail\n/);
   const logs = await Promise.all([job('logs', okOut.jobId), job('logs', failOut.jobId)]);
   expect(logs.map((r) => [r.code, r.stdout])).toEqual([
-    [0, expect.stringMatching(/^ok from vm-\d as 0x[0-9a-f]{40}\nok done\n$/)],
+    [0, expect.stringMatching(/^ok from \S+ as 0x[0-9a-f]{40}\nok done\n$/)],
     [0, 'about to fail\n'],
   ]);
 
