@@ -191,8 +191,8 @@ export class ReportSender {
       case 'reverted':
         return this.onRevert(r, ev.error, 'mined');
       case 'lost':
-        this.o.log.warn({ reportId: r.id, nonce: ev.tx.nonce }, 'reporter: the nonce of a report was used by another transaction; the report is sent again');
-        if (!['done', 'parked', 'confirmed'].includes(r.state)) reports.replan(r.id, `nonce ${ev.tx.nonce} was used by another transaction`);
+        this.o.log.warn({ reportId: r.id, nonce: ev.tx.nonce }, 'reporter: the transaction of a report was lost (its nonce used by another transaction, or refused by the node for good); the report is planned again');
+        if (!['done', 'parked', 'confirmed'].includes(r.state)) reports.replan(r.id, `transaction at nonce ${ev.tx.nonce} lost (nonce used by another transaction, or refused by the node for good)`);
         return;
       default:
         return;
