@@ -29,12 +29,7 @@ const KNOWN_CIRCLES: readonly string[][] = [
   ['txpipeline/context.ts', 'txpipeline/events.ts', 'txpipeline/follower.ts', 'txpipeline/nonces.ts', 'txpipeline/sender.ts'],
 ];
 /** Shipped file -> harness file imports still to remove (issue 21). */
-const KNOWN_HARNESS_IMPORTS: readonly string[] = [
-  'reporter/ingest/lock.ts -> cluster/procs.ts',
-  'slurm/jobs.ts -> cluster/run.ts',
-  'slurm/jobs.ts -> cluster/scontrol.ts',
-  'slurm/ssh.ts -> cluster/scontrol.ts',
-];
+const KNOWN_HARNESS_IMPORTS: readonly string[] = [];
 
 function tsFiles(dir: string): string[] {
   const out: string[] = [];

@@ -22,7 +22,7 @@ import { Command } from 'commander';
 import { createPublicClient, formatUnits, http, type Address, type Hex } from 'viem';
 import { foundry } from 'viem/chains';
 
-import { findByArgs, isAlive, procStartTime } from '../cluster/procs.js';
+import { findByArgs, isAlive, procStartTime } from '../util/proc.js';
 import type { DevnetState } from '../devnet/state.js';
 import type { ProcRef } from '../devnet/procs.js';
 import { createMetaSchedulerClient, type MetaSchedulerClient } from '../metascheduler/client.js';

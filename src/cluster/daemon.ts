@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { isAlive, signalAll, waitForExit } from './procs.js';
+import { isAlive, signalAll, waitForExit } from '../util/proc.js';
 
 /** A daemon we run in the foreground (-D) so its PID is ours, not a pid file's guess. */
 export interface Daemon {

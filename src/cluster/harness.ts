@@ -11,9 +11,10 @@ import { acquireClusterLock, releaseClusterLock } from './lock.js';
 import { ensureMunge } from './munge.js';
 import { clusterPaths, slurmdNodePaths, type ClusterPaths, type SlurmdNodePaths } from './paths.js';
 import { freePorts } from './ports.js';
-import { descendants, findByEnv, freezeAndKillSync, signalAll, waitForExit } from './procs.js';
-import { runCommand, tailFile, type RunOptions, type RunResult } from './run.js';
-import { isTerminal, parseRecord, toJobInfo, type JobInfo, type ScontrolRecord } from './scontrol.js';
+import { descendants, findByEnv, freezeAndKillSync, signalAll, waitForExit } from '../util/proc.js';
+import { runCommand, tailFile, type RunOptions, type RunResult } from '../util/run-command.js';
+import { parseRecord, toJobInfo, type JobInfo, type ScontrolRecord } from '../slurm/scontrol-records.js';
+import { isTerminal } from '../slurm/states.js';
 
 /**
  * Marks every process of a test cluster: set on both daemons (slurmstepd

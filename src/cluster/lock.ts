@@ -1,5 +1,5 @@
-import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { isAlive, procStartTime } from './procs.js';
+// lock.ts - the machine-wide test cluster lock (src/util/pid-lock.ts).
+import { releaseLock, selfHolder, tryLock, type LockHolder } from '../util/pid-lock.js';
 
 /**
  * One test cluster per machine: every cluster's node names derive from the
@@ -11,34 +11,21 @@ import { isAlive, procStartTime } from './procs.js';
 // A fixed path, not os.tmpdir(): runs with different TMPDIRs must still see each other.
 export const CLUSTER_LOCK_PATH = '/tmp/gridlink-slurm-cluster.lock';
 
-export interface LockHolder {
-  pid: number;
+export interface ClusterLockHolder extends LockHolder {
   baseDir: string;
-  /** /proc start time of `pid`: a reused PID does not look like a live holder. */
-  start?: number;
 }
 
-function holderAlive(h: LockHolder): boolean {
-  return isAlive(h.pid) && (h.start === undefined || procStartTime(h.pid) === h.start);
-}
-
-function readHolder(file: string): LockHolder | undefined {
-  try {
-    const v = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockHolder>;
-    if (typeof v.pid === 'number' && typeof v.baseDir === 'string') {
-      return { pid: v.pid, baseDir: v.baseDir, ...(typeof v.start === 'number' ? { start: v.start } : {}) };
-    }
-  } catch {
-    // unreadable or half-written: treat as stale
-  }
-  return undefined;
+/** The cluster lock's record in `file`, if it is one. */
+function clusterHolder(h: (LockHolder & Record<string, unknown>) | undefined): ClusterLockHolder | undefined {
+  if (!h || typeof h.baseDir !== 'string') return undefined;
+  return { pid: h.pid, baseDir: h.baseDir, ...(h.start !== undefined ? { start: h.start } : {}) };
 }
 
 export interface AcquireLockOptions {
   /** How long to wait for a live holder (another test run) to stop its cluster; 0 = fail at once. */
   waitMs?: number;
   /** Called once when we start waiting. */
-  onWait?: (holder: LockHolder) => void;
+  onWait?: (holder: ClusterLockHolder) => void;
   file?: string;
 }
 
@@ -47,63 +34,29 @@ export interface AcquireLockOptions {
  * process holds it (so two test runs queue instead of failing). Returns the
  * stale holder it replaced, if any.
  */
-export async function acquireClusterLock(baseDir: string, o: AcquireLockOptions = {}): Promise<LockHolder | undefined> {
+export async function acquireClusterLock(baseDir: string, o: AcquireLockOptions = {}): Promise<ClusterLockHolder | undefined> {
   const file = o.file ?? CLUSTER_LOCK_PATH;
   const deadline = Date.now() + (o.waitMs ?? 0);
-  let stale: LockHolder | undefined;
   let waiting = false;
   for (;;) {
-    try {
-      // Write to a private file and hard-link it into place: the lock never
-      // exists half-written, so nobody mistakes a fresh lock for a stale one.
-      const tmp = `${file}.${process.pid}`;
-      writeFileSync(tmp, JSON.stringify({ pid: process.pid, baseDir, start: procStartTime(process.pid) }));
-      try {
-        linkSync(tmp, file);
-        return stale;
-      } finally {
-        rmSync(tmp, { force: true });
-      }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    // 0644: test runs of other users must read the holder, not take it for stale.
+    const r = tryLock(file, { ...selfHolder(), baseDir }, { mode: 0o644 });
+    if (r.taken) return clusterHolder(r.stale);
+    const holder = clusterHolder(r.holder) ?? (r.holder ? { ...r.holder, baseDir: '?' } : undefined);
+    if (!holder) continue; // contended: try again
+    const who = holder.pid === process.pid ? 'this process' : `PID ${holder.pid}`;
+    if (holder.pid === process.pid || Date.now() >= deadline) {
+      throw new Error(
+        `another test cluster is running (${who}, ${holder.baseDir}): stop it first ` +
+          `(one cluster per machine; lock ${file}${o.waitMs ? `, waited ${o.waitMs} ms` : ''})`,
+      );
     }
-    const holder = readHolder(file);
-    if (holder && holderAlive(holder)) {
-      const who = holder.pid === process.pid ? 'this process' : `PID ${holder.pid}`;
-      if (holder.pid === process.pid || Date.now() >= deadline) {
-        throw new Error(
-          `another test cluster is running (${who}, ${holder.baseDir}): stop it first ` +
-            `(one cluster per machine; lock ${file}${o.waitMs ? `, waited ${o.waitMs} ms` : ''})`,
-        );
-      }
-      if (!waiting) o.onWait?.(holder);
-      waiting = true;
-      await new Promise((r) => setTimeout(r, 250));
-      continue;
-    }
-    // Stale: move it aside rather than delete it, so a racing process that
-    // already replaced it gets its fresh lock back instead of losing it.
-    const grave = `${file}.stale.${process.pid}`;
-    try {
-      renameSync(file, grave);
-    } catch {
-      continue;
-    }
-    const moved = readHolder(grave);
-    if (moved && holderAlive(moved)) {
-      try {
-        linkSync(grave, file);
-      } catch {
-        // someone else took it meanwhile: retry
-      }
-    } else {
-      stale = holder ?? stale;
-    }
-    rmSync(grave, { force: true });
+    if (!waiting) o.onWait?.(holder);
+    waiting = true;
+    await new Promise((wake) => setTimeout(wake, 250));
   }
 }
 
 export function releaseClusterLock(file = CLUSTER_LOCK_PATH): void {
-  const holder = readHolder(file);
-  if (holder?.pid === process.pid) rmSync(file, { force: true });
+  releaseLock(file);
 }

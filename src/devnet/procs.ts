@@ -1,6 +1,6 @@
 // procs.ts - processes the devnet started, named by PID and start time: a PID
 // the kernel gave to another process since is never signalled.
-import { isAlive, procStartTime, signalAll, waitForExit } from '../cluster/procs.js';
+import { isAlive, procStartTime, signalAll, waitForExit } from '../util/proc.js';
 
 export interface ProcRef {
   name: string;

@@ -14,7 +14,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 
 import { CLUSTER_LOCK_PATH, startCluster, type Cluster } from '../cluster/index.js';
-import { descendants, isAlive } from '../cluster/procs.js';
+import { descendants, isAlive } from '../util/proc.js';
 import { start389ds, startSssd, type DirectoryServer, type Sssd } from '../directory/index.js';
 import { ldapConfigSchema } from '../ldap/index.js';
 import { createMetaSchedulerClient } from '../metascheduler/client.js';

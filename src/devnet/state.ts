@@ -2,9 +2,10 @@
 // /tmp/gridlink-devnet, $GRIDLINK_DEVNET_DIR) holding state.json (0600: PIDs,
 // endpoints, contract addresses, dev keys, log files), the lock, the logs and
 // the components' data. `npm run devnet:down` and `gridlink status` read it.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { readLockHolder, tryLock } from '../util/pid-lock.js';
 import { procRef, sameProcess, type ProcRef } from './procs.js';
 
 export const defaultDevnetDir = (): string => process.env.GRIDLINK_DEVNET_DIR ?? '/tmp/gridlink-devnet';
@@ -60,12 +61,8 @@ export function writeState(s: DevnetState): void {
 
 /** The live owner of the devnet in `dir`, if any (the lock's process, PID and start time checked). */
 export function lockOwner(dir: string): ProcRef | undefined {
-  try {
-    const ref = JSON.parse(readFileSync(lockPath(dir), 'utf8')) as ProcRef;
-    return sameProcess(ref) ? ref : undefined;
-  } catch {
-    return undefined;
-  }
+  const ref = readLockHolder(lockPath(dir)) as ProcRef | undefined;
+  return ref && sameProcess(ref) ? ref : undefined;
 }
 
 /**
@@ -74,19 +71,7 @@ export function lockOwner(dir: string): ProcRef | undefined {
  */
 export function takeLock(dir: string): boolean {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
-  for (let i = 0; i < 3; i++) {
-    try {
-      const fd = openSync(lockPath(dir), 'wx', 0o600);
-      writeSync(fd, JSON.stringify(procRef('devnet', process.pid)));
-      closeSync(fd);
-      return true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      if (lockOwner(dir)) return false;
-      rmSync(lockPath(dir), { force: true });
-    }
-  }
-  return false;
+  return tryLock(lockPath(dir), procRef('devnet', process.pid), { attempts: 3 }).taken;
 }
 
 /** Hands the lock to `ref` (the daemon, once spawned). */

@@ -1,8 +1,8 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { spawnDaemon, stopDaemon, type Daemon } from '../cluster/daemon.js';
-import { descendants, listPids, procComm, signalAll, waitForExit } from '../cluster/procs.js';
-import { runCommand } from '../cluster/run.js';
+import { descendants, listPids, procComm, signalAll, waitForExit } from '../util/proc.js';
+import { runCommand } from '../util/run-command.js';
 import { logTail, writeSecret, type DirectoryServer } from './types.js';
 
 /**

@@ -1,7 +1,7 @@
 // job-records.ts - `scontrol -o show job --details` lines into SlurmJob,
 // robust to free text (job names, comments, paths) containing spaces and `=`.
 //
-// The generic reader (src/cluster/scontrol.ts parseRecord) starts a field at
+// The generic reader (src/slurm/scontrol-records.ts parseRecord) starts a field at
 // any whitespace followed by `Word=`, so a job named `a b=c` or a comment
 // `x JobState=COMPLETED` splits into bogus fields. Here a field starts only
 // at ` Key=` for a Key that scontrol 22.05 prints (src/api/job_info.c

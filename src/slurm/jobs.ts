@@ -2,8 +2,8 @@
 // `scontrol -o show job` (22.05 has no JSON output without openapi plugins).
 // slurmctld keeps a finished job for MinJobAge (default 300 s): a job it no
 // longer knows is either long finished or lost.
-import { parseRecords } from '../cluster/scontrol.js';
-import { runCommand } from '../cluster/run.js';
+import { parseRecords } from './scontrol-records.js';
+import { runCommand } from '../util/run-command.js';
 import { SLURM_STATE_NAMES } from './states.js';
 
 export interface SlurmJobState {

@@ -53,7 +53,7 @@ import { formatZodIssues } from '../util/zod-issues.js';
 import { SlurmBackendError, submitRequestProblem, type SlurmBackend, type SlurmJob, type SlurmNode, type SlurmPartition, type SubmitRequest } from './backend.js';
 import { ambiguousInRecord, duplicateJobIds, gpusIn, jobLines, splitJobLine, toSlurmJob } from './job-records.js';
 import type { SlurmJobState } from './jobs.js';
-import { parseRecords } from '../cluster/scontrol.js';
+import { parseRecords } from './scontrol-records.js';
 import { neutraliseDirectives, shq } from './sbatch-input.js';
 import { SshConnection, fingerprintOf, type ExecResult } from './ssh-connection.js';
 import { hostKeyVerifier } from './ssh-host-key.js';

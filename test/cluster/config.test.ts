@@ -3,7 +3,7 @@ import { ZodError } from 'zod';
 import { computeNodeNames, generateConfig, generatePlugstackConf, type SlurmConfigInput } from '../../src/cluster/config.js';
 import { clusterPaths, slurmdNodePaths } from '../../src/cluster/paths.js';
 import { headroomMemory, parseSlurmdC } from '../../src/cluster/hardware.js';
-import { parseRecord } from '../../src/cluster/scontrol.js';
+import { parseRecord } from '../../src/slurm/scontrol-records.js';
 
 const base: SlurmConfigInput = {
   baseDir: '/tmp/c1',

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZodError } from 'zod';
 import { CLUSTER_MARKER_ENV, shortHostname, startCluster, type Cluster } from '../../src/cluster/index.js';
 import { CLUSTER_LOCK_PATH } from '../../src/cluster/lock.js';
-import { findByEnv, isAlive, waitForExit } from '../../src/cluster/procs.js';
+import { findByEnv, isAlive, waitForExit } from '../../src/util/proc.js';
 import { waitFor } from '../plugins/with-plugins.js';
 
 it('accepts 1..8 nodes only (checked before anything starts)', async () => {

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 
 import { CLUSTER_LOCK_PATH } from '../../src/cluster/index.js';
-import { findByEnv } from '../../src/cluster/procs.js';
+import { findByEnv } from '../../src/util/proc.js';
 import { clusterLeftovers } from '../../src/devnet/down.js';
 import { sameProcess, type ProcRef } from '../../src/devnet/procs.js';
 import type { DevnetState } from '../../src/devnet/state.js';

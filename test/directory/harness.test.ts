@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InvalidCredentialsError, type Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive } from '../../src/cluster/procs.js';
+import { isAlive } from '../../src/util/proc.js';
 import { getentPasswd, makeTestCa, startDirectory, startSssd, type DirectoryKind, type DirectoryServer, type Sssd, type TestCa } from '../../src/directory/index.js';
 import { ldapConnect, tryBind } from '../../src/directory/types.js';
 

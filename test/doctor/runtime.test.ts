@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { procStartTime } from '../../src/cluster/procs.js';
+import { procStartTime } from '../../src/util/proc.js';
 import { checkRuntime } from '../../src/doctor/runtime.js';
 import { relayHolder } from '../../src/doctor/slurm.js';
 import { ctxOf, slurmFiles, tmp } from './helpers.js';

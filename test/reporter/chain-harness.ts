@@ -11,7 +11,7 @@ import { join } from 'node:path';
 
 import type { Hex } from 'viem';
 
-import { isAlive } from '../../src/cluster/procs.js';
+import { isAlive } from '../../src/util/proc.js';
 import { cliMain } from '../../src/devnet/sbatch-process.js';
 import type { WireEvent } from '../../src/relay/protocol.js';
 import { JobMap } from '../../src/reporter/jobmap.js';

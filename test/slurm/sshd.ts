@@ -10,7 +10,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { descendants, isAlive, waitForExit } from '../../src/cluster/procs.js';
+import { descendants, isAlive, waitForExit } from '../../src/util/proc.js';
 import { freePorts } from '../../src/cluster/ports.js';
 
 export interface TestSshd {

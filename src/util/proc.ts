@@ -1,3 +1,6 @@
+// proc.ts - processes by PID read from /proc: alive (not a zombie), start
+// time (a PID's identity across reuse), name, argv, environment; signalling
+// and waiting for a set of PIDs.
 import { readdirSync, readFileSync } from 'node:fs';
 
 /**

@@ -1,3 +1,4 @@
+// scontrol-records.ts - `scontrol show job|node -o` records as Key=Value maps.
 /**
  * Parsing of `scontrol show job|node -o` one-line records. There is no JSON
  * output in 22.05 (`--json` needs openapi plugins Debian doesn't ship) and no
@@ -16,8 +17,6 @@ export interface JobInfo {
   exitCode: string;
   raw: ScontrolRecord;
 }
-
-export { TERMINAL_JOB_STATES, isTerminal } from '../slurm/states.js';
 
 // A new field starts where whitespace is followed by `Key=`; keys contain
 // letters, digits and `:/_` (AllocNode:Sid, CPUs/Task, ReqB:S:C:T).

@@ -1,3 +1,5 @@
+// run-command.ts - runs a command to completion with its output captured
+// (CommandError names the command and its stderr), and a file's last lines.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 
