@@ -22,12 +22,7 @@ const HARNESSES = ['cluster', 'directory', 'containers', 'devnet'];
 const DEVNET_COMMANDS = new Set(['cli/status.ts']);
 
 /** Circles still to break (issue 21), each as its sorted member files. */
-const KNOWN_CIRCLES: readonly string[][] = [
-  ['doctor/slurm.ts', 'doctor/types.ts'],
-  ['native/addon.ts', 'native/event.ts'],
-  ['relay/transport-node.ts', 'relay/transport.ts'],
-  ['txpipeline/context.ts', 'txpipeline/events.ts', 'txpipeline/follower.ts', 'txpipeline/nonces.ts', 'txpipeline/sender.ts'],
-];
+const KNOWN_CIRCLES: readonly string[][] = [];
 /** Shipped file -> harness file imports still to remove (issue 21). */
 const KNOWN_HARNESS_IMPORTS: readonly string[] = [];
 

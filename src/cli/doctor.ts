@@ -8,7 +8,7 @@ import { Command } from 'commander';
 
 import { CHECKS, renderResults, runChecks, type DoctorContext } from '../doctor/index.js';
 import { loadDoctorConfig } from '../doctor/config.js';
-import { DEFAULT_SLURM_CONF } from '../doctor/slurm.js';
+import { DEFAULT_SLURM_CONF } from '../slurm/slurm-conf.js';
 
 interface DoctorFlags {
   config?: string;

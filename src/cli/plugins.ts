@@ -13,6 +13,8 @@ import path from 'node:path';
 
 import { Command } from 'commander';
 
+import { parseSlurmConf, slurmConfWord } from '../slurm/slurm-conf.js';
+
 /** What a SLURM plugin file says about itself. */
 export interface PluginInfo {
   file: string;
@@ -94,17 +96,6 @@ export function pluginFits(p: PluginInfo, slurmVersionNumber: number): boolean {
   return (p.versionNumber & mask) === (slurmVersionNumber & mask);
 }
 
-/** key=value lines of slurm.conf (last one wins, keys case-insensitive as SLURM reads them). */
-export function parseSlurmConf(text: string): Map<string, string> {
-  const conf = new Map<string, string>();
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/#.*$/, '').trim();
-    const m = /^([A-Za-z]+)\s*=\s*(\S+)/.exec(line);
-    if (m && !/^(NodeName|PartitionName|NodeSet|FrontendName|DownNodes)$/i.test(m[1]!)) conf.set(m[1]!.toLowerCase(), m[2]!);
-  }
-  return conf;
-}
-
 export interface InstalledDaemon {
   name: 'slurmctld' | 'slurmd';
   path: string;
@@ -144,16 +135,16 @@ export function installedDaemons(sbinDir?: string): InstalledDaemon[] {
 /** The plugin files a slurm.conf makes the daemons load: jobcomp/<x> from PluginDir and every plugstack.conf entry. */
 export function configuredPlugins(slurmConfPath: string): { file: string; daemon: 'slurmctld' | 'slurmd'; missing?: boolean }[] {
   const conf = parseSlurmConf(readFileSync(slurmConfPath, 'utf8'));
-  const pluginDirs = (conf.get('plugindir') ?? '').split(':').filter(Boolean);
+  const pluginDirs = (slurmConfWord(conf, 'plugindir') ?? '').split(':').filter(Boolean);
   const out: { file: string; daemon: 'slurmctld' | 'slurmd'; missing?: boolean }[] = [];
-  const jobComp = conf.get('jobcomptype');
+  const jobComp = slurmConfWord(conf, 'jobcomptype');
   if (jobComp && jobComp !== 'jobcomp/none') {
     const so = `${jobComp.replace('/', '_')}.so`;
     const file = pluginDirs.map((d) => path.join(d, so)).find((f) => existsSync(f));
     // Without PluginDir the daemon's compiled-in dir is used: name the file so the operator can pass it with --plugin.
     out.push(file ? { file, daemon: 'slurmctld' } : { file: path.join(pluginDirs[0] ?? '<PluginDir>', so), daemon: 'slurmctld', missing: true });
   }
-  const stack = conf.get('plugstackconfig') ?? path.join(path.dirname(slurmConfPath), 'plugstack.conf');
+  const stack = slurmConfWord(conf, 'plugstackconfig') ?? path.join(path.dirname(slurmConfPath), 'plugstack.conf');
   if (existsSync(stack)) {
     for (const raw of readFileSync(stack, 'utf8').split('\n')) {
       const f = raw.replace(/#.*$/, '').trim().split(/\s+/);

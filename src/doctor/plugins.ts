@@ -9,7 +9,9 @@
 // embedded relay starts), both with gridlink_runtime.so and libnode.
 import { join } from 'node:path';
 
-import { daemonsOf, listSlurmDaemons, slurmSetupOf, SLURM_CONF_FIX, DEFAULT_SPOOL_ROOT, type SlurmDaemon, type SlurmSetup } from './slurm.js';
+import { DEFAULT_SPOOL_ROOT, type SlurmSetup } from '../slurm/slurm-conf.js';
+import { daemonsOf, listSlurmDaemons, type SlurmDaemon } from '../slurm/slurm-daemons.js';
+import { slurmSetupOf, SLURM_CONF_FIX } from './slurm.js';
 import { fail, ok, type Check, type DoctorContext, type Outcome } from './types.js';
 
 function wanted(s: SlurmSetup, d: SlurmDaemon['name']): string[] {

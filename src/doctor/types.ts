@@ -1,6 +1,6 @@
 // types.ts - what a `gridlink doctor` check is and what it answers.
 import type { SupervisorConfig } from '../supervisor/config.js';
-import type { SlurmDaemon } from './slurm.js';
+import type { SlurmDaemon } from '../slurm/slurm-daemons.js';
 
 export type CheckStatus = 'ok' | 'fail' | 'skip';
 

@@ -5,26 +5,14 @@ import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import type { JobEvent, JobEventBytes } from './event.js';
-
-export interface AddonPos {
-  segment: number;
-  offset: number;
-  total: number;
-}
-
-/** What the addon decodes: JobEvent's numeric fields as they are, strings as raw bytes. */
-export interface AddonEvent extends Omit<JobEvent, 'formatVersion' | 'kind' | 'kindName' | 'bytes' | keyof JobEventBytes>, JobEventBytes {
-  version: number;
-  kind: number;
-}
+import type { AddonEvent, JobEventBytes, SpoolPosition } from './event.js';
 
 export interface AddonRecord {
   event?: AddonEvent;
   error?: string;
   payload?: Buffer;
-  pos: AddonPos;
-  next: AddonPos;
+  pos: SpoolPosition;
+  next: SpoolPosition;
 }
 
 export interface AddonStat {
@@ -33,7 +21,7 @@ export interface AddonStat {
   currentSegment: number;
   writtenBytes: number;
   ackedBytes: number;
-  ack: AddonPos;
+  ack: SpoolPosition;
   ackedSeq: number;
   rejectedFull: number;
   rejectedError: number;
@@ -44,7 +32,7 @@ export interface AddonStat {
 
 export interface AddonSpoolReader {
   read(max?: number): AddonRecord[];
-  ack(next: AddonPos, lastSeq: bigint): void;
+  ack(next: SpoolPosition, lastSeq: bigint): void;
   rewind(): void;
   sync(): void;
   stat(): AddonStat;

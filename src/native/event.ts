@@ -1,5 +1,6 @@
-// event.ts - the typed job event, as decoded from the spool by the addon.
-import type { AddonEvent, AddonPos } from './addon.js';
+// event.ts - the typed job event, as decoded from the spool by the addon
+// (the addon's raw shape, AddonEvent, and its conversion live here too, so
+// addon.ts depends on this file and not the other way round).
 import { decodeBytes } from './bytes.js';
 
 /** Event kinds, as numbered in native/gl_event.h. */
@@ -63,7 +64,17 @@ export interface JobEvent {
 }
 
 /** Where a record sits in the spool; ack a record's `next` to consume it. */
-export type SpoolPosition = AddonPos;
+export interface SpoolPosition {
+  segment: number;
+  offset: number;
+  total: number;
+}
+
+/** What the addon (addon.ts) decodes: JobEvent's numeric fields as they are, strings as raw bytes. */
+export interface AddonEvent extends Omit<JobEvent, 'formatVersion' | 'kind' | 'kindName' | 'bytes' | keyof JobEventBytes>, JobEventBytes {
+  version: number;
+  kind: number;
+}
 
 export function toJobEvent(e: AddonEvent): JobEvent {
   return {

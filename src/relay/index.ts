@@ -15,6 +15,7 @@ export { HookRunner, type GridlinkHooks, type GridlinkHookEvent, type HookName, 
 export { createRelayMetrics, type RelayMetrics } from './metrics.js';
 export { QuarantineFile, type QuarantineEntry } from './quarantine.js';
 export { createAuthenticator, type Authenticator } from './auth.js';
-export { createTransport, ingestUrl, type Answer, type HttpClientKind, type Transport } from './transport.js';
+export { createTransport } from './choose-transport.js';
+export { ingestUrl, type Answer, type HttpClientKind, type Transport } from './transport.js';
 export { toWireEvent } from './wire.js';
 export * from './protocol.js';

@@ -31,7 +31,8 @@ import { HookRunner, toHookEvent, type HookStats } from './hooks.js';
 import { createRelayMetrics, type RelayMetrics } from './metrics.js';
 import { MAX_BATCH_BYTES } from './protocol.js';
 import { QuarantineFile, type QuarantineEntry } from './quarantine.js';
-import { createTransport, type Answer, type Transport } from './transport.js';
+import { createTransport } from './choose-transport.js';
+import type { Answer, Transport } from './transport.js';
 import { batchOverheadBytes, buildBatchBody, toWireEvent, type BatchHeader } from './wire.js';
 
 export interface RelayStats {

@@ -1,13 +1,13 @@
 // transport.ts - POST one batch body to the reporter over one keep-alive
 // connection, and classify the answer the way protocol.ts defines it.
 //
-// Two HTTP clients behind one Transport: undici (the default) and Node's own
-// http/https (http_client=node), which the embedded runtime uses: undici
-// compiles its WebAssembly HTTP parser when it loads, ~11 MB of RSS in every
-// slurmctld and slurmd (bench/relay.ts). undici is imported only when chosen.
+// Two HTTP clients behind one Transport: undici (the default, here) and Node's
+// own http/https (http_client=node, transport-node.ts), which the embedded
+// runtime uses: undici compiles its WebAssembly HTTP parser when it loads,
+// ~11 MB of RSS in every slurmctld and slurmd (bench/relay.ts). undici is
+// imported only when chosen; choose-transport.ts picks one.
 import type { Dispatcher } from 'undici';
 
-import { createNodeTransport } from './transport-node.js';
 import { AUTH_HEADER, INGEST_PATH, ingestResultSchema, type IngestResult } from './protocol.js';
 
 export type HttpClientKind = 'undici' | 'node';
@@ -49,10 +49,6 @@ export interface TransportOptions {
   pipelining?: number;
   /** Default undici. */
   httpClient?: HttpClientKind;
-}
-
-export function createTransport(reporterUrl: string, opts: TransportOptions): Transport {
-  return opts.httpClient === 'node' ? createNodeTransport(reporterUrl, opts) : createUndiciTransport(reporterUrl, opts);
 }
 
 /**

@@ -16,12 +16,10 @@ import type { Reporter } from '../reporter/service.js';
 import { SlurmBackendError, type SlurmBackend } from '../slurm/backend.js';
 import { shortError } from '../txpipeline/errors.js';
 import { backoffMs } from '../util/backoff.js';
+import { CANCEL_ESCALATE_AFTER } from './cancel-escalation.js';
 import type { Action, Claims } from './claims.js';
 import type { SupervisorMetrics } from './metrics.js';
 import { closeUnsubmitted } from './runner.js';
-
-/** A cancellation failing this many times is escalated: error log, gridlink_cancellations_stuck, /healthz. */
-export const CANCEL_ESCALATE_AFTER = 10;
 
 export interface JobActionsOptions {
   claims: Claims;

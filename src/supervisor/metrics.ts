@@ -2,8 +2,8 @@
 // and the transaction pipeline register theirs on the same registry).
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
+import { CANCEL_ESCALATE_AFTER } from './cancel-escalation.js';
 import type { Claims } from './claims.js';
-import { CANCEL_ESCALATE_AFTER } from './job-actions.js';
 
 export interface SupervisorMetrics {
   claimsSent: Counter<'queue'>;

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../state/db.js';
 import { shortError } from './errors.js';
 import type { TxMetrics } from './metrics.js';
-import { FILLER_KIND } from './nonces.js';
+import { FILLER_KIND } from './kinds.js';
 import type { TxEvent, TxEventHandler } from './types.js';
 
 /** A handler threw: its state change is rolled back (savepoint) and retried later. */

@@ -7,14 +7,12 @@
 // transaction we did not sign); and holes below stored nonces, filled with
 // 0-value self-transfers.
 import { initialFees } from './fees.js';
+import { FILLER_KIND } from './kinds.js';
 import type { PipelineContext } from './context.js';
 import type { Follower } from './follower.js';
 import type { SendItem, Sender } from './sender.js';
 import type { SignedTx, UnsignedTx } from './signer.js';
 import type { TxRow } from './store.js';
-
-/** Kind of the 0-value self-transfers that fill nonce holes (no owner, no events). */
-export const FILLER_KIND = 'txpipeline.fill';
 
 export class Nonces {
   /** The next nonce to sign with. */

@@ -8,7 +8,7 @@ import { classifyRpcError, shortError, type RpcErrorClass } from './errors.js';
 import { bumpFees, includable, type Fees } from './fees.js';
 import { GWEI, type PipelineContext } from './context.js';
 import type { SignedTx, UnsignedTx } from './signer.js';
-import { FILLER_KIND } from './nonces.js';
+import { FILLER_KIND } from './kinds.js';
 import type { PendingRow, TxRow } from './store.js';
 
 /** Raw transactions per JSON-RPC batch. */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { checkPlugins } from '../../src/doctor/plugins.js';
-import { parsePluginOptions, readSlurmSetup, type SlurmDaemon } from '../../src/doctor/slurm.js';
+import { parsePluginOptions, readSlurmSetup } from '../../src/slurm/slurm-conf.js';
+import type { SlurmDaemon } from '../../src/slurm/slurm-daemons.js';
 import { ctxOf, slurmFiles, tmp } from './helpers.js';
 
 const daemon = (pid: number, name: SlurmDaemon['name'], conf: string, objects: string[]): SlurmDaemon => ({ pid, name, conf, objects: new Set(objects) });

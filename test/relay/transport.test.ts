@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { AUTH_HEADER, INGEST_PATH } from '../../src/relay/protocol.js';
-import { createTransport, type HttpClientKind, type Transport } from '../../src/relay/transport.js';
+import { createTransport } from '../../src/relay/choose-transport.js';
+import type { HttpClientKind, Transport } from '../../src/relay/transport.js';
 
 let server: Server | undefined;
 let transport: Transport | undefined;
