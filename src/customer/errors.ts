@@ -37,8 +37,10 @@ export function revertSentence(e: MetaSchedulerError, scene: ErrorScene): string
       return `the Meta-Scheduler may spend only ${cr(a.allowance)} of the ${cr(a.needed)} needed (another transaction changed the allowance): run the command again, it approves first`;
     case 'JobHotStatusOnly':
       return `${job} has already ended (${statusOf(a.current)}): nothing to ${scene.action === 'top-up' ? 'top up' : 'cancel'}; its credits were settled when it ended (${statusHint(scene)})`;
-    case 'InvalidTransition':
     case 'SameStatusError':
+      if (scene.action === 'cancel') return `${job} is already cancelled: nothing to do (${statusHint(scene)})`;
+      return `${job} already has that status: nothing to do (${statusHint(scene)})`;
+    case 'InvalidTransition':
       return `${job} can no longer be ${scene.action === 'cancel' ? 'cancelled' : 'changed'} (it is ending or has ended): see ${statusHint(scene)}`;
     case 'AlreadyDone':
       return `a cancel of ${job} was already requested: its provider stops it and reports its end (follow it with ${statusHint(scene)})`;

@@ -87,6 +87,7 @@ describe('revert sentences', () => {
     );
     expect(revertSentence(revert('InvalidJob'), { action: 'status', jobId: JOB })).toMatch(/^no job 0xabab.* on this Meta-Scheduler: check the id \(gridlink job status lists your jobs\)/);
     expect(revertSentence(revert('AlreadyDone'), { action: 'cancel', jobId: JOB })).toMatch(/a cancel of job .* was already requested: its provider stops it/);
+    expect(revertSentence(revert('SameStatusError'), { action: 'cancel', jobId: JOB })).toBe(`job ${JOB} is already cancelled: nothing to do (gridlink job status ${JOB})`);
     expect(revertSentence(revert('NoProvider'), { action: 'submit' })).toMatch(/^no provider matches these resources: ask for fewer/);
     expect(revertSentence(revert('NewJobRequestDisabled'), { action: 'submit' })).toMatch(/disabled new jobs: try again later/);
     expect(revertSentence(revert('InvalidJobDefinition'), { action: 'submit' })).toMatch(/give --tasks, --cpus-per-task and --mem-per-cpu above 0/);
