@@ -55,6 +55,8 @@ function skipReason(t: Task): string {
     const m = /\(skipped: (.+)\)\s*$/.exec(s.name);
     if (m?.[1]) return m[1];
   }
+  for (let s: Task | undefined = t.suite; s; s = s.suite)
+    if (s.result?.state === 'fail') return 'not run: a hook of its suite or file failed (its error is above)';
   return t.mode === 'todo' ? 'todo' : 'no reason given (add one: ctx.skip(note) or a "(skipped: why)" title)';
 }
 
