@@ -127,6 +127,7 @@ describe('relay configuration', () => {
       auth: { kind: 'munge' },
       batchMaxRecords: 500,
       batchMaxBytes: 1024 * 1024,
+      batchesInFlight: 4,
       pollIntervalMs: 1000,
       backoff: { initialMs: 200, maxMs: 30_000, factor: 2 },
       quarantineFile: '/var/spool/gridlink/slurmd/quarantine.jsonl',
@@ -135,8 +136,8 @@ describe('relay configuration', () => {
       httpClient: 'undici',
     });
     expect(runtime).toEqual({ logFile: '/var/log/gl.log', logLevel: undefined });
-    const c2 = parseRelayOptions(['spool=/s', 'reporter=https://r', 'daemon=slurmctld', 'batch-max-records=20', 'backoff_max_ms=5000', 'munge_socket=/run/m.sock']).config;
-    expect(c2).toMatchObject({ daemon: 'slurmctld', batchMaxRecords: 20, backoff: { initialMs: 200, maxMs: 5000 }, auth: { kind: 'munge', socket: '/run/m.sock' } });
+    const c2 = parseRelayOptions(['spool=/s', 'reporter=https://r', 'daemon=slurmctld', 'batch-max-records=20', 'batches_in_flight=1', 'backoff_max_ms=5000', 'munge_socket=/run/m.sock']).config;
+    expect(c2).toMatchObject({ daemon: 'slurmctld', batchMaxRecords: 20, batchesInFlight: 1, backoff: { initialMs: 200, maxMs: 5000 }, auth: { kind: 'munge', socket: '/run/m.sock' } });
   });
 
   it('refuses what it cannot run with, naming the field', () => {
