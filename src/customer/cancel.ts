@@ -6,6 +6,7 @@ import type { Hex } from 'viem';
 import type { CustomerContext } from './context.js';
 import { JobStatus } from '../metascheduler/status.js';
 import { CustomerError, explain } from './errors.js';
+import { withTxRetry } from './tx-retry.js';
 
 export interface CancelResult {
   jobId: Hex;
@@ -23,7 +24,7 @@ export async function cancel(ctx: CustomerContext, p: { jobId: Hex }): Promise<C
       throw new CustomerError(`job ${p.jobId} has already ended (${JobStatus[job.status]}): nothing to cancel; its credits were settled when it ended (gridlink job status ${p.jobId})`);
     }
     if (job.hasCancelRequest) throw new CustomerError(`a cancel of job ${p.jobId} was already requested: its provider stops it and reports its end (follow it with gridlink job status ${p.jobId})`);
-    const r = await ctx.client.cancelJob(p.jobId);
+    const r = await withTxRetry(() => ctx.client.cancelJob(p.jobId));
     return { jobId: p.jobId, requested: r.requested, transactionHash: r.hash };
   } catch (e) {
     throw explain(e, scene);

@@ -6,6 +6,7 @@ import { formatUnits, type Address, type Hex } from 'viem';
 
 import { isMetaSchedulerError, isViemError, MetaSchedulerError, toMetaSchedulerError } from '../metascheduler/errors.js';
 import { JobStatus, jobStatusName } from '../metascheduler/status.js';
+import { isAccountRace } from './tx-retry.js';
 
 export class CustomerError extends Error {
   override readonly name = 'CustomerError';
@@ -75,6 +76,9 @@ export function explain(err: unknown, scene: ErrorScene): Error {
   if (isViemError(err) && NET.test(`${err.shortMessage} ${err.message}`)) {
     return new CustomerError(`the chain${scene.rpcUrl ? ` at ${scene.rpcUrl}` : ''} did not answer (${err.shortMessage}): is the RPC URL right (--rpc-url), is the node up?`, { cause: err });
   }
-  if (isViemError(err)) return new CustomerError(err.shortMessage, { cause: err });
+  if (isViemError(err)) {
+    const details = (err as { details?: unknown }).details;
+    return new CustomerError(`${err.shortMessage.replace(/\.$/, '')}${typeof details === 'string' && details ? `: ${details.split('\n')[0]}` : ''}${isAccountRace(err) ? ' (another transaction of this account got in first: run the command again)' : ''}`, { cause: err });
+  }
   return err instanceof Error ? err : new Error(String(err));
 }

@@ -17,3 +17,4 @@ export * from './logs.js';
 export * from './follow.js';
 export * from './view.js';
 export * from './output-file.js';
+export * from './tx-retry.js';

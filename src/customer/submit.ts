@@ -7,6 +7,7 @@ import type { Hex } from 'viem';
 
 import type { CustomerContext } from './context.js';
 import { CustomerError, explain } from './errors.js';
+import { withTxRetry } from './tx-retry.js';
 import { quote, type Quote } from './quote.js';
 import { DEFAULT_RESOURCES, toJobDefinition, type JobResources } from './resources.js';
 import { checkScript } from './script.js';
@@ -57,7 +58,7 @@ export async function submit(ctx: CustomerContext, p: SubmitParameters): Promise
   }
   p.onStep?.('uploaded', hash);
   try {
-    const r = await ctx.client.requestNewJob(toJobDefinition(resources, hash), q.lockedCredits, name, false);
+    const r = await withTxRetry(() => ctx.client.requestNewJob(toJobDefinition(resources, hash), q.lockedCredits, name, false));
     p.onStep?.('requested', r.jobId);
     return { jobId: r.jobId, batchLocationHash: hash, quote: q, transactionHash: r.hash };
   } catch (e) {

@@ -8,6 +8,7 @@ import { perMinute } from '../metascheduler/billing.js';
 import { JobStatus } from '../metascheduler/status.js';
 import type { CustomerContext } from './context.js';
 import { CustomerError, explain } from './errors.js';
+import { withTxRetry } from './tx-retry.js';
 import { quote } from './quote.js';
 
 export interface TopUpParameters {
@@ -46,7 +47,7 @@ export async function topUp(ctx: CustomerContext, p: TopUpParameters): Promise<T
     if (amount <= 0n) throw new CustomerError('a top-up of 0 credits changes nothing: give a positive --minutes or --credits');
     const balance = await ctx.client.getCreditBalance(ctx.customer);
     if (balance < amount) throw new CustomerError(`not enough credits: account ${ctx.customer} holds ${formatUnits(balance, 18)} credits, the top-up needs ${formatUnits(amount, 18)}`);
-    const r = await ctx.client.topUpJob(p.jobId, amount);
+    const r = await withTxRetry(() => ctx.client.topUpJob(p.jobId, amount));
     return { jobId: p.jobId, addedCredits: amount, addedMinutes: perMin ? amount / perMin : null, transactionHash: r.hash };
   } catch (e) {
     throw explain(e, scene);

@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { connectionParameters, parseCredits, parseMinutes } from '../../src/cli/job-connection.js';
 import { explain, revertSentence } from '../../src/customer/errors.js';
+import { isAccountRace, withTxRetry } from '../../src/customer/tx-retry.js';
 import { outputElsewhere, outputPath } from '../../src/customer/output-file.js';
 import { parseCount, parseMemSize, toJobDefinition } from '../../src/customer/resources.js';
 import { checkScript, MAX_SCRIPT_BYTES } from '../../src/customer/script.js';
@@ -97,6 +98,22 @@ describe('revert sentences', () => {
     const c = createPublicClient({ transport: http('http://127.0.0.1:9', { retryCount: 0, timeout: 2000 }) });
     const err = await c.getBlockNumber().catch((e: unknown) => e);
     expect(explain(err, { action: 'status', rpcUrl: 'http://127.0.0.1:9' }).message).toMatch(/^the chain at http:\/\/127\.0\.0\.1:9 did not answer .*is the RPC URL right \(--rpc-url\), is the node up\?$/);
+  });
+});
+
+describe('transactions racing on one account', () => {
+  it('are retried when another transaction took the nonce or the allowance, not when the contract refuses', async () => {
+    const nonce = Object.assign(new Error('Transaction creation failed.'), { shortMessage: 'Transaction creation failed.', version: 'viem@2', details: 'nonce too low', cause: new Error('Nonce provided for the transaction is lower than the current nonce of the account.') });
+    expect(isAccountRace(nonce)).toBe(true);
+    expect(isAccountRace(revert('ERC20InsufficientAllowance', ['0x1111111111111111111111111111111111111111', 0n, 1n]))).toBe(true);
+    expect(isAccountRace(revert('InsufficientFunds', [1n, 2n]))).toBe(false);
+    expect(explain(nonce, { action: 'submit' }).message).toBe('Transaction creation failed: nonce too low (another transaction of this account got in first: run the command again)');
+    let calls = 0;
+    await expect(withTxRetry(async () => (++calls < 3 ? Promise.reject(nonce) : 'mined'))).resolves.toBe('mined');
+    expect(calls).toBe(3);
+    calls = 0;
+    await expect(withTxRetry(async () => (++calls, Promise.reject(revert('InvalidJob'))))).rejects.toThrow(/InvalidJob/);
+    expect(calls).toBe(1);
   });
 });
 
