@@ -66,7 +66,7 @@ describe('long-running commands exit 0 within 5 s of SIGTERM', () => {
       '--chain-id', String(market.chainId),
       '--meta-scheduler', market.metaScheduler,
       '--key-file', providerKeyFile(dir, market.provider.privateKey),
-      '--poll-ms', '10000', // heads over the WebSocket, not polling, move it
+      '--poll-ms', '60000', // heads over the WebSocket, not polling, move it
       '--no-reconcile-slurm',
       '--metrics-listen', `127.0.0.1:${metricsPort}`,
     ]);
@@ -78,9 +78,10 @@ describe('long-running commands exit 0 within 5 s of SIGTERM', () => {
       }
     };
     await waitFor('the reporter healthy', async () => (await healthz())?.ok === true, 60_000);
-    // With --poll-ms 10000, the processed head follows the chain within seconds only through the new-head subscription.
+    // With --poll-ms 60000 (the most it takes), the processed head follows the chain within the
+    // minute only through the new-head subscription (an 8 s bound was reached at load 15).
     const h0 = Number((await healthz())!.head);
-    await waitFor('the processed head to follow new heads', async () => Number((await healthz())?.head) >= h0 + 2, 8_000);
+    await waitFor('the processed head to follow new heads', async () => Number((await healthz())?.head) >= h0 + 2, 50_000);
 
     const spool = tempDir('gl-shutdown-spool-');
     appendJobs(spool.dir, 20);
