@@ -55,9 +55,11 @@ function skipReason(t: Task): string {
     const m = /\(skipped: (.+)\)\s*$/.exec(s.name);
     if (m?.[1]) return m[1];
   }
+  if (t.mode === 'todo') return 'todo';
+  if (t.mode === 'skip') return 'not selected (it.skip, or outside a -t / file filter)';
   for (let s: Task | undefined = t.suite; s; s = s.suite)
     if (s.result?.state === 'fail') return 'not run: a hook of its suite or file failed (its error is above)';
-  return t.mode === 'todo' ? 'todo' : 'no reason given (add one: ctx.skip(note) or a "(skipped: why)" title)';
+  return 'no reason given (add one: ctx.skip(note) or a "(skipped: why)" title)';
 }
 
 function walk(tasks: Task[], file: string, acc: LaneSummary): void {

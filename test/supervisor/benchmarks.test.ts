@@ -86,7 +86,9 @@ describe('runBenchmarks on a 2-node cluster (quick mode)', () => {
     hpcc: { enabled: true, memoryFraction: 0.25, quick: true },
     fio: { enabled: true, directory: fioDir, sizeMB: 16 },
     timeoutMinutes: 3,
-    environment: { SLURM_CONF: cluster.confPath, OMPI_MCA_btl: 'self,tcp' },
+    // Both "nodes" are this host's loopback: OpenMPI's TCP must not wander onto other
+    // interfaces (docker0 and podman's bridges, once the container suites ran, hang hpcc).
+    environment: { SLURM_CONF: cluster.confPath, OMPI_MCA_btl: 'self,tcp', OMPI_MCA_btl_tcp_if_include: 'lo', OMPI_MCA_oob_tcp_if_include: 'lo' },
     pollMs: 250,
     ...over,
   });

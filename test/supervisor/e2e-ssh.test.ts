@@ -34,7 +34,7 @@ beforeAll(async () => {
         ssh: { host: sshd.host, port: sshd.port, privateKeyPath: sshd.clientKeyPath, hostKey: sshd.hostPublicKey, slurmConf: cluster.confPath },
       };
       // OMPI_MCA_btl: both "nodes" are this host, where OpenMPI's shared-memory transport collides with itself.
-      c.benchmarks = { enabled: true, quick: true, user: bench.name, workDir: join(bench.home, `bench-${Date.now()}`), fioSizeMB: 16, timeoutMinutes: 3, environment: { OMPI_MCA_btl: 'self,tcp' } };
+      c.benchmarks = { enabled: true, quick: true, user: bench.name, workDir: join(bench.home, `bench-${Date.now()}`), fioSizeMB: 16, timeoutMinutes: 3, environment: { OMPI_MCA_btl: 'self,tcp', OMPI_MCA_btl_tcp_if_include: 'lo', OMPI_MCA_oob_tcp_if_include: 'lo' } };
     },
     180_000,
   );
