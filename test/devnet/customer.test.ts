@@ -5,7 +5,6 @@
 // Hostile scripts (no #!, DOS line breaks, a NUL byte) are refused before
 // any credit moves: the balance and the account's job list are unchanged.
 // At the end the balance is down by exactly the jobs' costs.
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -17,32 +16,15 @@ import { devnetCustomer } from '../../src/customer/devnet.js';
 import type { JobView } from '../../src/customer/view.js';
 import type { DevnetState } from '../../src/devnet/state.js';
 import { packageRoot } from '../../src/native/index.js';
+import { DEVNET_START_MS, runScript, type Run } from './run-script.js';
 
 const parent = mkdtempSync('/tmp/gl-customer-test-');
 chmodSync(parent, 0o755); // customers' homes are below it
 const dir = join(parent, 'devnet');
 const env = { ...process.env, GRIDLINK_DEVNET_DIR: dir };
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(script: string, args: string[], timeoutMs = 120_000): Promise<Run> {
-  const p = spawn(process.execPath, ['--import', 'tsx', join(packageRoot, script), ...args], { cwd: packageRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const t = setTimeout(() => {
-    stderr += `\n[test: no exit after ${timeoutMs / 1000} s, SIGINT]`;
-    p.kill('SIGINT');
-  }, timeoutMs);
-  return new Promise((resolve) => p.on('close', (code) => (clearTimeout(t), resolve({ code, stdout, stderr }))));
-}
-/** 400 s: the devnet waits for the machine's SLURM cluster lock while another test's cluster holds it. */
-const devnet = (...a: string[]) => run('src/devnet/main.ts', a, 400_000);
+const run = (script: string, args: string[], timeoutMs = 120_000): Promise<Run> => runScript(env, script, args, timeoutMs);
+const devnet = (...a: string[]) => run('src/devnet/main.ts', a, DEVNET_START_MS);
 const job = (...a: string[]) => run('src/cli/main.ts', ['job', ...a]);
 const show = (r: Run) => `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
 

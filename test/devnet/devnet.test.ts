@@ -22,6 +22,7 @@ import type { DevnetState } from '../../src/devnet/state.js';
 import { runDemoJob } from '../../src/devnet/watch.js';
 import { runningSupervisors, type StatusView } from '../../src/cli/status.js';
 import { packageRoot } from '../../src/native/index.js';
+import { DEVNET_START_MS, runScript, type Run } from './run-script.js';
 
 const parent = mkdtempSync('/tmp/gl-devnet-test-');
 chmodSync(parent, 0o755); // customers' homes are below it
@@ -29,19 +30,8 @@ const dir = join(parent, 'devnet');
 const env = { ...process.env, GRIDLINK_DEVNET_DIR: dir };
 
 /** The command's exit code and output; SIGINT (the launcher then stops what it started) after timeoutMs. */
-function run(script: string, args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const p = spawn(process.execPath, ['--import', 'tsx', join(packageRoot, script), ...args], { cwd: packageRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const t = setTimeout(() => {
-    stderr += `\n[test: no exit after ${timeoutMs / 1000} s, SIGINT]`;
-    p.kill('SIGINT');
-  }, timeoutMs);
-  return new Promise((resolve) => p.on('close', (code) => (clearTimeout(t), resolve({ code, stdout, stderr }))));
-}
-const devnet = (...a: string[]) => run('src/devnet/main.ts', a, 170_000);
+const run = (script: string, args: string[], timeoutMs = 60_000): Promise<Run> => runScript(env, script, args, timeoutMs);
+const devnet = (...a: string[]) => run('src/devnet/main.ts', a, DEVNET_START_MS);
 
 interface DoctorLine {
   check: string;
@@ -270,4 +260,4 @@ it('starts in the background, runs a paid job, shows it in status, refuses a sec
   const twice = await devnet('down');
   expect(twice.code).toBe(0);
   expect(twice.stdout).toMatch(/nothing to stop/);
-}, 480_000);
+}, 900_000); // the devnet start alone may take DEVNET_START_MS

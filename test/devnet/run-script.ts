@@ -1,0 +1,31 @@
+// run-script.ts - one of the project's entry points (src/devnet/main.ts,
+// src/cli/main.ts) as a child process, as a person runs it: its exit code and
+// output, SIGINT after a deadline (the devnet's launcher then stops what it
+// started). Shared by the devnet's test files.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+import { packageRoot } from '../../src/native/index.js';
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starting a devnet may wait for the machine's SLURM cluster lock while another test's cluster holds it. */
+export const DEVNET_START_MS = 400_000;
+
+/** `node --import tsx SCRIPT ARGS` in `env`; SIGINT after timeoutMs. */
+export function runScript(env: NodeJS.ProcessEnv, script: string, args: string[], timeoutMs: number): Promise<Run> {
+  const p = spawn(process.execPath, ['--import', 'tsx', join(packageRoot, script), ...args], { cwd: packageRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const t = setTimeout(() => {
+    stderr += `\n[test: no exit after ${timeoutMs / 1000} s, SIGINT]`;
+    p.kill('SIGINT');
+  }, timeoutMs);
+  return new Promise((resolve) => p.on('close', (code) => (clearTimeout(t), resolve({ code, stdout, stderr }))));
+}
