@@ -15,7 +15,6 @@ import { createCustomerContext } from '../../src/customer/context.js';
 import { devnetCustomer } from '../../src/customer/devnet.js';
 import type { JobView } from '../../src/customer/view.js';
 import type { DevnetState } from '../../src/devnet/state.js';
-import { packageRoot } from '../../src/native/index.js';
 import { DEVNET_START_MS, runScript, type Run } from './run-script.js';
 
 const parent = mkdtempSync('/tmp/gl-customer-test-');
