@@ -52,7 +52,7 @@ export function relayCommand(): Command {
     .option('--hooks <file>', 'absolute path of a JS module exporting onJobStart / onJobEnd / onJobComplete')
     .option('--hook-timeout-ms <ms>', 'time limit of one hook call (default: 2000)', nonNegative('--hook-timeout-ms'))
     .option('--quarantine <file>', 'where records the reporter rejects go (default: <spool>/quarantine.jsonl)')
-    .option('--batch-max-records <n>', 'records per batch (default: 500)', nonNegative('--batch-max-records'))
+    .option('--batch-max-records <n>', 'records per batch (default: 2000; batch_max_bytes caps it too)', nonNegative('--batch-max-records'))
     .option('--batch-max-bytes <n>', 'bytes per batch body (default: 1048576; 65536 to 4194304)', nonNegative('--batch-max-bytes'))
     .option('--batches-in-flight <n>', 'batches sent before the first one is answered, pipelined on one connection (default: 4; 1 to 16)', nonNegative('--batches-in-flight'))
     .option('--request-timeout-ms <ms>', 'time limit of one POST (default: 30000)', nonNegative('--request-timeout-ms'))

@@ -125,7 +125,7 @@ describe('relay configuration', () => {
       daemon: 'slurmd',
       host: hostname(),
       auth: { kind: 'munge' },
-      batchMaxRecords: 500,
+      batchMaxRecords: 2000,
       batchMaxBytes: 1024 * 1024,
       batchesInFlight: 4,
       pollIntervalMs: 1000,
