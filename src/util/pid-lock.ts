@@ -62,6 +62,12 @@ export interface TryLockOptions {
 export function tryLock<T extends LockHolder>(file: string, record: T, o: TryLockOptions = {}): TryLockResult {
   let stale: (LockHolder & Record<string, unknown>) | undefined;
   for (let attempt = 0; attempt < (o.attempts ?? 10); attempt++) {
+    // A live holder: answered without writing anything. Callers poll, and a
+    // relay watches its spool directory, where the lock lives: a private file
+    // written and removed at every poll woke it at once, for ever (a busy loop
+    // of fsync and unlink that starved its event loop).
+    const current = readLockHolder(file);
+    if (current && holderAlive(current)) return { taken: false, holder: current };
     // Write to a private file and hard-link it into place.
     const tmp = `${file}.${process.pid}`;
     try {
