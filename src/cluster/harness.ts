@@ -471,6 +471,7 @@ class SlurmCluster implements Cluster {
     const deadline = Date.now() + this.opts.startTimeoutMs;
     let lastState = '(no answer)';
     let pinged = false;
+    let pingAnswer = '';
     for (;;) {
       for (const d of this.daemons()) {
         if (d && !d.running()) {
@@ -481,6 +482,7 @@ class SlurmCluster implements Cluster {
       if (!pinged) {
         const r = await this.run('scontrol', ['ping'], { allowFail: true, timeoutMs: 10_000 });
         pinged = r.code === 0 && /is UP/.test(r.stdout);
+        pingAnswer = `${r.stdout}${r.stderr}`.trim().split('\n').slice(-3).join(' | ');
       }
       if (pinged) {
         // One line per node (-N): "<name> <state>".
@@ -500,7 +502,7 @@ class SlurmCluster implements Cluster {
       if (Date.now() >= deadline) {
         throw new Error(
           `cluster ${what}: not ready within ${this.opts.startTimeoutMs} ms ` +
-            `(controller ${pinged ? 'up' : 'not answering'}, node states ${lastState})\n${this.logTails()}`,
+            `(controller ${pinged ? 'up' : `not answering: scontrol ping said ${JSON.stringify(pingAnswer)}`}, node states ${lastState})\n${this.logTails()}`,
         );
       }
       await sleep(100);
