@@ -157,6 +157,9 @@ for (const r of results) {
         ` in ${r.seconds.toFixed(0)} s (${exit})${laneOk ? '' : ': FAILED'}\n`,
     );
     for (const f of s.failedFiles ?? []) process.stdout.write(`${r.prefix}  failed: ${path.relative(root, f)}\n`);
+    // where the lane's time went: its slowest files, on one line
+    const slowest = (s.fileTimes ?? []).slice(0, 8).map((k) => `${path.basename(k.file, '.test.ts')} ${(k.ms / 1000).toFixed(0)}`);
+    if (slowest.length) process.stdout.write(`${r.prefix}  slowest files (s): ${slowest.join(', ')}\n`);
     // test/summary-reporter.ts: a skip is never silent, and a test near its own timeout is named
     for (const k of s.skippedTests ?? []) process.stdout.write(`${r.prefix}  skipped: ${k.file} > ${k.name}: ${k.reason}\n`);
     for (const k of s.slowTests ?? [])

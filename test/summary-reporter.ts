@@ -4,7 +4,8 @@
 //   - every skipped test, with its reason (the note of `ctx.skip(note)`, or
 //     the reason a `describe.skipIf` title carries), so a skip is never silent;
 //   - every test that took more than a third of its own timeout: a test that
-//     lives near its limit fails at random on a loaded machine (issue 22).
+//     lives near its limit fails at random on a loaded machine (issue 22);
+//   - the slowest files, with their durations: where a lane's time goes.
 // When GRIDLINK_TEST_SUMMARY names a file (scripts/run-tests.mjs gives each
 // lane a file of its own), the same is written there as JSON, for the
 // runner's combined summary.
@@ -36,7 +37,12 @@ export interface LaneSummary {
   failedFiles: string[];
   skippedTests: SkippedTest[];
   slowTests: SlowTest[];
+  /** Every file's wall time (collection, hooks and tests), slowest first. */
+  fileTimes: { file: string; ms: number }[];
 }
+
+/** How many of the slowest files the summary names. */
+export const SLOWEST_FILES = 12;
 
 /** The fraction of its timeout above which a test is listed as slow. */
 export const SLOW_FRACTION = 1 / 3;
@@ -83,8 +89,11 @@ function walk(tasks: Task[], file: string, acc: LaneSummary): void {
 
 /** Counts and lists of one run. */
 export function summarize(files: File[], errors: unknown[], root = process.cwd()): LaneSummary {
-  const acc: LaneSummary = { passed: 0, failed: 0, skipped: 0, files: files.length, failedFiles: [], skippedTests: [], slowTests: [] };
+  const acc: LaneSummary = { passed: 0, failed: 0, skipped: 0, files: files.length, failedFiles: [], skippedTests: [], slowTests: [], fileTimes: [] };
   for (const f of files) walk(f.tasks, relative(root, f.filepath), acc);
+  acc.fileTimes = files
+    .map((f) => ({ file: relative(root, f.filepath), ms: Math.round((f.collectDuration ?? 0) + (f.setupDuration ?? 0) + (f.result?.duration ?? 0)) }))
+    .sort((a, b) => b.ms - a.ms);
   // a file that failed to load has no tests but did fail
   acc.failed += files.filter((f) => f.result?.state === 'fail' && f.tasks.length === 0).length + errors.length;
   acc.failedFiles = files.filter((f) => f.result?.state === 'fail').map((f) => f.filepath);
@@ -92,8 +101,9 @@ export function summarize(files: File[], errors: unknown[], root = process.cwd()
 }
 
 /** The lines a person reads: skipped tests with reasons, then tests near their timeout. */
-export function formatLists(s: Pick<LaneSummary, 'skippedTests' | 'slowTests'>): string[] {
+export function formatLists(s: Pick<LaneSummary, 'skippedTests' | 'slowTests'> & Partial<Pick<LaneSummary, 'fileTimes'>>): string[] {
   const lines: string[] = [];
+  for (const k of (s.fileTimes ?? []).slice(0, SLOWEST_FILES)) lines.push(`slowest file: ${k.file}: ${(k.ms / 1000).toFixed(0)} s`);
   for (const k of s.skippedTests) lines.push(`skipped: ${k.file} > ${k.name}: ${k.reason}`);
   for (const k of s.slowTests)
     lines.push(`near its timeout: ${k.file} > ${k.name}: ${(k.ms / 1000).toFixed(1)} s of ${(k.timeoutMs / 1000).toFixed(0)} s`);
