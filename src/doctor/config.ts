@@ -19,6 +19,8 @@ export const configCheck: Check = {
   name: 'config',
   run: async (ctx): Promise<Outcome> => {
     if (ctx.configError) return fail(ctx.configError, `fix ${ctx.configFile ?? 'the file'} (docs/supervisor-config.md)`);
+    if (!ctx.config && ctx.roles?.includes('supervisor'))
+      return fail('this host is the supervisor (--role supervisor) but no configuration was given', 'give the supervisor configuration with --config FILE');
     if (!ctx.config) return skip('no supervisor configuration given (--config FILE): the chain, key, reporter, LDAP and sbatch checks are skipped');
     return ok(`${ctx.configFile} loaded`);
   },

@@ -1,5 +1,7 @@
-// plugins.ts - check `plugins`: slurm.conf loads jobcomp/provider,
-// plugstack.conf loads spank_provider.so, and the running daemons have them
+// plugins.ts - check `plugins`, for the SLURM roles of this host
+// (roles.ts): on the controller slurm.conf loads jobcomp/provider, on a
+// compute node plugstack.conf loads spank_provider.so, and the daemons
+// running here have them
 // (and gridlink_runtime.so when the relay is embedded) mapped: a daemon
 // started before the configuration changed, or one that refused the plugin
 // (another SLURM version: `gridlink plugins check`), runs without it.
@@ -10,9 +12,10 @@
 import { join } from 'node:path';
 
 import { DEFAULT_SPOOL_ROOT, type SlurmSetup } from '../slurm/slurm-conf.js';
-import { daemonsOf, listSlurmDaemons, type SlurmDaemon } from '../slurm/slurm-daemons.js';
+import type { SlurmDaemon } from '../slurm/slurm-daemons.js';
+import { describeRoles, hostRolesOf, notSlurmHost } from './roles.js';
 import { slurmSetupOf, SLURM_CONF_FIX } from './slurm.js';
-import { fail, ok, type Check, type DoctorContext, type Outcome } from './types.js';
+import { fail, ok, skip, type Check, type DoctorContext, type Outcome } from './types.js';
 
 function wanted(s: SlurmSetup, d: SlurmDaemon['name']): string[] {
   if (d === 'slurmctld') return s.jobcomp ? ['jobcomp_provider.so', ...(s.jobcomp.runtime ? ['gridlink_runtime.so'] : [])] : [];
@@ -22,22 +25,31 @@ function wanted(s: SlurmSetup, d: SlurmDaemon['name']): string[] {
 export function checkPlugins(ctx: DoctorContext): Outcome {
   const s = slurmSetupOf(ctx);
   if (s instanceof Error) return fail(s.message, SLURM_CONF_FIX);
+  const roles = hostRolesOf(ctx, s);
+  if (roles.slurm.size === 0) return skip(notSlurmHost(roles, s.conf));
   const problems: string[] = [];
   const fixes: string[] = [];
   const dir = s.pluginDirs.find((p) => p.includes('gridlink')) ?? s.pluginDirs[0] ?? '/usr/lib/x86_64-linux-gnu/slurm-wlm';
   const reporter = ctx.config ? `http://${ctx.config.ingest.listen.host}:${ctx.config.ingest.listen.port}` : 'http://SUPERVISOR:7390';
-  if (!s.jobcomp) {
+  if (roles.slurm.has('slurmctld') && !s.jobcomp) {
     problems.push(`${s.conf} has JobCompType=${s.jobCompType ?? '(none)'}`);
     fixes.push(`add to ${s.conf}: JobCompType=jobcomp/provider and JobCompLoc=spool=${join(DEFAULT_SPOOL_ROOT, 'slurmctld')},reporter=${reporter}, then restart slurmctld`);
   }
-  if (!s.spank) {
+  if (roles.slurm.has('slurmd') && !s.spank) {
     problems.push(s.plugstackError ? `cannot read ${s.plugstack} (${s.plugstackError})` : `${s.plugstack} has no spank_provider.so line`);
     fixes.push(`add to ${s.plugstack} (PlugStackConfig): required ${join(dir, 'spank_provider.so')} spool=${join(DEFAULT_SPOOL_ROOT, 'slurmd')} reporter=${reporter}, then restart every slurmd`);
   }
-  const daemons = daemonsOf(s.conf, (ctx.daemons ?? listSlurmDaemons)());
+  const daemons = roles.daemons;
   const seen: string[] = [];
   for (const name of ['slurmctld', 'slurmd'] as const) {
+    if (!roles.slurm.has(name)) continue;
     const mine = daemons.filter((d) => d.name === name);
+    const role = name === 'slurmctld' ? 'controller' : 'compute';
+    if (mine.length === 0 && !roles.unknown) {
+      problems.push(`${name} does not run on this host (${roles.host}), which is ${role === 'controller' ? 'the controller' : 'a compute node'}: ${roles.roles.get(role)}`);
+      fixes.push(`start ${name} with ${s.conf} (systemctl start ${name}; its log says why it stopped), or give this host's roles with --role`);
+      continue;
+    }
     const want = wanted(s, name);
     if (mine.length === 0 || want.length === 0) continue;
     const missing = mine.map((d) => ({ d, lacks: want.filter((o) => !d.objects.has(o)) })).filter((m) => m.lacks.length > 0);
@@ -51,12 +63,12 @@ export function checkPlugins(ctx: DoctorContext): Outcome {
     }
     if (missing.length === 0) seen.push(`${name} (pid${mine.length > 1 ? 's' : ''} ${mine.map((d) => d.pid).join(', ')}) maps ${want.join(' + ')}`);
   }
-  if (daemons.length === 0) {
-    problems.push(`neither slurmctld nor slurmd runs on this host with ${s.conf}`);
-    fixes.push('run doctor on the controller and on a compute node, with the slurm.conf their daemons use');
+  if (roles.unknown && daemons.length === 0) {
+    problems.push(`neither slurmctld nor slurmd runs on this host (${roles.host}) with ${s.conf}, which names it neither SlurmctldHost nor a node`);
+    fixes.push('run doctor on the controller and on a compute node, with the slurm.conf their daemons use (or give this host\'s roles with --role)');
   }
   if (problems.length > 0) return fail(problems.join('; '), [...new Set(fixes)].join('; '));
-  return ok(seen.join('; '));
+  return ok(`${roles.unknown ? '' : `${roles.host} is ${describeRoles(roles)}: `}${seen.join('; ')}`);
 }
 
 export const pluginsCheck: Check = { name: 'plugins', run: async (ctx) => checkPlugins(ctx) };

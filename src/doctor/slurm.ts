@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { readSlurmSetup, type PluginOptions, type SlurmSetup } from '../slurm/slurm-conf.js';
-import { fail, ok, skip, type Outcome } from './types.js';
+import { hostRolesOf, notSlurmHost } from './roles.js';
+import { fail, ok, skip, type DoctorContext, type Outcome } from './types.js';
 
 export const RELAY_LOCK = 'relay.lock'; // src/relay/relay.ts RELAY_LOCK_FILE (not imported: that pulls in the whole relay)
 
@@ -64,19 +65,25 @@ export const SLURM_CONF_FIX = 'give the cluster\'s slurm.conf with --slurm-conf 
 export type SpoolVerdict = string | { problem: string; fix: string };
 
 /**
- * Runs `each` on every configured spool and folds the verdicts into one
- * outcome (the spool, drain and runtime checks): ok with every line, or fail
- * with every problem and every fix. A slurm.conf that cannot be read fails;
- * no gridlink plugin configured skips.
+ * Runs `each` on every configured spool of a daemon of this host's roles
+ * (roles.ts: the controller's jobcomp spool, a compute node's SPANK spool)
+ * and folds the verdicts into one outcome (the spool, drain and runtime
+ * checks): ok with every line, or fail with every problem and every fix. A
+ * slurm.conf that cannot be read fails; no gridlink plugin configured, or
+ * none of this host's, skips.
  */
 export function perSpool(
-  ctx: { slurmConf: string },
+  ctx: DoctorContext,
   each: (spool: { daemon: 'slurmctld' | 'slurmd'; options: PluginOptions }, setup: SlurmSetup) => SpoolVerdict,
 ): Outcome {
   const s = slurmSetupOf(ctx);
   if (s instanceof Error) return fail(s.message, SLURM_CONF_FIX);
-  const spools = spoolsOf(s);
-  if (spools.length === 0) return skip('no gridlink plugin configured (see the plugins check)');
+  const all = spoolsOf(s);
+  if (all.length === 0) return skip('no gridlink plugin configured (see the plugins check)');
+  const roles = hostRolesOf(ctx, s);
+  if (roles.slurm.size === 0) return skip(notSlurmHost(roles, s.conf));
+  const spools = all.filter((x) => roles.slurm.has(x.daemon));
+  if (spools.length === 0) return skip(`no gridlink plugin of ${[...roles.slurm].join(' or ')} configured (see the plugins check)`);
   const good: string[] = [];
   const problems: string[] = [];
   const fixes: string[] = [];

@@ -2,6 +2,10 @@
 import type { SupervisorConfig } from '../supervisor/config.js';
 import type { SlurmDaemon } from '../slurm/slurm-daemons.js';
 
+/** The parts of a gridlink cluster a host can be (doctor --role; roles.ts). */
+export const ROLES = ['controller', 'compute', 'supervisor'] as const;
+export type Role = (typeof ROLES)[number];
+
 export type CheckStatus = 'ok' | 'fail' | 'skip';
 
 /** One line of doctor's output (`--json`: the array of these). */
@@ -39,6 +43,10 @@ export interface DoctorContext {
   maxLagS: number;
   /** Deadline of each network call a check makes (the runner's per-check timeout is above it). */
   callTimeoutMs: number;
+  /** This host's roles (--role); undefined: found from the daemons running here, slurm.conf and --config (roles.ts). */
+  roles?: Role[] | undefined;
+  /** This host's name (default: os.hostname()); tests. */
+  hostname?: string;
   /** The running SLURM daemons (default: /proc); tests pass fakes. */
   daemons?: () => SlurmDaemon[];
   /** Unix ms (tests). */

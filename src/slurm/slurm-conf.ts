@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 
+import { expandHostlist } from './hostlist.js';
+
 /** GL_DEFAULT_SPOOL_ROOT of native/gl_options.h. */
 export const DEFAULT_SPOOL_ROOT = '/var/spool/gridlink';
 export const DEFAULT_SLURM_CONF = '/etc/slurm/slurm.conf';
@@ -55,6 +57,10 @@ export interface SlurmSetup {
   slurmUser: string;
   slurmdUser: string;
   pluginDirs: string[];
+  /** Host names of the controllers (every SlurmctldHost line, ControlMachine, BackupController). */
+  controllerHosts: string[];
+  /** Host names of the compute nodes (each NodeName line's NodeName and NodeHostname, expanded). */
+  nodeHosts: string[];
 }
 
 /** slurm.conf's key=value lines (case-insensitive keys; comments and NodeName/PartitionName lines kept as keys too). */
@@ -68,9 +74,34 @@ export function parseSlurmConf(text: string): Map<string, string> {
   return keys;
 }
 
+/** The hosts slurm.conf gives the controller and the compute nodes (every line, not only the last one of a key). */
+export function slurmConfHosts(text: string): { controllerHosts: string[]; nodeHosts: string[] } {
+  const controllerHosts: string[] = [];
+  const nodeHosts: string[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/#.*$/, '').trim();
+    const m = /^(SlurmctldHost|ControlMachine|BackupController)\s*=\s*([^\s(]+)/i.exec(line);
+    if (m) controllerHosts.push(m[2]!);
+    if (!/^NodeName\s*=/i.test(line)) continue;
+    const fields = new Map([...line.matchAll(/(\w+)\s*=\s*(\S+)/g)].map((f) => [f[1]!.toLowerCase(), f[2]!]));
+    const name = fields.get('nodename');
+    if (!name || name.toUpperCase() === 'DEFAULT') continue;
+    for (const expr of [name, fields.get('nodehostname')]) {
+      if (!expr) continue;
+      try {
+        nodeHosts.push(...expandHostlist(expr));
+      } catch {
+        // a hostlist SLURM would refuse names no host
+      }
+    }
+  }
+  return { controllerHosts, nodeHosts };
+}
+
 /** Reads slurm.conf and plugstack.conf; throws when slurm.conf cannot be read. */
 export function readSlurmSetup(conf: string): SlurmSetup {
-  const keys = parseSlurmConf(readFileSync(conf, 'utf8'));
+  const text = readFileSync(conf, 'utf8');
+  const keys = parseSlurmConf(text);
   const jobCompType = keys.get('jobcomptype');
   const loc = keys.get('jobcomploc');
   const jobcomp = jobCompType === 'jobcomp/provider' ? parsePluginOptions(loc ? loc.split(/[,\s]+/).filter(Boolean) : [], 'slurmctld', true) : undefined;
@@ -102,6 +133,7 @@ export function readSlurmSetup(conf: string): SlurmSetup {
     slurmUser: keys.get('slurmuser') ?? 'root',
     slurmdUser: keys.get('slurmduser') ?? 'root',
     pluginDirs: (keys.get('plugindir') ?? '/usr/lib/x86_64-linux-gnu/slurm-wlm').split(':').filter(Boolean),
+    ...slurmConfHosts(text),
   };
 }
 

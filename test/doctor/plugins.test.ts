@@ -39,7 +39,7 @@ describe('plugins check', () => {
   it('says which line to add when the configuration lacks the plugins', () => {
     const dir = tmp();
     const conf = slurmFiles(dir, { jobcomp: null, spank: null });
-    const r = checkPlugins(ctxOf({ slurmConf: conf, daemons: () => [daemon(10, 'slurmctld', conf, [])] }));
+    const r = checkPlugins(ctxOf({ slurmConf: conf, daemons: () => [daemon(10, 'slurmctld', conf, []), daemon(11, 'slurmd', conf, [])] }));
     expect(r.status).toBe('fail');
     expect(r.detail).toMatch(/has JobCompType=\(none\).*has no spank_provider.so line/);
     expect(r.fix).toMatch(/JobCompType=jobcomp\/provider and JobCompLoc=spool=\/var\/spool\/gridlink\/slurmctld/);
