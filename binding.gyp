@@ -34,7 +34,8 @@
         "native/gl_event.c",
         "native/gl_spool_meta.c",
         "native/gl_spool_writer.c",
-        "native/gl_spool_reader.c"
+        "native/gl_spool_reader.c",
+        "native/gl_wire_json.c"
       ],
       "libraries": ["-lpthread", "-lmunge"]
     }

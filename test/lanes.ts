@@ -80,6 +80,7 @@ export const LIGHT_TEST_FILES: readonly string[] = [
   'test/native/spool-concurrency.test.ts',
   'test/native/spool-format.test.ts',
   'test/native/spool-reader.test.ts',
+  'test/native/wire-json.test.ts',
   'test/native/slurm-addon.test.ts',
   // LDAP logic with an in-process fake server / temp dirs (no slapd, no 389ds, no SSSD).
   'test/ldap/address.test.ts',

@@ -6,13 +6,16 @@
 // Buffers because job names and comments may hold any bytes.
 #include <napi.h>
 
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "gl_munge.h"
 
 extern "C" {
 #include "gl_event.h"
 #include "gl_spool.h"
+#include "gl_wire_json.h"
 }
 
 namespace {
@@ -84,6 +87,7 @@ class SpoolReader : public Napi::ObjectWrap<SpoolReader> {
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "SpoolReader",
                        {InstanceMethod("read", &SpoolReader::Read),
+                        InstanceMethod("readWire", &SpoolReader::ReadWire),
                         InstanceMethod("ack", &SpoolReader::Ack),
                         InstanceMethod("rewind", &SpoolReader::Rewind),
                         InstanceMethod("sync", &SpoolReader::Sync),
@@ -139,6 +143,72 @@ class SpoolReader : public Napi::ObjectWrap<SpoolReader> {
       item.Set("next", Pos(env, rec.next));
       out.Set(i, item);
     }
+    return out;
+  }
+
+  // readWire(max) -> { json, meta, seqs, undecodable }: up to max records as
+  // the relay sends them, without a JavaScript object per record. json: the
+  // decodable records' wire JSON (gl_wire_json.h), comma-separated; meta: 8
+  // numbers per record (pos segment, offset, total; next segment, offset,
+  // total; the record's JSON start and end in json, -1 -1 when undecodable);
+  // seqs: each record's seq (0 when undecodable); undecodable: [{ index,
+  // error, payload }].
+  Napi::Value ReadWire(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return env.Undefined();
+    uint32_t max = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 1000;
+    std::vector<char> json;
+    std::vector<double> meta;
+    std::vector<uint64_t> seqs;
+    Napi::Array undecodable = Napi::Array::New(env);
+    char err[GL_ERRLEN];
+    uint32_t n = 0;
+    for (; n < max; n++) {
+      gl_record_t rec;
+      int rc = gl_reader_next(r_, &rec, err, sizeof(err));
+      if (rc < 0) {
+        Napi::Error::New(env, err).ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      if (rc == 0) break;
+      const gl_pos_t *ps[2] = {&rec.pos, &rec.next};
+      for (const gl_pos_t *p : ps) {
+        meta.push_back((double)p->segment);
+        meta.push_back((double)p->offset);
+        meta.push_back((double)p->total);
+      }
+      gl_event_t ev;
+      const char *why = nullptr;
+      if (gl_event_decode(rec.payload, rec.payload_len, &ev, &why) == 0) {
+        if (!json.empty()) json.push_back(',');
+        size_t start = json.size();
+        json.resize(start + gl_wire_json_max(&ev));
+        size_t len = gl_wire_json(&ev, json.data() + start);
+        json.resize(start + len);
+        meta.push_back((double)start);
+        meta.push_back((double)(start + len));
+        seqs.push_back(ev.seq);
+      } else {
+        meta.push_back(-1);
+        meta.push_back(-1);
+        seqs.push_back(0);
+        Napi::Object u = Napi::Object::New(env);
+        u.Set("index", n);
+        u.Set("error", why);
+        u.Set("payload", Napi::Buffer<uint8_t>::Copy(env, rec.payload, rec.payload_len));
+        undecodable.Set(undecodable.Length(), u);
+      }
+    }
+    Napi::Float64Array m = Napi::Float64Array::New(env, meta.size());
+    if (!meta.empty()) memcpy(m.Data(), meta.data(), meta.size() * sizeof(double));
+    Napi::BigUint64Array q = Napi::BigUint64Array::New(env, seqs.size());
+    if (!seqs.empty()) memcpy(q.Data(), seqs.data(), seqs.size() * sizeof(uint64_t));
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("count", n);
+    out.Set("json", Napi::Buffer<char>::Copy(env, json.data(), json.size()));
+    out.Set("meta", m);
+    out.Set("seqs", q);
+    out.Set("undecodable", undecodable);
     return out;
   }
 

@@ -15,6 +15,15 @@ export interface AddonRecord {
   next: SpoolPosition;
 }
 
+/** SpoolReader.readWire's answer (native/addon/addon.cc). */
+export interface AddonWireRecords {
+  count: number;
+  json: Buffer;
+  meta: Float64Array;
+  seqs: BigUint64Array;
+  undecodable: Array<{ index: number; error: string; payload: Buffer }>;
+}
+
 export interface AddonStat {
   spoolId: string;
   nextSeq: number;
@@ -32,6 +41,7 @@ export interface AddonStat {
 
 export interface AddonSpoolReader {
   read(max?: number): AddonRecord[];
+  readWire(max?: number): AddonWireRecords;
   ack(next: SpoolPosition, lastSeq: bigint): void;
   rewind(): void;
   sync(): void;

@@ -1,4 +1,4 @@
-export { SpoolReader, SpoolWriter, type SpoolRecord, type UndecodableRecord, type SpoolStat, type EventInput } from './spool.js';
+export { SpoolReader, SpoolWriter, WireRecords, type SpoolRecord, type UndecodableRecord, type SpoolStat, type EventInput } from './spool.js';
 export { EventKind, eventKindName, toJobEvent, eventToJson, type JobEvent, type Tres, type SpoolPosition } from './event.js';
 export { decodeBytes, encodeBytes } from './bytes.js';
 export { loadAddon, packageRoot } from './addon.js';

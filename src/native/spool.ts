@@ -1,5 +1,5 @@
 // spool.ts - typed access to a spool directory (reader/acker, writer).
-import { loadAddon, type AddonEventInput, type AddonSpoolReader, type AddonSpoolWriter, type AddonStat } from './addon.js';
+import { loadAddon, type AddonEventInput, type AddonSpoolReader, type AddonSpoolWriter, type AddonStat, type AddonWireRecords } from './addon.js';
 import { toJobEvent, type JobEvent, type SpoolPosition } from './event.js';
 
 export interface SpoolRecord {
@@ -17,6 +17,68 @@ export interface UndecodableRecord {
 }
 
 export type SpoolStat = AddonStat;
+
+/** Numbers per record in AddonWireRecords.meta: pos (3), next (3), JSON start and end. */
+const META = 8;
+
+/**
+ * Records read for the relay (SpoolReader.readWire): each decodable one's
+ * wire record (src/relay/protocol.ts) as JSON text, all of them in one
+ * buffer separated by commas, and the positions and seqs in typed arrays:
+ * no JavaScript object per record. Record i is the i-th one read, decodable
+ * or not.
+ */
+export class WireRecords {
+  readonly count: number;
+  /** The decodable records' JSON, in spool order, separated by ','. */
+  readonly json: Buffer;
+  readonly #meta: Float64Array;
+  readonly #seqs: BigUint64Array;
+  readonly #undecodable: Map<number, UndecodableRecord>;
+
+  constructor(raw: AddonWireRecords) {
+    this.count = raw.count;
+    this.json = raw.json;
+    this.#meta = raw.meta;
+    this.#seqs = raw.seqs;
+    this.#undecodable = new Map(raw.undecodable.map((u) => [u.index, { error: u.error, payload: u.payload, pos: this.pos(u.index), next: this.next(u.index) }]));
+  }
+
+  pos(i: number): SpoolPosition {
+    const m = this.#meta;
+    return { segment: m[i * META]!, offset: m[i * META + 1]!, total: m[i * META + 2]! };
+  }
+
+  /** Where the record after it starts: ack this to consume record i. */
+  next(i: number): SpoolPosition {
+    const m = this.#meta;
+    return { segment: m[i * META + 3]!, offset: m[i * META + 4]!, total: m[i * META + 5]! };
+  }
+
+  /** The record's JSON is json[start(i), end(i)); both -1 when it is undecodable. */
+  start(i: number): number {
+    return this.#meta[i * META + 6]!;
+  }
+
+  end(i: number): number {
+    return this.#meta[i * META + 7]!;
+  }
+
+  /** The record's seq (0n when undecodable). */
+  seq(i: number): bigint {
+    return this.#seqs[i]!;
+  }
+
+  /** Record i's wire JSON (a view into json). */
+  recordJson(i: number): Buffer {
+    return this.json.subarray(this.start(i), this.end(i));
+  }
+
+  /** Set when record i's frame verified but its payload did not decode. */
+  undecodable(i: number): UndecodableRecord | undefined {
+    return this.#undecodable.get(i);
+  }
+}
 
 /**
  * Reads verified records from the persisted ack position on. Reading does not
@@ -40,6 +102,11 @@ export class SpoolReader {
       else undecodable.push({ error: r.error ?? 'undecodable', payload: r.payload ?? Buffer.alloc(0), pos: r.pos, next: r.next });
     }
     return { records, undecodable };
+  }
+
+  /** Up to max records after the cursor as the relay sends them (see WireRecords); count 0 when caught up. */
+  readWire(max = 1000): WireRecords {
+    return new WireRecords(this.#r.readWire(max));
   }
 
   /** Every record from the cursor to the current end. */

@@ -40,3 +40,21 @@ export function completion(jobId: number, extra: Partial<EventInput> = {}): Even
     ...extra,
   };
 }
+
+/** A frame as gl_event.h lays it out (keyed CRC32C), so a test can plant a payload the addon will not decode. */
+export function frame(spoolId: Buffer, payload: Buffer): Buffer {
+  const head = Buffer.alloc(12);
+  head.writeUInt32LE(0x56454c47, 0);
+  head.writeUInt32LE(payload.length, 4);
+  head.writeUInt32LE(crc32c(Buffer.concat([spoolId, head.subarray(4, 8), payload])), 8);
+  return Buffer.concat([head, payload]);
+}
+
+function crc32c(buf: Buffer): number {
+  let c = 0xffffffff;
+  for (const b of buf) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
