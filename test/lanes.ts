@@ -92,6 +92,8 @@ export const LIGHT_TEST_FILES: readonly string[] = [
   'test/supervisor/config.test.ts',
   'test/supervisor/runner.test.ts',
   'test/supervisor/users-ldap.test.ts',
+  // Resolver "gridlink": the users database in temp dirs, a writer child killed with SIGKILL.
+  'test/userdb/userdb.test.ts',
   // Pure / temp-dir only.
   'test/structure.test.ts',
   'test/package/foreign-viem.test.ts',

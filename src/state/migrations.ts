@@ -7,6 +7,7 @@ import { INGEST_SCHEMA_V1 } from '../reporter/ingest/schema.js';
 import { REPORTER_SCHEMA_V1 } from '../reporter/schema.js';
 import { SUPERVISOR_SCHEMA_V2 } from '../supervisor/schema.js';
 import { TX_SCHEMA_V1 } from '../txpipeline/schema.js';
+import { USERDB_SCHEMA_V3 } from '../userdb/schema.js';
 
 export interface Migration {
   version: number;
@@ -29,5 +30,10 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     name: 'supervisor claims, cancellations and top-ups',
     statements: [...SUPERVISOR_SCHEMA_V2],
+  },
+  {
+    version: 3,
+    name: 'customers\' users of resolver "gridlink" (uids, database versions)',
+    statements: [...USERDB_SCHEMA_V3],
   },
 ];

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { ldapConfigSchema } from '../ldap/config.js';
 import { chainReporterConfigSchema } from '../reporter/config.js';
 import { ingestConfigSchema } from '../reporter/ingest/config.js';
+import { DEFAULT_USERS_DB_PATH } from '../userdb/format.js';
 import { formatZodIssues } from '../util/zod-issues.js';
 
 /** The configuration's credit amounts, by key: `--check-config` prints them in credits again (src/util/config-print.ts). */
@@ -39,6 +40,16 @@ const sshSchema = z
     hostKey: z.string().min(1).optional().describe('The login node\'s public host key ("ssh-ed25519 AAAA...") or its SHA256 fingerprint ("SHA256:..."): the connection is refused if it differs'),
     insecureSkipHostKeyCheck: z.boolean().default(false).describe('Accept any host key (logged as a warning at every start); never in production'),
     slurmConf: z.string().min(1).optional().describe('slurm.conf on the login node (SLURM_CONF for the commands); default: SLURM\'s own lookup'),
+  })
+  .strict();
+
+const gridlinkUsersSchema = z
+  .object({
+    dbPath: z.string().min(1).regex(/^\//, 'an absolute path').default(DEFAULT_USERS_DB_PATH).describe('The users database file written here (atomically) and read by the NSS module libnss_gridlink.so.2 on this host; the relays copy it to the other hosts'),
+    firstUid: z.number().int().min(1).max(0x7ffffffe).default(200_000).describe('The first uid handed out (at least users.minUid; above every uid of this site\'s own accounts); uids and gids of /etc/passwd and /etc/group are skipped'),
+    maxUid: z.number().int().min(1).max(0x7ffffffe).default(0x7ffffffe).describe('No uid above this is handed out'),
+    homeRoot: z.string().min(1).regex(/^\/[^:\n\0]*$/, 'an absolute path').default('/home').describe('Customers\' homes are <homeRoot>/<address>, created 0700 by the SPANK plugin before the job\'s first step on each node'),
+    shell: z.string().min(1).regex(/^\/[^:\n\0]*$/, 'an absolute path').default('/bin/bash').describe('The customers\' login shell'),
   })
   .strict();
 
@@ -93,13 +104,14 @@ export const supervisorConfigSchema = z
     users: z
       .object({
         resolver: z
-          .enum(['nss', 'ldap'])
+          .enum(['nss', 'ldap', 'gridlink'])
           .default('nss')
-          .describe('How the customer\'s Linux user is found: `nss` (an existing user, through getent: files, SSSD, nslcd) or `ldap` (created on first use in the directory of users.ldap, then awaited in NSS)'),
+          .describe('How the customer\'s Linux user is found: `nss` (an existing user, through getent: files, SSSD, nslcd), `ldap` (created on first use in the directory of users.ldap, then awaited in NSS) or `gridlink` (no directory server: uids handed out by the supervisor in its state database, resolved on every host by the gridlink NSS module from the users database file, users.gridlink)'),
         minUid: z.number().int().min(1).default(1000).describe('A job never runs as a user below this uid'),
         gid: z.number().int().min(1).optional().describe('resolver `nss`: when set, the customer\'s primary group must be this gid (the cluster-users group; with `ldap` it is users.ldap.group.gidNumber)'),
         cacheMs: z.number().int().min(0).default(30_000).describe('resolver `nss`: how long a resolved user is remembered (0: look up every time; with `ldap` see users.ldap.cacheMs)'),
         ldap: ldapConfigSchema.optional().describe('resolver `ldap`: the directory where customers\' users are created (the same settings as `gridlink ldap-connector`)'),
+        gridlink: gridlinkUsersSchema.default({}).describe('resolver `gridlink`: the users database file and the uids handed out'),
         nssWaitMs: z
           .number()
           .int()
@@ -163,6 +175,10 @@ export const supervisorConfigSchema = z
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['users', 'gid'], message: `with resolver "ldap" the customers' group is users.ldap.group.gidNumber (${c.users.ldap.group.gidNumber}): drop users.gid or make them equal` });
     if (c.users.ldap && c.users.ldap.uidNumbers.min < c.users.minUid)
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['users', 'ldap', 'uidNumbers', 'min'], message: `below users.minUid (${c.users.minUid}): customers would get uids the supervisor refuses` });
+    if (c.users.resolver === 'gridlink' && c.users.gridlink.firstUid < c.users.minUid)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['users', 'gridlink', 'firstUid'], message: `below users.minUid (${c.users.minUid}): customers would get uids the supervisor refuses` });
+    if (c.users.gridlink.maxUid < c.users.gridlink.firstUid)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['users', 'gridlink', 'maxUid'], message: 'below users.gridlink.firstUid' });
     if (c.slurm.backend === 'ssh' && !c.slurm.ssh) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['slurm', 'ssh'], message: 'backend "ssh" needs slurm.ssh (host, privateKeyPath, hostKey)' });
     if (c.slurm.ssh && !c.slurm.ssh.hostKey && !c.slurm.ssh.insecureSkipHostKeyCheck)
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['slurm', 'ssh', 'hostKey'], message: 'give the login node\'s host key (or set insecureSkipHostKeyCheck, never in production)' });

@@ -19,6 +19,7 @@ import type { MetaSchedulerContext } from '../metascheduler/context.js';
 import { resolveIngestConfig } from '../reporter/ingest/config.js';
 import { startReporter, type Reporter } from '../reporter/service.js';
 import type { SlurmBackend } from '../slurm/backend.js';
+import type { Db } from '../state/db.js';
 import { createSbatchClient } from '../sbatch/client.js';
 import { shortError } from '../txpipeline/errors.js';
 import { serveOps, type Health, type OpsServer } from '../util/ops-server.js';
@@ -36,6 +37,7 @@ import { createSupervisorMetrics } from './metrics.js';
 import { ensureRegistered } from './registration.js';
 import { Runner, type RunnerOptions, type ScriptSource } from './runner.js';
 import { followOwnTransactions } from './tx-outcomes.js';
+import { startGridlinkResolver } from './users-gridlink.js';
 import { createLdapResolver } from './users-ldap.js';
 import { createNssResolver } from './users-nss.js';
 import type { UserResolver } from './users.js';
@@ -64,8 +66,9 @@ export interface SupervisorDeps {
   checkpoint?: RunnerOptions['checkpoint'];
 }
 
-function createUserResolver(config: SupervisorConfig, log: Logger, cleanup: Array<() => Promise<void> | void>): UserResolver {
+async function createUserResolver(config: SupervisorConfig, log: Logger, cleanup: Array<() => Promise<void> | void>, db: Db): Promise<UserResolver> {
   const u = config.users;
+  if (u.resolver === 'gridlink') return startGridlinkResolver(u, db);
   if (u.resolver === 'ldap' && u.ldap) {
     const connector = createLdapConnector({ config: u.ldap, log });
     cleanup.push(() => connector.close());
@@ -96,7 +99,6 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
     if (config.sbatch.tls?.insecure) log.warn({ endpoint: config.sbatch.endpoint }, 'supervisor: TLS certificate of the sbatch service NOT verified (sbatch.tls.insecure): anyone on the path can serve job scripts');
     const scripts = deps.scripts ?? createSbatchClient({ endpoint: config.sbatch.endpoint, tls: config.sbatch.tls, account: key.account, timeoutMs: config.sbatch.timeoutMs });
     cleanup.push(() => scripts.close?.());
-    const users = deps.users ?? createUserResolver(config, log, cleanup);
 
     // The process's one new-head subscription, shared by the transaction pipeline and the chain loop; closed last.
     const heads = config.chain.wsUrl ? new HeadSubscription(config.chain.wsUrl, log) : undefined;
@@ -107,6 +109,7 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
     const reporter = await startReporter(resolveIngestConfig(config.ingest), config.chain, { logger: log, registry, env, slurmJobs: backend, account: key, ...(heads ? { heads } : {}) });
     cleanup.push(() => reporter.stop());
     const { db, pipeline } = reporter;
+    const users = deps.users ?? (await createUserResolver(config, log, cleanup, db));
     const claims = new Claims(db);
     const metrics = createSupervisorMetrics(registry, claims);
     followOwnTransactions({ pipeline, claims, log, retryInMs: config.claims.backoffMs });

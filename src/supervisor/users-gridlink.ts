@@ -1,0 +1,71 @@
+// users-gridlink.ts - resolver "gridlink": no directory server. The
+// customer's uid and gid are handed out by this process, in the state
+// database (src/userdb/store.ts), and every host resolves them through the
+// gridlink NSS module (libnss_gridlink.so.2, `passwd: files gridlink`),
+// which reads the users database file this process writes
+// (src/userdb/publisher.ts). A customer is submitted only once the file
+// holding it is written, and, when `hostsReady` is given, once the hosts
+// that resolve users hold that version.
+import type { Address } from 'viem';
+
+import type { Db } from '../state/db.js';
+import { hostIds } from '../userdb/host-ids.js';
+import { UsersDbPublisher } from '../userdb/publisher.js';
+import { UserIdsExhaustedError, UserStore } from '../userdb/store.js';
+import { customerUserName, UserResolveError, type CustomerUser, type UserResolver } from './users.js';
+
+export interface GridlinkResolverOptions {
+  store: UserStore;
+  publisher: UsersDbPublisher;
+  minUid: number;
+  /** Resolves once the hosts that will resolve the user hold a version >= `version`; throws UserResolveError otherwise. */
+  hostsReady?: (user: CustomerUser, version: number) => Promise<void>;
+}
+
+export function createGridlinkResolver(o: GridlinkResolverOptions): UserResolver {
+  return {
+    kind: 'gridlink',
+    async resolve(customer: Address): Promise<CustomerUser> {
+      const name = customerUserName(customer);
+      let row;
+      try {
+        row = o.store.ensure(name);
+      } catch (err) {
+        if (err instanceof UserIdsExhaustedError) throw new UserResolveError(err.message, false);
+        throw new UserResolveError(`cannot hand ${name} a uid in the state database (${(err as Error).message}); retrying`, true);
+      }
+      if (row.uid < o.minUid || row.gid === 0) throw new UserResolveError(`${name} has uid ${row.uid} gid ${row.gid} in the state database: a grid job never runs as a system user (minimum uid ${o.minUid})`, false);
+      let version = row.dbVersion;
+      if (version === undefined || version > o.publisher.written) {
+        try {
+          await o.publisher.publish();
+        } catch (err) {
+          throw new UserResolveError(`cannot write the users database file (${(err as Error).message}): check users.gridlink.dbPath is writable by the supervisor; retrying`, true);
+        }
+        version = o.store.get(name)?.dbVersion;
+        if (version === undefined) throw new UserResolveError(`${name} is not in the users database file just written; retrying`, true);
+      }
+      const user: CustomerUser = { name, uid: row.uid, gid: row.gid, home: row.home };
+      if (o.hostsReady) await o.hostsReady(user, version);
+      return user;
+    },
+  };
+}
+
+export interface GridlinkUsersConfig {
+  minUid: number;
+  gridlink: { dbPath: string; firstUid: number; maxUid: number; homeRoot: string; shell: string };
+}
+
+/** The resolver of the configuration, its users database file written (again) before it returns. */
+export async function startGridlinkResolver(users: GridlinkUsersConfig, db: Db, extra: Pick<GridlinkResolverOptions, 'hostsReady'> = {}): Promise<UserResolver & { publisher: UsersDbPublisher; store: UserStore }> {
+  const g = users.gridlink;
+  const store = new UserStore(db, { firstUid: g.firstUid, maxUid: g.maxUid, homeRoot: g.homeRoot, taken: hostIds() });
+  const publisher = new UsersDbPublisher({ store, path: g.dbPath, minUid: users.minUid, shell: g.shell });
+  try {
+    await publisher.start();
+  } catch (err) {
+    throw new Error(`cannot write the users database file ${g.dbPath} (${(err as Error).message}): the supervisor must be able to create it (run it as root, or give users.gridlink.dbPath a directory it owns)`);
+  }
+  return { ...createGridlinkResolver({ store, publisher, minUid: users.minUid, ...extra }), publisher, store };
+}
