@@ -96,6 +96,8 @@ export const LIGHT_TEST_FILES: readonly string[] = [
   'test/userdb/userdb.test.ts',
   // Pure / temp-dir only.
   'test/structure.test.ts',
+  // The Grafana dashboard against @grafana/schema's types (a TypeScript compile in-process; no Prometheus).
+  'test/grafana/dashboard-schema.test.ts',
   'test/package/foreign-viem.test.ts',
   'test/slurm/gres-errno.test.ts',
   'test/matrix/addon-compile.test.ts',

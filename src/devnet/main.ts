@@ -54,6 +54,7 @@ export function describe(s: DevnetState): string {
   const sup = s.processes.find((p) => p.name === SUPERVISOR_NAME);
   row('supervisor', `pid ${sup?.pid ?? '?'}, provider ${s.supervisor!.provider}, ingest ${s.supervisor!.ingestUrl}, state ${s.supervisor!.db}`);
   row('', `config ${s.supervisor!.config}  (gridlink doctor --config ${s.supervisor!.config} --slurm-conf ${s.slurm!.conf})`);
+  if (s.supervisor!.metricsUrl) row('', `metrics ${s.supervisor!.metricsUrl}  (Prometheus; a dashboard: contrib/grafana/gridlink.json)`);
   row('', 'its own process: `npm run devnet -- supervisor stop|start|restart` leaves the rest up');
   row('', `(by hand, in the foreground, once stopped: ${operatorCommand(s.supervisor!.config)})`);
   const logs = Object.entries(s.logs);

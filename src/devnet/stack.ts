@@ -100,6 +100,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     ensureBuilt(() => step('bundling the embedded relay (src/ is newer than dist/relay/embedded.cjs) ...'));
     const ingestPort = await freePort();
     const ingestUrl = `http://127.0.0.1:${ingestPort}`;
+    const metricsPort = await freePort();
+    const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
 
     const directory = async () => {
       ldapDir = await start389ds();
@@ -189,6 +191,7 @@ await approveCredits(anvil.rpcUrl, customer!.privateKey, deployed);
       sbatch: { endpoint: sbatch!.address },
       claims: { pollMs: 200, backoffMs: 200, maxBackoffMs: 2000, uncertainGraceMs: 3000 },
       users: { resolver: 'ldap', ldap, nssWaitMs: 20_000 },
+      metricsListen: { host: '127.0.0.1', port: metricsPort },
     };
     const configFile = join(storeDir, 'supervisor.json');
     writeFileSync(configFile, `${JSON.stringify(configInput, null, 2)}\n`, { mode: 0o600 });
@@ -225,7 +228,7 @@ await approveCredits(anvil.rpcUrl, customer!.privateKey, deployed);
       slurm: { conf: cl.confPath, baseDir: cl.baseDir, partition: cl.partition, nodes: [...cl.nodeNames] },
       ldap: { url: ldapDir!.url, suffix: ldapDir!.suffix, usersDn: ldapDir!.usersDn, bindDn: ldapDir!.bindDn, bindPasswordFile: ldapDir!.bindPasswordFile, caFile: ldapDir!.caFile, homeRoot, baseDir: ldapDir!.baseDir },
       sbatch: { address: sbatch!.address },
-      supervisor: { storeDir, db: join(storeDir, 'gridlink.db'), ingestUrl, provider: c.provider.address, config: configFile },
+      supervisor: { storeDir, db: join(storeDir, 'gridlink.db'), ingestUrl, metricsUrl, provider: c.provider.address, config: configFile },
       logs: {
         ...L,
         slurmctld: cl.logs.ctld,

@@ -34,8 +34,8 @@ export interface DevnetState {
   slurm?: { conf: string; baseDir: string; partition: string; nodes: string[] };
   ldap?: { url: string; suffix: string; usersDn: string; bindDn: string; bindPasswordFile: string; caFile: string; homeRoot: string; baseDir: string };
   sbatch?: { address: string };
-  /** config: the supervisor's configuration file (`gridlink doctor --config`, `gridlink supervisor --config`). */
-  supervisor?: { storeDir: string; db: string; ingestUrl: string; provider: string; config: string };
+  /** config: the supervisor's configuration file (`gridlink doctor --config`, `gridlink supervisor --config`); metricsUrl: its /metrics (absent in a state file of an older devnet). */
+  supervisor?: { storeDir: string; db: string; ingestUrl: string; metricsUrl?: string; provider: string; config: string };
   logs: Record<string, string>;
 }
 

@@ -76,6 +76,13 @@ export const eventBatchSchema = z.object({
    * once batch n-1 of the round was stored (src/reporter/ingest/pipeline-order.ts).
    */
   pipeline: z.object({ round: z.string().regex(/^[0-9a-f]{8,64}$/), index: z.number().int().min(0) }).optional(),
+  /**
+   * The spool as the relay read it when it sent the batch (added for the
+   * ingest's per-spool metrics; absent from an older relay, ignored by an
+   * older reporter): records appended since the spool was made (its next
+   * seq - 1, decimal) and bytes written but not yet acked.
+   */
+  spool: z.object({ appended: z.string().regex(/^\d{1,20}$/), backlogBytes: z.number().int().min(0) }).optional(),
   /** Records in spool order; the receiver validates each one on its own. */
   records: z.array(z.unknown()).min(1).max(10_000),
 });

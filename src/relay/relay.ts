@@ -91,8 +91,8 @@ interface Flight {
   settled: boolean;
 }
 
-/** Room for `"pipeline":{"round":"<16 hex>","index":<n>}` in a batch body. */
-const PIPELINE_FIELD_BYTES = 64;
+/** Room for `"pipeline":{"round":"<16 hex>","index":<n>}` and `"spool":{"appended":"<u64>","backlogBytes":<n>}` in a batch body. */
+const PIPELINE_FIELD_BYTES = 64 + 72;
 
 /** In the spool directory: PID and start time of the relay draining it. */
 export const RELAY_LOCK_FILE = 'relay.lock';
@@ -314,7 +314,9 @@ class RelayLoop implements Relay {
         // Nothing on its way: a new round (the reporter may have restarted, or the last one failed).
         if (!this.#flights.some((g) => g.answer)) this.#round = { round: randomBytes(8).toString('hex'), index: 0 };
         const pipeline = { round: this.#round.round, index: this.#round.index++ };
-        const body = buildBatchBody({ ...this.#header!, sentAt: Date.now(), pipeline }, wire.map((w) => w.json!));
+        const st = reader.stat();
+        const spool = { appended: String(Math.max(0, st.nextSeq - 1)), backlogBytes: Math.max(0, st.writtenBytes - st.ackedBytes) };
+        const body = buildBatchBody({ ...this.#header!, sentAt: Date.now(), pipeline, spool }, wire.map((w) => w.json!));
         f.bodyBytes = body.length;
         f.settled = false;
         f.answer = this.#post(body).then((a) => {
@@ -426,7 +428,7 @@ class RelayLoop implements Relay {
         it.json = JSON.stringify(toWireEvent(it.event));
         it.bytes = Buffer.byteLength(it.json);
       }
-      if (it.bytes! + batchOverheadBytes(this.#header!, 1) + 16 > MAX_BATCH_BYTES) {
+      if (it.bytes! + batchOverheadBytes(this.#header!, 1) + 16 + PIPELINE_FIELD_BYTES > MAX_BATCH_BYTES) {
         range.push(it);
         local.push(this.#entry(it, `record is ${it.bytes} bytes as JSON, over the protocol's ${MAX_BATCH_BYTES}-byte batch limit`));
         continue;

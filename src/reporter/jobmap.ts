@@ -154,6 +154,20 @@ export class JobMap {
   }
 
   /**
+   * Mapped jobs by the chain status this store saw mined (its own reports
+   * mined or confirmed, or found already on chain): the highest such status,
+   * SCHEDULED when none. For the `gridlink_jobs` gauge.
+   */
+  chainStatusCounts(): Array<{ status: number; n: number }> {
+    return stmt(
+      this.db,
+      `SELECT coalesce((SELECT max(r.status) FROM reports r WHERE r.grid_job_id = j.grid_job_id AND r.state IN ('mined', 'confirmed', 'done')), 2) AS status,
+              count(*) AS n
+         FROM jobs j GROUP BY 1`,
+    ).all() as Array<{ status: number; n: number }>;
+  }
+
+  /**
    * Jobs with no final report yet (open on our side), oldest first, from
    * `afterId` on (a rowid cursor so reconciliation walks them incrementally).
    */

@@ -2,6 +2,8 @@
 // transaction pipeline register their own on the same registry).
 import { Counter, Gauge, type Registry } from 'prom-client';
 
+import { ALL_JOB_STATUSES, jobStatusName } from '../metascheduler/status.js';
+import type { JobMap } from './jobmap.js';
 import type { Reports } from './reports.js';
 
 export interface ReporterMetrics {
@@ -14,8 +16,19 @@ export interface ReporterMetrics {
   reconciled: Counter<'outcome'>;
 }
 
-export function createReporterMetrics(registry: Registry, reports: Reports): ReporterMetrics {
+export function createReporterMetrics(registry: Registry, reports: Reports, jobs: JobMap): ReporterMetrics {
   const reg = [registry];
+  new Gauge({
+    name: 'gridlink_jobs',
+    help: 'Grid jobs in the job map by chain status, as this store saw it mined (SCHEDULED: submitted, no status mined yet)',
+    labelNames: ['status'],
+    registers: reg,
+    collect() {
+      const n = new Map(jobs.chainStatusCounts().map((r) => [r.status, r.n]));
+      // Every status from SCHEDULED on, 0 included: a panel shows a status that has no job yet as 0, not as no data.
+      for (const s of ALL_JOB_STATUSES.filter((s) => s >= 2)) this.set({ status: jobStatusName(s) }, n.get(s) ?? 0);
+    },
+  });
   new Gauge({
     name: 'gridlink_reports',
     help: 'Reports in the store by state (planned, signed, mined, confirmed, done, parked)',

@@ -93,7 +93,7 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
     const jobs = new JobMap(db);
     let metrics: ReturnType<typeof createReporterMetrics> | undefined;
     const reports = new Reports(db, (s) => metrics?.planned.inc({ status: jobStatusName(s) }));
-    metrics = createReporterMetrics(registry, reports);
+    metrics = createReporterMetrics(registry, reports, jobs);
 
     // The ingest and /healthz come up first: relays deliver into the store
     // while the chain is still being reached.

@@ -1,6 +1,7 @@
 // metrics.ts - the supervisor's Prometheus metrics (the reporter, the ingest
 // and the transaction pipeline register theirs on the same registry).
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { formatUnits } from 'viem';
 
 import { CANCEL_ESCALATE_AFTER } from './cancel-escalation.js';
 import type { Claims } from './claims.js';
@@ -56,4 +57,26 @@ export function createSupervisorMetrics(registry: Registry, claims: Claims): Sup
     queue: new Gauge({ name: 'gridlink_provider_queue_length', help: 'Length of the provider\'s queues on chain at the last read', labelNames: ['queue'], registers: reg }),
     registered: new Gauge({ name: 'gridlink_provider_registration', help: '1 for the provider\'s current registration state (none, waiting, joined, banned)', labelNames: ['state'], registers: reg }),
   };
+}
+
+/**
+ * `gridlink_provider_credits`: the provider's credit balance, read from the
+ * Credit token at each scrape (one eth_call; a failed read leaves the series
+ * out of that scrape, logged by the caller's `onError`). What the provider was
+ * paid over a time is its increase: `increase(gridlink_provider_credits[1h])`.
+ */
+export function registerProviderCredits(registry: Registry, read: () => Promise<bigint>, onError: (err: unknown) => void): void {
+  new Gauge({
+    name: 'gridlink_provider_credits',
+    help: 'The provider\'s credit balance (credits, 18 decimals) read from the chain at scrape time; its increase is what the provider was paid',
+    registers: [registry],
+    async collect() {
+      try {
+        this.set(Number(formatUnits(await read(), 18)));
+      } catch (err) {
+        this.reset();
+        onError(err);
+      }
+    },
+  });
 }

@@ -38,6 +38,7 @@ import { Authenticator, type AuthFailure, type MungeDecodeFn } from './auth.js';
 import type { IngestConfig } from './config.js';
 import { createIngestMetrics, type IngestMetrics } from './metrics.js';
 import { NonceCache } from './nonces.js';
+import { observeSpool } from './spool-metrics.js';
 import { PipelineOrder } from './pipeline-order.js';
 import { EventStore, StoreWriteError, seqProblem } from './store.js';
 
@@ -257,6 +258,7 @@ export async function startIngestServer(config: IngestConfig, deps: IngestServer
         return 503;
       }
     }
+    observeSpool(metrics.spool, b, valid, rejected);
     metrics.records.inc({ outcome: 'stored' }, stored);
     metrics.records.inc({ outcome: 'duplicate' }, duplicates);
     metrics.records.inc({ outcome: 'rejected' }, rejected.length);
