@@ -17,6 +17,11 @@ export const eventKindName: Record<number, string> = {
   3: 'job_completed',
 };
 
+/** The name of an event kind (unknown(N) for a kind this version does not know). */
+export function kindNameOf(kind: number): string {
+  return eventKindName[kind] ?? `unknown(${kind})`;
+}
+
 /** Allocated trackable resources (SLURM TRES). */
 export interface Tres {
   cpu: number;
@@ -80,7 +85,7 @@ export function toJobEvent(e: AddonEvent): JobEvent {
   return {
     formatVersion: e.version,
     kind: e.kind as EventKind,
-    kindName: eventKindName[e.kind] ?? `unknown(${e.kind})`,
+    kindName: kindNameOf(e.kind),
     seq: e.seq,
     spoolId: e.spoolId,
     jobId: e.jobId,

@@ -7,8 +7,9 @@ import { Worker } from 'node:worker_threads';
 
 import type { Logger } from 'pino';
 
-import type { JobEvent } from '../native/event.js';
+import { kindNameOf, type JobEvent } from '../native/event.js';
 import type { RelayMetrics } from './metrics.js';
+import type { WireEvent } from './protocol.js';
 import { jobEventFields } from './wire.js';
 
 /**
@@ -45,15 +46,16 @@ export function hookNameFor(kind: number): HookName | undefined {
   return kind === 1 ? 'onJobStart' : kind === 2 ? 'onJobEnd' : kind === 3 ? 'onJobComplete' : undefined;
 }
 
-export function toHookEvent(ev: JobEvent, host: string, daemon: 'slurmctld' | 'slurmd'): GridlinkHookEvent {
+/** The hook event of a relayed record (its wire form: the relay reads records as wire JSON). */
+export function toHookEvent(ev: WireEvent, spoolId: string, host: string, daemon: 'slurmctld' | 'slurmd'): GridlinkHookEvent {
   return {
-    kind: ev.kind,
-    kindName: ev.kindName,
-    spoolId: ev.spoolId,
-    seq: ev.seq,
+    kind: ev.kind as JobEvent['kind'],
+    kindName: kindNameOf(ev.kind),
+    spoolId,
+    seq: BigInt(ev.seq),
     host,
     daemon,
-    ...jobEventFields(ev, ev.writeTimeNs, { ...ev.tres }),
+    ...jobEventFields(ev, BigInt(ev.writeTimeNs), { ...ev.tres }),
   };
 }
 

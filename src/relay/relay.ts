@@ -21,19 +21,19 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 
-import type { JobEvent, SpoolPosition } from '../native/event.js';
-import { SpoolReader, type UndecodableRecord } from '../native/spool.js';
+import type { SpoolPosition } from '../native/event.js';
+import { SpoolReader, type UndecodableRecord, type WireRecords } from '../native/spool.js';
 import { acquireDirLock, type DirLock } from '../reporter/ingest/lock.js';
 import { createAuthenticator, type Authenticator } from './auth.js';
 import { backoffDelay } from './backoff.js';
 import type { RelayConfig } from './config.js';
 import { HookRunner, toHookEvent, type HookStats } from './hooks.js';
 import { createRelayMetrics, type RelayMetrics } from './metrics.js';
-import { MAX_BATCH_BYTES } from './protocol.js';
+import { MAX_BATCH_BYTES, type WireEvent } from './protocol.js';
 import { QuarantineFile, type QuarantineEntry } from './quarantine.js';
 import { createTransport } from './choose-transport.js';
 import type { Answer, Transport } from './transport.js';
-import { batchOverheadBytes, buildBatchBody, toWireEvent, type BatchHeader } from './wire.js';
+import { batchOverheadBytes, buildBatchBody, type BatchHeader } from './wire.js';
 
 export interface RelayStats {
   /** Records the reporter accepted (stored or duplicate). */
@@ -75,9 +75,10 @@ export interface StartRelayOptions {
   random?: () => number;
 }
 
+/** A record read: the i-th of a readWire() answer (its wire JSON is `bytes` long), or one that did not decode. */
 type Item =
-  | { kind: 'record'; event: JobEvent; pos: SpoolPosition; next: SpoolPosition; json?: string; bytes?: number }
-  | { kind: 'undecodable'; rec: UndecodableRecord; pos: SpoolPosition; next: SpoolPosition };
+  | { kind: 'record'; src: WireRecords; i: number; bytes: number }
+  | { kind: 'undecodable'; rec: UndecodableRecord };
 
 type RecordItem = Extract<Item, { kind: 'record' }>;
 
@@ -316,7 +317,7 @@ class RelayLoop implements Relay {
         const pipeline = { round: this.#round.round, index: this.#round.index++ };
         const st = reader.stat();
         const spool = { appended: String(Math.max(0, st.nextSeq - 1)), backlogBytes: Math.max(0, st.writtenBytes - st.ackedBytes) };
-        const body = buildBatchBody({ ...this.#header!, sentAt: Date.now(), pipeline, spool }, wire.map((w) => w.json!));
+        const body = buildBatchBody({ ...this.#header!, sentAt: Date.now(), pipeline, spool }, jsonRuns(wire));
         f.bodyBytes = body.length;
         f.settled = false;
         f.answer = this.#post(body).then((a) => {
@@ -332,7 +333,7 @@ class RelayLoop implements Relay {
   #deliver(delivered: RecordItem[]): void {
     this.#s.relayed += delivered.length;
     this.metrics.relayed.inc(delivered.length);
-    if (this.#hooks) for (const d of delivered) this.#hooks.submit(toHookEvent(d.event, this.#c.host, this.#c.daemon));
+    if (this.#hooks) for (const d of delivered) this.#hooks.submit(toHookEvent(wireEvent(d), this.#header!.spoolId, this.#c.host, this.#c.daemon));
   }
 
   /**
@@ -403,13 +404,11 @@ class RelayLoop implements Relay {
   #fill(reader: SpoolReader): void {
     const want = this.#maxRecords - this.#queue.length;
     if (want <= 0) return;
-    const { records, undecodable } = reader.read(want);
-    const items: Item[] = [
-      ...records.map((r): Item => ({ kind: 'record', event: r.event, pos: r.pos, next: r.next })),
-      ...undecodable.map((u): Item => ({ kind: 'undecodable', rec: u, pos: u.pos, next: u.next })),
-    ];
-    if (undecodable.length > 0) items.sort((a, b) => a.pos.total - b.pos.total);
-    this.#queue.push(...items);
+    const src = reader.readWire(want);
+    for (let i = 0; i < src.count; i++) {
+      const u = src.undecodable(i);
+      this.#queue.push(u ? { kind: 'undecodable', rec: u } : { kind: 'record', src, i, bytes: src.end(i) - src.start(i) });
+    }
   }
 
   /** The longest queue prefix within the limits; records the protocol cannot carry go to local quarantine. */
@@ -418,25 +417,23 @@ class RelayLoop implements Relay {
     const wire: RecordItem[] = [];
     const local: Omit<QuarantineEntry, 'at'>[] = [];
     let bytes = batchOverheadBytes(this.#header!, 0) + 16 + PIPELINE_FIELD_BYTES;
+    // The most a record may be: alone in a batch, within the protocol's limit.
+    const maxRecordBytes = MAX_BATCH_BYTES - (batchOverheadBytes(this.#header!, 1) + 16 + PIPELINE_FIELD_BYTES);
     for (const it of this.#queue) {
       if (it.kind === 'undecodable') {
         range.push(it);
         local.push(this.#undecodableEntry(it.rec));
         continue;
       }
-      if (it.json === undefined) {
-        it.json = JSON.stringify(toWireEvent(it.event));
-        it.bytes = Buffer.byteLength(it.json);
-      }
-      if (it.bytes! + batchOverheadBytes(this.#header!, 1) + 16 + PIPELINE_FIELD_BYTES > MAX_BATCH_BYTES) {
+      if (it.bytes > maxRecordBytes) {
         range.push(it);
         local.push(this.#entry(it, `record is ${it.bytes} bytes as JSON, over the protocol's ${MAX_BATCH_BYTES}-byte batch limit`));
         continue;
       }
-      if (wire.length > 0 && (wire.length >= this.#maxRecords || bytes + it.bytes! + 1 > this.#maxBytes)) break;
+      if (wire.length > 0 && (wire.length >= this.#maxRecords || bytes + it.bytes + 1 > this.#maxBytes)) break;
       range.push(it);
       wire.push(it);
-      bytes += it.bytes! + 1;
+      bytes += it.bytes + 1;
     }
     return { range, wire, local };
   }
@@ -461,11 +458,12 @@ class RelayLoop implements Relay {
 
   /** Sync the spool, then ack up to and including `last`. */
   #ack(reader: SpoolReader, last: Item): void {
-    const lastSeq = last.kind === 'record' ? last.event.seq : (payloadSeq(last.rec.payload) ?? this.#lastSeq ?? 0n);
+    const lastSeq = last.kind === 'record' ? last.src.seq(last.i) : (payloadSeq(last.rec.payload) ?? this.#lastSeq ?? 0n);
+    const next = last.kind === 'record' ? last.src.next(last.i) : last.rec.next;
     reader.sync();
-    reader.ack(last.next, lastSeq);
+    reader.ack(next, lastSeq);
     this.#lastSeq = lastSeq;
-    this.#s.ack = last.next;
+    this.#s.ack = next;
   }
 
   /** Appends to the quarantine file (fsync'd), before the ack that covers the records. */
@@ -482,7 +480,7 @@ class RelayLoop implements Relay {
   }
 
   #entry(it: RecordItem, reason: string): Omit<QuarantineEntry, 'at'> {
-    return { reason, spoolId: it.event.spoolId, seq: it.event.seq.toString(), pos: it.pos, record: toWireEvent(it.event) };
+    return { reason, spoolId: this.#header!.spoolId, seq: it.src.seq(it.i).toString(), pos: it.src.pos(it.i), record: wireEvent(it) };
   }
 
   #undecodableEntry(u: UndecodableRecord): Omit<QuarantineEntry, 'at'> {
@@ -565,6 +563,32 @@ class RelayLoop implements Relay {
       this.#wake = wakeFor(done);
     });
   }
+}
+
+/** A record's wire form, parsed from its JSON (for hooks and quarantine entries only: the batch body uses the JSON as it is). */
+function wireEvent(it: RecordItem): WireEvent {
+  return JSON.parse(it.src.recordJson(it.i).toString('utf8')) as WireEvent;
+}
+
+/** The records' JSON as runs of records adjacent in their readWire() buffer (one slice per run, no copy). */
+function jsonRuns(wire: readonly RecordItem[]): Buffer[] {
+  const runs: Buffer[] = [];
+  let src: WireRecords | undefined;
+  let start = 0;
+  let end = 0;
+  for (const w of wire) {
+    const s = w.src.start(w.i);
+    if (w.src === src && s === end + 1) {
+      end = w.src.end(w.i);
+      continue;
+    }
+    if (src) runs.push(src.json.subarray(start, end));
+    src = w.src;
+    start = s;
+    end = w.src.end(w.i);
+  }
+  if (src) runs.push(src.json.subarray(start, end));
+  return runs;
 }
 
 /** The seq inside a version-1 payload (bytes 8..16), when the payload is long enough to hold it. */
