@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { startCluster, type Cluster, type StartClusterOptions } from '../../src/cluster/index.js';
 import { EventKind, SpoolReader, packageRoot, type JobEvent } from '../../src/native/index.js';
 import { prepare } from '../helpers/prepare.js';
+import type { PluginSubject } from './subject.js';
 
 export const pluginDir = join(packageRoot, 'build-plugins');
 
@@ -50,7 +51,8 @@ export function slurmTargets(): SlurmTarget[] {
 /** True for the system's SLURM: the tests that need not run on every version. */
 export const isSystem = (t: SlurmTarget) => t.prefix === undefined;
 
-export interface PluginCluster {
+/** A cluster of this host's daemons: every node's slurmd appends to one node spool. */
+export interface PluginCluster extends PluginSubject {
   cluster: Cluster;
   ctldSpool: string;
   nodeSpool: string;
@@ -78,7 +80,16 @@ export async function startPluginCluster(
     spank: [{ path: join(pluginDir, 'spank_provider.so'), args: [`spool=${nodeSpool}`, ...spankOptions] }],
     ...rest,
   });
-  return { cluster, ctldSpool, nodeSpool, slurm };
+  return {
+    cluster,
+    ctldSpool,
+    nodeSpool,
+    slurm,
+    ctldEvents: () => readSpool(ctldSpool),
+    nodeSpools: () => [readSpool(nodeSpool)],
+    ctldLog: async () => readFileSync(cluster.logs.ctld, 'utf8'),
+    slurmdLog: async () => readFileSync(cluster.logs.slurmd, 'utf8'),
+  };
 }
 
 /** Builds (or waits for) a matrix release and its plugins; nothing for the system's SLURM. In a beforeAll with PREPARE_TIMEOUT_MS. */
