@@ -76,6 +76,7 @@ export const LIGHT_TEST_FILES: readonly string[] = [
   'test/relay/hooks.test.ts',
   'test/relay/ingest-e2e.test.ts',
   'test/relay/transport.test.ts',
+  'test/relay/wire-parse.test.ts',
   // Spool format in temp dirs.
   'test/native/spool-concurrency.test.ts',
   'test/native/spool-format.test.ts',

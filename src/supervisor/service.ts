@@ -116,7 +116,7 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
 
     // cacheTime 0: viem otherwise serves getBlockNumber from a 4-second cache (its default polling interval), which delayed every claim log by seconds.
     const publicClient = createPublicClient({ transport: http(config.chain.rpcUrl, { retryCount: 2, timeout: 10_000 }), cacheTime: 0 });
-    const ctx: MetaSchedulerContext = { publicClient: publicClient as never, addresses: await getAddresses(publicClient as never, config.chain.metaScheduler) };
+    const ctx: MetaSchedulerContext = { publicClient: publicClient as never, addresses: await getAddresses(publicClient as never, { metaScheduler: config.chain.metaScheduler }) };
     const provider = key.account.address;
 
     const benchAbort = new AbortController();
@@ -176,7 +176,7 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
       metaScheduler: config.chain.metaScheduler,
       provider,
       chainJob: async (id) => {
-        const j = await getJob(ctx, id);
+        const j = await getJob(ctx, { jobId: id });
         return { status: j.status, provider: j.providerAddr };
       },
       backend,

@@ -24,15 +24,8 @@ import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 
 import { mungeDecode } from '../../native/munge.js';
-import {
-  AUTH_HEADER,
-  HMAC_MAX_SKEW_S,
-  INGEST_PATH,
-  eventBatchSchema,
-  wireEventSchema,
-  type IngestResult,
-  type WireEvent,
-} from '../../relay/protocol.js';
+import { AUTH_HEADER, HMAC_MAX_SKEW_S, INGEST_PATH, type IngestResult, type WireEvent } from '../../relay/protocol.js';
+import { parseEventBatch, parseWireEvent } from '../../relay/wire-parse.js';
 import { formatZodIssues } from '../../util/zod-issues.js';
 import { Authenticator, type AuthFailure, type MungeDecodeFn } from './auth.js';
 import type { IngestConfig } from './config.js';
@@ -214,7 +207,7 @@ export async function startIngestServer(config: IngestConfig, deps: IngestServer
     } catch (err) {
       return refuse(400, 'bad_json', `body is not JSON: ${(err as Error).message}`, false, who);
     }
-    const batch = eventBatchSchema.safeParse(json);
+    const batch = parseEventBatch(json);
     if (!batch.success) return refuse(400, 'bad_batch', `not an EventBatch: ${formatZodIssues(batch.error.issues, 3)}`, false, who);
     await turn.after;
     const ticket = order.take(batch.data.pipeline);
@@ -225,7 +218,7 @@ export async function startIngestServer(config: IngestConfig, deps: IngestServer
     const valid: WireEvent[] = [];
     const rejected: IngestResult['rejected'] = [];
     batch.data.records.forEach((r, index) => {
-      const ev = wireEventSchema.safeParse(r);
+      const ev = parseWireEvent(r);
       if (ev.success) {
         // The wire allows any u64; the store keeps seqs up to 2^63-1 (SQLite INTEGER).
         const problem = seqProblem(ev.data.seq);
