@@ -16,7 +16,7 @@ export interface ContractReader {
 export function contractReader(pc: PublicClient): ContractReader {
   return {
     getCode: (address) => pc.getCode({ address }),
-    addresses: (ms) => getAddresses(pc as never, ms),
+    addresses: (ms) => getAddresses(pc as never, { metaScheduler: ms }),
   };
 }
 

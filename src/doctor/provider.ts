@@ -33,7 +33,7 @@ export function providerAddress(ctx: DoctorContext): Address | undefined {
 
 export async function readProviderState(ctx: DoctorContext, provider: Address): Promise<ProviderState> {
   const pc = publicClientOf(ctx);
-  const { providerManager } = await getAddresses(pc as never, ctx.config!.chain.metaScheduler as Address);
+  const { providerManager } = await getAddresses(pc as never, { metaScheduler: ctx.config!.chain.metaScheduler as Address });
   const read = (functionName: 'isValidForScheduling' | 'isWaitingForApproval' | 'isBanned') =>
     pc.readContract({ address: providerManager, abi: providerManagerAbi, functionName, args: [provider] }) as Promise<boolean>;
   const [approved, waiting, banned] = await Promise.all([read('isValidForScheduling'), read('isWaitingForApproval'), read('isBanned')]);

@@ -32,7 +32,9 @@ type Wallet = WalletClient<Transport, Chain | undefined, Account>;
 /**
  * The context plus every action bound to it. Each method is a thin call into
  * the standalone action of the same name, which can also be used directly
- * with a MetaSchedulerContext (tree-shakable, easy to mock).
+ * as `action(ctx, params)` with a MetaSchedulerContext, as viem's actions
+ * are (tree-shakable, easy to mock); the bound methods keep positional
+ * arguments for brevity.
  */
 export function bindActions(ctx: MetaSchedulerContext) {
   return {
@@ -53,14 +55,14 @@ export function bindActions(ctx: MetaSchedulerContext) {
       lastError = '',
       exitCode = 0n,
     ) => providerSetJobStatus(ctx, { jobId, status, durationMinutes, lastError, exitCode } satisfies ProviderSetJobStatusParameters),
-    refuseJob: (jobId: Hex) => refuseJob(ctx, jobId),
-    hasNextClaimableJob: (provider?: Address) => hasNextClaimableJob(ctx, provider),
-    hasCancellingJob: (provider?: Address) => hasCancellingJob(ctx, provider),
-    hasTopUpJob: (provider?: Address) => hasTopUpJob(ctx, provider),
-    getProvider: (provider?: Address) => getProvider(ctx, provider),
-    getJob: (jobId: Hex, opts?: { blockNumber?: bigint }) => getJob(ctx, jobId, opts),
+    refuseJob: (jobId: Hex) => refuseJob(ctx, { jobId }),
+    hasNextClaimableJob: (provider?: Address) => hasNextClaimableJob(ctx, provider ? { provider } : {}),
+    hasCancellingJob: (provider?: Address) => hasCancellingJob(ctx, provider ? { provider } : {}),
+    hasTopUpJob: (provider?: Address) => hasTopUpJob(ctx, provider ? { provider } : {}),
+    getProvider: (provider?: Address) => getProvider(ctx, provider ? { provider } : {}),
+    getJob: (jobId: Hex, opts?: { blockNumber?: bigint }) => getJob(ctx, { ...opts, jobId }),
     getConstants: () => getConstants(ctx),
-    getCreditBalance: (account?: Address) => getCreditBalance(ctx, account),
+    getCreditBalance: (account?: Address) => getCreditBalance(ctx, account ? { account } : {}),
 
     // customer
     requestNewJob: (
@@ -69,15 +71,15 @@ export function bindActions(ctx: MetaSchedulerContext) {
       jobName: string,
       delegateSpendingAuthority = false,
     ) => requestNewJob(ctx, { definition, lockedCredits, jobName, delegateSpendingAuthority }),
-    cancelJob: (jobId: Hex) => cancelJob(ctx, jobId),
-    topUpJob: (jobId: Hex, amount: bigint) => topUpJob(ctx, jobId, amount),
+    cancelJob: (jobId: Hex) => cancelJob(ctx, { jobId }),
+    topUpJob: (jobId: Hex, amount: bigint) => topUpJob(ctx, { jobId, amount }),
 
     // oracle / admin
-    approveProvider: (provider: Address) => approveProvider(ctx, provider),
-    isValidForScheduling: (provider: Address) => isValidForScheduling(ctx, provider),
-    metaSchedule: (jobId: Hex, provider: Address) => metaSchedule(ctx, jobId, provider),
-    timeoutJob: (jobId: Hex) => timeoutJob(ctx, jobId),
-    panicJob: (jobId: Hex, lastError: string) => panicJob(ctx, jobId, lastError),
+    approveProvider: (provider: Address) => approveProvider(ctx, { provider }),
+    isValidForScheduling: (provider: Address) => isValidForScheduling(ctx, { provider }),
+    metaSchedule: (jobId: Hex, provider: Address) => metaSchedule(ctx, { jobId, provider }),
+    timeoutJob: (jobId: Hex) => timeoutJob(ctx, { jobId }),
+    panicJob: (jobId: Hex, lastError: string) => panicJob(ctx, { jobId, lastError }),
     getNewJobRequests: (range: { fromBlock: bigint; toBlock: bigint }) => getNewJobRequests(ctx, range),
     getApprovedProviders: (range: { fromBlock: bigint; toBlock: bigint }) => getApprovedProviders(ctx, range),
   };
@@ -95,6 +97,6 @@ export interface CreateMetaSchedulerClientParameters {
 }
 
 export async function createMetaSchedulerClient(p: CreateMetaSchedulerClientParameters): Promise<MetaSchedulerClient> {
-  const addresses = p.addresses ?? (await getAddresses(p.publicClient, p.address));
+  const addresses = p.addresses ?? (await getAddresses(p.publicClient, { metaScheduler: p.address }));
   return bindActions({ publicClient: p.publicClient, walletClient: p.walletClient, addresses });
 }

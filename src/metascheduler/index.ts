@@ -5,6 +5,7 @@ export * from './types.js';
 export * from './context.js';
 export * from './client.js';
 export * from './fit.js';
+export * from './revert-decoder.js';
 export * from './actions/approveProvider.js';
 export * from './actions/cancelJob.js';
 export * from './actions/claimNextCancellingJob.js';

@@ -124,3 +124,17 @@ export interface TxResult {
   blockNumber: bigint;
   gasUsed: bigint;
 }
+
+/**
+ * A write action's transaction as plain data, made by its pure encoder
+ * (`encodeProviderSetJobStatus`, ...): what a transaction pipeline simulates,
+ * signs and sends in place of the action.
+ */
+export interface EncodedCall {
+  /** The contract called. */
+  to: Address;
+  /** The ABI-encoded call. */
+  data: Hex;
+  /** The called function, for logs and revert errors. */
+  functionName: string;
+}

@@ -9,10 +9,10 @@
 //                                        report waits for it, then goes
 //   anything else                        parked with the decoded error (log,
 //                                        metric, `gridlink reports --parked`)
-import { encodeFunctionData, type Address, type Hex } from 'viem';
+import type { Address, Hex } from 'viem';
 import type { Logger } from 'pino';
 
-import { metaSchedulerAbi } from '../metascheduler/abi.generated.js';
+import { encodeProviderSetJobStatus } from '../metascheduler/actions/providerSetJobStatus.js';
 import { chainCapMinutes } from '../metascheduler/billing.js';
 import type { MetaSchedulerError } from '../metascheduler/errors.js';
 import { JobStatus, isCold, jobStatusName } from '../metascheduler/status.js';
@@ -26,8 +26,8 @@ export const REPORT_TX_KIND = 'report';
 
 /** What the sender needs of the pipeline (the TxPipeline; a fake in unit tests). */
 export interface PipelinePort {
-  submit(reqs: TxRequest[], opts?: SubmitOptions): Promise<SubmitOutcome[]>;
-  on(kind: string, handler: (ev: TxEvent) => void): void;
+  submit(reqs: TxRequest[], opts?: SubmitOptions): Promise<SubmitOutcome<MetaSchedulerError>[]>;
+  on(kind: string, handler: (ev: TxEvent<MetaSchedulerError>) => void): void;
   inFlight(): number;
 }
 
@@ -126,16 +126,11 @@ export class ReportSender {
         const cap = start > 0n ? chainCapMinutes(start, now, this.o.billDurationDeltaMinute) : undefined;
         if (cap !== undefined && minutes > cap) minutes = cap;
       }
-      out.push({
-        kind: REPORT_TX_KIND,
-        ref: String(r.id),
-        to: this.o.metaScheduler,
-        data: encodeFunctionData({
-          abi: metaSchedulerAbi,
-          functionName: 'providerSetJobStatus',
-          args: [r.gridJobId, r.status, minutes, r.lastError, r.exitCode],
-        }),
-      });
+      const call = encodeProviderSetJobStatus(
+        { metaScheduler: this.o.metaScheduler },
+        { jobId: r.gridJobId, status: r.status, durationMinutes: minutes, lastError: r.lastError, exitCode: r.exitCode },
+      );
+      out.push({ kind: REPORT_TX_KIND, ref: String(r.id), ...call });
     }
     return out;
   }
@@ -169,7 +164,7 @@ export class ReportSender {
   }
 
   /** A pipeline event for a report transaction (runs inside the pipeline's SQLite transaction). */
-  onTxEvent(ev: TxEvent): void {
+  onTxEvent(ev: TxEvent<MetaSchedulerError>): void {
     const { reports, jobs, metrics } = this.o;
     const r = reports.get(Number(ev.tx.ref));
     if (!r) return void this.o.log.error({ tx: ev.tx }, 'reporter: transaction event for an unknown report');

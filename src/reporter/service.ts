@@ -28,6 +28,8 @@ import { createReporterMetrics } from './metrics.js';
 import { Planner } from './planner.js';
 import { loadProviderAccount, type ProviderAccount } from './provider-account.js';
 import { waitForSigner } from '../signer/remote.js';
+import type { MetaSchedulerError } from '../metascheduler/errors.js';
+import { metaSchedulerReverts } from '../metascheduler/revert-decoder.js';
 import { Reconciler } from './reconcile.js';
 import { Reports } from './reports.js';
 import { ReportSender } from './sender.js';
@@ -36,7 +38,7 @@ export interface Reporter {
   db: Db;
   jobs: JobMap;
   reports: Reports;
-  pipeline: TxPipeline;
+  pipeline: TxPipeline<MetaSchedulerError>;
   ingest: IngestServer;
   ops: OpsServer | undefined;
   registry: Registry;
@@ -99,7 +101,7 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
     // while the chain is still being reached.
     const ingest = await startIngestServer(ingestConfig, { logger: log, store, registry });
     cleanup.push(() => ingest.stop());
-    let pipeline: TxPipeline | undefined;
+    let pipeline: TxPipeline<MetaSchedulerError> | undefined;
     let chainWait = 'connecting';
     const health = async (): Promise<Health> => {
       try {
@@ -129,6 +131,7 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
     const connect = async () => {
       const p = await TxPipeline.open({
         db: theDb,
+        revertDecoder: metaSchedulerReverts,
         rpcUrl: config.rpcUrl,
         ...(heads ? { heads } : {}),
         chainId: config.chainId,
@@ -150,7 +153,7 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
       try {
         let addresses;
         try {
-          addresses = await getAddresses(publicClient as never, config.metaScheduler);
+          addresses = await getAddresses(publicClient as never, { metaScheduler: config.metaScheduler });
         } catch (err) {
           if (STARTUP_RETRY.has(classifyRpcError(err))) throw err;
           throw new Error(`reporter: cannot read the MetaScheduler at ${config.metaScheduler} on ${config.rpcUrl}: ${(err as Error).message.split('\n')[0]} (check --meta-scheduler and --chain-id)`);
@@ -199,7 +202,7 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
       pipeline: thePipeline,
       chain: {
         jobStart: async (id: Hex) => {
-          const j = await getJob(ctx, id);
+          const j = await getJob(ctx, { jobId: id });
           return { status: j.status, start: j.time.start };
         },
         latestTimestamp: async () => (await publicClient.getBlock()).timestamp,
@@ -216,7 +219,7 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
       jobs,
       reports,
       planner,
-      chainStatus: async (id) => (await getJob(ctx, id)).status,
+      chainStatus: async (id) => (await getJob(ctx, { jobId: id })).status,
       slurm: config.reconcile.slurm ? (deps.slurmJobs ?? new ScontrolJobSource({ slurmConf: config.reconcile.slurmConf })) : undefined,
       log,
       metrics,

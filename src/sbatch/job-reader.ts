@@ -32,7 +32,7 @@ export function createJobReader(o: { rpcUrl: string; metaScheduler: Address; tim
 
   return async (jobId) => {
     if (!addresses) {
-      const p = getAddresses(publicClient, o.metaScheduler);
+      const p = getAddresses(publicClient, { metaScheduler: o.metaScheduler });
       addresses = p;
       p.catch(() => {
         if (addresses === p) addresses = undefined; // retried on the next request
@@ -47,7 +47,7 @@ export function createJobReader(o: { rpcUrl: string; metaScheduler: Address; tim
       throw m instanceof MetaSchedulerError ? new ChainUnavailableError(`${o.metaScheduler} does not answer as a MetaScheduler on ${o.rpcUrl}: ${m.message}`, { cause: e }) : unavailable(e);
     }
     try {
-      const job = await getJob({ publicClient, addresses: ctxAddresses }, jobId);
+      const job = await getJob({ publicClient, addresses: ctxAddresses }, { jobId });
       return { found: true, job: { customer: job.customerAddr, provider: job.providerAddr, batchLocationHash: job.definition.batchLocationHash } };
     } catch (e) {
       const m = toMetaSchedulerError(e, 'get');

@@ -10,22 +10,26 @@
 // the pipeline's simulation, logged loudly, counted, and not retried until the
 // queue length changes or `staleRecheckMs` passed; cancellations and top-ups
 // keep flowing.
-import { encodeFunctionData, type Address } from 'viem';
+import type { Address } from 'viem';
 import type { Logger } from 'pino';
 
-import { metaSchedulerAbi } from '../metascheduler/abi.generated.js';
-import { isEmptyQueueError, isStaleClaimableHeadError } from '../metascheduler/actions/claimNextJob.js';
+import { encodeClaimNextCancellingJob } from '../metascheduler/actions/claimNextCancellingJob.js';
+import { encodeClaimNextJob, isEmptyQueueError, isStaleClaimableHeadError } from '../metascheduler/actions/claimNextJob.js';
+import { encodeClaimNextTopUpJob } from '../metascheduler/actions/claimNextTopUpJob.js';
 import { getJobQueueSizes, type JobQueueSizes } from '../metascheduler/actions/getJobQueueSizes.js';
-import type { MetaSchedulerContext } from '../metascheduler/context.js';
+import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../metascheduler/context.js';
+import type { MetaSchedulerError } from '../metascheduler/errors.js';
+import type { EncodedCall } from '../metascheduler/types.js';
 import type { TxPipeline } from '../txpipeline/index.js';
 import type { SupervisorMetrics } from './metrics.js';
 
 export type Queue = 'claimable' | 'cancelling' | 'topup';
 
-const FUNCTION: Record<Queue, 'claimNextJob' | 'claimNextCancellingJob' | 'claimNextTopUpJob'> = {
-  claimable: 'claimNextJob',
-  cancelling: 'claimNextCancellingJob',
-  topup: 'claimNextTopUpJob',
+/** Each queue's claim transaction (the actions' pure encoders). */
+const ENCODE_CLAIM: Record<Queue, (a: Pick<MetaSchedulerAddresses, 'metaScheduler'>) => EncodedCall> = {
+  claimable: encodeClaimNextJob,
+  cancelling: encodeClaimNextCancellingJob,
+  topup: encodeClaimNextTopUpJob,
 };
 
 export const CLAIM_TX_KIND = 'claim';
@@ -33,7 +37,7 @@ export const CLAIM_TX_KIND = 'claim';
 export interface ClaimerOptions {
   ctx: MetaSchedulerContext;
   provider: Address;
-  pipeline: Pick<TxPipeline, 'submit' | 'get' | 'unconfirmed'>;
+  pipeline: Pick<TxPipeline<MetaSchedulerError>, 'submit' | 'get' | 'unconfirmed'>;
   maxPerRound: number;
   staleRecheckMs: number;
   log: Logger;
@@ -87,7 +91,7 @@ export class Claimer {
   private async sizes(): Promise<JobQueueSizes & { block: bigint }> {
     if (this.o.queueSizes) return this.o.queueSizes();
     const block = await this.o.ctx.publicClient.getBlockNumber();
-    return { ...(await getJobQueueSizes(this.o.ctx, this.o.provider, block)), block };
+    return { ...(await getJobQueueSizes(this.o.ctx, { provider: this.o.provider, blockNumber: block })), block };
   }
 
   /** One round; returns the claim transactions sent per queue. */
@@ -113,8 +117,8 @@ export class Claimer {
 
   private async send(q: Queue, n: number, queueLength: number, now: number): Promise<number> {
     const { o } = this;
-    const data = encodeFunctionData({ abi: metaSchedulerAbi, functionName: FUNCTION[q], args: [] });
-    const reqs = Array.from({ length: n }, () => ({ kind: CLAIM_TX_KIND, ref: `${q}:${now}:${this.seq++}`, to: o.ctx.addresses.metaScheduler, data }));
+    const call = ENCODE_CLAIM[q](o.ctx.addresses);
+    const reqs = Array.from({ length: n }, () => ({ kind: CLAIM_TX_KIND, ref: `${q}:${now}:${this.seq++}`, ...call }));
     const outs = await o.pipeline.submit(reqs);
     let ok = 0;
     let staleSeen = false;

@@ -2,12 +2,13 @@
 // through the SLURM backend, the configured prices and labels (plus the
 // benchmark labels), registered only when something differs from what the
 // ProviderManager holds, then waited on until an admin approves it.
-import { encodeFunctionData, type Address } from 'viem';
+import type { Address } from 'viem';
 import type { Logger } from 'pino';
 
-import { providerManagerAbi } from '../metascheduler/abi.generated.js';
+import { encodeRegister } from '../metascheduler/actions/register.js';
 import { getRegistration, type Registration } from '../metascheduler/actions/getRegistration.js';
 import type { MetaSchedulerContext } from '../metascheduler/context.js';
+import type { MetaSchedulerError } from '../metascheduler/errors.js';
 import type { Label, ProviderHardware, ProviderPrices } from '../metascheduler/types.js';
 import type { SlurmBackend, SlurmPartition } from '../slurm/backend.js';
 import type { TxPipeline } from '../txpipeline/index.js';
@@ -54,7 +55,7 @@ export function offerDiff(offer: Offer, reg: Registration): string[] {
 export interface RegisterOptions {
   ctx: MetaSchedulerContext;
   provider: Address;
-  pipeline: Pick<TxPipeline, 'submit' | 'get'>;
+  pipeline: Pick<TxPipeline<MetaSchedulerError>, 'submit' | 'get'>;
   backend: SlurmBackend;
   partition: string;
   prices: ProviderPrices;
@@ -84,15 +85,15 @@ function setState(m: SupervisorMetrics, reg: Registration): void {
  */
 export async function ensureRegistered(o: RegisterOptions): Promise<Registration | undefined> {
   const hardware = hardwareOf(await o.backend.partition(o.partition));
-  let reg = await getRegistration(o.ctx, o.provider);
+  let reg = await getRegistration(o.ctx, { provider: o.provider });
   setState(o.metrics, reg);
   let labels: Label[] | undefined;
   const offer = async (): Promise<Offer> => ({ hardware, prices: o.prices, labels: (labels ??= await o.labels()) });
   const diff = reg.state === 'none' ? ['not registered'] : offerDiff(await offer(), reg);
   let sent: number | undefined;
   if (diff.length > 0) {
-    const data = encodeFunctionData({ abi: providerManagerAbi, functionName: 'register', args: [hardware, o.prices, (await offer()).labels] });
-    const [out] = await o.pipeline.submit([{ kind: REGISTER_TX_KIND, ref: String(Date.now()), to: o.ctx.addresses.providerManager, data }]);
+    const call = encodeRegister(o.ctx.addresses, { hardware, prices: o.prices, labels: (await offer()).labels });
+    const [out] = await o.pipeline.submit([{ kind: REGISTER_TX_KIND, ref: String(Date.now()), ...call }]);
     if (out?.ok) {
       sent = out.txId;
       o.log.info({ differs: diff, tx: out.hash, nodes: hardware.nodes.toString(), cpusPerNode: hardware.cpusPerNode.map(String), gpusPerNode: hardware.gpusPerNode.map(String) }, 'supervisor: registration sent');
@@ -127,7 +128,7 @@ export async function ensureRegistered(o: RegisterOptions): Promise<Registration
       lastLog = Date.now();
     }
     await (o.sleep ?? sleep)(o.approvalPollMs);
-    reg = await getRegistration(o.ctx, o.provider);
+    reg = await getRegistration(o.ctx, { provider: o.provider });
     setState(o.metrics, reg);
   }
 }

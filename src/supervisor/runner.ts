@@ -17,10 +17,11 @@
 // its side: INTERNAL, UNKNOWN) -> retried with backoff, the claim kept (a job
 // is never submitted as anyone but its customer), each retry first checked on
 // chain: a job the chain took back (the oracle's timeout) is not submitted.
-import { encodeFunctionData, type Address, type Hex } from 'viem';
+import type { Address, Hex } from 'viem';
 import type { Logger } from 'pino';
 
-import { metaSchedulerAbi } from '../metascheduler/abi.generated.js';
+import { encodeRefuseJob } from '../metascheduler/actions/refuseJob.js';
+import type { MetaSchedulerError } from '../metascheduler/errors.js';
 import { JobStatus } from '../metascheduler/status.js';
 import type { Reporter } from '../reporter/service.js';
 import { SlurmBackendError, type SlurmBackend } from '../slurm/backend.js';
@@ -67,7 +68,7 @@ const scriptErrorKind = (err: unknown): string => (err as { kind?: string }).kin
 export interface RunnerOptions {
   claims: Claims;
   reporter: Pick<Reporter, 'db' | 'addJob' | 'reports' | 'jobs'>;
-  pipeline: Pick<TxPipeline, 'submit'>;
+  pipeline: Pick<TxPipeline<MetaSchedulerError>, 'submit'>;
   metaScheduler: Address;
   backend: SlurmBackend;
   users: UserResolver;
@@ -330,8 +331,8 @@ export class Runner {
   /** refuseJob through the shared pipeline; the claim is `refused` in the transaction that signs it. */
   private async refuse(c: Claim, reason: string): Promise<void> {
     const { o } = this;
-    const data = encodeFunctionData({ abi: metaSchedulerAbi, functionName: 'refuseJob', args: [c.gridJobId] });
-    const [out] = await o.pipeline.submit([{ kind: REFUSE_TX_KIND, ref: String(c.id), to: o.metaScheduler, data }], {
+    const call = encodeRefuseJob({ metaScheduler: o.metaScheduler }, { jobId: c.gridJobId });
+    const [out] = await o.pipeline.submit([{ kind: REFUSE_TX_KIND, ref: String(c.id), ...call }], {
       onSigned: () => o.claims.setState(c.id, 'refused', { lastError: reason }),
     });
     if (!out || (!out.ok && 'retry' in out)) {

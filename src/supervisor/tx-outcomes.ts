@@ -9,6 +9,7 @@
 // register transaction is followed by registration.ts itself (pipeline.get).
 import type { Logger } from 'pino';
 
+import type { MetaSchedulerError } from '../metascheduler/errors.js';
 import type { TxPipeline } from '../txpipeline/index.js';
 import { CLAIM_TX_KIND } from './claimer.js';
 import type { Claims } from './claims.js';
@@ -16,7 +17,7 @@ import type { Claims } from './claims.js';
 export const REFUSE_TX_KIND = 'refuse';
 export const REGISTER_TX_KIND = 'register';
 
-export function followOwnTransactions(o: { pipeline: Pick<TxPipeline, 'on'>; claims: Claims; log: Logger; retryInMs: number }): void {
+export function followOwnTransactions(o: { pipeline: Pick<TxPipeline<MetaSchedulerError>, 'on'>; claims: Claims; log: Logger; retryInMs: number }): void {
   for (const kind of [CLAIM_TX_KIND, REFUSE_TX_KIND, REGISTER_TX_KIND]) {
     o.pipeline.on(kind, (ev) => {
       if (ev.type !== 'reverted' && ev.type !== 'lost') return;

@@ -4,11 +4,10 @@
 // chain as last seen, the capacity waiters of submit()). The parts (nonces.ts,
 // sender.ts, follower.ts, events.ts) and the TxPipeline facade get
 // this object; none of them keeps a copy of what is here.
-import { decodeFunctionData, type Address, type Hex } from 'viem';
+import type { Address, Hex } from 'viem';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 
-import { metaSchedulerAbi } from '../metascheduler/abi.generated.js';
 import type { Db } from '../state/db.js';
 import { classifyRpcError, shortError, type RpcErrorClass } from './errors.js';
 import { TxEvents } from './events.js';
@@ -17,7 +16,7 @@ import { Rpc, type Header } from './rpc.js';
 import { SigningError, TxSigner, type SignedTx, type UnsignedTx } from './signer.js';
 import { backoffMs } from '../util/backoff.js';
 import { TxStore, type TxRow } from './store.js';
-import type { TxInfo, TxPipelineOptions } from './types.js';
+import type { RevertDecoder, TxEventHandler, TxInfo, TxPipelineOptions } from './types.js';
 
 export const GWEI = 10n ** 9n;
 
@@ -35,15 +34,6 @@ export interface Resolved {
   keepBlocks: number;
   rpcTimeoutMs: number;
   submitWaitMs: number;
-}
-
-export function functionNameOf(data: string): string | undefined {
-  if (data.length < 10) return undefined;
-  try {
-    return decodeFunctionData({ abi: metaSchedulerAbi, data: data as Hex }).functionName;
-  } catch {
-    return undefined;
-  }
 }
 
 function positiveInt(name: string, v: number | undefined, dflt: number, min = 1): number {
@@ -66,6 +56,8 @@ export class PipelineContext {
   readonly log: Logger;
   readonly metrics: TxMetrics;
   readonly events: TxEvents;
+  /** The owners' revert decoder (the pipeline knows no contract). */
+  readonly reverts: RevertDecoder;
 
   // Caches rebuilt from the database by open().
   /** Attempt hash -> tx id, for every attempt of a pending or mined transaction. */
@@ -139,7 +131,19 @@ export class PipelineContext {
     this.store = new TxStore(this.db, this.address);
     this.log = (opts.logger ?? pino({ name: 'gridlink-txpipeline' })).child({ component: 'txpipeline', address: this.address });
     this.metrics = createTxMetrics(opts.registry ?? new Registry());
-    this.events = new TxEvents(this.db, this.log, this.metrics, opts.handlers ?? {});
+    this.events = new TxEvents(this.db, this.log, this.metrics, (opts.handlers ?? {}) as Record<string, TxEventHandler>);
+    this.reverts = opts.revertDecoder;
+  }
+
+  /** The called function's name: the request's, else the decoder's reading of the calldata (undefined when unknown). */
+  functionNameOf(data: string, given?: string): string | undefined {
+    if (given !== undefined) return given;
+    if (data.length < 10) return undefined;
+    try {
+      return this.reverts.functionName?.(data as Hex);
+    } catch {
+      return undefined;
+    }
   }
 
   /** Last processed block. */

@@ -7,13 +7,13 @@
 // head; mined transactions at the confirmation depth confirmed (or reverted).
 import type { Address, Hex } from 'viem';
 
-import { MetaSchedulerError, decodeRevertData, toMetaSchedulerError } from '../metascheduler/errors.js';
 import { classifyRpcError } from './errors.js';
 import { minBig } from './fees.js';
-import { functionNameOf, lower, type PipelineContext } from './context.js';
+import { lower, type PipelineContext } from './context.js';
 import type { Header, Receipt } from './rpc.js';
 import type { Sender } from './sender.js';
 import type { BlockRow, TxRow } from './store.js';
+import type { RevertError } from './types.js';
 
 /** The chain moved while a poll read it: the poll stops and the next one starts over. */
 export class ChainMovedError extends Error {
@@ -133,8 +133,8 @@ export class Follower {
             await ctx.rpc.ethCall({ from: ctx.address, to: row.to_addr as Address, data: row.data as Hex, value: BigInt(row.value), gas: BigInt(row.gas) }, r.blockNumber);
             out.set(r.transactionHash, '');
           } catch (err) {
-            const m = toMetaSchedulerError(err, functionNameOf(row.data));
-            if (m instanceof MetaSchedulerError) out.set(r.transactionHash, m.data ?? '0x');
+            const m = ctx.reverts.fromError(err, ctx.functionNameOf(row.data));
+            if (m) out.set(r.transactionHash, m.data ?? '0x');
             else {
               const cls = classifyRpcError(err);
               if (cls === 'reverted' || cls === 'gas_limit') out.set(r.transactionHash, '0x');
@@ -310,7 +310,7 @@ export class Follower {
             ctx.events.emit({ type: 'confirmed', tx: ctx.info(row, row.mined_hash as Hex), block: BigInt(row.mined_block!) });
           } else {
             ctx.store.setState(row.id, 'reverted');
-            ctx.events.emit({ type: 'reverted', tx: ctx.info(row, row.mined_hash as Hex), block: BigInt(row.mined_block!), error: revertError(row) });
+            ctx.events.emit({ type: 'reverted', tx: ctx.info(row, row.mined_hash as Hex), block: BigInt(row.mined_block!), error: revertError(ctx, row) });
           }
         });
         if (ok) done.push(row);
@@ -326,12 +326,11 @@ export class Follower {
   }
 }
 
-function revertError(row: TxRow): MetaSchedulerError {
-  const fn = functionNameOf(row.data);
-  if (row.revert_data) return decodeRevertData(row.revert_data as Hex, { functionName: fn });
-  return new MetaSchedulerError({
-    name: 'Error',
-    args: { reason: `transaction ${String(row.mined_hash)} reverted in block ${String(row.mined_block)}, but replaying it at that block does not revert (out of gas, or the state changed within the block)` },
-    functionName: fn,
-  });
+function revertError(ctx: PipelineContext, row: TxRow): RevertError {
+  const fn = ctx.functionNameOf(row.data);
+  if (row.revert_data) return ctx.reverts.fromData(row.revert_data as Hex, fn);
+  return ctx.reverts.fromReason(
+    `transaction ${String(row.mined_hash)} reverted in block ${String(row.mined_block)}, but replaying it at that block does not revert (out of gas, or the state changed within the block)`,
+    fn,
+  );
 }

@@ -1,6 +1,8 @@
 // The transaction pipeline: one per signing key; see pipeline.ts.
 export { TxPipeline, ChainIdMismatchError, FILLER_KIND } from './pipeline.js';
 export type {
+  RevertDecoder,
+  RevertError,
   SubmitOptions,
   SubmitOutcome,
   TxEvent,

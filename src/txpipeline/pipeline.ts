@@ -34,18 +34,17 @@
 import type { Address, Hex } from 'viem';
 
 import type { NewHeads } from '../chain/heads.js';
-import { MetaSchedulerError, toMetaSchedulerError } from '../metascheduler/errors.js';
 import { getMeta, setMeta } from '../state/db.js';
 import { shortError } from './errors.js';
 import { gasWithMargin, initialFees, minBig } from './fees.js';
-import { PipelineContext, functionNameOf } from './context.js';
+import { PipelineContext } from './context.js';
 import { ChainMovedError, Follower } from './follower.js';
 import { FILLER_KIND } from './kinds.js';
 import { Nonces } from './nonces.js';
 import { Sender, type SendItem } from './sender.js';
 import { SigningError } from './signer.js';
 import type { TxRow } from './store.js';
-import type { SubmitOptions, SubmitOutcome, TxEventHandler, TxPipelineHealth, TxPipelineOptions, TxRecord, TxRequest } from './types.js';
+import type { RevertError, SubmitOptions, SubmitOutcome, TxEventHandler, TxPipelineHealth, TxPipelineOptions, TxRecord, TxRequest } from './types.js';
 
 export { FILLER_KIND };
 const META_CHAIN_ID = 'txpipeline.chain_id';
@@ -58,7 +57,8 @@ function retryError(msg: string, cause?: unknown): Error {
   return new Error(msg, cause === undefined ? undefined : { cause });
 }
 
-export class TxPipeline {
+/** The pipeline of one key; `E` is the owners' revert error (what their `revertDecoder` makes). */
+export class TxPipeline<E extends RevertError = RevertError> {
   readonly address: Address;
   private readonly ctx: PipelineContext;
   private readonly sender: Sender;
@@ -75,8 +75,8 @@ export class TxPipeline {
   private lastErrorLogAt = 0;
   private lastOkAt = 0;
 
-  private constructor(opts: TxPipelineOptions) {
-    this.ctx = new PipelineContext(opts);
+  private constructor(opts: TxPipelineOptions<E>) {
+    this.ctx = new PipelineContext(opts as unknown as TxPipelineOptions);
     this.address = this.ctx.address;
     this.sender = new Sender(this.ctx);
     this.follower = new Follower(this.ctx, this.sender);
@@ -85,8 +85,8 @@ export class TxPipeline {
   }
 
   /** Validates the chain id, rebuilds caches, fills nonce holes and re-broadcasts stored pending transactions. */
-  static async open(opts: TxPipelineOptions): Promise<TxPipeline> {
-    const p = new TxPipeline(opts);
+  static async open<E extends RevertError = RevertError>(opts: TxPipelineOptions<E>): Promise<TxPipeline<E>> {
+    const p = new TxPipeline<E>(opts);
     await p.recover();
     return p;
   }
@@ -101,13 +101,14 @@ export class TxPipeline {
    * start(). Events of a kind with no handler yet are queued in memory and
    * delivered (in their own transaction) when it is registered.
    */
-  on(kind: string, handler: TxEventHandler): void {
-    this.ctx.events.on(kind, handler);
+  on(kind: string, handler: TxEventHandler<E>): void {
+    // The events' errors are made by this pipeline's decoder, whose errors are E.
+    this.ctx.events.on(kind, handler as TxEventHandler);
   }
 
   /** Simulates, signs, stores and broadcasts; one outcome per request, in order. */
-  async submit(reqs: TxRequest[], opts: SubmitOptions = {}): Promise<SubmitOutcome[]> {
-    const out: SubmitOutcome[] = new Array(reqs.length);
+  async submit(reqs: TxRequest[], opts: SubmitOptions = {}): Promise<SubmitOutcome<E>[]> {
+    const out: SubmitOutcome<E>[] = new Array(reqs.length);
     const job = this.submitAll(reqs, opts, out);
     this.active.add(job);
     try {
@@ -230,7 +231,7 @@ export class TxPipeline {
 
   // ---------------------------------------------------------------- submit
 
-  private async submitAll(reqs: TxRequest[], opts: SubmitOptions, out: SubmitOutcome[]): Promise<void> {
+  private async submitAll(reqs: TxRequest[], opts: SubmitOptions, out: SubmitOutcome<E>[]): Promise<void> {
     for (const r of reqs) {
       if (r.kind === FILLER_KIND) throw new Error(`txpipeline: kind ${FILLER_KIND} is reserved`);
     }
@@ -254,7 +255,7 @@ export class TxPipeline {
     }
   }
 
-  private async submitChunk(reqs: TxRequest[], start: number, n: number, opts: SubmitOptions, out: SubmitOutcome[]): Promise<void> {
+  private async submitChunk(reqs: TxRequest[], start: number, n: number, opts: SubmitOptions, out: SubmitOutcome<E>[]): Promise<void> {
     const { ctx } = this;
     const idx = Array.from({ length: n }, (_, k) => start + k);
     const feeP = this.sender.feeData();
@@ -282,7 +283,7 @@ export class TxPipeline {
       if ('gas' in res) pass.push({ i, gas: minBig(gasWithMargin(res.gas, ctx.o.gasMargin), fee.gasLimit) });
       else {
         out[i] = this.simulationOutcome(res.err, reqs[i]!);
-        const o = out[i] as { revert?: MetaSchedulerError };
+        const o = out[i] as { revert?: RevertError };
         const key = o.revert ? `revert:${o.revert.name}` : 'retry';
         failed.set(key, (failed.get(key) ?? 0) + 1);
       }
@@ -338,13 +339,14 @@ export class TxPipeline {
     await this.sender.broadcast(items);
   }
 
-  private simulationOutcome(err: unknown, req: TxRequest): SubmitOutcome {
-    const fn = functionNameOf(req.data);
-    const m = toMetaSchedulerError(err, fn);
-    if (m instanceof MetaSchedulerError) return { ok: false, revert: m };
+  private simulationOutcome(err: unknown, req: TxRequest): SubmitOutcome<E> {
+    const fn = this.ctx.functionNameOf(req.data, req.functionName);
+    const reverts = this.ctx.reverts as TxPipelineOptions<E>['revertDecoder'];
+    const m = reverts.fromError(err, fn);
+    if (m) return { ok: false, revert: m };
     const cls = this.ctx.countRpcError(err);
     if (cls === 'reverted' || cls === 'gas_limit') {
-      return { ok: false, revert: new MetaSchedulerError({ name: 'Error', args: { reason: shortError(err) }, functionName: fn, cause: err }) };
+      return { ok: false, revert: reverts.fromReason(shortError(err), fn, err) };
     }
     return { ok: false, retry: retryError(`txpipeline: simulation failed (${cls}: ${shortError(err)})`, err) };
   }

@@ -4,8 +4,30 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 
 import type { NewHeads } from '../chain/heads.js';
-import type { MetaSchedulerError } from '../metascheduler/errors.js';
 import type { Db } from '../state/db.js';
+
+/**
+ * A contract's revert as the owner's decoder gives it: an Error, with the raw
+ * revert data when there was some (kept so a revert found by replaying a mined
+ * transaction can be stored and decoded again later).
+ */
+export type RevertError = Error & { readonly data?: Hex | undefined };
+
+/**
+ * How the owners' contract reverts are read. The pipeline knows no contract
+ * (like op-service's txmgr): the process that opens it passes the decoder of
+ * the contracts it calls (src/metascheduler/revert-decoder.ts for gridlink).
+ */
+export interface RevertDecoder<E extends RevertError = RevertError> {
+  /** The revert in what a simulation or a replay threw; undefined when `err` is no revert (network, nonce, ...). */
+  fromError(err: unknown, functionName: string | undefined): E | undefined;
+  /** Raw revert data (stored from a replay at the mined block) -> the error. */
+  fromData(data: Hex, functionName: string | undefined): E;
+  /** A revert known only by a reason (the node's words, or a mined revert that does not replay). */
+  fromReason(reason: string, functionName: string | undefined, cause?: unknown): E;
+  /** The call's name from its calldata, for a stored transaction whose request is gone (after a restart); optional. */
+  functionName?(data: Hex): string | undefined;
+}
 
 export interface TxRequest {
   /** The owner's name for this kind of transaction; events are routed by it. */
@@ -13,15 +35,18 @@ export interface TxRequest {
   /** The owner's reference (e.g. a report id), stored with the transaction. */
   ref: string;
   to: Address;
+  /** The calldata, encoded by the owner (e.g. src/metascheduler/actions/*'s encoders). */
   data: Hex;
+  /** The called function's name, for logs and revert errors (default: the decoder's `functionName(data)`). */
+  functionName?: string;
   /** Wei sent with the call (default 0). */
   value?: bigint;
 }
 
-export type SubmitOutcome =
+export type SubmitOutcome<E extends RevertError = RevertError> =
   | { ok: true; txId: number; nonce: number; hash: Hex }
   /** The simulation reverted: no nonce was taken. */
-  | { ok: false; revert: MetaSchedulerError }
+  | { ok: false; revert: E }
   /** RPC unreachable, pipeline full or stopped, ...: nothing was taken, try later. */
   | { ok: false; retry: Error };
 
@@ -50,14 +75,14 @@ export interface TxInfo {
  *   (another signer of the same key), or the node refused the transaction for
  *   good after it passed simulation (its nonce is filled): re-plan. Terminal.
  */
-export type TxEvent =
+export type TxEvent<E extends RevertError = RevertError> =
   | { type: 'mined'; tx: TxInfo; block: bigint; blockHash: Hex; timestamp: bigint }
-  | { type: 'reverted'; tx: TxInfo; block: bigint; error: MetaSchedulerError }
+  | { type: 'reverted'; tx: TxInfo; block: bigint; error: E }
   | { type: 'confirmed'; tx: TxInfo; block: bigint }
   | { type: 'unmined'; tx: TxInfo }
   | { type: 'lost'; tx: TxInfo };
 
-export type TxEventHandler = (ev: TxEvent) => void;
+export type TxEventHandler<E extends RevertError = RevertError> = (ev: TxEvent<E>) => void;
 
 export type TxState = 'pending' | 'mined' | 'confirmed' | 'reverted' | 'lost';
 
@@ -83,8 +108,10 @@ export interface SubmitOptions {
   onSigned?: (req: TxRequest, tx: TxInfo, index: number) => void;
 }
 
-export interface TxPipelineOptions {
+export interface TxPipelineOptions<E extends RevertError = RevertError> {
   db: Db;
+  /** Decodes the reverts of the contracts the owners call (simulation, mined reverts). */
+  revertDecoder: RevertDecoder<E>;
   rpcUrl: string;
   /** The process's new-head subscription (src/chain/heads.ts): each head triggers a poll at once (polling continues regardless). */
   heads?: NewHeads;
@@ -110,7 +137,7 @@ export interface TxPipelineOptions {
   logger?: Logger;
   registry?: Registry;
   /** Handlers by kind, registered before open() returns (same as calling on()). */
-  handlers?: Record<string, TxEventHandler>;
+  handlers?: Record<string, TxEventHandler<E>>;
   /** Block tag of the eth_estimateGas simulation (default 'pending': sees our own transactions still in the pool). */
   simulateBlockTag?: 'pending' | 'latest';
   /** Further behind than this, the follower checks unconfirmed transactions by receipt and jumps to the head (default 256). */

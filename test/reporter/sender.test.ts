@@ -16,13 +16,13 @@ afterEach(() => cleanup?.());
 
 /** Like TxPipeline: an accepted request gets a txs row, and onSigned runs in the same SQLite transaction. */
 class FakePipeline implements PipelinePort {
-  handler: ((ev: TxEvent) => void) | undefined;
+  handler: ((ev: TxEvent<MetaSchedulerError>) => void) | undefined;
   sent: Array<{ jobId: Hex; status: number; minutes: bigint; ref: string }> = [];
-  next: (req: TxRequest) => SubmitOutcome = () => ({ ok: true, txId: 0, nonce: 0, hash: '0x01' });
+  next: (req: TxRequest) => SubmitOutcome<MetaSchedulerError> = () => ({ ok: true, txId: 0, nonce: 0, hash: '0x01' });
   /** Throw after the signing transaction committed, as a process killed before submit() returns. */
   crashAfterSigning = false;
   constructor(private readonly db: Db) {}
-  on(_kind: string, h: (ev: TxEvent) => void) {
+  on(_kind: string, h: (ev: TxEvent<MetaSchedulerError>) => void) {
     this.handler = h;
   }
   inFlight() {
@@ -49,7 +49,7 @@ class FakePipeline implements PipelinePort {
     if (this.crashAfterSigning) throw new Error('killed');
     return out;
   }
-  emit(ev: TxEvent) {
+  emit(ev: TxEvent<MetaSchedulerError>) {
     this.handler!(ev);
   }
 }

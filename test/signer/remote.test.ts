@@ -9,6 +9,7 @@ import { recoverMessageAddress } from 'viem';
 
 import { makeTestCa } from '../../src/directory/certs.js';
 import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
+import { metaSchedulerReverts } from '../../src/metascheduler/revert-decoder.js';
 import { loadProviderAccount } from '../../src/reporter/provider-account.js';
 import { createRemoteSigner, RemoteSignerError, waitForSigner } from '../../src/signer/remote.js';
 import type { SubmitOutcome } from '../../src/txpipeline/types.js';
@@ -108,14 +109,14 @@ describe('remote signer (anvil behind an HTTPS proxy with a client certificate r
     const acct = signerAnvil.accounts[5]!;
     const s = createRemoteSigner(settings(5));
     const db = openTestDb(tmp.dir, 'down-up.db');
-    const p = await TxPipeline.open({ db, rpcUrl: chain.rpcUrl, chainId: 31337, account: s.account, pollMs: 100, confirmations: 1, submitWaitMs: 20_000, logger: pino({ level: 'silent' }) });
+    const p = await TxPipeline.open({ db, revertDecoder: metaSchedulerReverts, rpcUrl: chain.rpcUrl, chainId: 31337, account: s.account, pollMs: 100, confirmations: 1, submitWaitMs: 20_000, logger: pino({ level: 'silent' }) });
     const evs = recordEvents(p, 'w');
     p.start();
     try {
       const start = await chainNonce(chain, acct.address);
       await proxy.down();
       // A submit whose wait ends while the signer is down answers retry and takes no nonce.
-      const p2 = await TxPipeline.open({ db: openTestDb(tmp.dir, 'short.db'), rpcUrl: chain.rpcUrl, chainId: 31337, account: s.account, submitWaitMs: 600, logger: pino({ level: 'silent' }) });
+      const p2 = await TxPipeline.open({ db: openTestDb(tmp.dir, 'short.db'), revertDecoder: metaSchedulerReverts, rpcUrl: chain.rpcUrl, chainId: 31337, account: s.account, submitWaitMs: 600, logger: pino({ level: 'silent' }) });
       const [short] = await p2.submit([transfer('w', 999)]);
       expect(short?.ok).toBe(false);
       expect(short && 'retry' in short && short.retry.message).toMatch(/cannot sign.*remote signer/);

@@ -27,7 +27,7 @@ function setup(opts: { stale?: boolean } = {}) {
   let stale = opts.stale ?? false;
   let nextId = 1;
   const pipeline = {
-    submit: async (reqs: TxRequest[]): Promise<SubmitOutcome[]> =>
+    submit: async (reqs: TxRequest[]): Promise<SubmitOutcome<MetaSchedulerError>[]> =>
       reqs.map((r) => {
         const fn = decodeFunctionData({ abi: metaSchedulerAbi, data: r.data }).functionName;
         sent.push(fn);

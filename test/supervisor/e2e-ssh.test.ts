@@ -49,7 +49,7 @@ afterAll(async () => {
 describe('supervisor with the SSH backend and benchmarks', () => {
   it('registered the benchmark results as labels', async () => {
     expect(sup.backend.kind).toBe('ssh');
-    const p = await getProvider({ publicClient: grid.publicClient as never, addresses: grid.admin.addresses }, grid.provider.address);
+    const p = await getProvider({ publicClient: grid.publicClient as never, addresses: grid.admin.addresses }, { provider: grid.provider.address });
     const keys = p.labels.map((l) => l.key);
     expect(keys).toEqual(expect.arrayContaining(['region', 'benchmark.hpl.gflops', 'benchmark.fio.seqread.mbps']));
     for (const l of p.labels.filter((x) => x.key.startsWith('benchmark.'))) expect(Number(l.value)).toBeGreaterThan(0);

@@ -36,7 +36,7 @@ const slurmJobOf = async (id: Hex) => {
 
 describe('supervisor on the grid', () => {
   it('registered the partition: 2 nodes with their CPUs, memory and 2 GPUs each, the prices and labels', async () => {
-    const p = await getProvider({ publicClient: grid.publicClient as never, addresses: grid.admin.addresses }, grid.provider.address);
+    const p = await getProvider({ publicClient: grid.publicClient as never, addresses: grid.admin.addresses }, { provider: grid.provider.address });
     const part = await sup.backend.partition(grid.bridge.pc.cluster.partition);
     expect(p.providerHardware.nodes).toBe(2n);
     expect(p.providerHardware.gpusPerNode).toEqual([2n, 2n]);

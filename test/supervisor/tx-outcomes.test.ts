@@ -15,6 +15,7 @@ import { foundry } from 'viem/chains';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { metaSchedulerAbi, providerManagerAbi } from '../../src/metascheduler/abi.generated.js';
+import type { MetaSchedulerError } from '../../src/metascheduler/errors.js';
 import type { SlurmBackend } from '../../src/slurm/backend.js';
 import { openDb, type Db } from '../../src/state/db.js';
 import { Claims } from '../../src/supervisor/claims.js';
@@ -27,7 +28,7 @@ import { captureLogger, openPipeline, tmpDir, waitFor } from '../txpipeline/help
 
 let net: Devnet;
 let db: Db;
-let pipe: TxPipeline | undefined;
+let pipe: TxPipeline<MetaSchedulerError> | undefined;
 const tmp = tmpDir();
 beforeEach(async () => {
   net = await startDevnet({ providers: 1 });

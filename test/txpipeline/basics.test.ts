@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
+import { metaSchedulerReverts } from '../../src/metascheduler/revert-decoder.js';
 import { openDb } from '../../src/state/db.js';
 import { ChainIdMismatchError, TxPipeline } from '../../src/txpipeline/pipeline.js';
 import type { TxEvent } from '../../src/txpipeline/types.js';
@@ -27,14 +28,14 @@ describe.each(ACCOUNT_MODES)('txpipeline basics (anvil, 1 s blocks, %s)', (via) 
   const off = via === 'local key' ? 0 : 10;
   it('refuses to start when the RPC serves another chain id, and says both ids', async () => {
     const db = openTestDb(tmp.dir, `chainid-${via.replace(' ', '-')}.db`);
-    const err = await TxPipeline.open({ db, rpcUrl: anvil.rpcUrl, chainId: 1, ...(await signingOptions(via, anvil.accounts[0 + off]!.privateKey)) }).catch((e: unknown) => e);
+    const err = await TxPipeline.open({ db, revertDecoder: metaSchedulerReverts, rpcUrl: anvil.rpcUrl, chainId: 1, ...(await signingOptions(via, anvil.accounts[0 + off]!.privateKey)) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ChainIdMismatchError);
     expect((err as Error).message).toMatch(/chain id 31337.*configured for chain id 1\b/);
     expect((err as Error).message).toMatch(/point the RPC URL/);
     expect((err as Error).message).not.toContain(anvil.accounts[0 + off]!.privateKey.slice(2));
     // A database that already holds another chain's transactions is refused too.
     db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('txpipeline.chain_id', '5')`).run();
-    const err2 = await TxPipeline.open({ db, rpcUrl: anvil.rpcUrl, chainId: 31337, ...(await signingOptions(via, anvil.accounts[0 + off]!.privateKey)) }).catch((e: unknown) => e);
+    const err2 = await TxPipeline.open({ db, revertDecoder: metaSchedulerReverts, rpcUrl: anvil.rpcUrl, chainId: 31337, ...(await signingOptions(via, anvil.accounts[0 + off]!.privateKey)) }).catch((e: unknown) => e);
     expect(err2).toBeInstanceOf(ChainIdMismatchError);
     expect((err2 as Error).message).toMatch(/database holds transactions for chain id 5.*chain id 31337/);
     db.close();

@@ -3,6 +3,7 @@
 import { pino } from 'pino';
 import type { Hex } from 'viem';
 
+import { metaSchedulerReverts } from '../../src/metascheduler/revert-decoder.js';
 import { createRemoteSigner } from '../../src/signer/remote.js';
 import { TxPipeline } from '../../src/txpipeline/pipeline.js';
 import { openTestDb, transfer } from './helpers.js';
@@ -21,7 +22,7 @@ interface Args {
 const args = JSON.parse(process.argv[2]!) as Args;
 const db = openTestDb(args.dir);
 const signing = args.signer ? { account: createRemoteSigner({ ...args.signer, chainId: 31337 }).account } : { privateKey: args.privateKey };
-const p = await TxPipeline.open({ db, rpcUrl: args.rpcUrl, chainId: 31337, ...signing, pollMs: 100, confirmations: 1, logger: pino({ level: 'silent' }) });
+const p = await TxPipeline.open({ db, revertDecoder: metaSchedulerReverts, rpcUrl: args.rpcUrl, chainId: 31337, ...signing, pollMs: 100, confirmations: 1, logger: pino({ level: 'silent' }) });
 p.on('burst', () => {});
 p.start();
 let next = 0;

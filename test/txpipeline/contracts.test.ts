@@ -89,7 +89,7 @@ describe('txpipeline with the Meta-Scheduler contracts (anvil, automine)', () =>
     expect(evs.filter((e) => e.tx.id === id1).map((e) => e.type)).toEqual(['mined', 'confirmed']);
     const rev = evs.filter((e) => e.tx.id === id2);
     expect(rev.map((e) => e.type)).toEqual(['reverted']);
-    const err = (rev[0] as Extract<TxEvent, { type: 'reverted' }>).error;
+    const err = (rev[0] as Extract<TxEvent<MetaSchedulerError>, { type: 'reverted' }>).error;
     expect(err).toBeInstanceOf(MetaSchedulerError);
     expect(err.is('SameStatusError')).toBe(true);
     expect(err.functionName).toBe('providerSetJobStatus');

@@ -9,6 +9,8 @@ import { Registry } from 'prom-client';
 import { hexToBigInt, numberToHex, pad, type Address, type Hex } from 'viem';
 
 import type { Anvil } from '../../src/devnet/anvil.js';
+import type { MetaSchedulerError } from '../../src/metascheduler/errors.js';
+import { metaSchedulerReverts } from '../../src/metascheduler/revert-decoder.js';
 import { openDb, type Db } from '../../src/state/db.js';
 import type { Migration } from '../../src/state/migrations.js';
 import { TX_SCHEMA_V1 } from '../../src/txpipeline/schema.js';
@@ -53,8 +55,8 @@ export async function waitFor<T>(what: string, fn: () => T | undefined | false |
 }
 
 /** Events per kind, in order. */
-export function recordEvents(p: TxPipeline, kind: string): TxEvent[] {
-  const evs: TxEvent[] = [];
+export function recordEvents(p: TxPipeline<MetaSchedulerError>, kind: string): TxEvent<MetaSchedulerError>[] {
+  const evs: TxEvent<MetaSchedulerError>[] = [];
   p.on(kind, (ev) => evs.push(ev));
   return evs;
 }
@@ -75,11 +77,12 @@ export function refOf(data: Hex): number {
 }
 
 /** A pipeline signing as `privateKey` (default anvil's first account) with a local key, or through the file's remote signer (`via`). */
-export async function openPipeline(anvil: Anvil, db: Db, o: Partial<TxPipelineOptions> & { via?: AccountMode } = {}): Promise<{ p: TxPipeline; registry: Registry }> {
+export async function openPipeline(anvil: Anvil, db: Db, o: Partial<TxPipelineOptions<MetaSchedulerError>> & { via?: AccountMode } = {}): Promise<{ p: TxPipeline<MetaSchedulerError>; registry: Registry }> {
   const { via = 'local key', privateKey = anvil.accounts[0]!.privateKey, ...rest } = o;
   const registry = o.registry ?? new Registry();
   const p = await TxPipeline.open({
     db,
+    revertDecoder: metaSchedulerReverts,
     rpcUrl: anvil.rpcUrl,
     chainId: 31337,
     pollMs: 100,
@@ -137,7 +140,7 @@ export async function chainNonce(anvil: Anvil, addr: Address, tag = 'latest'): P
 }
 
 /** Manual mining: mine one block, then let the pipeline follow it. */
-export async function mineAndPoll(anvil: Anvil, p: TxPipeline, blocks = 1): Promise<void> {
+export async function mineAndPoll(anvil: Anvil, p: TxPipeline<MetaSchedulerError>, blocks = 1): Promise<void> {
   for (let i = 0; i < blocks; i++) {
     await anvil.mine();
     await p.poll();

@@ -3,6 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
+import type { MetaSchedulerError } from '../../src/metascheduler/errors.js';
 import type { TxPipeline } from '../../src/txpipeline/pipeline.js';
 import type { SubmitOutcome, TxEvent } from '../../src/txpipeline/types.js';
 import { TcpProxy } from './proxy.js';
@@ -21,7 +22,7 @@ describe('txpipeline with an unreliable RPC', () => {
     const proxy = await TcpProxy.start(anvil.port);
     const db = openTestDb(tmp.dir, 'down.db');
     const log = captureLogger('info');
-    let p: TxPipeline | undefined;
+    let p: TxPipeline<MetaSchedulerError> | undefined;
     try {
       const opened = await openPipeline(anvil, db, { rpcUrl: proxy.url, confirmations: 2, pollMs: 200, rpcTimeoutMs: 5000, maxCatchUpBlocks: 30, logger: log.logger });
       p = opened.p;

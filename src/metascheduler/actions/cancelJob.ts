@@ -1,10 +1,15 @@
 import type { Hex } from 'viem';
-import type { MetaSchedulerContext } from '../context.js';
+import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../context.js';
 import { metaSchedulerAbi } from '../abi.generated.js';
+import { encodeCall } from '../internal/encode.js';
 import { txResult } from '../internal/events.js';
 import { transitionsOf } from '../internal/decode.js';
 import { writeAndWait } from '../internal/write.js';
-import type { JobTransition, TxResult } from '../types.js';
+import type { EncodedCall, JobTransition, TxResult } from '../types.js';
+
+export interface CancelJobParameters {
+  jobId: Hex;
+}
 
 export interface CancelJobResult extends TxResult {
   transitions: JobTransition[];
@@ -15,14 +20,17 @@ export interface CancelJobResult extends TxResult {
   requested: boolean;
 }
 
+const call = (a: Pick<MetaSchedulerAddresses, 'metaScheduler'>, p: CancelJobParameters) =>
+  ({ address: a.metaScheduler, abi: metaSchedulerAbi, functionName: 'cancelJob', args: [p.jobId] }) as const;
+
+/** Pure: the cancelJob transaction, for a transaction pipeline. */
+export function encodeCancelJob(a: Pick<MetaSchedulerAddresses, 'metaScheduler'>, p: CancelJobParameters): EncodedCall {
+  return encodeCall(call(a, p));
+}
+
 /** Customer: cancels a job (PENDING/META_SCHEDULED/SCHEDULED -> CANCELLED with full refund; RUNNING -> cancel request). */
-export async function cancelJob(ctx: MetaSchedulerContext, jobId: Hex): Promise<CancelJobResult> {
-  const receipt = await writeAndWait(ctx, {
-    address: ctx.addresses.metaScheduler,
-    abi: metaSchedulerAbi,
-    functionName: 'cancelJob',
-    args: [jobId],
-  });
+export async function cancelJob(ctx: MetaSchedulerContext, p: CancelJobParameters): Promise<CancelJobResult> {
+  const receipt = await writeAndWait(ctx, call(ctx.addresses, p));
   const transitions = transitionsOf(ctx, receipt);
   return { ...txResult(receipt), transitions, requested: transitions.length === 0 };
 }

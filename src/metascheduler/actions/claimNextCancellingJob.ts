@@ -1,11 +1,20 @@
-import type { MetaSchedulerContext } from '../context.js';
+import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../context.js';
 import { metaSchedulerAbi } from '../abi.generated.js';
+import { encodeCall } from '../internal/encode.js';
 import { eventsOf, txResult } from '../internal/events.js';
 import { writeAndWait } from '../internal/write.js';
-import type { ClaimNextCancellingJobEvent, TxResult } from '../types.js';
+import type { ClaimNextCancellingJobEvent, EncodedCall, TxResult } from '../types.js';
 import { isEmptyQueueError } from './claimNextJob.js';
 
 export type ClaimNextCancellingJobResult = ClaimNextCancellingJobEvent & { tx: TxResult };
+
+const call = (a: Pick<MetaSchedulerAddresses, 'metaScheduler'>) =>
+  ({ address: a.metaScheduler, abi: metaSchedulerAbi, functionName: 'claimNextCancellingJob', args: [] }) as const;
+
+/** Pure: the claimNextCancellingJob transaction, for a transaction pipeline. */
+export function encodeClaimNextCancellingJob(a: Pick<MetaSchedulerAddresses, 'metaScheduler'>): EncodedCall {
+  return encodeCall(call(a));
+}
 
 /**
  * Provider: pops a cancel request for a RUNNING job, or null when there is
@@ -15,12 +24,7 @@ export async function claimNextCancellingJob(ctx: MetaSchedulerContext): Promise
   const address = ctx.addresses.metaScheduler;
   let receipt;
   try {
-    receipt = await writeAndWait(ctx, {
-      address,
-      abi: metaSchedulerAbi,
-      functionName: 'claimNextCancellingJob',
-      args: [],
-    });
+    receipt = await writeAndWait(ctx, call(ctx.addresses));
   } catch (e) {
     if (isEmptyQueueError(e)) return null;
     throw e;

@@ -1,9 +1,10 @@
-import type { MetaSchedulerContext } from '../context.js';
+import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../context.js';
 import { metaSchedulerAbi } from '../abi.generated.js';
 import { isMetaSchedulerError } from '../errors.js';
+import { encodeCall } from '../internal/encode.js';
 import { eventsOf, txResult } from '../internal/events.js';
 import { writeAndWait } from '../internal/write.js';
-import type { ClaimJobEvent, TxResult } from '../types.js';
+import type { ClaimJobEvent, EncodedCall, TxResult } from '../types.js';
 
 export type ClaimNextJobResult = ClaimJobEvent & { tx: TxResult };
 
@@ -25,6 +26,14 @@ export function isStaleClaimableHeadError(e: unknown): boolean {
   );
 }
 
+const call = (a: Pick<MetaSchedulerAddresses, 'metaScheduler'>) =>
+  ({ address: a.metaScheduler, abi: metaSchedulerAbi, functionName: 'claimNextJob', args: [] }) as const;
+
+/** Pure: the claimNextJob transaction, for a transaction pipeline. */
+export function encodeClaimNextJob(a: Pick<MetaSchedulerAddresses, 'metaScheduler'>): EncodedCall {
+  return encodeCall(call(a));
+}
+
 /**
  * Provider: pops the claimable queue (META_SCHEDULED -> SCHEDULED). Returns
  * null when the queue is empty (or held only stale entries). Any other revert is thrown as a typed error:
@@ -36,7 +45,7 @@ export async function claimNextJob(ctx: MetaSchedulerContext): Promise<ClaimNext
   const address = ctx.addresses.metaScheduler;
   let receipt;
   try {
-    receipt = await writeAndWait(ctx, { address, abi: metaSchedulerAbi, functionName: 'claimNextJob', args: [] });
+    receipt = await writeAndWait(ctx, call(ctx.addresses));
   } catch (e) {
     if (isEmptyQueueError(e)) return null;
     throw e;

@@ -1,11 +1,20 @@
-import type { MetaSchedulerContext } from '../context.js';
+import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../context.js';
 import { metaSchedulerAbi } from '../abi.generated.js';
+import { encodeCall } from '../internal/encode.js';
 import { eventsOf, txResult } from '../internal/events.js';
 import { writeAndWait } from '../internal/write.js';
-import type { ClaimNextTopUpJobEvent, TxResult } from '../types.js';
+import type { ClaimNextTopUpJobEvent, EncodedCall, TxResult } from '../types.js';
 import { isEmptyQueueError } from './claimNextJob.js';
 
 export type ClaimNextTopUpJobResult = ClaimNextTopUpJobEvent & { tx: TxResult };
+
+const call = (a: Pick<MetaSchedulerAddresses, 'metaScheduler'>) =>
+  ({ address: a.metaScheduler, abi: metaSchedulerAbi, functionName: 'claimNextTopUpJob', args: [] }) as const;
+
+/** Pure: the claimNextTopUpJob transaction, for a transaction pipeline. */
+export function encodeClaimNextTopUpJob(a: Pick<MetaSchedulerAddresses, 'metaScheduler'>): EncodedCall {
+  return encodeCall(call(a));
+}
 
 /**
  * Provider: pops a top-up, or null when there is none. `maxDurationMinute`
@@ -15,7 +24,7 @@ export async function claimNextTopUpJob(ctx: MetaSchedulerContext): Promise<Clai
   const address = ctx.addresses.metaScheduler;
   let receipt;
   try {
-    receipt = await writeAndWait(ctx, { address, abi: metaSchedulerAbi, functionName: 'claimNextTopUpJob', args: [] });
+    receipt = await writeAndWait(ctx, call(ctx.addresses));
   } catch (e) {
     if (isEmptyQueueError(e)) return null;
     throw e;

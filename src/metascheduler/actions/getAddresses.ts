@@ -5,7 +5,7 @@ import type { MetaSchedulerAddresses } from '../context.js';
 /** View: the part addresses the Meta-Scheduler was deployed with, so a client needs only its address. */
 export async function getAddresses(
   publicClient: PublicClient<Transport, Chain | undefined>,
-  metaScheduler: Address,
+  { metaScheduler }: { metaScheduler: Address },
 ): Promise<MetaSchedulerAddresses> {
   const c = { address: metaScheduler, abi: metaSchedulerAbi } as const;
   const [credit, constants, providerManager, providerJobQueues, jobs] = await Promise.all([

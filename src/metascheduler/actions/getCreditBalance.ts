@@ -3,7 +3,7 @@ import { addressOrSelf, type MetaSchedulerContext } from '../context.js';
 import { creditAbi } from '../abi.generated.js';
 
 /** View: credit-wei held by an account (default: the signer). */
-export function getCreditBalance(ctx: MetaSchedulerContext, account?: Address): Promise<bigint> {
+export function getCreditBalance(ctx: MetaSchedulerContext, { account }: { account?: Address } = {}): Promise<bigint> {
   return ctx.publicClient.readContract({
     address: ctx.addresses.credit,
     abi: creditAbi,

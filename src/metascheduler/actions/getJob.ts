@@ -5,7 +5,7 @@ import { toJobStatus } from '../status.js';
 import type { Job } from '../types.js';
 
 /** View: a job as stored on chain, with its status as a JobStatus. */
-export async function getJob(ctx: MetaSchedulerContext, jobId: Hex, opts: { blockNumber?: bigint } = {}): Promise<Job> {
+export async function getJob(ctx: MetaSchedulerContext, { jobId, ...opts }: { jobId: Hex; blockNumber?: bigint }): Promise<Job> {
   const raw = await ctx.publicClient.readContract({
     address: ctx.addresses.jobs,
     abi: jobRepositoryAbi,

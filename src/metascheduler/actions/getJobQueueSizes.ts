@@ -13,7 +13,10 @@ export interface JobQueueSizes {
  * together at one block. The claimable length counts stale entries too (jobs
  * that left META_SCHEDULED while queued).
  */
-export async function getJobQueueSizes(ctx: MetaSchedulerContext, provider?: Address, blockNumber?: bigint): Promise<JobQueueSizes> {
+export async function getJobQueueSizes(
+  ctx: MetaSchedulerContext,
+  { provider, blockNumber }: { provider?: Address; blockNumber?: bigint } = {},
+): Promise<JobQueueSizes> {
   const addr = addressOrSelf(ctx, provider, 'getJobQueueSizes');
   const block = blockNumber ?? (await ctx.publicClient.getBlockNumber());
   const read = (functionName: 'getClaimableJobQueueSize' | 'getCancellingJobQueueSize' | 'getTopUpJobQueueSize') =>

@@ -4,7 +4,7 @@ import { providerManagerAbi } from '../abi.generated.js';
 import type { Provider } from '../types.js';
 
 /** View: an approved provider's registration (hardware, prices, labels, ban flag). */
-export async function getProvider(ctx: MetaSchedulerContext, provider?: Address): Promise<Provider> {
+export async function getProvider(ctx: MetaSchedulerContext, { provider }: { provider?: Address } = {}): Promise<Provider> {
   return ctx.publicClient.readContract({
     address: ctx.addresses.providerManager,
     abi: providerManagerAbi,

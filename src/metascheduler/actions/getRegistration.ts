@@ -18,7 +18,7 @@ export interface Registration {
  * (zeroed unless joined) and `getWaitingForApprovalProvider` (zeroed unless
  * waiting).
  */
-export async function getRegistration(ctx: MetaSchedulerContext, provider?: Address): Promise<Registration> {
+export async function getRegistration(ctx: MetaSchedulerContext, { provider }: { provider?: Address } = {}): Promise<Registration> {
   const addr = addressOrSelf(ctx, provider, 'getRegistration');
   const read = (functionName: 'getProvider' | 'getWaitingForApprovalProvider') =>
     ctx.publicClient.readContract({ address: ctx.addresses.providerManager, abi: providerManagerAbi, functionName, args: [addr] }) as Promise<Provider>;

@@ -3,7 +3,7 @@ import type { MetaSchedulerContext } from '../context.js';
 import { providerManagerAbi } from '../abi.generated.js';
 
 /** View: approved and not banned, i.e. the oracle may assign jobs to it. */
-export function isValidForScheduling(ctx: MetaSchedulerContext, provider: Address): Promise<boolean> {
+export function isValidForScheduling(ctx: MetaSchedulerContext, { provider }: { provider: Address }): Promise<boolean> {
   return ctx.publicClient.readContract({
     address: ctx.addresses.providerManager,
     abi: providerManagerAbi,

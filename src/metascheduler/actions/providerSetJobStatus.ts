@@ -1,11 +1,12 @@
 import type { Hex } from 'viem';
-import type { MetaSchedulerContext } from '../context.js';
+import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../context.js';
 import { metaSchedulerAbi } from '../abi.generated.js';
+import { encodeCall } from '../internal/encode.js';
 import { txResult } from '../internal/events.js';
 import { billedTooMuchOf, transitionsOf } from '../internal/decode.js';
 import { writeAndWait } from '../internal/write.js';
 import type { JobStatus } from '../status.js';
-import type { BilledTooMuch, JobTransition, TxResult } from '../types.js';
+import type { BilledTooMuch, EncodedCall, JobTransition, TxResult } from '../types.js';
 
 export interface ProviderSetJobStatusParameters {
   jobId: Hex;
@@ -23,16 +24,24 @@ export interface ProviderSetJobStatusResult extends TxResult {
   billedTooMuch: BilledTooMuch | undefined;
 }
 
+const call = (a: Pick<MetaSchedulerAddresses, 'metaScheduler'>, p: ProviderSetJobStatusParameters) =>
+  ({
+    address: a.metaScheduler,
+    abi: metaSchedulerAbi,
+    functionName: 'providerSetJobStatus',
+    args: [p.jobId, p.status, p.durationMinutes, p.lastError ?? '', p.exitCode ?? 0n],
+  }) as const;
+
+/** Pure: the providerSetJobStatus transaction, for a transaction pipeline (the reporter's status reports). */
+export function encodeProviderSetJobStatus(a: Pick<MetaSchedulerAddresses, 'metaScheduler'>, p: ProviderSetJobStatusParameters): EncodedCall {
+  return encodeCall(call(a, p));
+}
+
 /** Provider: reports a job's status (SCHEDULED -> RUNNING, or -> a cold status which settles billing). */
 export async function providerSetJobStatus(
   ctx: MetaSchedulerContext,
   p: ProviderSetJobStatusParameters,
 ): Promise<ProviderSetJobStatusResult> {
-  const receipt = await writeAndWait(ctx, {
-    address: ctx.addresses.metaScheduler,
-    abi: metaSchedulerAbi,
-    functionName: 'providerSetJobStatus',
-    args: [p.jobId, p.status, p.durationMinutes, p.lastError ?? '', p.exitCode ?? 0n],
-  });
+  const receipt = await writeAndWait(ctx, call(ctx.addresses, p));
   return { ...txResult(receipt), transitions: transitionsOf(ctx, receipt), billedTooMuch: billedTooMuchOf(ctx, receipt) };
 }

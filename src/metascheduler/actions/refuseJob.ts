@@ -1,21 +1,33 @@
 import type { Address, Hex } from 'viem';
-import type { MetaSchedulerContext } from '../context.js';
+import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../context.js';
 import { metaSchedulerAbi } from '../abi.generated.js';
+import { encodeCall } from '../internal/encode.js';
 import { eventsOf, txResult } from '../internal/events.js';
 import { transitionsOf } from '../internal/decode.js';
 import { writeAndWait } from '../internal/write.js';
-import type { JobTransition, TxResult } from '../types.js';
+import type { EncodedCall, JobTransition, TxResult } from '../types.js';
+
+export interface RefuseJobParameters {
+  jobId: Hex;
+}
 
 export interface RefuseJobResult extends TxResult {
   refused: { jobId: Hex; providerAddr: Address; customerAddr: Address } | undefined;
   transitions: JobTransition[];
 }
 
+const call = (a: Pick<MetaSchedulerAddresses, 'metaScheduler'>, p: RefuseJobParameters) =>
+  ({ address: a.metaScheduler, abi: metaSchedulerAbi, functionName: 'refuseJob', args: [p.jobId] }) as const;
+
+/** Pure: the refuseJob transaction, for a transaction pipeline. */
+export function encodeRefuseJob(a: Pick<MetaSchedulerAddresses, 'metaScheduler'>, p: RefuseJobParameters): EncodedCall {
+  return encodeCall(call(a, p));
+}
+
 /** Provider: hands a META_SCHEDULED/SCHEDULED job back to PENDING (e.g. sbatch failed) so the oracle can reassign it. */
-export async function refuseJob(ctx: MetaSchedulerContext, jobId: Hex): Promise<RefuseJobResult> {
-  const address = ctx.addresses.metaScheduler;
-  const receipt = await writeAndWait(ctx, { address, abi: metaSchedulerAbi, functionName: 'refuseJob', args: [jobId] });
-  const ev = eventsOf(receipt.logs, metaSchedulerAbi, address, 'JobRefusedEvent')[0];
+export async function refuseJob(ctx: MetaSchedulerContext, p: RefuseJobParameters): Promise<RefuseJobResult> {
+  const receipt = await writeAndWait(ctx, call(ctx.addresses, p));
+  const ev = eventsOf(receipt.logs, metaSchedulerAbi, ctx.addresses.metaScheduler, 'JobRefusedEvent')[0];
   return {
     ...txResult(receipt),
     refused: ev

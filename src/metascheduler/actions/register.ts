@@ -1,8 +1,9 @@
-import type { MetaSchedulerContext } from '../context.js';
+import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../context.js';
 import { providerManagerAbi } from '../abi.generated.js';
+import { encodeCall } from '../internal/encode.js';
 import { eventsOf, txResult } from '../internal/events.js';
 import { writeAndWait } from '../internal/write.js';
-import type { Label, ProviderHardware, ProviderPrices, TxResult } from '../types.js';
+import type { EncodedCall, Label, ProviderHardware, ProviderPrices, TxResult } from '../types.js';
 
 export interface RegisterParameters {
   hardware: ProviderHardware;
@@ -15,17 +16,19 @@ export interface RegisterResult extends TxResult {
   waitingForApproval: boolean;
 }
 
+const call = (a: Pick<MetaSchedulerAddresses, 'providerManager'>, p: RegisterParameters) =>
+  ({ address: a.providerManager, abi: providerManagerAbi, functionName: 'register', args: [p.hardware, p.prices, p.labels] }) as const;
+
+/** Pure: the register transaction, for a transaction pipeline (the supervisor's registration). */
+export function encodeRegister(a: Pick<MetaSchedulerAddresses, 'providerManager'>, p: RegisterParameters): EncodedCall {
+  return encodeCall(call(a, p));
+}
+
 /** Provider: registers (or re-registers) the signer's cluster; it then waits for admin approval. */
 export async function register(ctx: MetaSchedulerContext, p: RegisterParameters): Promise<RegisterResult> {
-  const address = ctx.addresses.providerManager;
-  const receipt = await writeAndWait(ctx, {
-    address,
-    abi: providerManagerAbi,
-    functionName: 'register',
-    args: [p.hardware, p.prices, p.labels],
-  });
+  const receipt = await writeAndWait(ctx, call(ctx.addresses, p));
   return {
     ...txResult(receipt),
-    waitingForApproval: eventsOf(receipt.logs, providerManagerAbi, address, 'ProviderWaitingForApproval').length > 0,
+    waitingForApproval: eventsOf(receipt.logs, providerManagerAbi, ctx.addresses.providerManager, 'ProviderWaitingForApproval').length > 0,
   };
 }

@@ -1,10 +1,11 @@
 import { isHex, stringToHex, type Address, type Hex } from 'viem';
-import type { MetaSchedulerContext } from '../context.js';
+import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../context.js';
 import { metaSchedulerAbi } from '../abi.generated.js';
 import { ensureAllowance } from '../internal/allowance.js';
+import { encodeCall } from '../internal/encode.js';
 import { eventsOf, txResult } from '../internal/events.js';
 import { writeAndWait } from '../internal/write.js';
-import type { JobDefinition, TxResult } from '../types.js';
+import type { EncodedCall, JobDefinition, TxResult } from '../types.js';
 
 export interface RequestNewJobParameters {
   definition: JobDefinition;
@@ -26,17 +27,24 @@ export function toJobName(name: string): Hex {
   return stringToHex(name, { size: 32 });
 }
 
-/** Customer: approves the credits if needed, then requests the job; the job is PENDING until the oracle assigns it. */
-export async function requestNewJob(ctx: MetaSchedulerContext, p: RequestNewJobParameters): Promise<RequestNewJobResult> {
-  await ensureAllowance(ctx, p.lockedCredits);
-  const address = ctx.addresses.metaScheduler;
-  const receipt = await writeAndWait(ctx, {
-    address,
+const call = (a: Pick<MetaSchedulerAddresses, 'metaScheduler'>, p: RequestNewJobParameters) =>
+  ({
+    address: a.metaScheduler,
     abi: metaSchedulerAbi,
     functionName: 'requestNewJob',
     args: [p.definition, p.lockedCredits, toJobName(p.jobName), p.delegateSpendingAuthority ?? false],
-  });
-  const ev = eventsOf(receipt.logs, metaSchedulerAbi, address, 'NewJobRequestEvent')[0];
+  }) as const;
+
+/** Pure: the requestNewJob transaction, for a transaction pipeline (the allowance is the sender's to ensure). */
+export function encodeRequestNewJob(a: Pick<MetaSchedulerAddresses, 'metaScheduler'>, p: RequestNewJobParameters): EncodedCall {
+  return encodeCall(call(a, p));
+}
+
+/** Customer: approves the credits if needed, then requests the job; the job is PENDING until the oracle assigns it. */
+export async function requestNewJob(ctx: MetaSchedulerContext, p: RequestNewJobParameters): Promise<RequestNewJobResult> {
+  await ensureAllowance(ctx, p.lockedCredits);
+  const receipt = await writeAndWait(ctx, call(ctx.addresses, p));
+  const ev = eventsOf(receipt.logs, metaSchedulerAbi, ctx.addresses.metaScheduler, 'NewJobRequestEvent')[0];
   if (!ev) throw new Error(`requestNewJob: transaction ${receipt.transactionHash} emitted no NewJobRequestEvent`);
   return { ...txResult(receipt), jobId: ev.args._jobId, customerAddr: ev.args._customerAddr };
 }

@@ -8,7 +8,7 @@ import type {
 import { MetaSchedulerError, toMetaSchedulerError } from '../errors.js';
 import { signerOf, type MetaSchedulerContext } from '../context.js';
 
-type Writable = 'nonpayable' | 'payable';
+export type Writable = 'nonpayable' | 'payable';
 
 export interface WriteCall<
   abi extends Abi,
