@@ -14,6 +14,7 @@ import { Registry } from 'prom-client';
 import { HeadSubscription } from '../chain/heads.js';
 import { createLdapConnector } from '../ldap/index.js';
 import { getAddresses } from '../metascheduler/actions/getAddresses.js';
+import { getCreditBalance } from '../metascheduler/actions/getCreditBalance.js';
 import { getJob } from '../metascheduler/actions/getJob.js';
 import type { MetaSchedulerContext } from '../metascheduler/context.js';
 import { resolveIngestConfig } from '../reporter/ingest/config.js';
@@ -33,7 +34,7 @@ import { Claimer } from './claimer.js';
 import { Claims } from './claims.js';
 import type { SupervisorConfig } from './config.js';
 import { JobActions } from './job-actions.js';
-import { createSupervisorMetrics } from './metrics.js';
+import { createSupervisorMetrics, registerProviderCredits } from './metrics.js';
 import { ensureRegistered } from './registration.js';
 import { Runner, type RunnerOptions, type ScriptSource } from './runner.js';
 import { followOwnTransactions } from './tx-outcomes.js';
@@ -118,6 +119,7 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
     const publicClient = createPublicClient({ transport: http(config.chain.rpcUrl, { retryCount: 2, timeout: 10_000 }), cacheTime: 0 });
     const ctx: MetaSchedulerContext = { publicClient: publicClient as never, addresses: await getAddresses(publicClient as never, { metaScheduler: config.chain.metaScheduler }) };
     const provider = key.account.address;
+    registerProviderCredits(registry, () => getCreditBalance(ctx, { account: provider }), (err) => log.debug({ err: shortError(err) }, 'supervisor: the provider\'s credit balance could not be read for /metrics'));
 
     const benchAbort = new AbortController();
     const extraLabels = benchmarkLabels({ config, backend, db, log, signal: benchAbort.signal });
