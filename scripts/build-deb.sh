@@ -106,7 +106,7 @@ addon_slurm=$(node -e 'const m = { exports: {} }; process.dlopen(m, require("pat
 # The plugins serve exactly one SLURM version: slurmctld loads a jobcomp plugin
 # of its own major.minor.micro only, slurmd a SPANK plugin of its own
 # major.minor (docs/slurm-versions.md).
-depends="nodejs (>= 20), munge, adduser"
+depends="nodejs (>= 20), munge, adduser, libcdb1"
 libslurm=$(ldd "$slurm_addon" | awk '/libslurm\.so/ {print $3}')
 [ -n "$libslurm" ] || die "$slurm_addon does not link libslurm"
 libslurm_pkg=$(dpkg-query -S "$(readlink -f "$libslurm")" 2>/dev/null | head -1 | cut -d: -f1 || true)

@@ -50,6 +50,9 @@ PACKAGES=(
   # NSS on this host sees the directory's users (libnss-sss adds `sss` to
   # nsswitch.conf; sssd itself is started by the tests, not by systemd)
   slapd ldap-utils 389-ds-base sssd-ldap sssd-common libnss-sss sssd-tools
+  # identity without a directory (users.resolver "gridlink"): tinycdb, which
+  # the NSS module libnss_gridlink.so.2 reads its users database with
+  libcdb-dev
   # certificates for the LDAP test instances
   openssl
   # building upstream SLURM releases for the plugins' version matrix

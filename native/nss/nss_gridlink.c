@@ -1,0 +1,391 @@
+/*
+ * nss_gridlink.c - libnss_gridlink.so.2: the grid's customers as Linux users
+ * and groups, without a directory server (users.resolver "gridlink").
+ *
+ *   /etc/nsswitch.conf:   passwd: files gridlink
+ *                         group:  files gridlink
+ *
+ * Reads one local file, GRIDLINK_NSS_DB (/var/lib/gridlink/nss/users.cdb),
+ * a cdb read with tinycdb (libcdb), which the supervisor writes and the relays
+ * copy to every host; it is replaced by rename(), never rewritten in place, so
+ * a reader sees one whole version. The layout is src/userdb/format.ts:
+ *
+ *   "!gridlink-users"  -> "1" NUL version NUL minUid
+ *   "p:" name          -> name NUL uid NUL gid NUL gecos NUL home NUL shell
+ *   "u:" uid           -> name
+ *   "g:" name          -> name NUL gid NUL members (comma-separated)
+ *   "G:" gid           -> name
+ *
+ * What holds, whatever the file contains:
+ *  - no network, no lock held across anything that can block, no allocation
+ *    but initgroups' array: the file is opened O_RDONLY|O_NONBLOCK, must be a
+ *    regular file, and is mapped (libcdb) once per version (stat() per call);
+ *  - a missing, truncated or corrupt file, another layout, a record that does
+ *    not parse: "not found" (NSS_STATUS_NOTFOUND), logged to syslog once per
+ *    kind of problem until a good file is seen again; never a crash;
+ *  - only lower-case "0x" + 40 hex digits names are ever returned or looked
+ *    up; no uid or gid 0 and no uid below the file's minUid;
+ *  - a buffer too small: ERANGE with NSS_STATUS_TRYAGAIN (glibc grows it);
+ *  - no enumeration (setpwent/getpwent): a host never lists every customer.
+ */
+#include <cdb.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <nss.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#ifndef GRIDLINK_NSS_DB
+#define GRIDLINK_NSS_DB "/var/lib/gridlink/nss/users.cdb"
+#endif
+
+#define GL_EXPORT __attribute__((visibility("default")))
+#define NAME_LEN 42
+#define MAX_ID 0xfffffffeUL
+
+/* ---- the open database ---------------------------------------------------- */
+
+static pthread_mutex_t gl_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  int open;
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtim;
+  struct cdb cdb;
+  unsigned long min_uid;
+} gl_db;
+
+enum { P_MISSING = 1, P_NOT_REGULAR = 2, P_CORRUPT = 4, P_LAYOUT = 8, P_RECORD = 16 };
+static unsigned gl_logged;
+
+static void gl_problem(unsigned kind, const char *what) {
+  if (gl_logged & kind) return;
+  gl_logged |= kind;
+  syslog(LOG_AUTHPRIV | LOG_WARNING, "nss_gridlink: %s: %s: customers are not found until it is fixed", GRIDLINK_NSS_DB, what);
+}
+
+static void gl_close(void) {
+  if (!gl_db.open) return;
+  cdb_free(&gl_db.cdb);
+  close(gl_db.cdb.cdb_fd);
+  gl_db.open = 0;
+}
+
+static int gl_is_name(const char *s, size_t n) {
+  if (n != NAME_LEN || s[0] != '0' || s[1] != 'x') return 0;
+  for (size_t i = 2; i < NAME_LEN; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
+  return 1;
+}
+
+/* A decimal id of 1..10 digits, no sign, no leading zero, <= MAX_ID. */
+static int gl_parse_id(const char *s, size_t n, unsigned long *out) {
+  if (n == 0 || n > 10 || (n > 1 && s[0] == '0')) return 0;
+  unsigned long v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return 0;
+    v = v * 10 + (unsigned long)(s[i] - '0');
+  }
+  if (v > MAX_ID) return 0;
+  *out = v;
+  return 1;
+}
+
+/* Splits data into at most `max` NUL-separated fields; returns their count. */
+static size_t gl_fields(const char *data, size_t len, const char **f, size_t *fl, size_t max) {
+  size_t n = 0, start = 0;
+  for (size_t i = 0; i <= len && n < max; i++) {
+    if (i == len || data[i] == '\0') {
+      f[n] = data + start;
+      fl[n] = i - start;
+      n++;
+      start = i + 1;
+    }
+  }
+  return start <= len ? n + 1 : n; /* more fields than max: n+1 */
+}
+
+static const char *gl_value(const char *key, size_t klen, size_t *len) {
+  if (cdb_find(&gl_db.cdb, key, (unsigned)klen) <= 0) return NULL;
+  *len = cdb_datalen(&gl_db.cdb);
+  return cdb_getdata(&gl_db.cdb);
+}
+
+/* The database of the file now at the path: 1 open, 0 none (not found). Called under gl_lock. */
+static int gl_refresh(void) {
+  struct stat st;
+  if (stat(GRIDLINK_NSS_DB, &st) != 0) {
+    gl_close();
+    gl_problem(P_MISSING, "missing");
+    return 0;
+  }
+  if (gl_db.open && st.st_dev == gl_db.dev && st.st_ino == gl_db.ino && st.st_size == gl_db.size &&
+      st.st_mtim.tv_sec == gl_db.mtim.tv_sec && st.st_mtim.tv_nsec == gl_db.mtim.tv_nsec)
+    return 1;
+  gl_close();
+  int fd = open(GRIDLINK_NSS_DB, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    gl_problem(P_MISSING, "cannot be opened");
+    return 0;
+  }
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    gl_problem(P_NOT_REGULAR, "not a regular file");
+    return 0;
+  }
+  if (st.st_size < 2048 || (uint64_t)st.st_size > 0xffffffffULL || cdb_init(&gl_db.cdb, fd) != 0) {
+    close(fd);
+    gl_problem(P_CORRUPT, "not a cdb file (truncated or corrupt)");
+    return 0;
+  }
+  gl_db.open = 1;
+  gl_db.dev = st.st_dev;
+  gl_db.ino = st.st_ino;
+  gl_db.size = st.st_size;
+  gl_db.mtim = st.st_mtim;
+  static const char vkey[] = "!gridlink-users";
+  size_t vlen;
+  const char *v = gl_value(vkey, sizeof vkey - 1, &vlen);
+  const char *f[3];
+  size_t fl[3];
+  unsigned long ver, min_uid;
+  if (!v || gl_fields(v, vlen, f, fl, 3) != 3 || fl[0] != 1 || f[0][0] != '1' || !gl_parse_id(f[1], fl[1], &ver) ||
+      !gl_parse_id(f[2], fl[2], &min_uid) || min_uid == 0) {
+    gl_close();
+    gl_problem(P_LAYOUT, "not a gridlink users database of layout 1");
+    return 0;
+  }
+  gl_db.min_uid = min_uid;
+  gl_logged = 0; /* a good file: the next problem is logged again */
+  return 1;
+}
+
+/* ---- copying into the caller's buffer -------------------------------------- */
+
+struct gl_buf {
+  char *p;
+  size_t left;
+};
+
+static char *gl_put(struct gl_buf *b, const char *s, size_t n) {
+  if (b->left < n + 1) return NULL;
+  char *out = b->p;
+  memcpy(out, s, n);
+  out[n] = '\0';
+  b->p += n + 1;
+  b->left -= n + 1;
+  return out;
+}
+
+static int gl_text_ok(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (s[i] == ':' || s[i] == '\n' || s[i] == '\0') return 0;
+  return 1;
+}
+
+/* The name stored under "u:<id>" or "G:<id>". Under gl_lock. */
+static int gl_name_of(char kind, unsigned long id, char name[NAME_LEN + 1]) {
+  char key[16];
+  int kl = snprintf(key, sizeof key, "%c:%lu", kind, id);
+  size_t len;
+  const char *v = gl_value(key, (size_t)kl, &len);
+  if (!v) return 0;
+  if (!gl_is_name(v, len)) {
+    gl_problem(P_RECORD, "a record holds a name that is not a lower-case 0x address");
+    return 0;
+  }
+  memcpy(name, v, NAME_LEN);
+  name[NAME_LEN] = '\0';
+  return 1;
+}
+
+/* Fills pwd from "p:<name>". Under gl_lock. */
+static enum nss_status gl_passwd(const char *name, long want_uid, struct passwd *pwd, char *buffer, size_t buflen, int *errnop) {
+  char key[2 + NAME_LEN];
+  key[0] = 'p';
+  key[1] = ':';
+  memcpy(key + 2, name, NAME_LEN);
+  size_t len;
+  const char *v = gl_value(key, sizeof key, &len);
+  if (!v) return NSS_STATUS_NOTFOUND;
+  const char *f[6];
+  size_t fl[6];
+  unsigned long uid, gid;
+  if (gl_fields(v, len, f, fl, 6) != 6 || fl[0] != NAME_LEN || memcmp(f[0], name, NAME_LEN) != 0 || !gl_parse_id(f[1], fl[1], &uid) ||
+      !gl_parse_id(f[2], fl[2], &gid) || uid == 0 || gid == 0 || uid < gl_db.min_uid || fl[4] == 0 || f[4][0] != '/' || !gl_text_ok(f[3], fl[3]) ||
+      !gl_text_ok(f[4], fl[4]) || !gl_text_ok(f[5], fl[5])) {
+    gl_problem(P_RECORD, "a user record is malformed or names a system uid");
+    return NSS_STATUS_NOTFOUND;
+  }
+  if (want_uid >= 0 && (unsigned long)want_uid != uid) {
+    gl_problem(P_RECORD, "a uid record points at a user of another uid");
+    return NSS_STATUS_NOTFOUND;
+  }
+  struct gl_buf b = {buffer, buflen};
+  char *n = gl_put(&b, f[0], fl[0]), *pw = gl_put(&b, "x", 1), *gecos = gl_put(&b, f[3], fl[3]), *dir = gl_put(&b, f[4], fl[4]),
+       *shell = gl_put(&b, f[5], fl[5]);
+  if (!shell || !dir || !gecos || !pw || !n) {
+    *errnop = ERANGE;
+    return NSS_STATUS_TRYAGAIN;
+  }
+  pwd->pw_name = n;
+  pwd->pw_passwd = pw;
+  pwd->pw_uid = (uid_t)uid;
+  pwd->pw_gid = (gid_t)gid;
+  pwd->pw_gecos = gecos;
+  pwd->pw_dir = dir;
+  pwd->pw_shell = shell;
+  return NSS_STATUS_SUCCESS;
+}
+
+/* Fills grp from "g:<name>". Under gl_lock. */
+static enum nss_status gl_group(const char *name, long want_gid, struct group *grp, char *buffer, size_t buflen, int *errnop) {
+  char key[2 + NAME_LEN];
+  key[0] = 'g';
+  key[1] = ':';
+  memcpy(key + 2, name, NAME_LEN);
+  size_t len;
+  const char *v = gl_value(key, sizeof key, &len);
+  if (!v) return NSS_STATUS_NOTFOUND;
+  const char *f[3];
+  size_t fl[3];
+  unsigned long gid;
+  if (gl_fields(v, len, f, fl, 3) != 3 || fl[0] != NAME_LEN || memcmp(f[0], name, NAME_LEN) != 0 || !gl_parse_id(f[1], fl[1], &gid) || gid == 0 ||
+      (want_gid >= 0 && (unsigned long)want_gid != gid)) {
+    gl_problem(P_RECORD, "a group record is malformed");
+    return NSS_STATUS_NOTFOUND;
+  }
+  /* members: names separated by ',', each a customer name */
+  size_t nmem = 0;
+  for (size_t i = 0; i < fl[2];) {
+    size_t j = i;
+    while (j < fl[2] && f[2][j] != ',') j++;
+    if (!gl_is_name(f[2] + i, j - i)) {
+      gl_problem(P_RECORD, "a group record lists a member that is not a lower-case 0x address");
+      return NSS_STATUS_NOTFOUND;
+    }
+    nmem++;
+    i = j + 1;
+  }
+  struct gl_buf b = {buffer, buflen};
+  /* the member array first, aligned for char* */
+  size_t pad = (size_t)(-(uintptr_t)b.p) & (sizeof(char *) - 1);
+  size_t arr = (nmem + 1) * sizeof(char *);
+  if (b.left < pad + arr) {
+    *errnop = ERANGE;
+    return NSS_STATUS_TRYAGAIN;
+  }
+  char **mem = (char **)(void *)(b.p + pad);
+  b.p += pad + arr;
+  b.left -= pad + arr;
+  char *n = gl_put(&b, f[0], fl[0]), *pw = gl_put(&b, "x", 1);
+  if (!n || !pw) {
+    *errnop = ERANGE;
+    return NSS_STATUS_TRYAGAIN;
+  }
+  size_t k = 0;
+  for (size_t i = 0; i < fl[2]; i += NAME_LEN + 1) {
+    if (!(mem[k++] = gl_put(&b, f[2] + i, NAME_LEN))) {
+      *errnop = ERANGE;
+      return NSS_STATUS_TRYAGAIN;
+    }
+  }
+  mem[k] = NULL;
+  grp->gr_name = n;
+  grp->gr_passwd = pw;
+  grp->gr_gid = (gid_t)gid;
+  grp->gr_mem = mem;
+  return NSS_STATUS_SUCCESS;
+}
+
+/* ---- the NSS entry points ---------------------------------------------------- */
+
+GL_EXPORT enum nss_status _nss_gridlink_getpwnam_r(const char *name, struct passwd *pwd, char *buffer, size_t buflen, int *errnop) {
+  if (!name || !gl_is_name(name, strnlen(name, NAME_LEN + 1))) return NSS_STATUS_NOTFOUND;
+  pthread_mutex_lock(&gl_lock);
+  enum nss_status s = gl_refresh() ? gl_passwd(name, -1, pwd, buffer, buflen, errnop) : NSS_STATUS_NOTFOUND;
+  pthread_mutex_unlock(&gl_lock);
+  return s;
+}
+
+GL_EXPORT enum nss_status _nss_gridlink_getpwuid_r(uid_t uid, struct passwd *pwd, char *buffer, size_t buflen, int *errnop) {
+  if (uid == 0 || (unsigned long)uid > MAX_ID) return NSS_STATUS_NOTFOUND;
+  pthread_mutex_lock(&gl_lock);
+  char name[NAME_LEN + 1];
+  enum nss_status s = NSS_STATUS_NOTFOUND;
+  if (gl_refresh() && uid >= gl_db.min_uid && gl_name_of('u', uid, name)) s = gl_passwd(name, (long)uid, pwd, buffer, buflen, errnop);
+  pthread_mutex_unlock(&gl_lock);
+  return s;
+}
+
+GL_EXPORT enum nss_status _nss_gridlink_getgrnam_r(const char *name, struct group *grp, char *buffer, size_t buflen, int *errnop) {
+  if (!name || !gl_is_name(name, strnlen(name, NAME_LEN + 1))) return NSS_STATUS_NOTFOUND;
+  pthread_mutex_lock(&gl_lock);
+  enum nss_status s = gl_refresh() ? gl_group(name, -1, grp, buffer, buflen, errnop) : NSS_STATUS_NOTFOUND;
+  pthread_mutex_unlock(&gl_lock);
+  return s;
+}
+
+GL_EXPORT enum nss_status _nss_gridlink_getgrgid_r(gid_t gid, struct group *grp, char *buffer, size_t buflen, int *errnop) {
+  if (gid == 0 || (unsigned long)gid > MAX_ID) return NSS_STATUS_NOTFOUND;
+  pthread_mutex_lock(&gl_lock);
+  char name[NAME_LEN + 1];
+  enum nss_status s = NSS_STATUS_NOTFOUND;
+  if (gl_refresh() && gl_name_of('G', gid, name)) s = gl_group(name, (long)gid, grp, buffer, buflen, errnop);
+  pthread_mutex_unlock(&gl_lock);
+  return s;
+}
+
+/*
+ * The groups `user` is a member of, added to *groupsp (glibc's initgroups,
+ * getgrouplist). A customer is a member of its own private group only.
+ */
+GL_EXPORT enum nss_status _nss_gridlink_initgroups_dyn(const char *user, gid_t group, long int *start, long int *size, gid_t **groupsp, long int limit,
+                                                       int *errnop) {
+  if (!user || !gl_is_name(user, strnlen(user, NAME_LEN + 1))) return NSS_STATUS_NOTFOUND;
+  pthread_mutex_lock(&gl_lock);
+  enum nss_status s = NSS_STATUS_NOTFOUND;
+  char buf[512];
+  struct group gr;
+  int err = 0;
+  if (gl_refresh() && gl_group(user, -1, &gr, buf, sizeof buf, &err) == NSS_STATUS_SUCCESS) {
+    int member = 0;
+    for (char **m = gr.gr_mem; *m; m++)
+      if (strcmp(*m, user) == 0) member = 1;
+    s = NSS_STATUS_SUCCESS;
+    if (member && gr.gr_gid != group) {
+      int have = 0;
+      for (long i = 0; i < *start; i++)
+        if ((*groupsp)[i] == gr.gr_gid) have = 1;
+      if (!have) {
+        if (*start == *size) {
+          if (limit > 0 && *size >= limit) goto done; /* full: glibc stops there */
+          long n = *size > 0 ? *size * 2 : 8;
+          if (limit > 0 && n > limit) n = limit;
+          gid_t *g = realloc(*groupsp, (size_t)n * sizeof(gid_t));
+          if (!g) {
+            *errnop = ENOMEM;
+            s = NSS_STATUS_TRYAGAIN;
+            goto done;
+          }
+          *groupsp = g;
+          *size = n;
+        }
+        (*groupsp)[(*start)++] = gr.gr_gid;
+      }
+    }
+  }
+done:
+  pthread_mutex_unlock(&gl_lock);
+  return s;
+}

@@ -1,0 +1,95 @@
+/*
+ * nss_gridlink_test.c - asks glibc (getpwnam_r & co., so nsswitch.conf and
+ * the real module loading) what it resolves, one query per line on stdin,
+ * one answer per line on stdout; test/userdb/nss.test.ts runs it in a mount
+ * namespace with its own nsswitch.conf and users database.
+ *
+ *   pwnam NAME [BUFLEN]   -> name:uid:gid:gecos:home:shell | notfound | error ERRNO
+ *   pwuid UID [BUFLEN]
+ *   grnam NAME [BUFLEN]   -> name:gid:member,member | notfound | error ERRNO
+ *   grgid GID [BUFLEN]
+ *   groups USER GID       -> gid,gid,...   (getgrouplist)
+ *   pwnam-grow NAME       -> getpwnam() (glibc grows its buffer on ERANGE)
+ *
+ * NAME "-" is the empty string; "%NN" escapes a byte (hostile names).
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void unescape(char *s) {
+  char *o = s;
+  if (strcmp(s, "-") == 0) {
+    *s = '\0';
+    return;
+  }
+  for (char *p = s; *p; p++) {
+    if (p[0] == '%' && p[1] && p[2]) {
+      char hex[3] = {p[1], p[2], 0};
+      *o++ = (char)strtol(hex, NULL, 16);
+      p += 2;
+    } else {
+      *o++ = *p;
+    }
+  }
+  *o = '\0';
+}
+
+static void print_pw(const struct passwd *pw) { printf("%s:%u:%u:%s:%s:%s\n", pw->pw_name, pw->pw_uid, pw->pw_gid, pw->pw_gecos, pw->pw_dir, pw->pw_shell); }
+
+static void print_gr(const struct group *gr) {
+  printf("%s:%u:", gr->gr_name, gr->gr_gid);
+  for (char **m = gr->gr_mem; *m; m++) printf("%s%s", m == gr->gr_mem ? "" : ",", *m);
+  printf("\n");
+}
+
+int main(void) {
+  char line[4096];
+  while (fgets(line, sizeof line, stdin)) {
+    line[strcspn(line, "\n")] = '\0';
+    char *cmd = strtok(line, " "), *arg = strtok(NULL, " "), *arg2 = strtok(NULL, " ");
+    if (!cmd || !arg) {
+      printf("usage\n");
+      fflush(stdout);
+      continue;
+    }
+    unescape(arg);
+    size_t buflen = arg2 ? strtoul(arg2, NULL, 10) : 4096;
+    char *buf = malloc(buflen ? buflen : 1);
+    int rc = 0;
+    if (strcmp(cmd, "pwnam") == 0 || strcmp(cmd, "pwuid") == 0) {
+      struct passwd pw, *res = NULL;
+      rc = cmd[2] == 'n' ? getpwnam_r(arg, &pw, buf, buflen, &res) : getpwuid_r((uid_t)strtoul(arg, NULL, 10), &pw, buf, buflen, &res);
+      if (rc) printf("error %s\n", rc == ERANGE ? "ERANGE" : strerror(rc));
+      else if (!res) printf("notfound\n");
+      else print_pw(res);
+    } else if (strcmp(cmd, "grnam") == 0 || strcmp(cmd, "grgid") == 0) {
+      struct group gr, *res = NULL;
+      rc = cmd[2] == 'n' ? getgrnam_r(arg, &gr, buf, buflen, &res) : getgrgid_r((gid_t)strtoul(arg, NULL, 10), &gr, buf, buflen, &res);
+      if (rc) printf("error %s\n", rc == ERANGE ? "ERANGE" : strerror(rc));
+      else if (!res) printf("notfound\n");
+      else print_gr(res);
+    } else if (strcmp(cmd, "groups") == 0) {
+      gid_t groups[64];
+      int n = 64;
+      if (getgrouplist(arg, (gid_t)strtoul(arg2 ? arg2 : "0", NULL, 10), groups, &n) < 0) printf("error toomany\n");
+      else {
+        for (int i = 0; i < n; i++) printf("%s%u", i ? "," : "", groups[i]);
+        printf("\n");
+      }
+    } else if (strcmp(cmd, "pwnam-grow") == 0) {
+      errno = 0;
+      struct passwd *pw = getpwnam(arg);
+      if (pw) print_pw(pw);
+      else printf(errno ? "error %s\n" : "notfound\n", strerror(errno));
+    } else {
+      printf("usage\n");
+    }
+    free(buf);
+    fflush(stdout);
+  }
+  return 0;
+}
