@@ -15,6 +15,6 @@ ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config python3 file xz-utils ca-certificates \
-      libslurm-dev slurmctld slurmd libmunge-dev munge \
+      libslurm-dev slurmctld slurmd libmunge-dev munge libcdb-dev \
       nodejs libnode-dev dpkg-dev \
  && rm -rf /var/cache/apt/archives/*.deb
