@@ -29,7 +29,7 @@ import type { Logger } from 'pino';
 import type { WireEvent } from '../../relay/protocol.js';
 import { openDb, stateDbPath, STATE_DB_FILE, type Db } from '../../state/db.js';
 import { lockStoreDir, type DirLock } from './lock.js';
-import { StoreWriter, WriterError } from './writer.js';
+import { StoreWriter, WriterError, type Column } from './writer.js';
 
 export type Daemon = 'slurmctld' | 'slurmd';
 
@@ -82,9 +82,11 @@ export { STATE_DB_FILE };
 /** The largest seq the store keeps (SQLite INTEGER is int64); the spools start at 1. */
 export const MAX_STORED_SEQ = (1n << 63n) - 1n;
 
+const DECIMAL_U64_RE = /^\d{1,20}$/;
+
 /** Why the store cannot keep this wire seq, or undefined when it can. */
 export function seqProblem(seq: string): string | undefined {
-  if (!/^\d{1,20}$/.test(seq)) return `seq ${JSON.stringify(seq.slice(0, 32))} is not a decimal u64`;
+  if (!DECIMAL_U64_RE.test(seq)) return `seq ${JSON.stringify(seq.slice(0, 32))} is not a decimal u64`;
   if (BigInt(seq) > MAX_STORED_SEQ) return `seq ${seq} is above 2^63-1 (${MAX_STORED_SEQ}), the largest the store keeps`;
   return undefined;
 }
@@ -268,17 +270,36 @@ export class EventStore {
     const wellFormed = !LONE_SURROGATE_RE.test(batch.host);
     const host = wellFormed ? batch.host : batch.host.replace(/[\ud800-\udfff]/gu, '\ufffd');
     const hostJson = wellFormed ? null : JSON.stringify(batch.host);
-    const values: unknown[] = [];
-    for (const e of batch.events) {
-      const bad = seqProblem(e.seq);
-      if (bad) throw new RangeError(`event store: ${bad}; reject the record before append()`);
-      values.push(batch.spoolId, BigInt(e.seq), host, hostJson, batch.daemon, receivedAt, e.kind, e.jobId, JSON.stringify(e));
-    }
     const rows = batch.events.length;
     if (rows === 0) return { stored: 0, duplicates: 0 };
+    // Columns, not a value per cell: the batch crosses to the writer thread as a few buffers and one string.
+    const seqs = new BigInt64Array(rows);
+    const kinds = new Float64Array(rows);
+    const jobIds = new Float64Array(rows);
+    const events = new Array<string>(rows);
+    for (let i = 0; i < rows; i++) {
+      const e = batch.events[i]!;
+      const q = DECIMAL_U64_RE.test(e.seq) ? BigInt(e.seq) : -1n;
+      if (q < 0n || q > MAX_STORED_SEQ) throw new RangeError(`event store: ${seqProblem(e.seq)}; reject the record before append()`);
+      seqs[i] = q;
+      kinds[i] = e.kind;
+      jobIds[i] = e.jobId;
+      events[i] = JSON.stringify(e);
+    }
+    const byColumn: Record<(typeof INSERT_COLUMNS)[number], Column> = {
+      spool_id: { same: batch.spoolId },
+      seq: { each: seqs },
+      host: { same: host },
+      host_json: { same: hostJson },
+      daemon: { same: batch.daemon },
+      received_at: { same: receivedAt },
+      kind: { each: kinds },
+      job_id: { each: jobIds },
+      event: { lines: events.join('\n') },
+    };
     let stored: number;
     try {
-      stored = await this.startWriter().append(values, rows);
+      stored = await this.startWriter().append(INSERT_COLUMNS.map((c) => byColumn[c]), rows);
     } catch (err) {
       if (!(err instanceof WriterError)) throw err;
       if (err.code !== 'BROKEN' && err.code !== 'CLOSED') {

@@ -12,8 +12,9 @@
 // from dist and from the .deb alike. better-sqlite3 is required by the path
 // the main thread resolved.
 //
-// Messages in:  {type:'append', id, values, rows} (values: INSERT_COLUMNS
-//               order, flat), {type:'pragma', id, pragma}, {type:'close'}.
+// Messages in:  {type:'append', id, columns, rows} (columns: one per value,
+//               in INSERT_COLUMNS order: {same} | {each} | {lines}, see
+//               Column in ./writer.ts), {type:'pragma', id, pragma}, {type:'close'}.
 // Messages out: {type:'ready'}, {type:'done', results:[{id, stored} |
 //               {id, error, code}], rows, ms}, {type:'broken', message}.
 
@@ -30,7 +31,7 @@ export interface WriterThreadData {
   rowsPerInsert: number;
   /** Values per row. */
   width: number;
-  /** The column (index in a row) that gets the time the group's transaction began when it is null (received_at). */
+  /** The column (index in a row) that gets the time the group's transaction began where it is null (received_at). */
   stampColumn: number;
   /** A group stops taking batches once it holds this many rows (bounds how long the write lock is held). */
   maxGroupRows: number;
@@ -53,12 +54,36 @@ let scheduled = false;
 let closing = false;
 let broken;
 
-function insert(values, rows, now) {
-  for (let i = d.stampColumn; i < rows * W; i += W) if (values[i] === null) values[i] = now;
+// The statement parameters of rows [from, from + n), row after row.
+function params(cols, same, now, from, n, out) {
+  let p = 0;
+  for (let r = from; r < from + n; r++) {
+    for (let k = 0; k < W; k++) {
+      const col = cols[k];
+      const v = col === undefined ? same[k] : col[r];
+      out[p++] = v === null && k === d.stampColumn ? now : v;
+    }
+  }
+  return out;
+}
+
+function insert(m, now) {
+  const rows = m.rows;
+  const same = m.columns.map((c) => c.same);
+  const cols = m.columns.map((c) => {
+    if ('each' in c) return c.each;
+    if (!('lines' in c)) return undefined;
+    const lines = rows === 0 ? [] : c.lines.split('\\n');
+    if (lines.length !== rows) throw new Error('a column of ' + lines.length + ' lines for ' + rows + ' rows (a value held a newline)');
+    return lines;
+  });
+  for (const c of cols) if (c !== undefined && c.length !== rows) throw new Error('a column of ' + c.length + ' values for ' + rows + ' rows');
   let stored = 0;
   let i = 0;
-  for (; i + N <= rows; i += N) stored += many.run(values.slice(i * W, (i + N) * W)).changes;
-  for (; i < rows; i++) stored += one.run(values.slice(i * W, (i + 1) * W)).changes;
+  const manyParams = new Array(N * W);
+  const oneParams = new Array(W);
+  for (; i + N <= rows; i += N) stored += many.run(params(cols, same, now, i, N, manyParams)).changes;
+  for (; i < rows; i++) stored += one.run(params(cols, same, now, i, 1, oneParams)).changes;
   return stored;
 }
 
@@ -105,7 +130,7 @@ function commit(group) {
       const b = todo[i];
       try {
         db.exec('SAVEPOINT batch');
-        const stored = insert(b.values, b.rows, now);
+        const stored = insert(b, now);
         db.exec('RELEASE batch');
         ok.push([b, stored]);
       } catch (err) {

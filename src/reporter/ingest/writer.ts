@@ -27,6 +27,14 @@ export interface StoreWriterOptions {
   onBroken?: (err: Error) => void;
 }
 
+/**
+ * One column of a batch's rows: the same value in every row, one value per
+ * row (a typed array's buffer is moved to the thread, not copied), or one
+ * string per row joined by '\n' (text that never holds a raw newline, such
+ * as JSON.stringify's output: one string crosses to the thread, not one per row).
+ */
+export type Column = { same: unknown } | { each: unknown[] | BigInt64Array | Float64Array } | { lines: string };
+
 /** A batch the writer did not commit: nothing of it is stored. `code` is SQLite's (e.g. SQLITE_FULL) when it has one. */
 export class WriterError extends Error {
   override readonly name = 'WriterError';
@@ -93,12 +101,15 @@ export class StoreWriter {
   }
 
   /**
-   * Commits `rows` rows (values flat, in the INSERT's column order) with the
-   * batches that arrive meanwhile; resolves with how many were new, once on
-   * disk. Rejects with WriterError when nothing of the batch was stored.
+   * Commits `rows` rows (one Column per value, in the INSERT's column order)
+   * with the batches that arrive meanwhile; resolves with how many were new,
+   * once on disk. Rejects with WriterError when nothing of the batch was
+   * stored. Typed arrays given are moved to the thread (unusable here after).
    */
-  append(values: unknown[], rows: number): Promise<number> {
-    return this.#send({ type: 'append', values, rows }) as Promise<number>;
+  append(columns: Column[], rows: number): Promise<number> {
+    if (columns.length !== this.#o.width) return Promise.reject(new WriterError(`a batch of ${columns.length} columns for an INSERT of ${this.#o.width}`));
+    const transfer = columns.flatMap((c) => ('each' in c && ArrayBuffer.isView(c.each) ? [c.each.buffer as ArrayBuffer] : []));
+    return this.#send({ type: 'append', columns, rows }, transfer) as Promise<number>;
   }
 
   /** Runs a PRAGMA on the writer's connection (tests: max_page_count, to make the disk "full"). */
@@ -118,14 +129,14 @@ export class StoreWriter {
     clearTimeout(timer);
   }
 
-  #send(msg: Record<string, unknown>): Promise<unknown> {
+  #send(msg: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<unknown> {
     if (this.#broken) return Promise.reject(new WriterError(this.#broken.message, 'BROKEN'));
     if (this.#closing) return Promise.reject(new WriterError('the event store is closed', 'CLOSED'));
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
       this.#refresh();
-      this.#worker.postMessage({ ...msg, id });
+      this.#worker.postMessage({ ...msg, id }, transfer);
     });
   }
 
