@@ -1,6 +1,7 @@
 // run.ts - `npm run bench [-- suite...]`: run benchmark suites, print tables,
 // merge figures into bench/results.json.
 import { runIdentityBench } from './identity.js';
+import { runNssBench } from './nss.js';
 import { resultsPath } from './results.js';
 import { runRelayBench } from './relay.js';
 import { runReporterBench } from './reporter.js';
@@ -14,6 +15,7 @@ const suites: Record<string, () => void | Promise<void>> = {
   reporter: () => runReporterBench(),
   supervisor: () => runSupervisorBench(),
   identity: () => runIdentityBench(),
+  nss: () => runNssBench(),
   slurm: () => runSlurmBench(),
 };
 

@@ -4,8 +4,12 @@
  * microseconds as JSON. bench/nss.ts runs it in a mount namespace per
  * source (gridlink's module, files, SSSD).
  *
- *   nss_bench CALLS NAME_PREFIX_FILE
+ *   nss_bench CALLS [warm]
  *   stdin: one "name uid" pair per line (the users to look up, in random order)
+ *
+ * warm: every user is looked up once, untimed, before the timed calls (a
+ * long-running daemon: the module's pages of the file are mapped); without
+ * it most timed calls touch a user's page for the first time in the process.
  */
 #include <pwd.h>
 #include <stdio.h>
@@ -48,6 +52,11 @@ int main(int argc, char **argv) {
   char buf[4096];
   struct passwd pw, *res;
   long misses = 0;
+  if (argc > 2 && strcmp(argv[2], "warm") == 0)
+    for (size_t k = 0; k < n; k++) {
+      getpwnam_r(names[k], &pw, buf, sizeof buf, &res);
+      getpwuid_r(uids[k], &pw, buf, sizeof buf, &res);
+    }
   for (long i = 0; i < calls; i++) {
     size_t k = (size_t)i * 7919 % n;
     double t0 = now_us();
