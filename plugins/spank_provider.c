@@ -9,11 +9,18 @@
  * process: C only, append and return. They always return success, because a
  * failing required plugin drains the node; errors go to SLURM's log.
  *
+ * With home_root=DIR (users.resolver "gridlink": customers' homes are
+ * DIR/<address>), the job prolog first makes the job user's home, mode 0700,
+ * owned by the user, when the user is a customer whose passwd home is
+ * DIR/<its name> (native/gl_home.c: never following a symlink in DIR). A home
+ * that cannot be made is logged; the job then fails on its own output file.
+ *
  * slurm_spank_init in the slurmd context (once, at slurmd start) starts the
  * embedded Node runtime running the relay when reporter=URL is configured;
  * slurm_spank_slurmd_exit stops it. srun, sbatch and slurmstepd load this
  * file too: they return at once and never map libnode.
  */
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +32,7 @@
 
 #include "slurm_compat.h"
 
+#include "gl_home.h"
 #include "gl_recorder.h"
 #include "gl_runtime.h"
 
@@ -34,11 +42,29 @@ static void log_error(const char *msg) { slurm_error("%s", msg); }
 static void log_info(const char *msg) { slurm_debug("%s", msg); }
 static void log_info_always(const char *msg) { slurm_info("%s", msg); }
 
+/* home_root=DIR: this plugin's own option (not the spool's or the relay's) */
+static char home_root[4096];
+
+static void parse_home_root(int ac, char **av)
+{
+	home_root[0] = 0;
+	for (int i = 0; i < ac; i++) {
+		if (!strncmp(av[i], "home_root=", 10)) {
+			snprintf(home_root, sizeof(home_root), "%s", av[i] + 10);
+			size_t n = strlen(home_root);
+			while (n > 1 && home_root[n - 1] == '/')
+				home_root[--n] = 0;
+		}
+	}
+}
+
 static int configure(gl_recorder_t *rec, int ac, char **av)
 {
 	char err[GL_ERRLEN];
 	gl_recorder_init(rec, "spank/provider", "slurmd", log_error, log_info, 0);
 	for (int i = 0; i < ac; i++) {
+		if (!strncmp(av[i], "home_root=", 10))
+			continue; /* parse_home_root */
 		if (gl_options_apply(&rec->opts, av[i], 0, err, sizeof(err))) {
 			/* Keep going with what parsed: a typo must not lose events. */
 			gl_recorder_error(rec, "plugstack.conf: %s", err);
@@ -98,8 +124,39 @@ static int record(spank_t sp, int ac, char **av, uint16_t kind)
 	return ESPANK_SUCCESS;
 }
 
+/* The job user's home, when home_root is set and the user is a customer whose home is there. */
+static void make_home(spank_t sp)
+{
+	uid_t uid = 0;
+	gid_t gid = 0;
+	uint32_t job_id = 0;
+	if (!home_root[0] || spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS || spank_get_item(sp, S_JOB_GID, &gid) != ESPANK_SUCCESS)
+		return;
+	spank_get_item(sp, S_JOB_ID, &job_id);
+	struct passwd pw, *res = NULL;
+	char buf[4096], want[4096 + 64], err[512];
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res) {
+		slurm_error("spank/provider: job %u: uid %u is unknown on this node (NSS): no home made; is the gridlink users database here up to date?", job_id, (unsigned)uid);
+		return;
+	}
+	if (!gl_home_is_customer(pw.pw_name))
+		return; /* not a grid customer: not ours */
+	snprintf(want, sizeof(want), "%s/%s", home_root, pw.pw_name);
+	if (strcmp(pw.pw_dir, want) != 0) {
+		slurm_info("spank/provider: job %u: %s's home is %s, not under home_root %s: not made here", job_id, pw.pw_name, pw.pw_dir, home_root);
+		return;
+	}
+	int rc = gl_home_ensure(home_root, pw.pw_name, uid, pw.pw_gid, err, sizeof(err));
+	if (rc < 0)
+		slurm_error("spank/provider: job %u: %s", job_id, err);
+	else if (rc == 0)
+		slurm_info("spank/provider: job %u: made %s (0700, uid %u)", job_id, want, (unsigned)uid);
+}
+
 int slurm_spank_job_prolog(spank_t sp, int ac, char **av)
 {
+	parse_home_root(ac, av);
+	make_home(sp);
 	return record(sp, ac, av, GL_EVENT_JOB_STARTED);
 }
 

@@ -76,6 +76,7 @@ export const LIGHT_TEST_FILES: readonly string[] = [
   'test/relay/hooks.test.ts',
   'test/relay/ingest-e2e.test.ts',
   'test/relay/transport.test.ts',
+  'test/relay/spool-metrics.test.ts',
   'test/relay/wire-parse.test.ts',
   // Spool format in temp dirs.
   'test/native/spool-concurrency.test.ts',
@@ -95,6 +96,8 @@ export const LIGHT_TEST_FILES: readonly string[] = [
   'test/supervisor/users-ldap.test.ts',
   // Resolver "gridlink": the users database in temp dirs, a writer child killed with SIGKILL.
   'test/userdb/userdb.test.ts',
+  // The SPANK prolog's home maker (native/gl_home.c), compiled with cc, run as root in a temp dir.
+  'test/userdb/home.test.ts',
   // Pure / temp-dir only.
   'test/structure.test.ts',
   // The Grafana dashboard against @grafana/schema's types (a TypeScript compile in-process; no Prometheus).
