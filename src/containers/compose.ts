@@ -82,6 +82,8 @@ export function loadCompose(file: string, env: Record<string, string | undefined
   const raw = (doc.services ?? {}) as Record<string, Record<string, unknown>>;
   const services: ServiceSpec[] = [];
   for (const [name, svc] of Object.entries(raw)) {
+    // A service of a profile (compose.yaml's `monitoring`) starts only when its profile is asked for: never here.
+    if ('profiles' in svc) continue;
     const unknown = Object.keys(svc).filter((k) => !(KNOWN as readonly string[]).includes(k));
     if (unknown.length) throw new Error(`compose.yaml: service ${name} uses ${unknown.join(', ')}, which the podman harness does not implement`);
     const s = serviceSchema.parse(svc);
@@ -124,5 +126,7 @@ export function loadCompose(file: string, env: Record<string, string | undefined
   };
   for (const s of services) visit(s, []);
   if (doc.name !== undefined) throw new Error('compose.yaml: a top-level `name:` is refused by docker-compose 1.29: name the project with -p or COMPOSE_PROJECT_NAME instead');
-  return { name: env.COMPOSE_PROJECT_NAME || 'gridlink', services: ordered, volumes: Object.keys(doc.volumes ?? {}) };
+  // The volumes of the services above (a profile's own, e.g. prometheus-data, are not made).
+  const used = (n: string) => ordered.some((s) => s.volumes.some((v) => v.named && v.source === n));
+  return { name: env.COMPOSE_PROJECT_NAME || 'gridlink', services: ordered, volumes: Object.keys(doc.volumes ?? {}).filter(used) };
 }

@@ -80,7 +80,7 @@ export const eventBatchSchema = z.object({
    * The spool as the relay read it when it sent the batch (added for the
    * ingest's per-spool metrics; absent from an older relay, ignored by an
    * older reporter): records appended since the spool was made (its next
-   * seq - 1, decimal) and bytes written but not yet acked.
+   * seq: seqs start at 0; decimal) and bytes written but not yet acked.
    */
   spool: z.object({ appended: z.string().regex(/^\d{1,20}$/), backlogBytes: z.number().int().min(0) }).optional(),
   /** Records in spool order; the receiver validates each one on its own. */

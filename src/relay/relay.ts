@@ -316,7 +316,7 @@ class RelayLoop implements Relay {
         if (!this.#flights.some((g) => g.answer)) this.#round = { round: randomBytes(8).toString('hex'), index: 0 };
         const pipeline = { round: this.#round.round, index: this.#round.index++ };
         const st = reader.stat();
-        const spool = { appended: String(Math.max(0, st.nextSeq - 1)), backlogBytes: Math.max(0, st.writtenBytes - st.ackedBytes) };
+        const spool = { appended: String(st.nextSeq), backlogBytes: Math.max(0, st.writtenBytes - st.ackedBytes) };
         const body = buildBatchBody({ ...this.#header!, sentAt: Date.now(), pipeline, spool }, jsonRuns(wire));
         f.bodyBytes = body.length;
         f.settled = false;

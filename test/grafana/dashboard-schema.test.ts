@@ -6,14 +6,20 @@
 // dashboard carries. Then what a Prometheus dashboard needs to work at all:
 // unique panel ids, panels inside the 24-column grid without overlap, every
 // query on the `datasource` variable with a refId and a PromQL expression.
-// Whether each query returns data: test/grafana/prometheus.test.ts.
-import { readFileSync } from 'node:fs';
+// Whether each query returns data: test/grafana/prometheus.test.ts. And
+// compose.yaml's `monitoring` profile: Prometheus and Grafana only under the
+// profile (the podman harness leaves them out), mounting files that exist,
+// scraping the port the example supervisor configuration serves /metrics on,
+// Grafana provisioned with this dashboard.
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { defaultDashboard } from '@grafana/schema';
 import ts from 'typescript';
 import { expect, it } from 'vitest';
+import { parse } from 'yaml';
 
+import { loadCompose } from '../../src/containers/compose.js';
 import { packageRoot } from '../../src/native/index.js';
 
 const file = join(packageRoot, 'contrib/grafana/gridlink.json');
@@ -103,4 +109,30 @@ it('has unique panel ids, panels inside the grid without overlap, every query on
       expect(t.expr, p.title).toMatch(/gridlink_[a-z_]+/);
     }
   }
+});
+
+it('compose.yaml: the monitoring profile runs Prometheus on the supervisor\'s metrics and Grafana with this dashboard, and only under the profile', () => {
+  const compose = parse(readFileSync(join(packageRoot, 'compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, { profiles?: string[]; volumes?: string[]; image: string }>; volumes: Record<string, unknown> };
+  const monitoring = Object.entries(compose.services).filter(([, s]) => s.profiles?.includes('monitoring')).map(([n]) => n);
+  expect(monitoring.sort()).toEqual(['grafana', 'prometheus']);
+  const project = loadCompose(join(packageRoot, 'compose.yaml'), {});
+  expect(project.services.map((s) => s.name)).not.toContain('prometheus');
+  expect(project.volumes).not.toContain('prometheus-data');
+  const mounts = (svc: string) => Object.fromEntries((compose.services[svc]!.volumes ?? []).map((v) => v.split(':')).filter(([src]) => src!.startsWith('./')).map(([src, target]) => [target!, src!]));
+  for (const svc of monitoring) {
+    for (const src of Object.values(mounts(svc))) expect(existsSync(join(packageRoot, src)), `${svc} mounts ${src}`).toBe(true);
+    for (const v of compose.services[svc]!.volumes ?? []) if (!v.startsWith('./')) expect(compose.volumes).toHaveProperty(v.split(':')[0]!);
+  }
+  // Prometheus scrapes the port the example supervisor configuration serves /metrics on.
+  const prom = parse(readFileSync(join(packageRoot, mounts('prometheus')['/etc/prometheus/prometheus.yml']!), 'utf8')) as { scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }> };
+  const example = JSON.parse(readFileSync(join(packageRoot, 'contrib/container/config/supervisor.example.json'), 'utf8')) as { metricsListen: { host: string; port: number } };
+  expect(example.metricsListen.host).toBe('0.0.0.0');
+  expect(prom.scrape_configs.find((c) => c.job_name === 'gridlink-supervisor')!.static_configs[0]!.targets).toEqual([`supervisor:${example.metricsListen.port}`]);
+  // Grafana: the Prometheus data source, and the dashboard where the provisioning looks.
+  const provisioning = mounts('grafana')['/etc/grafana/provisioning']!;
+  const ds = parse(readFileSync(join(packageRoot, provisioning, 'datasources/prometheus.yaml'), 'utf8')) as { datasources: Array<{ type: string; url: string; isDefault: boolean }> };
+  expect(ds.datasources).toEqual([expect.objectContaining({ type: 'prometheus', url: 'http://prometheus:9090', isDefault: true })]);
+  const dash = parse(readFileSync(join(packageRoot, provisioning, 'dashboards/gridlink.yaml'), 'utf8')) as { providers: Array<{ options: { path: string } }> };
+  const dir = dash.providers[0]!.options.path;
+  expect(mounts('grafana')[`${dir}/gridlink.json`]).toBe('./contrib/grafana/gridlink.json');
 });

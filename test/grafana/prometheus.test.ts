@@ -8,7 +8,7 @@
 // reach the dashboard through the ingest's per-spool gauges. After a few
 // jobs (the devnet's demo, then two through `gridlink job submit`) each
 // query returns data, and the ones that measure the jobs say so.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -123,6 +123,10 @@ it.skipIf(!existsSync(PROMETHEUS))('every dashboard query returns data from Prom
   const jobs = await Promise.all([1, 2].map(() => run('src/cli/main.ts', ['job', 'submit', script, '--follow', '--json'])));
   for (const j of jobs) expect(j.code, show(j)).toBe(0);
 
+  // The supervisor's own page first: a series missing there is the exporter's fault, not Prometheus'.
+  const page = await (await fetch(metricsUrl)).text();
+  expect(page, page.split('\n').filter((l) => /^gridlink_(spool|ingest)/.test(l)).join('\n')).toMatch(/^gridlink_spool_delivered_records\{host="standalone-relay"/m);
+
   const dashboard = JSON.parse(readFileSync(join(packageRoot, 'contrib/grafana/gridlink.json'), 'utf8')) as { panels: Panel[] };
   const targets = dashboard.panels.filter((p) => p.type !== 'row').flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, ...t })));
   expect(targets.length).toBeGreaterThan(20);
@@ -149,7 +153,7 @@ it.skipIf(!existsSync(PROMETHEUS))('every dashboard query returns data from Prom
   expect(await value('gridlink_jobs{status="FINISHED"}')).toBeGreaterThanOrEqual(3);
   expect(await value('increase(gridlink_provider_credits[1h])')).toBeGreaterThan(0);
   expect(await value('gridlink_claims{state="submitted"}')).toBeGreaterThanOrEqual(3);
-  expect(await value('gridlink_spool_delivered_records{host="standalone-relay"}')).toBe(20);
+  expect(await value('gridlink_spool_delivered_records{host="standalone-relay"}')).toBe(20); // seqs 0..19
   expect(await value('gridlink_spool_appended_records{host="standalone-relay"}')).toBe(20);
   expect(await value('gridlink_spool_backlog_records{host="standalone-relay"}')).toBe(0);
   expect(await value('gridlink_relay_records_relayed_total')).toBe(20);
@@ -158,3 +162,7 @@ it.skipIf(!existsSync(PROMETHEUS))('every dashboard query returns data from Prom
   expect(spools).toContain('slurmctld');
   expect(spools).toContain('slurmd');
 }, 900_000);
+
+it.skipIf(!existsSync('/usr/bin/promtool'))('compose.yaml\'s Prometheus configuration passes promtool', () => {
+  expect(execFileSync('/usr/bin/promtool', ['check', 'config', join(packageRoot, 'contrib/grafana/prometheus.yml')], { encoding: 'utf8' })).toMatch(/SUCCESS/);
+});

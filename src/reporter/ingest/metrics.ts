@@ -17,7 +17,7 @@ type SpoolLabel = 'host' | 'daemon' | 'spool';
 export interface SpoolGauges {
   /** Records appended to the spool since it was made (the relay's reading when it sent the batch). */
   appended: Gauge<SpoolLabel>;
-  /** Records of the spool the ingest holds: the last seq of the last accepted batch. */
+  /** Records of the spool the ingest holds: the last seq of the last accepted batch + 1. */
   delivered: Gauge<SpoolLabel>;
   /** appended - delivered. */
   backlogRecords: Gauge<SpoolLabel>;
@@ -47,7 +47,7 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
     authFailures: counter(registry, 'gridlink_ingest_auth_failures_total', 'Requests refused by authentication, by reason', ['reason']),
     spool: {
       appended: gauge(registry, 'gridlink_spool_appended_records', 'Records appended to each spool since it was made, as its relay read it at its last accepted batch (from relays that send it)'),
-      delivered: gauge(registry, 'gridlink_spool_delivered_records', 'Records of each spool held by the ingest: the last seq of its last accepted batch'),
+      delivered: gauge(registry, 'gridlink_spool_delivered_records', 'Records of each spool held by the ingest: the last seq of its last accepted batch + 1 (seqs start at 0)'),
       backlogRecords: gauge(registry, 'gridlink_spool_backlog_records', 'Records of each spool appended and not yet delivered, as of its last accepted batch'),
       backlogBytes: gauge(registry, 'gridlink_spool_backlog_bytes', 'Bytes of each spool written and not yet acked, as its relay read it at its last accepted batch'),
       lastBatch: gauge(registry, 'gridlink_spool_last_batch_timestamp_seconds', 'Unix time of the last batch of each spool the ingest accepted'),
