@@ -21,7 +21,8 @@ import { parseRelayConfig, startRelay, type Relay } from '../src/relay/index.js'
 import type { WireEvent } from '../src/relay/protocol.js';
 import { SLURM_STATE_NAMES } from '../src/slurm/states.js';
 import { EVENTS_CURSOR_KEY } from '../src/reporter/planner.js';
-import { getMeta, openDb, stateDbPath, type Db } from '../src/state/db.js';
+import { getMeta, stateDbPath, type Db } from '../src/state/db.js';
+import { openStateDb } from '../src/compose/state-store.js';
 import { ensureBuilt } from '../test/bridge/bridge.js';
 import { FakeSpool, fillJobMap, freePort, providerKeyFile } from '../test/reporter/chain-harness.js';
 import { slurmEvent } from '../test/reporter/fixtures.js';
@@ -380,7 +381,7 @@ export async function runReporterBench(): Promise<void> {
       gridJobId: j.jobId, slurmJobId: slurm, maxMinutes: j.maxMinutes, claimBlock: j.claimBlock, customer: m.customer.address,
     })));
     reporter = await startReporterChild(market, storeDir);
-    peekDb = openDb(stateDbPath(storeDir), { readonly: true });
+    peekDb = openStateDb(stateDbPath(storeDir), { readonly: true });
     const peek = new Peek(peekDb);
     await sleep(2000); // past start-up (first reconciliation pass)
     const stages: Array<[string, number]> = [[`idle after start (${N_PIPE + N_LAT} jobs in the job map)`, memMb(reporter.pid).rss]];

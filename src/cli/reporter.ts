@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { pino } from 'pino';
 
+import { STATE_MIGRATIONS } from '../compose/state-schema.js';
 import { HMAC_MAX_SKEW_S, INGEST_PATH } from '../relay/protocol.js';
 import { resolveIngestConfig } from '../reporter/ingest/config.js';
 import { startIngestServer } from '../reporter/ingest/server.js';
@@ -26,7 +27,7 @@ export function reporterCommand(): Command {
   );
   addIngestOptions(ingest).action(async (opts: IngestOpts) => {
     const logger = pino({ name: 'gridlink-ingest', level: opts.logLevel });
-    const server = await startIngestServer(resolveIngestConfig(ingestInput(opts)), { logger });
+    const server = await startIngestServer(resolveIngestConfig(ingestInput(opts)), { logger, migrations: STATE_MIGRATIONS });
     // A store that can take no more batches stops the server: exit non-zero, for the service manager to restart it.
     const failed = server.closed.then((why) => {
       if (why) process.exitCode = 1;

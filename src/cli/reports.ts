@@ -7,7 +7,8 @@ import { Command, Option } from 'commander';
 import { jobStatusName } from '../metascheduler/status.js';
 import { normaliseJobId } from '../reporter/jobmap.js';
 import { REPORT_STATES, Reports, type Report, type ReportState } from '../reporter/reports.js';
-import { openDb, stateDbPath, type Db } from '../state/db.js';
+import { openStateDb } from '../compose/state-store.js';
+import { stateDbPath, type Db } from '../state/db.js';
 
 interface TxView {
   nonce: number;
@@ -52,7 +53,7 @@ export function reportsCommand(): Command {
     .option('--json', 'one JSON object per line instead of a table')
     .option('-n, --limit <count>', 'at most this many', (v) => Number.parseInt(v, 10), 1000)
     .action((opts: { store: string; parked?: boolean; state?: ReportState; job?: string; json?: boolean; limit: number }) => {
-      const db = openDb(stateDbPath(opts.store), { readonly: true });
+      const db = openStateDb(stateDbPath(opts.store), { readonly: true });
       try {
         const reports = new Reports(db);
         const list = reports.list({

@@ -1,5 +1,7 @@
 // gridlink/reporter: the ingest server and the chain reporter (library entry point).
-export { startReporter, type Reporter, type StartReporterDeps } from './service.js';
+// startReporter is the reporter-alone process (its composition root, src/compose).
+export { startReporter, type StartReporterDeps } from '../compose/reporter-process.js';
+export type { Reporter } from './service.js';
 export {
   chainReporterConfigSchema,
   parseChainReporterConfig,

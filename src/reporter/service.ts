@@ -1,38 +1,62 @@
-// service.ts - the reporter as one running thing: the ingest endpoint, the
-// planner (events -> reports), the sender (reports -> the shared transaction
-// pipeline), reconciliation, and /metrics + /healthz. One SQLite database
-// holds all of it; the supervisor runs this in its own process and adds its
-// jobs to `jobs` (the job map) and its claims to the same pipeline.
-import { createPublicClient, http, type Address, type Hex } from 'viem';
+// service.ts - the reporter's parts as one running thing: the ingest
+// endpoint, the planner (events -> reports), the sender (reports -> the
+// transaction pipeline), reconciliation, and /metrics + /healthz. It opens
+// nothing of its own: the process's composition root (src/compose:
+// reporter-process.ts for `gridlink reporter run`, the supervisor's
+// service.ts) opens the state database and the provider's transaction
+// pipeline and hands them here, and the supervisor adds its jobs to `jobs`
+// (the job map).
+import type { Address, Hex } from 'viem';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 
-import { HeadSubscription, type NewHeads } from '../chain/heads.js';
-import { lockStoreDir, type DirLock } from './ingest/lock.js';
 import { EventStore } from './ingest/store.js';
 import { startIngestServer, type IngestServer } from './ingest/server.js';
 import type { IngestConfig } from './ingest/config.js';
-import { getAddresses } from '../metascheduler/actions/getAddresses.js';
-import { getConstants } from '../metascheduler/actions/getConstants.js';
 import { getJob } from '../metascheduler/actions/getJob.js';
 import type { MetaSchedulerContext } from '../metascheduler/context.js';
+import type { MetaSchedulerError } from '../metascheduler/errors.js';
 import { jobStatusName } from '../metascheduler/status.js';
 import { ScontrolJobSource, type SlurmJobSource } from '../slurm/jobs.js';
-import { openDb, stateDbPath, type Db } from '../state/db.js';
-import { ChainIdMismatchError, TxPipeline, classifyRpcError, type RpcErrorClass } from '../txpipeline/index.js';
-import { shortError } from '../txpipeline/errors.js';
+import type { Db } from '../state/db.js';
+import type { TxPipeline } from '../txpipeline/index.js';
 import { serveOps, type Health, type OpsServer } from '../util/ops-server.js';
 import type { ChainReporterConfig } from './config.js';
 import { JobMap, type AddJobInput, type MappedJob } from './jobmap.js';
 import { createReporterMetrics } from './metrics.js';
 import { Planner } from './planner.js';
-import { loadProviderAccount, type ProviderAccount } from './provider-account.js';
-import { waitForSigner } from '../signer/remote.js';
-import type { MetaSchedulerError } from '../metascheduler/errors.js';
-import { metaSchedulerReverts } from '../metascheduler/revert-decoder.js';
 import { Reconciler } from './reconcile.js';
 import { Reports } from './reports.js';
 import { ReportSender } from './sender.js';
+
+/** The provider's chain as the composition root opened it (src/compose/provider-chain.ts). */
+export interface ReporterChain {
+  /** Resolves once the pipeline is open (the signer and the RPC reached); the same one on every call. */
+  open(): Promise<{
+    pipeline: TxPipeline<MetaSchedulerError>;
+    ctx: MetaSchedulerContext;
+    constants: { billDurationDeltaMinute: bigint };
+    publicClient: { getBlock(): Promise<{ timestamp: bigint }> };
+  }>;
+  /** What start-up waits for, until open() resolved (for /healthz). */
+  readonly waiting: string;
+  /** The remote signer's health, when the key is a remote signer's. */
+  signerHealth(): Promise<{ ok: boolean; error?: string } | undefined>;
+}
+
+/** What the composition root hands the reporter. */
+export interface ReporterParts {
+  /** The state database (migrated); the root closes it. */
+  db: Db;
+  /** The provider's chain; the root stops its pipeline. */
+  chain: ReporterChain;
+  /** The provider's address. */
+  provider: Address;
+  logger?: Logger;
+  registry?: Registry;
+  /** Where reconciliation reads slurmctld's jobs (default: scontrol on this host); the supervisor passes its SLURM backend. */
+  slurmJobs?: SlurmJobSource;
+}
 
 export interface Reporter {
   db: Db;
@@ -50,47 +74,23 @@ export interface Reporter {
   stop(): Promise<void>;
 }
 
-export interface StartReporterDeps {
-  logger?: Logger;
-  registry?: Registry;
-  env?: NodeJS.ProcessEnv;
-  /** The provider's account (the supervisor passes the one it loaded, and closes it); default: loaded from `config`. */
-  account?: ProviderAccount;
-  /** Where reconciliation reads slurmctld's jobs (default: scontrol on this host); the supervisor passes its SLURM backend. */
-  slurmJobs?: SlurmJobSource;
-  /** The process's new-head subscription (the supervisor passes its own); default: one on `wsUrl` when set, closed by stop(). */
-  heads?: NewHeads;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** RPC failures at start that mean "not reachable yet": waited for. Anything else stops start-up. */
-const STARTUP_RETRY: ReadonlySet<RpcErrorClass> = new Set(['network', 'timeout', 'rate_limited', 'server']);
-
 /**
- * Starts the ingest and the chain reporter on the store in `ingest.storeDir`.
- * Stops with a message saying what to fix on a bad key file, an RPC that
- * serves another chain id, or a MetaScheduler address without the contract.
+ * Starts the ingest (at once: relays deliver while the chain is reached),
+ * then, once the root's chain is open, the planner, the sender and
+ * reconciliation. stop() stops what it started, not the database nor the
+ * pipeline (the root's).
  */
-export async function startReporter(ingestConfig: IngestConfig, config: ChainReporterConfig, deps: StartReporterDeps = {}): Promise<Reporter> {
-  const log = deps.logger ?? pino({ name: 'gridlink-reporter' });
-  const registry = deps.registry ?? new Registry();
-  const key = deps.account ?? loadProviderAccount(config, deps.env ?? process.env);
-  log.info({ provider: key.address, keySource: key.source }, 'reporter: provider key loaded');
-
-  const lock: DirLock = lockStoreDir(ingestConfig.storeDir, 'reporter store');
-  let db: Db | undefined;
-  const cleanup: Array<() => Promise<void> | void> = [() => lock.release()];
-  if (!deps.account) cleanup.push(() => key.close());
+export async function startReporterService(ingestConfig: IngestConfig, config: ChainReporterConfig, parts: ReporterParts): Promise<Reporter> {
+  const log = parts.logger ?? pino({ name: 'gridlink-reporter' });
+  const registry = parts.registry ?? new Registry();
+  const { db, chain: connection } = parts;
+  const cleanup: Array<() => Promise<void> | void> = [];
   const unwind = async () => {
     for (const f of cleanup.reverse()) await f();
   };
   try {
-    db = openDb(stateDbPath(ingestConfig.storeDir));
-    const theDb = db;
-    cleanup.push(() => {
-      theDb.close();
-    });
     const store = new EventStore(db, { logger: log });
     const jobs = new JobMap(db);
     let metrics: ReturnType<typeof createReporterMetrics> | undefined;
@@ -102,97 +102,26 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
     const ingest = await startIngestServer(ingestConfig, { logger: log, store, registry });
     cleanup.push(() => ingest.stop());
     let pipeline: TxPipeline<MetaSchedulerError> | undefined;
-    let chainWait = 'connecting';
     const health = async (): Promise<Health> => {
       try {
-        theDb.prepare('SELECT 1').get();
+        db.prepare('SELECT 1').get();
       } catch (err) {
         return { ok: false, error: `state database: ${(err as Error).message}` };
       }
       const counts = reports.counts();
-      if (!pipeline) return { ok: false, error: `chain: ${chainWait}`, reports: counts };
+      if (!pipeline) return { ok: false, error: `chain: ${connection.waiting}`, reports: counts };
       const p = pipeline.health();
-      const signer = key.remote ? await key.remote.health() : undefined;
+      const signer = await connection.signerHealth();
       if (signer && !signer.ok) return { ok: false, error: `signer: ${signer.error}`, head: p.head, lagBlocks: p.lagBlocks, inFlight: pipeline.inFlight(), reports: counts };
       return { ok: p.ok, ...(p.error ? { error: `chain: ${p.error}` } : {}), head: p.head, lagBlocks: p.lagBlocks, inFlight: pipeline.inFlight(), reports: counts };
     };
     const ops = config.metricsListen ? await serveOps({ registry, host: config.metricsListen.host, port: config.metricsListen.port, health }) : undefined;
     if (ops) cleanup.push(() => ops.close());
 
-    // One new-head subscription per process: the supervisor's, or this reporter's own.
-    let heads = deps.heads;
-    if (!heads && config.wsUrl) {
-      const own = new HeadSubscription(config.wsUrl, log);
-      own.start();
-      cleanup.push(() => own.close());
-      heads = own;
-    }
-    const publicClient = createPublicClient({ transport: http(config.rpcUrl, { retryCount: 0, timeout: 10_000 }) });
-    const connect = async () => {
-      const p = await TxPipeline.open({
-        db: theDb,
-        revertDecoder: metaSchedulerReverts,
-        rpcUrl: config.rpcUrl,
-        ...(heads ? { heads } : {}),
-        chainId: config.chainId,
-        ...key.signing,
-        confirmations: config.confirmations,
-        replaceAfterBlocks: config.replaceAfterBlocks,
-        maxFeePerGasWei: config.maxFeePerGasGwei,
-        ...(config.priorityFeeGwei !== undefined ? { priorityFeeWei: config.priorityFeeGwei } : {}),
-        gasMargin: config.gasMargin,
-        pollMs: config.pollMs,
-        maxInFlight: config.maxInFlight,
-        // A cold report is sent only once its job's RUNNING is mined, so 'latest' is the state it
-        // must pass against; 'pending' would make anvil replay its whole pool for every estimate
-        // (bench: 200 estimates 0.2 s at latest, 1.6-1.9 s at pending with 200-400 queued).
-        simulateBlockTag: 'latest',
-        logger: log,
-        registry,
-      });
-      try {
-        let addresses;
-        try {
-          addresses = await getAddresses(publicClient as never, { metaScheduler: config.metaScheduler });
-        } catch (err) {
-          if (STARTUP_RETRY.has(classifyRpcError(err))) throw err;
-          throw new Error(`reporter: cannot read the MetaScheduler at ${config.metaScheduler} on ${config.rpcUrl}: ${(err as Error).message.split('\n')[0]} (check --meta-scheduler and --chain-id)`);
-        }
-        const ctx: MetaSchedulerContext = { publicClient: publicClient as never, addresses };
-        return { pipeline: p, ctx, constants: await getConstants(ctx) };
-      } catch (err) {
-        await p.stop();
-        throw err;
-      }
-    };
-    // An unreachable chain at start is waited for (the ingest keeps storing);
-    // a wrong chain id or MetaScheduler address stops start-up.
-    // A remote signer must hold the provider's address: waited for while unreachable, else start-up stops.
-    if (key.remote) {
-      await waitForSigner(key.remote, {
-        onWait: (err, retryInMs) => {
-          chainWait = `signer: ${err.message}`;
-          log.warn({ signer: key.remote?.url, err: err.message, retryInMs }, 'reporter: remote signer unreachable at start; the ingest keeps storing events; retrying');
-        },
-      });
-      log.info({ signer: key.remote.url, provider: key.address }, 'reporter: remote signer holds the provider address');
-    }
-    let chain: Awaited<ReturnType<typeof connect>>;
-    for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
-      try {
-        chain = await connect();
-        break;
-      } catch (err) {
-        if (err instanceof ChainIdMismatchError || !STARTUP_RETRY.has(classifyRpcError(err))) throw err;
-        chainWait = `unreachable at start (${shortError(err)}); retrying`;
-        log.warn({ rpcUrl: config.rpcUrl, err: shortError(err), retryInMs: delay }, 'reporter: chain RPC unreachable at start; the ingest keeps storing events; retrying');
-        await sleep(delay);
-      }
-    }
+    const chain = await connection.open();
     pipeline = chain.pipeline;
-    const { ctx, constants } = chain;
+    const { ctx, constants, publicClient } = chain;
     const thePipeline = pipeline;
-    cleanup.push(() => thePipeline.stop());
 
     const planner = new Planner(db, store, jobs, reports, log, { onEvent: (o) => metrics.events.inc({ outcome: o }) });
     const sender = new ReportSender({
@@ -220,7 +149,7 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
       reports,
       planner,
       chainStatus: async (id) => (await getJob(ctx, { jobId: id })).status,
-      slurm: config.reconcile.slurm ? (deps.slurmJobs ?? new ScontrolJobSource({ slurmConf: config.reconcile.slurmConf })) : undefined,
+      slurm: config.reconcile.slurm ? (parts.slurmJobs ?? new ScontrolJobSource({ slurmConf: config.reconcile.slurmConf })) : undefined,
       log,
       metrics,
       batch: config.reconcile.batch,
@@ -271,7 +200,7 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
       await loop;
       await reconcileLoop;
     });
-    log.info({ ingest: ingest.url, ops: ops?.url, provider: key.account.address, metaScheduler: config.metaScheduler, chainId: config.chainId, confirmations: config.confirmations }, 'reporter: running');
+    log.info({ ingest: ingest.url, ops: ops?.url, provider: parts.provider, metaScheduler: config.metaScheduler, chainId: config.chainId, confirmations: config.confirmations }, 'reporter: running');
 
     let stopped: Promise<void> | undefined;
     return {
@@ -282,7 +211,7 @@ export async function startReporter(ingestConfig: IngestConfig, config: ChainRep
       ingest,
       ops,
       registry,
-      provider: key.account.address,
+      provider: parts.provider,
       addJob: (input) => planner.addJob(input),
       reconcile: () => reconciler.pass(),
       health,

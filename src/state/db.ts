@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 
 import Database from 'better-sqlite3';
 
-import { MIGRATIONS, type Migration } from './migrations.js';
+import type { Migration } from './migrations.js';
 
 export type Db = Database.Database;
 
@@ -27,8 +27,12 @@ export const STATE_DB_FILE = 'gridlink.db';
 export const stateDbPath = (storeDir: string): string => join(storeDir, STATE_DB_FILE);
 
 export interface OpenDbOptions {
-  /** Migrations to apply (default: the project's); tests pass their own. */
-  migrations?: readonly Migration[];
+  /**
+   * The schema's versions, registered by the process's composition root
+   * (src/compose/state-schema.ts, STATE_MIGRATIONS; openStateDb there passes
+   * them); tests of one part pass that part's own.
+   */
+  migrations: readonly Migration[];
   readonly?: boolean;
 }
 
@@ -36,16 +40,13 @@ export class DbError extends Error {
   override readonly name = 'DbError';
 }
 
-/** The schema version this build writes (the last migration's). */
-export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
-
 /**
  * Opens (creating when missing) the database at `path` and brings its schema
  * to the current version, one migration per transaction. A database written
  * by a newer gridlink is refused rather than misread.
  */
-export function openDb(path: string, opts: OpenDbOptions = {}): Db {
-  const migrations = opts.migrations ?? MIGRATIONS;
+export function openDb(path: string, opts: OpenDbOptions): Db {
+  const { migrations } = opts;
   if (!opts.readonly) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   let db: Db;
   try {

@@ -1,7 +1,9 @@
-// service.ts - `gridlink supervisor` as one running thing: the reporter (the
-// ingest, statuses and billed minutes) and, on the same state database and
-// transaction pipeline, registration, claims, submissions, cancellations and
-// top-ups. The only process holding the provider key.
+// service.ts - `gridlink supervisor` as one running thing, and its
+// composition root: it loads the provider key, opens the state database and
+// the transaction pipeline (src/compose) and hands them to the reporter (the
+// ingest, statuses and billed minutes) and to its own parts: registration,
+// claims, submissions, cancellations and top-ups. The only process holding
+// the provider key.
 //
 // Loops (each one step at a time):
 //   chain: read claim logs (cursor persisted) -> queue lengths -> claim txs
@@ -18,7 +20,9 @@ import { getCreditBalance } from '../metascheduler/actions/getCreditBalance.js';
 import { getJob } from '../metascheduler/actions/getJob.js';
 import type { MetaSchedulerContext } from '../metascheduler/context.js';
 import { resolveIngestConfig } from '../reporter/ingest/config.js';
-import { startReporter, type Reporter } from '../reporter/service.js';
+import { startReporterService, type Reporter } from '../reporter/service.js';
+import { ProviderChainConnection } from '../compose/provider-chain.js';
+import { openStateStore } from '../compose/state-store.js';
 import type { SlurmBackend } from '../slurm/backend.js';
 import type { Db } from '../state/db.js';
 import { createSbatchClient } from '../sbatch/client.js';
@@ -94,6 +98,7 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
   };
   try {
     const key = loadProviderAccount(config.chain, env);
+    log.info({ provider: key.address, keySource: key.source }, 'reporter: provider key loaded');
     cleanup.push(() => key.close());
     const backend = deps.backend ?? (await createSlurmBackend(config, log));
     if (!deps.backend) cleanup.push(() => backend.close());
@@ -107,9 +112,15 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
       heads.start();
       cleanup.push(() => heads.close());
     }
-    const reporter = await startReporter(resolveIngestConfig(config.ingest), config.chain, { logger: log, registry, env, slurmJobs: backend, account: key, ...(heads ? { heads } : {}) });
+    const ingestConfig = resolveIngestConfig(config.ingest);
+    const state = openStateStore(ingestConfig.storeDir, 'reporter store');
+    cleanup.push(() => state.close());
+    const { db } = state;
+    const chain = new ProviderChainConnection({ db, config: config.chain, key, heads, log, registry });
+    cleanup.push(() => chain.close());
+    const reporter = await startReporterService(ingestConfig, config.chain, { db, chain, provider: key.account.address, logger: log, registry, slurmJobs: backend });
     cleanup.push(() => reporter.stop());
-    const { db, pipeline } = reporter;
+    const { pipeline } = await chain.open();
     const users = deps.users ?? (await createUserResolver(config, log, cleanup, db));
     const claims = new Claims(db);
     const metrics = createSupervisorMetrics(registry, claims);

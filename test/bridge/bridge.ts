@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 
 import { EventKind, packageRoot } from '../../src/native/index.js';
+import { STATE_MIGRATIONS } from '../../src/compose/state-schema.js';
 import { resolveIngestConfig, startIngestServer } from '../../src/reporter/ingest/index.js';
 import type { StoredRecord } from '../../src/reporter/ingest/store.js';
 import { startPluginCluster, type PluginCluster } from '../plugins/with-plugins.js';
@@ -37,7 +38,7 @@ export async function startIngest(
     allowedUids: [0],
     ...(hmac ? { munge: false as const, hmacKeys: [hmac] } : {}),
   });
-  return startIngestServer(config, { logger: pino({ level: 'warn' }) });
+  return startIngestServer(config, { logger: pino({ level: 'warn' }), migrations: STATE_MIGRATIONS });
 }
 
 export interface Bridge {

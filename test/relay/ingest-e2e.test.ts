@@ -5,6 +5,7 @@ import { cpSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { STATE_MIGRATIONS } from '../../src/compose/state-schema.js';
 import { SpoolWriter, decodeBytes } from '../../src/native/index.js';
 import { startRelay } from '../../src/relay/relay.js';
 import { ackedSeq, appendJobs, captureLog, completion, readJsonLines, relayConfig, tempDir } from './helpers.js';
@@ -24,7 +25,7 @@ async function startIngest(root: string, key: string) {
   const keyFile = join(root, 'ingest.key');
   writeFileSync(keyFile, key, { mode: 0o600 });
   const config = ingest.resolveIngestConfig({ listen: { host: '127.0.0.1', port: 0 }, storeDir: join(root, 'store'), hmacKeys: [{ keyId: 'site-b', keyFile }] });
-  const server = await ingest.startIngestServer(config, { logger: captureLog().logger });
+  const server = await ingest.startIngestServer(config, { logger: captureLog().logger, migrations: STATE_MIGRATIONS });
   cleanups.push(() => server.stop(2000));
   return server;
 }

@@ -7,12 +7,13 @@
 import { writeSync } from 'node:fs';
 
 import { EventStore } from '../../src/reporter/ingest/store.js';
+import { STATE_MIGRATIONS } from '../../src/compose/state-schema.js';
 import { wireEvent } from './helpers.js';
 
 const [dir, spoolId, start, batch, inFlight] = process.argv.slice(2);
 const size = Number(batch);
 const depth = Number(inFlight ?? 1);
-const store = EventStore.open(dir!);
+const store = EventStore.open(dir!, { migrations: STATE_MIGRATIONS });
 writeSync(1, 'ready\n');
 const append = (seq: number) => {
   const events = Array.from({ length: size }, (_, i) => wireEvent(seq + i, { comment: `${'c'.repeat(300)}${seq + i}` }));

@@ -17,7 +17,8 @@ import type { WireEvent } from '../../src/relay/protocol.js';
 import { JobMap } from '../../src/reporter/jobmap.js';
 import { Reports, type ReportState } from '../../src/reporter/reports.js';
 import { freePort } from '../../src/cluster/ports.js';
-import { openDb, stateDbPath } from '../../src/state/db.js';
+import { stateDbPath } from '../../src/state/db.js';
+import { openStateDb } from '../../src/compose/state-store.js';
 
 export { freePort };
 import { batchBody, mungeHeader, post } from './helpers.js';
@@ -126,7 +127,7 @@ export async function startReporterProcess(o: ReporterProcessOptions): Promise<R
       log.end();
     },
     counts() {
-      const db = openDb(stateDbPath(storeDir), { readonly: true });
+      const db = openStateDb(stateDbPath(storeDir), { readonly: true });
       try {
         return new Reports(db).counts();
       } finally {
@@ -138,7 +139,7 @@ export async function startReporterProcess(o: ReporterProcessOptions): Promise<R
 
 /** Fills the job map before the reporter starts (what the supervisor does when it submits). */
 export function fillJobMap(storeDir: string, jobs: Array<{ gridJobId: Hex; slurmJobId: number; maxMinutes: number; claimBlock: bigint; customer: Hex }>): void {
-  const db = openDb(stateDbPath(storeDir));
+  const db = openStateDb(stateDbPath(storeDir));
   try {
     const map = new JobMap(db);
     db.transaction(() => {

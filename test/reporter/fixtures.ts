@@ -10,13 +10,14 @@ import type { WireEvent } from '../../src/relay/protocol.js';
 import { JobMap } from '../../src/reporter/jobmap.js';
 import { SLURM_STATE_NAMES } from '../../src/slurm/states.js';
 import { Reports } from '../../src/reporter/reports.js';
-import { openDb, type Db } from '../../src/state/db.js';
+import { type Db } from '../../src/state/db.js';
+import { openStateDb } from '../../src/compose/state-store.js';
 
 export const quiet = pino({ level: 'silent' });
 
 export function stateDb(): { db: Db; dir: string; jobs: JobMap; reports: Reports; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'gl-state-'));
-  const db = openDb(join(dir, 'gridlink.db'));
+  const db = openStateDb(join(dir, 'gridlink.db'));
   return { db, dir, jobs: new JobMap(db), reports: new Reports(db), cleanup: () => (db.close(), rmSync(dir, { recursive: true, force: true })) };
 }
 

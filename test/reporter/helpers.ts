@@ -11,6 +11,7 @@ import { pino, type Logger } from 'pino';
 import { request } from 'undici';
 
 import { mungeEncode } from '../../src/native/munge.js';
+import { STATE_MIGRATIONS } from '../../src/compose/state-schema.js';
 import { AUTH_HEADER, INGEST_PATH, type WireEvent } from '../../src/relay/protocol.js';
 import { resolveIngestConfig, type IngestConfigInput } from '../../src/reporter/ingest/config.js';
 import { startIngestServer, type IngestServer, type IngestServerDeps } from '../../src/reporter/ingest/server.js';
@@ -155,6 +156,6 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const logs = captureLogger();
   const config = resolveIngestConfig({ listen: { host: '127.0.0.1', port: 0 }, storeDir, ...input });
-  const server = await startIngestServer(config, { logger: logs.logger, ...deps });
+  const server = await startIngestServer(config, { logger: logs.logger, migrations: STATE_MIGRATIONS, ...deps });
   return { server, url: server.url, storeDir, logs, stop: () => server.stop(2000) };
 }

@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { Authenticator } from '../../src/reporter/ingest/auth.js';
 import { NonceCache } from '../../src/reporter/ingest/nonces.js';
-import { openDb, type Db } from '../../src/state/db.js';
+import { type Db } from '../../src/state/db.js';
+import { openStateDb } from '../../src/compose/state-store.js';
 import { batchBody, hmacHeader, newSpoolId, sha256hex, tempDir, wireEvent } from './helpers.js';
 
 const WINDOW = 300;
@@ -25,7 +26,7 @@ function dbPath(): string {
   return join(d.dir, 'gridlink.db');
 }
 function openState(path: string): Db {
-  const db = openDb(path);
+  const db = openStateDb(path);
   cleanups.push(() => db.open && db.close());
   return db;
 }

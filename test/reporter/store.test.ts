@@ -12,7 +12,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { ensureMunge } from '../../src/cluster/munge.js';
 import { EventStore, MAX_STORED_SEQ, StoreWriteError, seqProblem } from '../../src/reporter/ingest/store.js';
-import { openDb } from '../../src/state/db.js';
+import { openStateDb } from '../../src/compose/state-store.js';
+import { STATE_MIGRATIONS } from '../../src/compose/state-schema.js';
 import { batchBody, captureLogger, mungeHeader, newSpoolId, post, startTestServer, storedCount, storedRecords, tempDir, wireEvent } from './helpers.js';
 
 const CHILD = fileURLToPath(new URL('./append-child.ts', import.meta.url));
@@ -26,8 +27,8 @@ function dir(): string {
   cleanups.push(d.cleanup);
   return d.dir;
 }
-function open(d: string, opts: Parameters<typeof EventStore.open>[1] = {}): EventStore {
-  const st = EventStore.open(d, opts);
+function open(d: string, opts: Omit<Parameters<typeof EventStore.open>[1], 'migrations'> = {}): EventStore {
+  const st = EventStore.open(d, { ...opts, migrations: STATE_MIGRATIONS });
   cleanups.push(() => st.close());
   return st;
 }
@@ -56,7 +57,7 @@ describe('EventStore', () => {
     const d = dir();
     const spoolId = newSpoolId();
     const other = newSpoolId();
-    let st = EventStore.open(d);
+    let st = EventStore.open(d, { migrations: STATE_MIGRATIONS });
     expect(await st.append(batch(spoolId, [1, 2, 3]))).toEqual({ stored: 3, duplicates: 0 });
     expect(await st.append(batch(spoolId, [3, 4, 4, 5]))).toEqual({ stored: 2, duplicates: 2 });
     // the same seq from another spool is another record
@@ -102,7 +103,7 @@ describe('EventStore', () => {
 
   it('on a shared database: the writer thread waits for a write transaction of the process, each batch is readable once append() resolved, close() leaves the database open', async () => {
     const d = dir();
-    const db = openDb(join(d, 'gridlink.db'));
+    const db = openStateDb(join(d, 'gridlink.db'));
     cleanups.push(() => void db.close());
     const st = new EventStore(db);
     const spoolId = newSpoolId();
@@ -128,7 +129,7 @@ describe('EventStore', () => {
 
   it("the process's transactions that read before they write run between the writer's commits without SQLITE_BUSY", async () => {
     const d = dir();
-    const db = openDb(join(d, 'gridlink.db'));
+    const db = openStateDb(join(d, 'gridlink.db'));
     cleanups.push(() => void db.close());
     const st = new EventStore(db);
     cleanups.push(() => st.close());
@@ -156,7 +157,7 @@ describe('EventStore', () => {
 
   it('reads back in store order with eventsAfter(id, limit), resumable from any id, and as an async iterator', async () => {
     const d = dir();
-    let st = EventStore.open(d);
+    let st = EventStore.open(d, { migrations: STATE_MIGRATIONS });
     const a = newSpoolId();
     const b = newSpoolId();
     for (let i = 0; i < 30; i++) await st.append(batch(i % 2 ? b : a, [2 * i + 1, 2 * i + 2]));
@@ -244,7 +245,7 @@ describe('EventStore', () => {
 
   it('keeps non-UTF-8 bytes (lone surrogates) as they are, in the event and in the host', async () => {
     const d = dir();
-    let st = EventStore.open(d);
+    let st = EventStore.open(d, { migrations: STATE_MIGRATIONS });
     const spoolId = newSpoolId();
     const name = 'a\udc80\udcffb\u00e9\ud83d\ude00';
     const host = 'node\udcfe1';
@@ -294,7 +295,7 @@ describe('EventStore', () => {
       await drained; // every ack it printed
       const lastAcked = acked;
 
-      const st = EventStore.open(d); // takes over the dead process's lock
+      const st = EventStore.open(d, { migrations: STATE_MIGRATIONS }); // takes over the dead process's lock
       try {
         expect(st.db.pragma('integrity_check', { simple: true })).toBe('ok');
         const seqs = seqsOf(st).map(Number);
@@ -328,7 +329,7 @@ describe('EventStore', () => {
   it('refuses a second writer on the same directory', async () => {
     const d = dir();
     open(d);
-    expect(() => EventStore.open(d)).toThrow(/in use by process/);
+    expect(() => EventStore.open(d, { migrations: STATE_MIGRATIONS })).toThrow(/in use by process/);
   });
 
   it('takes over the lock of a dead process', async () => {

@@ -8,7 +8,7 @@ import { createPublicClient, http, type Hex, type PublicClient } from 'viem';
 import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { openDb } from '../../src/state/db.js';
+import { openStateDb } from '../../src/compose/state-store.js';
 import { ChainLogFollower } from '../../src/supervisor/chain-logs.js';
 import { Claims } from '../../src/supervisor/claims.js';
 import { CREDIT, definition, fourPerMinute, smallCluster, startDevnet, type Devnet } from '../metascheduler/devnet.js';
@@ -30,7 +30,7 @@ describe('claim logs after a reorg deeper than logConfirmations', () => {
   it('an orphaned claim re-mined for another job: the first closed, the second recorded; a claim re-mined elsewhere keeps its state', async () => {
     const provider = net.providers[0]!;
     const me = provider.walletClient!.account.address;
-    const db = openDb(`${tmp.dir}/reorg.db`);
+    const db = openStateDb(`${tmp.dir}/reorg.db`);
     const claims = new Claims(db);
     const log = captureLogger('info');
     const publicClient = createPublicClient({ chain: foundry, transport: http(net.anvil.rpcUrl), cacheTime: 0 }) as PublicClient;

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 import { metaSchedulerAbi } from '../../src/metascheduler/abi.generated.js';
 import { MetaSchedulerError } from '../../src/metascheduler/errors.js';
-import { openDb } from '../../src/state/db.js';
+import { openStateDb } from '../../src/compose/state-store.js';
 import { Claimer } from '../../src/supervisor/claimer.js';
 import { Claims } from '../../src/supervisor/claims.js';
 import { createSupervisorMetrics } from '../../src/supervisor/metrics.js';
@@ -20,7 +20,7 @@ const PROVIDER = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC';
 
 function setup(opts: { stale?: boolean } = {}) {
   const registry = new Registry();
-  const metrics = createSupervisorMetrics(registry, new Claims(openDb(':memory:')));
+  const metrics = createSupervisorMetrics(registry, new Claims(openStateDb(':memory:')));
   const sizes = { claimable: 0, cancelling: 0, topUp: 0, block: 1n };
   const txs = new Map<number, TxRecord>();
   const sent: string[] = [];

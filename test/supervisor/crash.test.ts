@@ -9,7 +9,8 @@ import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { JobStatus } from '../../src/metascheduler/status.js';
-import { openDb, stateDbPath } from '../../src/state/db.js';
+import { stateDbPath } from '../../src/state/db.js';
+import { openStateDb } from '../../src/compose/state-store.js';
 import { CREDIT, startGrid, type Grid } from './grid.js';
 
 let grid: Grid;
@@ -41,7 +42,7 @@ function startChild(crashAt?: string): { proc: ChildProcess; exited: Promise<{ c
 
 /** SLURM job ids whose plugin records carry this grid job's name. */
 function slurmIdsNamed(id: Hex): number[] {
-  const db = openDb(stateDbPath(grid.storeDir), { readonly: true });
+  const db = openStateDb(stateDbPath(grid.storeDir), { readonly: true });
   try {
     return (db.prepare(`SELECT DISTINCT job_id FROM events WHERE json_extract(event, '$.jobName') = ?`).all(id) as Array<{ job_id: number }>).map((r) => r.job_id);
   } finally {

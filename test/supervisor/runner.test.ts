@@ -16,7 +16,8 @@ import { JobMap } from '../../src/reporter/jobmap.js';
 import { Reports } from '../../src/reporter/reports.js';
 import { toSbatchError } from '../../src/sbatch/errors.js';
 import { SlurmBackendError, type SlurmBackend, type SlurmJob, type SubmitRequest } from '../../src/slurm/backend.js';
-import { openDb, type Db } from '../../src/state/db.js';
+import { type Db } from '../../src/state/db.js';
+import { openStateDb } from '../../src/compose/state-store.js';
 import { Claims } from '../../src/supervisor/claims.js';
 import { JobActions } from '../../src/supervisor/job-actions.js';
 import { createSupervisorMetrics } from '../../src/supervisor/metrics.js';
@@ -142,7 +143,7 @@ async function settle(): Promise<void> {
 }
 
 beforeEach(() => {
-  db = openDb(join(mkdtempSync(join(tmpdir(), 'gl-runner-')), 'gridlink.db'));
+  db = openStateDb(join(mkdtempSync(join(tmpdir(), 'gl-runner-')), 'gridlink.db'));
   claims = new Claims(db);
   backend = new FakeBackend();
   jobs = new JobMap(db);

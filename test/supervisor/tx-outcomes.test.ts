@@ -17,7 +17,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { metaSchedulerAbi, providerManagerAbi } from '../../src/metascheduler/abi.generated.js';
 import type { MetaSchedulerError } from '../../src/metascheduler/errors.js';
 import type { SlurmBackend } from '../../src/slurm/backend.js';
-import { openDb, type Db } from '../../src/state/db.js';
+import { type Db } from '../../src/state/db.js';
+import { openStateDb } from '../../src/compose/state-store.js';
 import { Claims } from '../../src/supervisor/claims.js';
 import { createSupervisorMetrics } from '../../src/supervisor/metrics.js';
 import { ensureRegistered } from '../../src/supervisor/registration.js';
@@ -57,7 +58,7 @@ describe("the supervisor's transactions that revert after mining", () => {
     const claimed = await provider.claimNextJob();
     expect(claimed?.jobId).toBe(jobId);
 
-    db = openDb(join(tmp.dir, `refuse-${Date.now()}.db`));
+    db = openStateDb(join(tmp.dir, `refuse-${Date.now()}.db`));
     const claims = new Claims(db);
     claims.add({ gridJobId: jobId, customer: claimed!.customerAddr, maxMinutes: claimed!.maxDurationMinute, definition: claimed!.jobDefinition, block: 1n, txHash: `0x${'1'.repeat(64)}`, logIndex: 0 });
     const c = claims.latestFor(jobId)!;
@@ -84,7 +85,7 @@ describe("the supervisor's transactions that revert after mining", () => {
     const me = privateKeyToAccount(key).address;
     // Registered before with another offer, waiting for approval: the new offer is registered again.
     await net.providers[0]!.register(smallCluster, fourPerMinute, [{ key: 'name', value: 'old offer' }]);
-    db = openDb(join(tmp.dir, `register-${Date.now()}.db`));
+    db = openStateDb(join(tmp.dir, `register-${Date.now()}.db`));
     const { p } = await openPipeline(net.anvil, db, { privateKey: key, confirmations: 1, priorityFeeWei: 1n, simulateBlockTag: 'latest' });
     pipe = p;
     p.on('register', () => {});

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
 import { metaSchedulerReverts } from '../../src/metascheduler/revert-decoder.js';
-import { openDb } from '../../src/state/db.js';
+import { openStateDb } from '../../src/compose/state-store.js';
 import { ChainIdMismatchError, TxPipeline } from '../../src/txpipeline/pipeline.js';
 import type { TxEvent } from '../../src/txpipeline/types.js';
 import {
@@ -42,7 +42,7 @@ describe.each(ACCOUNT_MODES)('txpipeline basics (anvil, 1 s blocks, %s)', (via) 
   });
 
   it('works on the project database (the pipeline tables are part of migration 1)', async () => {
-    const db = openDb(`${tmp.dir}/project-${via.replace(' ', '-')}.db`);
+    const db = openStateDb(`${tmp.dir}/project-${via.replace(' ', '-')}.db`);
     const { p } = await openPipeline(anvil, db, { via, privateKey: anvil.accounts[5 + off]!.privateKey, confirmations: 1 });
     const evs = recordEvents(p, 'x');
     p.start();

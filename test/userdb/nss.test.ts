@@ -12,7 +12,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { openDb } from '../../src/state/db.js';
+import { openStateDb } from '../../src/compose/state-store.js';
 import { buildCdb } from '../../src/userdb/cdb.js';
 import { buildUsersDb, VERSION_KEY } from '../../src/userdb/format.js';
 import { UsersDbPublisher } from '../../src/userdb/publisher.js';
@@ -56,7 +56,7 @@ describe('libnss_gridlink.so.2', () => {
   });
 
   it('resolves the users the supervisor\'s writer put in the file, by name and uid, their groups, and nothing else', async () => {
-    const store = new UserStore(openDb(join(dir, 'state.db')), { firstUid: 300_000, maxUid: 400_000, homeRoot: '/home' });
+    const store = new UserStore(openStateDb(join(dir, 'state.db')), { firstUid: 300_000, maxUid: 400_000, homeRoot: '/home' });
     const pub = new UsersDbPublisher({ store, path: file, minUid: 1000, shell: '/bin/bash' });
     for (let i = 1; i <= 3; i++) store.ensure(addr(i));
     await pub.publish();

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { openDb } from '../../src/state/db.js';
+import { openStateDb } from '../../src/compose/state-store.js';
 import { createGridlinkResolver, startGridlinkResolver } from '../../src/supervisor/users-gridlink.js';
 import { UserResolveError } from '../../src/supervisor/users.js';
 import { buildCdb, cdbGet, cdbHash } from '../../src/userdb/cdb.js';
@@ -45,7 +45,7 @@ describe('cdb', () => {
 });
 
 function store(path: string, o: Partial<ConstructorParameters<typeof UserStore>[1]> = {}) {
-  return new UserStore(openDb(path), { firstUid: 200_000, maxUid: 0x7ffffffe, homeRoot: '/home', ...o });
+  return new UserStore(openStateDb(path), { firstUid: 200_000, maxUid: 0x7ffffffe, homeRoot: '/home', ...o });
 }
 
 describe('uids in the state database', () => {
@@ -64,7 +64,7 @@ describe('uids in the state database', () => {
     expect(again.get(addr(2))?.uid).toBe(200_002);
     expect(again.ensure(addr(5)).uid).toBe(200_005);
     // A row removed by hand does not give its uid back: the counter only grows.
-    const db = openDb(path);
+    const db = openStateDb(path);
     db.prepare('DELETE FROM gridlink_users WHERE name = ?').run(addr(5));
     expect(again.ensure(addr(6)).uid).toBe(200_006);
     // The table refuses what is not a customer, whatever writes it.
@@ -121,7 +121,7 @@ describe('the users database file', () => {
     // A restart: stale temporary files removed, the same version written again, byte for byte.
     writeFileSync(join(dir, 'nss', `.users.cdb.tmp-999999`), 'torn');
     rmSync(file);
-    const restarted = await startGridlinkResolver({ minUid: 1000, gridlink: { dbPath: file, firstUid: 200_000, maxUid: 0x7ffffffe, homeRoot: '/home', shell: '/bin/bash' } }, openDb(dbPath));
+    const restarted = await startGridlinkResolver({ minUid: 1000, gridlink: { dbPath: file, firstUid: 200_000, maxUid: 0x7ffffffe, homeRoot: '/home', shell: '/bin/bash' } }, openStateDb(dbPath));
     expect(restarted.publisher.written).toBe(v2);
     expect(readFileSync(file).equals(f2)).toBe(true);
     expect(readdirSync(join(dir, 'nss'))).toEqual(['users.cdb']);
@@ -151,7 +151,7 @@ describe('kill -9 of the writer in the middle of a write', () => {
     const dbPath = join(dir, 'crash.db');
     const file = join(dir, 'crash', 'users.cdb');
     // 60,000 users: a file of several MB, so the kills land inside writes.
-    const db = openDb(dbPath);
+    const db = openStateDb(dbPath);
     const ins = db.prepare('INSERT INTO gridlink_users (name, uid, gid, created_at) VALUES (?, ?, ?, 0)');
     db.transaction(() => {
       for (let i = 0; i < 60_000; i++) ins.run(addr(i + 1), 200_000 + i, 200_000 + i);

@@ -34,6 +34,12 @@ import { NonceCache } from './nonces.js';
 import { observeSpool } from './spool-metrics.js';
 import { PipelineOrder } from './pipeline-order.js';
 import { EventStore, StoreWriteError, seqProblem } from './store.js';
+import type { Migration } from '../../state/migrations.js';
+
+function migrationsOf(deps: IngestServerDeps): readonly Migration[] {
+  if (!deps.migrations) throw new Error('ingest: pass a store, or the state database\'s migrations to open one (src/compose/state-schema.ts)');
+  return deps.migrations;
+}
 
 export interface IngestServerDeps {
   logger?: Logger;
@@ -41,9 +47,12 @@ export interface IngestServerDeps {
    * A store on the process's open state database (`new EventStore(db)`);
    * the HMAC nonces go to the same database. When given, stop() ends its
    * writer thread (the server is its only writer) and leaves the database
-   * open (the caller owns it); otherwise the server opens `<storeDir>/gridlink.db`.
+   * open (the caller owns it); otherwise the server opens `<storeDir>/gridlink.db`
+   * with `migrations`.
    */
   store?: EventStore;
+  /** The state database's versions (src/compose/state-schema.ts), when the server opens the store itself. */
+  migrations?: readonly Migration[];
   registry?: Registry;
   /** Defaults to the addon's munge decode (libmunge). */
   mungeDecode?: MungeDecodeFn;
@@ -114,7 +123,7 @@ export async function startIngestServer(config: IngestConfig, deps: IngestServer
   const registry = deps.registry ?? new Registry();
   const metrics = createIngestMetrics(registry);
   for (const w of config.warnings) log.warn(w);
-  const store = deps.store ?? EventStore.open(config.storeDir, { logger: log });
+  const store = deps.store ?? EventStore.open(config.storeDir, { logger: log, migrations: migrationsOf(deps) });
   const ownsStore = !deps.store;
   const nowS = deps.now ?? ((): number => Math.floor(Date.now() / 1000));
   // HMAC nonces are kept in the events' database, so a request captured

@@ -28,6 +28,7 @@ import type { Logger } from 'pino';
 
 import type { WireEvent } from '../../relay/protocol.js';
 import { openDb, stateDbPath, STATE_DB_FILE, type Db } from '../../state/db.js';
+import type { Migration } from '../../state/migrations.js';
 import { lockStoreDir, type DirLock } from './lock.js';
 import { StoreWriter, WriterError, type Column } from './writer.js';
 
@@ -172,13 +173,15 @@ export class EventStore {
   /**
    * Opens (creating if needed) the state database `dir/gridlink.db` for the
    * standalone ingest, taking the directory's lock (one reporter per
-   * directory). close() closes the database and releases the lock.
+   * directory), with the schema's versions the process registered
+   * (`migrations`: src/compose/state-schema.ts). close() closes the database
+   * and releases the lock.
    */
-  static open(dir: string, opts: EventStoreOptions = {}): EventStore {
+  static open(dir: string, opts: EventStoreOptions & { migrations: readonly Migration[] }): EventStore {
     const lock = lockStoreDir(dir, 'event store');
     let db: Db | undefined;
     try {
-      db = openDb(stateDbPath(dir));
+      db = openDb(stateDbPath(dir), { migrations: opts.migrations });
       const store = new EventStore(db, opts, { lock });
       const old = readdirSync(dir).filter((f) => OLD_STORE_FILE_RE.test(f));
       if (old.length > 0) {
