@@ -98,10 +98,14 @@ export const LIGHT_TEST_FILES: readonly string[] = [
   'test/userdb/userdb.test.ts',
   // The SPANK prolog's home maker (native/gl_home.c), compiled with cc, run as root in a temp dir.
   'test/userdb/home.test.ts',
+  // The users database's propagation: in-process sync server and pullers, the shared munged.
+  'test/userdb/sync.test.ts',
   // Pure / temp-dir only.
   'test/structure.test.ts',
   // The Grafana dashboard against @grafana/schema's types (a TypeScript compile in-process; no Prometheus).
   'test/grafana/dashboard-schema.test.ts',
+  // Links of the README, ARCHITECTURE.md and docs/ (files read, nothing started).
+  'test/docs/links.test.ts',
   'test/package/foreign-viem.test.ts',
   'test/slurm/gres-errno.test.ts',
   'test/matrix/addon-compile.test.ts',
