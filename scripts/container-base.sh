@@ -5,7 +5,10 @@
 # image's name.
 #
 #   bash scripts/container-base.sh [SUITE] [IMAGE]
-#     SUITE  bookworm (Debian 12, default) or trixie (Debian 13)
+#     SUITE  bookworm (Debian 12, default), trixie (Debian 13) or sid
+#            (unstable: SLURM 26.05; its Release file may be past its
+#            Valid-Until on a mirror snapshot, so the image's apt is told
+#            Acquire::Check-Valid-Until=false)
 #     IMAGE  default localhost/gridlink-base:SUITE
 #
 # Cache: the image is kept by the engine and, once built, saved to
@@ -25,8 +28,8 @@ eng() { if [ "$engine" = podman ]; then podman --runtime runc "$@"; else "$engin
 exists() { eng image inspect "$image" > /dev/null 2>&1; }
 
 case $suite in
-  bookworm|trixie) ;;
-  *) echo "container-base: unknown suite '$suite' (bookworm or trixie)" >&2; exit 2 ;;
+  bookworm|trixie|sid) ;;
+  *) echo "container-base: unknown suite '$suite' (bookworm, trixie or sid)" >&2; exit 2 ;;
 esac
 
 if exists; then
@@ -56,13 +59,16 @@ echo "container-base: debootstrap $suite from $mirror (bookworm ~30 s, trixie ~1
 debootstrap --variant=minbase "$suite" "$root" "$mirror" > "$root.log" 2>&1 || { tail -n 20 "$root.log" >&2; exit 1; }
 # the same mirror inside, in deb822 like a stock image
 rm -f "$root/etc/apt/sources.list"
+updates=" $suite-updates"
+[ "$suite" = sid ] && updates=""   # unstable has no -updates
 cat > "$root/etc/apt/sources.list.d/debian.sources" <<SOURCES
 Types: deb
 URIs: $mirror
-Suites: $suite $suite-updates
+Suites: $suite$updates
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
+[ "$suite" = sid ] && echo 'Acquire::Check-Valid-Until "false";' > "$root/etc/apt/apt.conf.d/99gridlink-valid-until"
 rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
 tar -C "$root" -c . | eng import --change 'CMD ["/bin/bash"]' - "$image" > /dev/null
 echo "container-base: $image built in $(( $(date +%s) - t0 )) s" >&2

@@ -14,9 +14,15 @@
 #
 # jobcomp_provider.so needs slurmctld's internal headers, i.e. the SLURM
 # source of the release's version: slurm-<version>.tar.xz in $SLURM_TARBALLS
-# (default ../shared/slurm beside the checkout, as scripts/build-slurm.sh),
-# or SLURM_SOURCE=<tarball>. (Debian's source package would do too, but
-# `apt-get source slurm-wlm` answers 404 for its .dsc on this mirror.)
+# (default ../shared/slurm beside the checkout, as scripts/build-slurm.sh,
+# or its next/), or SLURM_SOURCE=<tarball>; else the upstream tarball of
+# Debian's source package, fetched by the URI `apt-get source --print-uris`
+# gives and checked against its SHA256 (the .dsc itself answers 404 on this
+# mirror, so `apt-get source` cannot be used).
+#
+# node_modules' native module (better-sqlite3) is this host's build; for a
+# release whose Node has another ABI (sid: Node 24) it is rebuilt in the
+# release's container, once per ABI.
 #
 # contrib/container/releases (or GRIDLINK_RELEASES) names the SLURM each
 # release ships: when the release's SLURM is another version (a moving
@@ -32,8 +38,11 @@ t0=$(date +%s)
 lap() { echo "container-deb: $1 ($(( $(date +%s) - t0 )) s)" >&2; }
 
 releases=${GRIDLINK_RELEASES:-contrib/container/releases}
-read -r _ debian_ver want_slurm < <(awk -v s="$suite" '$1 == s' "$releases") || true
-[ -n "${want_slurm:-}" ] || die "no release $suite in $releases"
+read -r _ debian_ver ship_slurm upstream < <(awk -v s="$suite" '$1 == s' "$releases") || true
+[ -n "${ship_slurm:-}" ] || die "no release $suite in $releases"
+upstream=${upstream#upstream=}
+# the SLURM the plugins are built for: the release's own, or upstream's built in its container
+want_slurm=${upstream:-$ship_slurm}
 for f in dist/cli/main.js dist/relay/embedded.cjs node_modules/.package-lock.json; do
   [ -e "$f" ] || die "$f is missing: run bash scripts/setup.sh first"
 done
@@ -42,23 +51,127 @@ npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
 
 base=$(bash scripts/container-base.sh "$suite")
 builder=localhost/gridlink-build:$suite
-eng build --quiet -f contrib/container/build.Dockerfile --build-arg "BASE=$base" -t "$builder" contrib/container > /dev/null \
+slurm_packages=()
+[ -z "$upstream" ] || slurm_packages=(--build-arg SLURM_PACKAGES=)
+eng build --quiet -f contrib/container/build.Dockerfile --build-arg "BASE=$base" "${slurm_packages[@]}" -t "$builder" contrib/container > /dev/null \
   || die "building $builder failed (see above)"
 lap "build image $builder ready"
 
 # The release's SLURM and Node, as its packages installed them.
+# (An upstream release's build image has no SLURM package: the one the release would install is asked.)
 read -r have_slurm node_abi < <(eng run --rm --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 "$builder" sh -c \
-  'dpkg-query -W -f "\${Version} " libslurm-dev; node -p process.versions.modules') \
+  'v=$(dpkg-query -W -f "\${Version}" libslurm-dev 2>/dev/null) || v=$(apt-cache show --no-all-versions slurmctld | sed -n "s/^Version: //p"); echo "$v $(node -p process.versions.modules)"') \
   || die "could not run $builder"
+have_slurm=${have_slurm#*:}
 have_slurm=${have_slurm%%-*}
-[ "$have_slurm" = "$want_slurm" ] \
-  || die "Debian $suite now ships SLURM $have_slurm, not $want_slurm: update $releases (and SLURM_TARBALLS) for it"
-tarball=${SLURM_SOURCE:-${SLURM_TARBALLS:-$repo/../shared/slurm}/slurm-$want_slurm.tar.xz}
-[ -f "$tarball" ] || die "$tarball not found: jobcomp_provider.so needs SLURM $want_slurm's source; set SLURM_TARBALLS=<dir with slurm-$want_slurm.tar.xz> or SLURM_SOURCE=<tarball>"
+[ "$have_slurm" = "$ship_slurm" ] \
+  || die "Debian $suite now ships SLURM $have_slurm, not $ship_slurm: update $releases (and SLURM_TARBALLS) for it"
+tarballs=${SLURM_TARBALLS:-$repo/../shared/slurm}
+tarball=${SLURM_SOURCE:-}
+if [ -z "$tarball" ]; then
+  for t in "$tarballs/slurm-$want_slurm.tar.xz" "$tarballs/next/slurm-$want_slurm.tar.xz" "$repo/build-deb/$suite/source/slurm-$want_slurm.tar.xz"; do
+    [ -f "$t" ] && { tarball=$t; break; }
+  done
+fi
+if [ -z "$tarball" ]; then
+  # Debian's own source of the release's SLURM: the .dsc may answer 404 on a
+  # mirror (then apt-get source fails), but the upstream tarball it names is
+  # fetched by its URI, checked against the size and SHA256 the Sources index
+  # gives, and kept in build-deb/SUITE/source/.
+  mkdir -p "$repo/build-deb/$suite/source"
+  eng run --rm --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 -v "$repo/build-deb/$suite/source:/out" "$builder" bash -euo pipefail -c '
+    sed -i "s/^Types: deb$/Types: deb deb-src/" /etc/apt/sources.list.d/debian.sources
+    apt-get update -qq > /dev/null
+    line=$(apt-get source --print-uris -qq slurm-wlm | grep -E "\.orig\.tar\.[a-z0-9]+'"'"' " | head -n1)
+    [ -n "$line" ] || { echo "no orig tarball in apt-get source --print-uris slurm-wlm" >&2; exit 1; }
+    uri=$(echo "$line" | awk "{print \$1}" | tr -d "'"'"'")
+    name=$(echo "$line" | awk "{print \$2}")
+    sha=$(echo "$line" | awk "{print \$4}" | sed "s/^SHA256://")
+    cd /tmp && python3 -c "import sys,urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])" "$uri" "$name"
+    echo "$sha  $name" | sha256sum -c --quiet
+    # one tarball with one top directory, as cmake reads it (slurm-X.Y.Z/)
+    top=$(tar -tf "$name" | head -n1 | cut -d/ -f1)
+    mkdir x && tar -C x -xf "$name" && tar -C x -cJf "/out/slurm-'"$want_slurm"'.tar.xz" "$top"
+  ' >&2 || die "no SLURM $want_slurm source: none in $tarballs (or next/), and Debian's could not be fetched; set SLURM_SOURCE=<slurm-$want_slurm tarball>"
+  tarball=$repo/build-deb/$suite/source/slurm-$want_slurm.tar.xz
+  lap "SLURM $want_slurm source from Debian's slurm-wlm (orig tarball) in $tarball"
+fi
 tarball=$(readlink -f "$tarball")
+
+# An upstream SLURM, built in the release's container into build-deb/SUITE/slurm
+# (mounted at /opt/slurm: the prefix is /opt/slurm/X.Y.Z there and in the node
+# image; scripts/build-slurm.sh keeps it while the tarball and options are the
+# same), and packed as slurm-upstream-X.Y.Z for the node image: its daemons,
+# clients and plugins, /usr/bin and /usr/sbin links to them, its etc/ pointing
+# at /etc/slurm, and a cgroup.conf without cgroups (unprivileged containers).
+slurm_mount=()
+build_args=(-DSLURM_SOURCE=/slurm-source.tar.xz)
+slurm_env=()
+if [ -n "$upstream" ]; then
+  cache=$repo/build-deb/$suite/slurm
+  mkdir -p "$cache"
+  eng run --rm --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 -v "$repo/scripts:/scripts:ro" \
+    -v "$tarball:/src/slurm-$upstream.tar.xz:ro" -v "$cache:/opt/slurm" "$builder" \
+    bash /scripts/build-slurm.sh "/src/slurm-$upstream.tar.xz" /opt/slurm >&2 \
+    || die "building upstream SLURM $upstream in $builder failed (its log: $cache/$upstream/build.log)"
+  lap "SLURM $upstream built in $builder (/opt/slurm/$upstream)"
+  pkgs=$repo/build-deb/packages/$suite
+  mkdir -p "$pkgs"
+  sdeb=$pkgs/slurm-upstream-${upstream}_${upstream}-1_amd64.deb
+  if [ ! -f "$sdeb" ] || [ "$cache/$upstream/.gridlink-build" -nt "$sdeb" ]; then
+    stage=$(mktemp -d)
+    mkdir -p "$stage/opt/slurm/$upstream" "$stage/usr/bin" "$stage/usr/sbin" "$stage/etc/slurm" "$stage/DEBIAN"
+    cp -a "$cache/$upstream/bin" "$cache/$upstream/sbin" "$cache/$upstream/lib" "$stage/opt/slurm/$upstream/"
+    ln -s /etc/slurm "$stage/opt/slurm/$upstream/etc"
+    for b in "$cache/$upstream"/bin/* "$cache/$upstream"/sbin/*; do
+      d=$(basename "$(dirname "$b")")
+      ln -s "/opt/slurm/$upstream/$d/$(basename "$b")" "$stage/usr/$d/$(basename "$b")"
+    done
+    printf 'CgroupPlugin=disabled\n' > "$stage/etc/slurm/cgroup.conf"
+    cat > "$stage/DEBIAN/control" <<CONTROL
+Package: slurm-upstream-$upstream
+Version: $upstream-1
+Architecture: amd64
+Maintainer: gridlink developers <gridlink@localhost>
+Section: admin
+Priority: optional
+Depends: munge
+Conflicts: slurmctld, slurmd, slurm-client, libslurm-dev
+Description: SLURM $upstream from upstream's source, for gridlink's node image
+ Built by gridlink's scripts/container-deb.sh in a Debian $suite container
+ (scripts/build-slurm.sh: daemons, clients and plugins under /opt/slurm/$upstream),
+ where the release's own SLURM cannot be built against. Not for other use.
+CONTROL
+    find "$pkgs" -maxdepth 1 -name 'slurm-upstream-*.deb' -delete
+    dpkg-deb --root-owner-group -Zgzip -z1 --build "$stage" "$sdeb" > /dev/null
+    rm -rf "$stage"
+  fi
+  slurm_mount=(-v "$cache:/opt/slurm:ro")
+  build_args=(-DSLURM_PREFIX=/opt/slurm/$upstream)
+  slurm_env=(-e GRIDLINK_SLURM_PREFIX=/opt/slurm/$upstream)
+fi
+
+# better-sqlite3, node_modules' one native module, is compiled for this
+# host's Node ABI; a release whose Node has another ABI gets its own build of
+# it, made in its container (kept per ABI and version in build-deb/native/).
 host_abi=$(node -p process.versions.modules)
-[ "$node_abi" = "$host_abi" ] \
-  || die "$suite's Node has ABI $node_abi, this checkout's node_modules $host_abi: better-sqlite3 would not load there (build on a host with the same Node major)"
+sqlite_mount=()
+if [ "$node_abi" != "$host_abi" ]; then
+  bs_ver=$(node -p 'require("./node_modules/better-sqlite3/package.json").version')
+  bs=$repo/build-deb/native/better-sqlite3-$bs_ver-abi$node_abi
+  if [ ! -f "$bs/build/Release/better_sqlite3.node" ]; then
+    rm -rf "$bs" "$bs.tmp" && mkdir -p "$(dirname "$bs")"
+    cp -a node_modules/better-sqlite3 "$bs.tmp"
+    rm -rf "$bs.tmp/build"
+    eng run --rm --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 -v "$npm_dir:/opt/npm:ro" -v "$bs.tmp:/m" "$builder" bash -euo pipefail -c '
+      cd /m && node /opt/npm/node_modules/node-gyp/bin/node-gyp.js rebuild --release --nodedir=/usr > /tmp/gyp.log 2>&1 || { tail -30 /tmp/gyp.log; exit 1; }
+      node -e "process.dlopen({ exports: {} }, \"/m/build/Release/better_sqlite3.node\")"
+    ' >&2 || die "better-sqlite3 $bs_ver did not build for $suite's Node (ABI $node_abi)"
+    mv "$bs.tmp" "$bs"
+    lap "better-sqlite3 $bs_ver built for Node ABI $node_abi"
+  fi
+  sqlite_mount=(-v "$bs:/build/node_modules/better-sqlite3:ro")
+fi
 
 out=$repo/build-deb/$suite
 mkdir -p "$out"
@@ -67,7 +180,7 @@ rm -f "$out"/gridlink_*.deb
 # or mounted); dist/ and node_modules/ mounted read-only where they belong.
 eng run --rm --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 \
   -v "$repo:/src:ro" -v "$repo/dist:/build/dist:ro" -v "$repo/node_modules:/build/node_modules:ro" \
-  -v "$npm_dir:/opt/npm:ro" -v "$tarball:/slurm-source.tar.xz:ro" -v "$out:/out" \
+  "${sqlite_mount[@]}" "${slurm_mount[@]}" "${slurm_env[@]}" -v "$npm_dir:/opt/npm:ro" -v "$tarball:/slurm-source.tar.xz:ro" -v "$out:/out" \
   -e npm_config_nodedir=/usr -e npm_config_offline=true -e npm_config_update_notifier=false \
   "$builder" bash -euo pipefail -c '
     ln -sf /opt/npm/bin/npm-cli.js /usr/local/bin/npm
@@ -76,12 +189,12 @@ eng run --rm --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 \
     tar -c --exclude=./.git --exclude=./node_modules --exclude=./dist --exclude="./build*" \
       --exclude=./prebuilds --exclude=./.libnode --exclude=./test --exclude=./bench/results . | tar -C /build -x
     cd /build
-    echo "== addon (prebuildify) against $(dpkg-query -W -f "libslurm-dev \${Version}" libslurm-dev), Node $(node -v)"
+    echo "== addon (prebuildify) against $(dpkg-query -W -f "libslurm-dev \${Version}" libslurm-dev 2>/dev/null || echo "SLURM in ${GRIDLINK_SLURM_PREFIX:-?}"), Node $(node -v)"
     npm run --silent prebuildify > /tmp/prebuild.log 2>&1 || { tail -40 /tmp/prebuild.log; exit 1; }
     ls prebuilds/linux-x64/gridlink.node prebuilds/linux-x64/gridlink_slurm.so
-    bash scripts/build-deb.sh -DSLURM_SOURCE=/slurm-source.tar.xz
+    bash scripts/build-deb.sh "$@"
     cp build-deb/gridlink_*.deb /out/
-  ' >&2 || die "the build in $builder failed (output above)"
+  ' container-deb "${build_args[@]}" >&2 || die "the build in $builder failed (output above)"
 deb=$(ls "$out"/gridlink_*.deb 2>/dev/null | head -n1)
 [ -n "$deb" ] || die "no .deb in $out"
 case $deb in *"+slurm$want_slurm~deb$debian_ver"_amd64.deb) ;; *) die "$deb is not named for SLURM $want_slurm on Debian $debian_ver" ;; esac

@@ -4,6 +4,8 @@
 #   trixie    the gridlink .deb built inside a trixie container
 #             (scripts/container-deb.sh trixie: build-deb/trixie/); Node.js 20
 #             is Debian's own nodejs, from the mirror
+#   sid       the same for sid (Node 24 from the mirror); container-deb.sh
+#             also put the upstream SLURM it built there (slurm-upstream-X.Y.Z)
 #   bookworm  the gridlink .deb built on this (Debian 12) host
 #             (scripts/build-deb.sh: build-deb/*~deb12*.deb) and a nodejs
 #             (>= 20) .deb: Debian 12 has Node 18 only
@@ -29,9 +31,13 @@ find build-deb/packages -maxdepth 1 -name '*.deb' -delete
 case $suite in
   bookworm) deb=$(ls -t build-deb/gridlink_*~deb12_*.deb 2>/dev/null | head -n1 || true)
             [ -n "$deb" ] || die "no build-deb/gridlink_*~deb12_*.deb: run bash scripts/build-deb.sh first (on Debian 12)" ;;
-  trixie)   deb=$(ls -t build-deb/trixie/gridlink_*~deb13_*.deb 2>/dev/null | head -n1 || true)
-            [ -n "$deb" ] || die "no build-deb/trixie/gridlink_*~deb13_*.deb: run bash scripts/container-deb.sh trixie first" ;;
-  *) die "unknown suite '$suite' (bookworm or trixie)" ;;
+  trixie|sid)
+            deb=$(ls -t build-deb/$suite/gridlink_*.deb 2>/dev/null | head -n1 || true)
+            [ -n "$deb" ] || die "no build-deb/$suite/gridlink_*.deb: run bash scripts/container-deb.sh $suite first"
+            if [ "$suite" = sid ]; then
+              ls "$out"/slurm-upstream-*.deb > /dev/null 2>&1 || die "no $out/slurm-upstream-*.deb: run bash scripts/container-deb.sh sid first"
+            fi ;;
+  *) die "unknown suite '$suite' (bookworm, trixie or sid)" ;;
 esac
 find "$out" -maxdepth 1 -name 'gridlink_*.deb' ! -name "$(basename "$deb")" -delete
 cp -p "$deb" "$out/"

@@ -7,11 +7,13 @@
 #                image installs (scripts/container-base.sh, container-packages.sh)
 #   containers-trixie  the same for Debian 13, its .deb built in a trixie
 #                container (scripts/container-deb.sh), once per test run
+#   containers-sid  the same for sid (SLURM 26.05: upstream 26.05.3 built in
+#                a sid container, cached; the .deb once per test run)
 #   slurm        the SLURM version matrix (scripts/build-slurm-matrix.sh:
 #                upstream releases built once into /var/cache/gridlink/slurm)
 #   slurm-X.Y.Z  one release of it
 #
-#   bash scripts/prepare-tests.sh [all|deb|containers|containers-trixie|slurm|slurm-X.Y.Z]...
+#   bash scripts/prepare-tests.sh [all|deb|containers|containers-trixie|containers-sid|slurm|slurm-X.Y.Z]...
 #
 # `npm test` (scripts/run-tests.mjs) starts `prepare-tests.sh all` in the
 # background, at low CPU priority, as the tests start; a test that needs one
@@ -30,7 +32,8 @@ run=${GRIDLINK_TEST_RUN:-}
 timed() {
   local name=$1; shift
   local t0; t0=$(date +%s)
-  "$@"
+  # (called from `||` lists, where set -e does not stop a failure)
+  "$@" || return $?
   echo "prepare-tests: $name ready ($(( $(date +%s) - t0 )) s)" >&2
 }
 
@@ -62,16 +65,19 @@ containers() {
   timed 'container packages' bash scripts/container-packages.sh >/dev/null
 }
 
-# Debian 13's: its .deb is built in a trixie container, once per test run.
-containers_trixie() {
-  local stamp=$state/containers-trixie.run
-  timed 'container base image (trixie)' bash scripts/container-base.sh trixie >/dev/null
-  if ! { ls build-deb/trixie/gridlink_*.deb >/dev/null 2>&1 && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${run:-manual}" ]; }; then
-    timed '.deb for trixie' bash scripts/container-deb.sh trixie > "$state/deb-trixie.log" 2>&1 ||
-      { tail -n 30 "$state/deb-trixie.log" >&2; echo "prepare-tests: building the trixie .deb failed (whole log: $state/deb-trixie.log)" >&2; return 1; }
+# Debian 13's (trixie) and sid's: the .deb is built in a container of the
+# release, once per test run; sid's upstream SLURM 26.05 (built in a sid
+# container by container-deb.sh) and its build images are cached.
+containers_release() {
+  local suite=$1
+  local stamp=$state/containers-$suite.run
+  timed "container base image ($suite)" bash scripts/container-base.sh "$suite" >/dev/null
+  if ! { ls build-deb/"$suite"/gridlink_*.deb >/dev/null 2>&1 && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${run:-manual}" ]; }; then
+    timed ".deb for $suite" bash scripts/container-deb.sh "$suite" > "$state/deb-$suite.log" 2>&1 ||
+      { tail -n 30 "$state/deb-$suite.log" >&2; echo "prepare-tests: building the $suite .deb failed (whole log: $state/deb-$suite.log)" >&2; return 1; }
     echo "${run:-manual}" > "$stamp"
   fi
-  timed 'container packages (trixie)' bash scripts/container-packages.sh trixie >/dev/null
+  timed "container packages ($suite)" bash scripts/container-packages.sh "$suite" >/dev/null
 }
 
 # Debian's docker.io and docker-compose (1.29), for the container suite on a
@@ -92,15 +98,17 @@ for what in "$@"; do
       piece docker docker_engine
       piece deb deb
       piece containers containers
-      piece containers-trixie containers_trixie
+      piece containers-trixie containers_release trixie
+      piece containers-sid containers_release sid
       slurm_matrix
       ;;
     docker) piece docker docker_engine ;;
     deb) piece deb deb ;;
     containers) piece containers containers ;;
-    containers-trixie) piece containers-trixie containers_trixie ;;
+    containers-trixie) piece containers-trixie containers_release trixie ;;
+    containers-sid) piece containers-sid containers_release sid ;;
     slurm) slurm_matrix ;;
     slurm-*) slurm_matrix "${what#slurm-}" ;;
-    *) echo "prepare-tests: unknown piece $what (all, docker, deb, containers, containers-trixie, slurm, slurm-X.Y.Z)" >&2; exit 2 ;;
+    *) echo "prepare-tests: unknown piece $what (all, docker, deb, containers, containers-trixie, containers-sid, slurm, slurm-X.Y.Z)" >&2; exit 2 ;;
   esac
 done

@@ -10,11 +10,14 @@
 #     --build-arg BASE=localhost/gridlink-base:trixie -t localhost/gridlink-build:trixie contrib/container
 ARG BASE=docker.io/library/debian:trixie
 FROM ${BASE}
+# The release's SLURM packages; empty for a release whose image runs upstream
+# SLURM built in this container (contrib/container/releases: upstream=).
+ARG SLURM_PACKAGES="libslurm-dev slurmctld slurmd"
 ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8
 # The package lists stay: build-deb.sh asks apt-cache about libnode's Depends.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config python3 file xz-utils ca-certificates \
-      libslurm-dev slurmctld slurmd libmunge-dev munge libcdb-dev \
+      ${SLURM_PACKAGES} libmunge-dev munge libcdb-dev \
       nodejs libnode-dev dpkg-dev \
  && rm -rf /var/cache/apt/archives/*.deb

@@ -14,7 +14,7 @@ import { podman } from './podman.js';
 const execFileP = promisify(execFile);
 
 /** The Debian releases the node image is built for (contrib/container/releases). */
-export const SUITES = ['trixie', 'bookworm'] as const;
+export const SUITES = ['trixie', 'bookworm', 'sid'] as const;
 export type Suite = (typeof SUITES)[number];
 
 /** The node image of a release, as compose.yaml names it when run with that release. */
