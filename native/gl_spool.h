@@ -124,6 +124,15 @@ void gl_reader_rewind(gl_reader_t *r);
  * last call: makes records appended by short-lived writers durable. */
 int gl_reader_sync(gl_reader_t *r);
 
+/* gl_reader_sync in three steps, so that the fdatasync calls can run on
+ * another thread while the reader reads on: the segments to flush (span),
+ * flushing them (touches no reader state), and recording that they were
+ * (synced, on the reader's thread, only after a flush that succeeded). */
+void gl_reader_sync_span(const gl_reader_t *r, uint64_t *from, uint64_t *to);
+int gl_spool_sync_segments(const char *dir, uint64_t from, uint64_t to);
+void gl_reader_synced(gl_reader_t *r, uint64_t to);
+const char *gl_reader_dir(const gl_reader_t *r);
+
 /* Persist pos (a record's `next`) as the ack position, with the seq of the
  * last record it covers; deletes segments wholly before it. */
 int gl_reader_ack(gl_reader_t *r, gl_pos_t pos, uint64_t last_seq, char *err,

@@ -241,12 +241,18 @@ int gl_reader_next(gl_reader_t *r, gl_record_t *rec, char *err, size_t errlen)
 	}
 }
 
-int gl_reader_sync(gl_reader_t *r)
+void gl_reader_sync_span(const gl_reader_t *r, uint64_t *from, uint64_t *to)
+{
+	*from = r->sync_from;
+	*to = r->cur.segment;
+}
+
+int gl_spool_sync_segments(const char *dir, uint64_t from, uint64_t to)
 {
 	int rc = 0;
-	for (uint64_t s = r->sync_from; s <= r->cur.segment; s++) {
+	for (uint64_t s = from; s <= to; s++) {
 		char path[4200];
-		gl_segment_path(path, sizeof(path), r->dir, s);
+		gl_segment_path(path, sizeof(path), dir, s);
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			continue; /* deleted after ack, or not created yet */
@@ -254,9 +260,28 @@ int gl_reader_sync(gl_reader_t *r)
 			rc = GL_ERR_IO;
 		close(fd);
 	}
-	if (!rc)
-		r->sync_from = r->cur.segment; /* the current one keeps growing */
 	return rc;
+}
+
+void gl_reader_synced(gl_reader_t *r, uint64_t to)
+{
+	if (to > r->sync_from)
+		r->sync_from = to; /* the last one keeps growing */
+}
+
+int gl_reader_sync(gl_reader_t *r)
+{
+	uint64_t from, to;
+	gl_reader_sync_span(r, &from, &to);
+	int rc = gl_spool_sync_segments(r->dir, from, to);
+	if (!rc)
+		gl_reader_synced(r, to);
+	return rc;
+}
+
+const char *gl_reader_dir(const gl_reader_t *r)
+{
+	return r->dir;
 }
 
 void gl_reader_rewind(gl_reader_t *r)

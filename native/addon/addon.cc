@@ -91,6 +91,7 @@ class SpoolReader : public Napi::ObjectWrap<SpoolReader> {
                         InstanceMethod("ack", &SpoolReader::Ack),
                         InstanceMethod("rewind", &SpoolReader::Rewind),
                         InstanceMethod("sync", &SpoolReader::Sync),
+                        InstanceMethod("syncAsync", &SpoolReader::SyncAsync),
                         InstanceMethod("stat", &SpoolReader::Stat),
                         InstanceMethod("close", &SpoolReader::Close)});
   }
@@ -238,6 +239,46 @@ class SpoolReader : public Napi::ObjectWrap<SpoolReader> {
       Napi::Error::New(env, "fdatasync of spool segments failed").ThrowAsJavaScriptException();
     return env.Undefined();
   }
+
+  // syncAsync() -> Promise<void>: sync() with the fdatasync calls on the
+  // libuv thread pool, so the event loop reads and sends on meanwhile.
+  Napi::Value SyncAsync(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return env.Undefined();
+    uint64_t from, to;
+    gl_reader_sync_span(r_, &from, &to);
+    auto *w = new SyncWorker(info.This().As<Napi::Object>(), this, gl_reader_dir(r_), from, to);
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  }
+
+  // Flushes segments [from, to] off the event loop; records them synced on it.
+  class SyncWorker : public Napi::AsyncWorker {
+   public:
+    SyncWorker(Napi::Object self, SpoolReader *reader, const char *dir, uint64_t from, uint64_t to)
+        : Napi::AsyncWorker(self.Env()), deferred_(Napi::Promise::Deferred::New(self.Env())),
+          self_(Napi::Persistent(self)), reader_(reader), dir_(dir), from_(from), to_(to) {}
+    Napi::Promise Promise() { return deferred_.Promise(); }
+    void Execute() override { rc_ = gl_spool_sync_segments(dir_.c_str(), from_, to_); }
+    void OnOK() override {
+      Napi::Env env = Env();
+      if (rc_) {
+        deferred_.Reject(Napi::Error::New(env, "fdatasync of spool segments failed").Value());
+        return;
+      }
+      if (reader_->r_) gl_reader_synced(reader_->r_, to_);  // unless closed meanwhile
+      deferred_.Resolve(env.Undefined());
+    }
+
+   private:
+    Napi::Promise::Deferred deferred_;
+    Napi::ObjectReference self_;  // keeps the reader alive until the flush is answered
+    SpoolReader *reader_;
+    std::string dir_;
+    uint64_t from_, to_;
+    int rc_ = 0;
+  };
 
   Napi::Value Stat(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();

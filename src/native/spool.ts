@@ -126,8 +126,14 @@ export class SpoolReader {
     this.#r.rewind();
   }
 
+  /** fdatasync the segments read since the last sync (records of short-lived writers become durable). */
   sync(): void {
     this.#r.sync();
+  }
+
+  /** sync() with the fdatasync calls on the thread pool; the reader may read on meanwhile. */
+  syncAsync(): Promise<void> {
+    return this.#r.syncAsync();
   }
 
   stat(): SpoolStat {

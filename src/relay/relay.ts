@@ -14,6 +14,11 @@
 // relay drops the connection with everything still on it, waits for every
 // answer, and starts a new round from the ack position; records stored
 // meanwhile come back as duplicates (UNIQUE (spool_id, seq)).
+//
+// An ack syncs the spool first (records of short-lived writers reach the
+// disk before the ack lets them go). The sync runs on the thread pool and
+// the acks run one after another in answer order, while the loop reads and
+// sends on: an event that arrives meanwhile does not wait for the disk.
 import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
@@ -135,6 +140,9 @@ class RelayLoop implements Relay {
   #woken = false;
   #wake: (() => void) | undefined;
   #drainWaiters: Array<() => void> = [];
+  /** The acks queued (#queueAck), in order; the first that failed, until the loop restarts from the ack position. */
+  #acking: Promise<void> = Promise.resolve();
+  #ackError: Error | undefined;
   #openFailures = 0;
   #watchFailed = false;
   readonly #s: Omit<RelayStats, 'batchMaxRecords' | 'batchMaxBytes' | 'hooks'> = {
@@ -209,17 +217,22 @@ class RelayLoop implements Relay {
     while (!this.#stopping || this.#flights.length > 0) {
       try {
         if (!(await this.#step())) {
-          for (const w of this.#drainWaiters.splice(0)) w();
+          if (this.#drainWaiters.length > 0) {
+            await this.#acked();
+            for (const w of this.#drainWaiters.splice(0)) w();
+          }
           await this.#idle(this.#c.pollIntervalMs);
         }
       } catch (err) {
-        // The spool or the quarantine file failed: nothing was acked; start over from the ack position.
+        // The spool or the quarantine file failed: nothing more was acked; start over from the ack position.
         this.#fail((err as Error).message, 'the relay retries from the last ack position; see the error for what to fix');
         await this.#abandon();
-        this.#resetToAck();
+        await this.#resetToAck();
         await this.#sleep(backoffDelay(this.#c.backoff, this.#s.consecutiveFailures - 1, this.#random));
       }
     }
+    await this.#acking;
+    if (this.#ackError) this.#log.warn({ error: this.#ackError.message }, 'relay stopped with records delivered but not acked: the next start sends them again (the reporter finds them duplicates)');
   }
 
   /**
@@ -231,6 +244,7 @@ class RelayLoop implements Relay {
   async #step(): Promise<boolean> {
     const reader = this.#openReader();
     if (!reader) return false; // no spool yet: nothing to deliver
+    if (this.#ackError) await this.#acked(); // throws: the loop starts over from the ack position
     if (!this.#stopping) this.#launch(reader);
     if (this.#flights.length === 0) {
       this.#updateBacklog(reader);
@@ -244,10 +258,9 @@ class RelayLoop implements Relay {
       const entries: Omit<QuarantineEntry, 'at'>[] = f.local;
       if (answer?.kind === 'retry' || (answer?.kind === 'too-large' && f.wire.length > 1)) {
         // Those before it were stored: ack them first, then drop this one and all after it.
-        if (last) this.#ack(reader, last);
-        this.#deliver(delivered);
+        if (last) this.#queueAck(reader, last, delivered);
         await this.#abandon();
-        this.#resetToAck();
+        await this.#resetToAck();
         if (answer.kind === 'too-large') {
           this.#maxRecords = Math.max(1, Math.floor(f.wire.length / 2));
           this.#maxBytes = Math.max(1024, Math.floor(f.bodyBytes / 2));
@@ -294,12 +307,10 @@ class RelayLoop implements Relay {
       // The next answers already in: acked with this one (one spool sync for all).
       if (!this.#flights[0]?.settled) break;
     }
-    this.#ack(reader, last);
-    this.#deliver(delivered);
+    this.#queueAck(reader, last!, delivered);
     if (this.#s.consecutiveFailures > 0) this.#log.info({ after: this.#s.consecutiveFailures }, 'reporter reachable again: delivering');
     this.#s.consecutiveFailures = 0;
     this.#s.lastError = undefined;
-    this.#updateBacklog(reader);
     return true;
   }
 
@@ -456,14 +467,38 @@ class RelayLoop implements Relay {
     return this.#transport.post(body, auth, this.#stopAc.signal);
   }
 
-  /** Sync the spool, then ack up to and including `last`. */
-  #ack(reader: SpoolReader, last: Item): void {
+  /**
+   * Queues the ack up to and including `last`: after the acks queued
+   * before it, the spool is synced (off the event loop), then the ack
+   * persisted, then `delivered` counted and handed to the hooks. A failure
+   * stops the acks after it and is thrown by #acked() (the next step).
+   */
+  #queueAck(reader: SpoolReader, last: Item, delivered: RecordItem[]): void {
     const lastSeq = last.kind === 'record' ? last.src.seq(last.i) : (payloadSeq(last.rec.payload) ?? this.#lastSeq ?? 0n);
     const next = last.kind === 'record' ? last.src.next(last.i) : last.rec.next;
-    reader.sync();
-    reader.ack(next, lastSeq);
     this.#lastSeq = lastSeq;
-    this.#s.ack = next;
+    this.#acking = this.#acking.then(async () => {
+      if (this.#ackError) return;
+      try {
+        await reader.syncAsync();
+        reader.ack(next, lastSeq);
+      } catch (err) {
+        this.#ackError = err as Error;
+        this.#poke();
+        return;
+      }
+      this.#s.ack = next;
+      this.#deliver(delivered);
+      this.#updateBacklog(reader);
+    });
+  }
+
+  /** Waits for the acks queued; throws the first that failed (once). */
+  async #acked(): Promise<void> {
+    await this.#acking;
+    const err = this.#ackError;
+    this.#ackError = undefined;
+    if (err) throw err;
   }
 
   /** Appends to the quarantine file (fsync'd), before the ack that covers the records. */
@@ -494,7 +529,11 @@ class RelayLoop implements Relay {
     };
   }
 
-  #resetToAck(): void {
+  /** After the acks queued: the cursor back to the ack position, the queue emptied. */
+  async #resetToAck(): Promise<void> {
+    await this.#acking;
+    if (this.#ackError) this.#log.warn({ error: this.#ackError.message }, 'acking delivered records failed: they are sent again from the ack position (the reporter finds them duplicates)');
+    this.#ackError = undefined;
     this.#queue = [];
     try {
       this.#reader?.rewind();

@@ -169,4 +169,25 @@ describe('spool reader', () => {
     expect(r.stat().writtenBytes - r.stat().ackedBytes).toBe(r.stat().bytesOnDisk);
     r.close();
   });
+
+  it('syncAsync flushes on the thread pool while the reader reads on, and a reader closed meanwhile is left alone', async () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    const w = new SpoolWriter(t.dir, { segmentBytes: 4096 });
+    for (let i = 1; i <= 60; i++) w.append(completion(i));
+    w.close();
+    expect(segments(t.dir).length).toBeGreaterThan(2);
+    const r = new SpoolReader(t.dir);
+    const first = r.readWire(30);
+    const pending = r.syncAsync();
+    const second = r.readWire(100); // not blocked by the flush
+    await pending;
+    expect(first.count + second.count).toBe(60);
+    r.ack(second.next(second.count - 1), second.seq(second.count - 1));
+    expect(r.stat().ackedSeq).toBe(60);
+    const late = r.syncAsync();
+    r.close();
+    await late; // the flush ends without touching the closed reader
+    expect(() => r.readWire(1)).toThrow(/closed/);
+  });
 });
