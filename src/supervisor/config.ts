@@ -50,6 +50,18 @@ const gridlinkUsersSchema = z
     maxUid: z.number().int().min(1).max(0x7ffffffe).default(0x7ffffffe).describe('No uid above this is handed out'),
     homeRoot: z.string().min(1).regex(/^\/[^:\n\0]*$/, 'an absolute path').default('/home').describe('Customers\' homes are <homeRoot>/<address>, created 0700 by the SPANK plugin before the job\'s first step on each node'),
     shell: z.string().min(1).regex(/^\/[^:\n\0]*$/, 'an absolute path').default('/bin/bash').describe('The customers\' login shell'),
+    sync: z
+      .object({
+        listen: listen.optional().describe('Where the relays (users_url=http://<this host>:<port>) pull the users database from, munge-authenticated like their events (uid 0 or the ingest\'s SlurmUser); omitted: not served'),
+        hosts: z
+          .array(z.string().min(1).max(255).regex(/^[A-Za-z0-9._-]+$/))
+          .default([])
+          .describe('Hosts (as their relays name themselves: host=, default the host name) that must hold a version of the users database containing a customer before its job is submitted: the controller and the partition\'s nodes, or only the hosts that resolve users when nss_slurm serves the job steps (docs/nss-gridlink.md); empty: no wait'),
+        waitMs: z.number().int().min(0).default(30_000).describe('How long a submission waits for those hosts before it fails with the hosts behind named, and is retried'),
+      })
+      .strict()
+      .default({})
+      .describe('Propagation of the users database to the other hosts through their relays'),
   })
   .strict();
 

@@ -73,7 +73,13 @@ export interface SupervisorDeps {
 
 async function createUserResolver(config: SupervisorConfig, log: Logger, cleanup: Array<() => Promise<void> | void>, db: Db): Promise<UserResolver> {
   const u = config.users;
-  if (u.resolver === 'gridlink') return startGridlinkResolver(u, db);
+  if (u.resolver === 'gridlink') {
+    // the relays that may pull the users database: the ingest's (uid 0 and SlurmUser, munge)
+    const ingest = resolveIngestConfig(config.ingest);
+    const r = await startGridlinkResolver(u, db, { munge: { allowedUids: ingest.allowedUids, ...(ingest.munge?.socket ? { socket: ingest.munge.socket } : {}) }, log });
+    cleanup.push(() => r.close());
+    return r;
+  }
   if (u.resolver === 'ldap' && u.ldap) {
     const connector = createLdapConnector({ config: u.ldap, log });
     cleanup.push(() => connector.close());

@@ -8,10 +8,15 @@
 // that resolve users hold that version.
 import type { Address } from 'viem';
 
+import type { Logger } from 'pino';
+
+import { mungeDecode } from '../native/munge.js';
+import { Authenticator, type MungeDecodeFn } from '../reporter/ingest/auth.js';
 import type { Db } from '../state/db.js';
 import { hostIds } from '../userdb/host-ids.js';
 import { UsersDbPublisher } from '../userdb/publisher.js';
 import { UserIdsExhaustedError, UserStore } from '../userdb/store.js';
+import { UsersSyncServer } from '../userdb/sync-server.js';
 import { customerUserName, UserResolveError, type CustomerUser, type UserResolver } from './users.js';
 
 export interface GridlinkResolverOptions {
@@ -54,11 +59,27 @@ export function createGridlinkResolver(o: GridlinkResolverOptions): UserResolver
 
 export interface GridlinkUsersConfig {
   minUid: number;
-  gridlink: { dbPath: string; firstUid: number; maxUid: number; homeRoot: string; shell: string };
+  gridlink: {
+    dbPath: string;
+    firstUid: number;
+    maxUid: number;
+    homeRoot: string;
+    shell: string;
+    sync?: { listen?: { host: string; port: number } | undefined; hosts: string[]; waitMs: number };
+  };
 }
 
-/** The resolver of the configuration, its users database file written (again) before it returns. */
-export async function startGridlinkResolver(users: GridlinkUsersConfig, db: Db, extra: Pick<GridlinkResolverOptions, 'hostsReady'> = {}): Promise<UserResolver & { publisher: UsersDbPublisher; store: UserStore }> {
+export interface GridlinkResolverDeps {
+  /** Who may pull the users database (the ingest's: uid 0 and SlurmUser) and munged's socket. */
+  munge?: { allowedUids: ReadonlySet<number>; socket?: string };
+  log?: Logger;
+  mungeDecode?: MungeDecodeFn;
+}
+
+export type GridlinkResolver = UserResolver & { publisher: UsersDbPublisher; store: UserStore; sync: UsersSyncServer | undefined; close(): Promise<void> };
+
+/** The resolver of the configuration, its users database file written (again) before it returns, and its sync server started when configured. */
+export async function startGridlinkResolver(users: GridlinkUsersConfig, db: Db, deps: GridlinkResolverDeps = {}): Promise<GridlinkResolver> {
   const g = users.gridlink;
   const store = new UserStore(db, { firstUid: g.firstUid, maxUid: g.maxUid, homeRoot: g.homeRoot, taken: hostIds() });
   const publisher = new UsersDbPublisher({ store, path: g.dbPath, minUid: users.minUid, shell: g.shell });
@@ -67,5 +88,37 @@ export async function startGridlinkResolver(users: GridlinkUsersConfig, db: Db, 
   } catch (err) {
     throw new Error(`cannot write the users database file ${g.dbPath} (${(err as Error).message}): the supervisor must be able to create it (run it as root, or give users.gridlink.dbPath a directory it owns)`);
   }
-  return { ...createGridlinkResolver({ store, publisher, minUid: users.minUid, ...extra }), publisher, store };
+  let sync: UsersSyncServer | undefined;
+  if (g.sync?.listen) {
+    const authenticator = new Authenticator({
+      allowedUids: deps.munge?.allowedUids ?? new Set([0]),
+      munge: deps.munge?.socket ? { socket: deps.munge.socket } : {},
+      hmacKeys: new Map(),
+      mungeDecode: deps.mungeDecode ?? mungeDecode,
+    });
+    sync = new UsersSyncServer({ authenticator, path: g.dbPath, version: () => publisher.written, host: g.sync.listen.host, port: g.sync.listen.port, ...(deps.log ? { log: deps.log } : {}) });
+    await sync.start();
+    deps.log?.info({ url: sync.url, hosts: g.sync.hosts }, 'users database served to the relays');
+  }
+  const hosts = g.sync?.hosts ?? [];
+  if (hosts.length && !sync) throw new Error('users.gridlink.sync.hosts needs users.gridlink.sync.listen: the hosts\' relays pull the users database from there');
+  const hostsReady =
+    sync && hosts.length
+      ? async (u: CustomerUser, version: number) => {
+          try {
+            await sync.waitForHosts(hosts, version, g.sync!.waitMs);
+          } catch (err) {
+            throw new UserResolveError(`${u.name} (uid ${u.uid}) is not yet known on every host that resolves it: ${(err as Error).message}`, true);
+          }
+        }
+      : undefined;
+  return {
+    ...createGridlinkResolver({ store, publisher, minUid: users.minUid, ...(hostsReady ? { hostsReady } : {}) }),
+    publisher,
+    store,
+    sync,
+    close: async () => {
+      await sync?.stop();
+    },
+  };
 }

@@ -12,7 +12,7 @@
 // Every customer has a private group: its name and gid are the user's name
 // and uid. version grows by one each time the file gains users; a host holds
 // every user up to the version it reports.
-import { buildCdb } from './cdb.js';
+import { buildCdb, cdbGet } from './cdb.js';
 
 /** The layout number inside the file; the module refuses another one (not found, logged). */
 export const USERS_DB_FORMAT = 1;
@@ -61,4 +61,14 @@ export function* usersDbRecords(c: UsersDbContents): Generator<readonly [Buffer,
 
 export function buildUsersDb(c: UsersDbContents): Buffer {
   return buildCdb(usersDbRecords(c));
+}
+
+/** The version inside a users database file's bytes; undefined when it is not one of this layout. */
+export function usersDbVersionOf(file: Buffer): number | undefined {
+  try {
+    const v = cdbGet(file, Buffer.from(VERSION_KEY))[0]?.toString('utf8').split('\0');
+    return v && v[0] === String(USERS_DB_FORMAT) && /^\d+$/.test(v[1] ?? '') ? Number(v[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -11,8 +11,7 @@
 import { readFile } from 'node:fs/promises';
 
 import { removeStaleTemps, writeFileAtomic } from '../util/atomic-file.js';
-import { cdbGet } from './cdb.js';
-import { buildUsersDb, VERSION_KEY } from './format.js';
+import { buildUsersDb, usersDbVersionOf } from './format.js';
 import type { UserStore } from './store.js';
 
 export interface PublisherOptions {
@@ -67,15 +66,8 @@ export class UsersDbPublisher {
 
 /** The version a users database file holds; undefined when it is missing or not one. */
 export async function readUsersDbVersion(path: string): Promise<number | undefined> {
-  let file: Buffer;
   try {
-    file = await readFile(path);
-  } catch {
-    return undefined;
-  }
-  try {
-    const v = cdbGet(file, Buffer.from(VERSION_KEY))[0]?.toString('utf8').split('\0');
-    return v && v[0] === '1' && /^\d+$/.test(v[1] ?? '') ? Number(v[1]) : undefined;
+    return usersDbVersionOf(await readFile(path));
   } catch {
     return undefined;
   }

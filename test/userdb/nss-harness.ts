@@ -1,11 +1,12 @@
 // nss-harness.ts - the gridlink NSS module through glibc, without changing
 // this host's NSS: the module is built into build-nss/ (native/nss), and the
 // programs that ask glibc run in a mount namespace of their own (unshare -m)
-// where /etc/nsswitch.conf and /var/lib/gridlink/nss are bind mounts of a
-// test's files. LD_LIBRARY_PATH lets glibc's dlopen find libnss_gridlink.so.2.
+// where /etc/nsswitch.conf, /var/lib/gridlink/nss and /etc/ld.so.cache (one
+// that also lists build-nss/, so glibc's dlopen finds libnss_gridlink.so.2 as
+// an installed module) are bind mounts of a test's files.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 export const NSS_DB_DIR = '/var/lib/gridlink/nss';
@@ -34,7 +35,19 @@ export function writeNsswitch(dir: string, sources: string): string {
 export function inNssNamespace(nsswitch: string, dbDir: string, cmd: string[]): string[] {
   mkdirSync(NSS_DB_DIR, { recursive: true, mode: 0o755 }); // the mount point (the .deb creates it too)
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const script = `mount --bind ${q(nsswitch)} /etc/nsswitch.conf && mount --bind ${q(dbDir)} ${NSS_DB_DIR} && exec env LD_LIBRARY_PATH=${q(nssBuildDir)} ${cmd.map(q).join(' ')}`;
+  // The module is found as an installed one is, through the dynamic linker's cache: a cache of this
+  // namespace's own that also holds build-nss/ (every process sees it, also those whose environment
+  // SLURM rebuilds, such as slurmstepd's), no LD_LIBRARY_PATH.
+  const cache = join(dirname(nsswitch), 'ld.so.cache');
+  const conf = join(dirname(nsswitch), 'ld.so.conf');
+  writeFileSync(conf, `include /etc/ld.so.conf.d/*.conf\n${nssBuildDir}\n`);
+  const script = [
+    `ldconfig -X -C ${q(cache)} -f ${q(conf)}`,
+    `mount --bind ${q(cache)} /etc/ld.so.cache`,
+    `mount --bind ${q(nsswitch)} /etc/nsswitch.conf`,
+    `mount --bind ${q(dbDir)} ${NSS_DB_DIR}`,
+    `exec ${cmd.map(q).join(' ')}`,
+  ].join(' && ');
   return ['unshare', '-m', '--propagation', 'private', 'sh', '-c', script];
 }
 

@@ -1,0 +1,106 @@
+// Propagation of the users database (resolver "gridlink") with real munge:
+// the supervisor's sync server, two hosts' pullers (the relay's code) writing
+// their own copies, a customer resolved only once both hosts report a version
+// holding it; a host that is down makes the submission wait, then fail with
+// the host named (retryable), and catches up when it is back; requests that
+// are not authenticated, or not by root/SlurmUser, get nothing.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { ensureMunge } from '../../src/cluster/munge.js';
+import { createAuthenticator } from '../../src/relay/auth.js';
+import { startGridlinkResolver, type GridlinkResolver } from '../../src/supervisor/users-gridlink.js';
+import { UserResolveError } from '../../src/supervisor/users.js';
+import { cdbGet } from '../../src/userdb/cdb.js';
+import { readUsersDbVersion } from '../../src/userdb/publisher.js';
+import { startUsersPull, type UsersPuller } from '../../src/userdb/sync-pull.js';
+import { USERS_SYNC_PATH } from '../../src/userdb/sync-protocol.js';
+import { openUserDb } from './state-db.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gl-users-sync-'));
+const addr = (i: number) => `0x${(0xabc000 + i).toString(16).padStart(40, '0')}`;
+let r: GridlinkResolver;
+const pullers: UsersPuller[] = [];
+const hostFile = (h: string) => join(dir, h, 'users.cdb');
+const authenticate = createAuthenticator({ kind: 'munge' });
+const pull = (host: string, intervalMs = 100) => {
+  const p = startUsersPull({ url: r.sync!.url, authenticate, path: hostFile(host), host, intervalMs });
+  pullers.push(p);
+  return p;
+};
+
+beforeAll(async () => {
+  await ensureMunge();
+  r = await startGridlinkResolver(
+    { minUid: 1000, gridlink: { dbPath: join(dir, 'supervisor', 'users.cdb'), firstUid: 300_000, maxUid: 400_000, homeRoot: '/home', shell: '/bin/sh', sync: { listen: { host: '127.0.0.1', port: 0 }, hosts: ['c1', 'c2'], waitMs: 3000 } } },
+    openUserDb(join(dir, 'state.db')),
+  );
+});
+afterAll(async () => {
+  for (const p of pullers) p.stop();
+  await r?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const holds = (host: string, name: string) => cdbGet(readFileSync(hostFile(host)), Buffer.from(`p:${name}`)).length === 1;
+
+describe('the users database reaches the hosts through their relays', () => {
+  it('a customer is resolved once both hosts hold a version with it', async () => {
+    const c1 = pull('c1');
+    const c2 = pull('c2');
+    const t0 = Date.now();
+    const u = await r.resolve(addr(1) as never);
+    const took = Date.now() - t0;
+    expect(u.uid).toBe(300_000);
+    expect(holds('c1', addr(1)) && holds('c2', addr(1))).toBe(true);
+    const v = r.publisher.written;
+    expect(r.sync!.hosts.get('c1')?.version).toBe(v);
+    expect(r.sync!.hosts.get('c2')?.version).toBe(v);
+    expect(took).toBeLessThan(2000); // a poll interval or two, not the bound
+    expect(await c1.pullOnce()).toBe(v); // nothing new: 204, the same version
+    c1.stop();
+    c2.stop();
+  });
+
+  it('a host that is down holds the submission back, then fails it naming the host; back up, it catches up', async () => {
+    const c1 = pull('c1');
+    const e = await r.resolve(addr(2) as never).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(UserResolveError);
+    expect((e as UserResolveError).retryable).toBe(true);
+    expect((e as Error).message).toMatch(/not yet known on every host.*c2 \(version \d+\)/);
+    expect(holds('c1', addr(2))).toBe(true);
+    expect(holds('c2', addr(2))).toBe(false);
+    // more customers while c2 is down, then c2 comes back: one pull brings it to the latest version
+    await Promise.all([r.resolve(addr(3) as never), r.resolve(addr(4) as never)].map((p) => p.catch(() => undefined)));
+    pull('c2');
+    await expect(r.resolve(addr(2) as never)).resolves.toMatchObject({ name: addr(2) });
+    await expect(r.resolve(addr(4) as never)).resolves.toMatchObject({ name: addr(4) });
+    for (const a of [2, 3, 4]) expect(holds('c2', addr(a))).toBe(true);
+    expect(await readUsersDbVersion(hostFile('c2'))).toBe(r.publisher.written);
+    c1.stop();
+  });
+
+  it('gives nothing to a request without munge, with a credential of another body, or from a user other than root or SlurmUser', async () => {
+    const url = `${r.sync!.url}${USERS_SYNC_PATH}`;
+    const body = Buffer.from(JSON.stringify({ host: 'x', have: 0 }));
+    const post = async (auth?: string) => {
+      const res = await fetch(url, { method: 'POST', body, headers: auth ? { 'x-gridlink-auth': auth } : {} });
+      return { status: res.status, bytes: (await res.arrayBuffer()).byteLength };
+    };
+    expect((await post()).status).toBe(401);
+    expect((await post(await authenticate(Buffer.from('another body')))).status).toBe(401);
+    const digest = createHash('sha256').update(body).digest('hex');
+    const asNobody = execFileSync('runuser', ['-u', 'nobody', '--', 'munge', '-s', digest], { encoding: 'utf8' }).trim();
+    expect((await post(`munge ${asNobody}`)).status).toBe(403);
+    const ok = await post(await authenticate(body));
+    expect(ok.status).toBe(200);
+    expect(ok.bytes).toBe(readFileSync(join(dir, 'supervisor', 'users.cdb')).length);
+    const bad = Buffer.from('{"host":"a b","have":0}');
+    expect((await fetch(url, { method: 'POST', body: bad, headers: { 'x-gridlink-auth': await authenticate(bad) } })).status).toBe(400);
+  });
+});
