@@ -25,7 +25,7 @@ static const char *const relay_keys[] = {
 	"host", "reporter", "auth", "munge_socket", "hmac_key_file", "hmac_key_id",
 	"batch_max_records", "batch_max_bytes", "poll_ms", "backoff_initial_ms", "backoff_max_ms",
 	"backoff_factor", "quarantine", "hooks", "hook_timeout_ms", "request_timeout_ms", "http_client", "config",
-	"log", "log_level", NULL
+	"log", "log_level", "users_url", "users_db", "users_poll_ms", NULL
 };
 
 int gl_options_want_runtime(const gl_options_t *o)

@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 
 import { configFromFlat, type FlatRelayOptions } from '../relay/config.js';
 import { startRelay } from '../relay/relay.js';
+import { startRelayUsersPull } from '../relay/users-pull.js';
 import { serveOps } from '../util/ops-server.js';
 import { nonNegative } from './parse.js';
 
@@ -29,6 +30,9 @@ interface RelayFlags {
   requestTimeoutMs?: number;
   httpClient?: string;
   pollMs?: number;
+  usersUrl?: string;
+  usersDb?: string;
+  usersPollMs?: number;
   config?: string;
   metricsPort?: number;
   metricsHost: string;
@@ -58,6 +62,9 @@ export function relayCommand(): Command {
     .option('--request-timeout-ms <ms>', 'time limit of one POST (default: 30000)', nonNegative('--request-timeout-ms'))
     .option('--http-client <kind>', 'HTTP client: undici, or node (Node\'s http/https: ~11 MB less memory) (default: undici)')
     .option('--poll-ms <ms>', 'spool poll interval; the spool directory is also watched (default: 1000)', nonNegative('--poll-ms'))
+    .option('--users-url <url>', 'users.resolver "gridlink": pull the users database from the supervisor\'s users.gridlink.sync.listen, e.g. http://supervisor:7391 (munge authentication)')
+    .option('--users-db <file>', 'where the users database is kept for the NSS module (default: /var/lib/gridlink/nss/users.cdb)')
+    .option('--users-poll-ms <ms>', 'how often the users database is asked for (default: 2000)', nonNegative('--users-poll-ms'))
     .option('--config <file>', 'JSON file with the same settings (spoolDir, reporterUrl, auth, hooks, backoff...); flags override it')
     .option('--metrics-port <port>', 'serve Prometheus metrics on http://<metrics-host>:<port>/metrics', nonNegative('--metrics-port'))
     .option('--metrics-host <addr>', 'address for --metrics-port', '127.0.0.1')
@@ -81,6 +88,9 @@ export function relayCommand(): Command {
         requestTimeoutMs: f.requestTimeoutMs,
         httpClient: f.httpClient,
         pollIntervalMs: f.pollMs,
+        usersUrl: f.usersUrl,
+        usersDb: f.usersDb,
+        usersPollMs: f.usersPollMs,
         configFile: f.config,
       };
       const config = configFromFlat(flat);
@@ -88,6 +98,7 @@ export function relayCommand(): Command {
       const registry = new Registry();
       const metricsServer = f.metricsPort !== undefined ? await serveOps({ registry, host: f.metricsHost, port: f.metricsPort }) : undefined;
       const relay = startRelay(config, { logger, registry });
+      const users = startRelayUsersPull(config, logger);
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
         process.once('SIGTERM', () => resolve('SIGTERM'));
         process.once('SIGINT', () => resolve('SIGINT'));
@@ -97,6 +108,7 @@ export function relayCommand(): Command {
       const force = setTimeout(() => process.exit(1), 15_000);
       force.unref();
       process.once(signal, () => process.exit(1));
+      users?.stop();
       await relay.stop();
       await metricsServer?.close();
       process.exitCode = 0;

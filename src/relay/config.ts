@@ -7,6 +7,7 @@ import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 
 import { HMAC_KEY_ID_RE, MAX_BATCH_BYTES, hmacKeyFromFile } from './protocol.js';
+import { DEFAULT_USERS_DB_PATH } from '../userdb/format.js';
 import { readSecretFile } from '../util/secret-file.js';
 
 const positiveInt = z.number().int().positive();
@@ -58,6 +59,18 @@ export const relayConfigSchema = z
       .strict()
       .optional(),
     requestTimeoutMs: positiveInt.default(30_000),
+    /** users.resolver "gridlink": pull the users database from the supervisor (src/userdb/sync-pull.ts), munge-authenticated. */
+    users: z
+      .object({
+        url: z
+          .string()
+          .url()
+          .refine((u) => /^https?:$/.test(new URL(u).protocol), 'users url must be an http:// or https:// URL'),
+        path: z.string().refine(isAbsolute, 'the users database path must be absolute').default(DEFAULT_USERS_DB_PATH),
+        intervalMs: positiveInt.default(2000),
+      })
+      .strict()
+      .optional(),
     /** undici (default), or Node's http/https: ~11 MB less RSS, the embedded runtime's default. */
     httpClient: z.enum(['undici', 'node']).default('undici'),
   })
@@ -147,6 +160,9 @@ const KV_KEYS: Record<string, (out: KvOut, v: string) => void> = {
   hook_timeout_ms: (o, v) => (o.hookTimeoutMs = num('hook_timeout_ms', v)),
   request_timeout_ms: (o, v) => (o.requestTimeoutMs = num('request_timeout_ms', v)),
   http_client: (o, v) => (o.httpClient = v),
+  users_url: (o, v) => (o.usersUrl = v),
+  users_db: (o, v) => (o.usersDb = v),
+  users_poll_ms: (o, v) => (o.usersPollMs = num('users_poll_ms', v)),
   config: (o, v) => (o.configFile = v),
   log: (o, v) => (o.logFile = v),
   log_level: (o, v) => (o.logLevel = v),
@@ -187,6 +203,9 @@ export interface FlatRelayOptions {
   hookTimeoutMs?: number;
   requestTimeoutMs?: number;
   httpClient?: string;
+  usersUrl?: string;
+  usersDb?: string;
+  usersPollMs?: number;
   configFile?: string;
 }
 
@@ -221,6 +240,10 @@ export function configFromFlat(flat: FlatRelayOptions): RelayConfig {
     hooks,
     requestTimeoutMs: flat.requestTimeoutMs,
     httpClient: flat.httpClient,
+    users:
+      flat.usersUrl !== undefined || flat.usersDb !== undefined || flat.usersPollMs !== undefined
+        ? { url: flat.usersUrl, path: flat.usersDb, intervalMs: flat.usersPollMs }
+        : undefined,
   });
   merged.auth = auth;
   return parseRelayConfig(merged);

@@ -13,7 +13,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ensureMunge } from '../../src/cluster/munge.js';
+import { pino } from 'pino';
+
 import { createAuthenticator } from '../../src/relay/auth.js';
+import { parseRelayOptions } from '../../src/relay/config.js';
+import { startRelayUsersPull } from '../../src/relay/users-pull.js';
 import { startGridlinkResolver, type GridlinkResolver } from '../../src/supervisor/users-gridlink.js';
 import { UserResolveError } from '../../src/supervisor/users.js';
 import { cdbGet } from '../../src/userdb/cdb.js';
@@ -83,6 +87,19 @@ describe('the users database reaches the hosts through their relays', () => {
     for (const a of [2, 3, 4]) expect(holds('c2', addr(a))).toBe(true);
     expect(await readUsersDbVersion(hostFile('c2'))).toBe(r.publisher.written);
     c1.stop();
+  });
+
+  it('the relay pulls it with the options the SLURM plugins pass (users_url, users_db, users_poll_ms)', async () => {
+    const { config } = parseRelayOptions(['spool=/var/spool/gridlink/slurmd', 'reporter=http://127.0.0.1:9', `users_url=${r.sync!.url}`, `users_db=${hostFile('relay')}`, 'users_poll_ms=100', 'host=c9']);
+    expect(config.users).toEqual({ url: r.sync!.url, path: hostFile('relay'), intervalMs: 100 });
+    const p = startRelayUsersPull(config, pino({ level: 'silent' }))!;
+    pullers.push(p);
+    const end = Date.now() + 5000;
+    while (r.sync!.hosts.get('c9')?.version !== r.publisher.written && Date.now() < end) await new Promise((res) => setTimeout(res, 50));
+    expect(r.sync!.hosts.get('c9')?.version).toBe(r.publisher.written);
+    expect(holds('relay', addr(1))).toBe(true);
+    expect(() => parseRelayOptions(['spool=/s', 'reporter=http://x:1', 'users_db=/var/lib/x.cdb'])).toThrow(/url/i);
+    expect(startRelayUsersPull(parseRelayOptions(['spool=/s', 'reporter=http://x:1']).config, pino({ level: 'silent' }))).toBeUndefined();
   });
 
   it('gives nothing to a request without munge, with a credential of another body, or from a user other than root or SlurmUser', async () => {
