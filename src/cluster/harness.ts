@@ -1,9 +1,16 @@
+// harness.ts - a real SLURM cluster for tests, on loopback: startCluster
+// takes the machine-wide cluster lock, cleans up after a dead owner, writes
+// slurm.conf (and plugstack, gres, cgroup) for the options (options.ts),
+// spawns slurmctld and one slurmd per node in the foreground and waits until
+// every node is idle; stop() cancels jobs, shuts SLURM down and sweeps
+// leftover step daemons and jobs; an exit hook kills what is left
+// synchronously. This file is the lifecycle; what a test asks the cluster is
+// queries.ts, what it does to it faults.ts, the interface it gets cluster.ts.
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
-import { z } from 'zod';
 import { computeNodeNames, generateConfig, slurmConfigSchema, type SlurmConfig, type SpankPlugin } from './config.js';
 import { spawnDaemon, stopDaemon, type Daemon } from './daemon.js';
 import { detectNodeHardware, shortHostname } from './hardware.js';
@@ -13,165 +20,21 @@ import { clusterPaths, slurmdNodePaths, type ClusterPaths, type SlurmdNodePaths 
 import { freePorts } from './ports.js';
 import { descendants, findByEnv, freezeAndKillSync, signalAll, waitForExit } from '../util/proc.js';
 import { runCommand, tailFile, type RunOptions, type RunResult } from '../util/run-command.js';
-import { parseRecord, toJobInfo, type JobInfo, type ScontrolRecord } from '../slurm/scontrol-records.js';
-import { isTerminal } from '../slurm/states.js';
+import type { JobInfo, ScontrolRecord } from '../slurm/scontrol-records.js';
+import type { Cluster, WaitJobOptions } from './cluster.js';
+import { forceTimeout, killCtld, resumeDuplicateJobidDrains, restartCtld, restartSlurmd, type FaultTarget } from './faults.js';
+import { CLUSTER_MARKER_ENV, startClusterOptionsSchema, type StartClusterOptions } from './options.js';
+import { cancel, nodeState, sbatch, showJob, showNode, waitJob, waitStateSaved } from './queries.js';
 
-/**
- * Marks every process of a test cluster: set on both daemons (slurmstepd
- * inherits slurmd's environment) and in `Cluster.env` (batch jobs inherit
- * the submitter's). Its value is the cluster's base dir.
- */
-export const CLUSTER_MARKER_ENV = 'GRIDLINK_CLUSTER_DIR';
+export { CLUSTER_MARKER_ENV, startClusterOptionsSchema, type StartClusterOptions } from './options.js';
+export type { Cluster, WaitJobOptions } from './cluster.js';
+
 const SLURM_COMMS: ReadonlySet<string> = new Set(['slurmctld', 'slurmd', 'slurmscriptd', 'slurmstepd']);
 
-export const startClusterOptionsSchema = z.object({
-  /** Default: a fresh mkdtemp under the OS temp dir. Existing state in it is wiped. */
-  baseDir: z.string().min(1).optional(),
-  clusterName: slurmConfigSchema.shape.clusterName,
-  partition: slurmConfigSchema.shape.partition,
-  /** Countable GPUs per node (gres gpu on placeholder device files, see generateGresConf), default 2; 0 for none. */
-  gpusPerNode: slurmConfigSchema.shape.gpusPerNode,
-  /**
-   * Default: `hostname -s` (slurmd matches its NodeName against it). With
-   * `nodes` > 1 the base of the node names: `<nodeName>-1` .. `<nodeName>-N`.
-   */
-  nodeName: z.string().regex(/^\S+$/).optional(),
-  /**
-   * Compute nodes, each its own slurmd on this host (started with `-N <name>`,
-   * own port, spool dir, pid and log file). 1 is the classic one-node cluster.
-   */
-  nodes: slurmConfigSchema.shape.nodes,
-  ctldPort: z.number().int().min(1).max(65535).optional(),
-  /** With `nodes` > 1: node 1's port (the others get free ports). */
-  slurmdPort: z.number().int().min(1).max(65535).optional(),
-  /**
-   * Install prefix of the SLURM to run (e.g. /var/cache/gridlink/slurm/24.11.5
-   * from scripts/build-slurm.sh): daemons from its sbin/, clients from its
-   * bin/ (first on the PATH of `env`, so jobs' srun is that version's too),
-   * PluginDir its lib/slurm, and from 24.05 on a cgroup.conf with
-   * CgroupPlugin=disabled beside slurm.conf (slurmd initialises a cgroup
-   * plugin even with proctrack/linuxproc; 23.11 has no "disabled" and does
-   * without cgroup.conf).
-   * Default: the system's SLURM (Debian's 22.05).
-   */
-  slurmPrefix: z
-    .string()
-    .refine((p) => p.startsWith('/'), 'must be an absolute path')
-    .optional(),
-  extraPluginDirs: slurmConfigSchema.shape.extraPluginDirs,
-  jobComp: slurmConfigSchema.shape.jobComp,
-  spank: slurmConfigSchema.shape.spank,
-  minJobAge: slurmConfigSchema.shape.minJobAge,
-  killWait: slurmConfigSchema.shape.killWait,
-  defMemPerCpuMB: slurmConfigSchema.shape.defMemPerCpuMB,
-  firstJobId: slurmConfigSchema.shape.firstJobId,
-  schedulerParameters: slurmConfigSchema.shape.schedulerParameters,
-  ctldDebug: slurmConfigSchema.shape.ctldDebug,
-  slurmdDebug: slurmConfigSchema.shape.slurmdDebug,
-  extraLines: slurmConfigSchema.shape.extraLines,
-  /** Extra environment for both daemons (and so for plugins they load). */
-  daemonEnv: z.record(z.string()).default({}),
-  /** Until `scontrol ping` answers and every node is idle. */
-  startTimeoutMs: z.number().int().positive().default(30_000),
-  /** Kernel-delivered SIGTERM to the daemons if this process dies (even by SIGKILL). */
-  dieWithParent: z.boolean().default(true),
-  /**
-   * One cluster per machine: wait this long for a cluster of another process
-   * (another test run) to stop before failing.
-   */
-  lockWaitMs: z.number().int().min(0).default(120_000),
-  /** Delete the base dir on stop(); default keeps it, logs help after a failure. */
-  removeOnStop: z.boolean().default(false),
-});
-export type StartClusterOptions = z.input<typeof startClusterOptionsSchema> & { logger?: Logger };
-
-export interface WaitJobOptions {
-  /** Default: the job reached a terminal state (COMPLETED, FAILED, CANCELLED, TIMEOUT, ...). */
-  until?: (job: JobInfo) => boolean;
-  timeoutMs?: number;
-  pollMs?: number;
-}
-
-export interface Cluster {
-  readonly name: string;
-  readonly baseDir: string;
-  readonly confPath: string;
-  /** The (first) compute node: every API below that takes an optional node defaults to it. */
-  readonly nodeName: string;
-  /** Every compute node, in slurm.conf order: `[nodeName]` in a one-node cluster. */
-  readonly nodeNames: readonly string[];
-  readonly partition: string;
-  /** `slurmd` is the first node's port; `slurmds` every node's, in `nodeNames` order. */
-  readonly ports: { ctld: number; slurmd: number; slurmds: readonly number[] };
-  /** process.env without inherited SLURM_* / S*_ job variables, plus SLURM_CONF and the marker. */
-  readonly env: NodeJS.ProcessEnv;
-  /** `slurmd`/`slurmdStdout` are the first node's; `nodes` has every node's, by name. */
-  readonly logs: {
-    ctld: string;
-    slurmd: string;
-    ctldStdout: string;
-    slurmdStdout: string;
-    nodes: Readonly<Record<string, { slurmd: string; slurmdStdout: string }>>;
-  };
-  readonly paths: ClusterPaths;
-  readonly config: SlurmConfig;
-  /** Install prefix of the SLURM this cluster runs; undefined for the system's. */
-  readonly slurmPrefix: string | undefined;
-  /** Milliseconds from spawning the daemons to every node being idle, first start. */
-  readonly startupMs: number;
-  ctldPid(): number | undefined;
-  /** PID of `node`'s slurmd (default the first node) while it runs. */
-  slurmdPid(node?: string): number | undefined;
-  /** Runs a command (typically a SLURM client) with `env`, cwd = paths.jobsDir; throws on non-zero exit unless allowFail. */
-  run(cmd: string, args: string[], opts?: Omit<RunOptions, 'env'>): Promise<RunResult>;
-  /** Submits `script` on stdin (a `#!/bin/sh` line is added if missing); returns the job id. */
-  sbatch(args: string[], script: string): Promise<number>;
-  /** `scontrol show job -o`; undefined once the job is purged (MinJobAge) or unknown. */
-  showJob(jobId: number): Promise<JobInfo | undefined>;
-  waitJob(jobId: number, opts?: WaitJobOptions): Promise<JobInfo>;
-  /** `scontrol show node -o` of `node` (default the first node). */
-  showNode(node?: string): Promise<ScontrolRecord>;
-  /** sinfo's compact state of `node` (default the first node), e.g. idle, alloc, mix, idle*, down*, drain. */
-  nodeState(node?: string): Promise<string>;
-  cancel(jobId: number, extraArgs?: string[]): Promise<void>;
-  /**
-   * Sets a running job's TimeLimit to 0: slurmctld ends it with TIMEOUT at
-   * its next time-limit sweep, which runs every 30 s (PERIODIC_TIMEOUT), so
-   * 0-30 s later. The fastest real TIMEOUT: a 1-minute --time takes 60-90 s.
-   */
-  forceTimeout(jobId: number): Promise<void>;
-  /**
-   * Resolves once slurmctld has written its job state file after `sinceMs`
-   * (epoch ms). It saves at most 5 s after a change (SAVE_MAX_WAIT): wait for
-   * this before killCtld('SIGKILL') if the test needs the latest changes to survive.
-   */
-  waitStateSaved(sinceMs: number, timeoutMs?: number): Promise<void>;
-  /** Signals slurmctld by PID and waits until it is gone (default SIGKILL: no state save). */
-  killCtld(signal?: NodeJS.Signals): Promise<void>;
-  /**
-   * Stops slurmctld if running (SIGTERM, saves state), starts it without -c so
-   * state is recovered, waits until every node answers, then resumes any node
-   * drained for a reused job id (see resumeDuplicateJobidDrains).
-   */
-  restartCtld(): Promise<void>;
-  /**
-   * Resumes each node drained with Reason "Duplicate jobid": after `kill -9`
-   * slurmctld restarts from state up to SAVE_MAX_WAIT old and may hand out a
-   * job id a slurmd still runs. Other drains are left alone. Returns the nodes resumed.
-   */
-  resumeDuplicateJobidDrains(): Promise<string[]>;
-  /** Same for `node`'s slurmd (default the first node; e.g. to reload a SPANK plugin). Running steps survive it. */
-  restartSlurmd(node?: string): Promise<void>;
-  /** Cancels jobs, `scontrol shutdown`, then SIGTERM/SIGKILL by PID; kills leftover step daemons and jobs. Idempotent. */
-  stop(): Promise<void>;
-}
 
 const defaultLogger = (): Logger => pino({ name: 'cluster', level: process.env.LOG_LEVEL ?? 'info' });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A node whose slurmd answers (no `*`), drained or not. */
-const answering = (state: string): boolean => /^(idle|mix|alloc|comp|drain|drng)$/.test(state);
 
 /**
  * Clients inherit nothing of an enclosing job (SLURM_JOB_ID etc. would
@@ -235,6 +98,8 @@ class SlurmCluster implements Cluster {
   private readonly slurmds = new Map<string, Daemon>();
   private readonly nodeFiles: ReadonlyMap<string, SlurmdNodePaths>;
   private stopping: Promise<void> | undefined;
+  /** What queries.ts and faults.ts see of this cluster. */
+  private readonly target: FaultTarget;
 
   constructor(
     readonly paths: ClusterPaths,
@@ -262,6 +127,21 @@ class SlurmCluster implements Cluster {
       slurmdStdout: first.stdout,
       nodes: Object.fromEntries([...this.nodeFiles].map(([n, f]) => [n, { slurmd: f.log, slurmdStdout: f.stdout }])),
     };
+    this.target = {
+      config,
+      paths,
+      nodeNames: this.nodeNames,
+      nodeFiles: (node) => this.files(node),
+      run: (cmd, args, o) => this.run(cmd, args, o),
+      log,
+      startTimeoutMs: opts.startTimeoutMs,
+      ctldDaemon: () => this.ctld,
+      slurmdDaemon: (node) => this.slurmds.get(node),
+      spawnCtld: (clean) => this.spawnCtld(clean),
+      spawnSlurmd: (node) => this.spawnSlurmd(node),
+      waitReady: (nodeOk, what) => this.waitReady(nodeOk, what),
+      logTails: () => this.logTails(),
+    };
   }
 
   /** The files of `node`'s slurmd; throws for a name that is not one of ours. */
@@ -284,133 +164,41 @@ class SlurmCluster implements Cluster {
     return runCommand(cmd, args, { cwd: this.paths.jobsDir, ...opts, env: this.env });
   }
 
-  async sbatch(args: string[], script: string): Promise<number> {
-    const body = script.startsWith('#!') ? script : `#!/bin/sh\n${script}`;
-    const r = await this.run('sbatch', ['--parsable', ...args], { input: body.endsWith('\n') ? body : body + '\n' });
-    const id = Number.parseInt(r.stdout.trim().split(';')[0] ?? '', 10);
-    if (!Number.isInteger(id)) throw new Error(`sbatch: unexpected output ${JSON.stringify(r.stdout)}`);
-    return id;
+  sbatch(args: string[], script: string): Promise<number> {
+    return sbatch(this.target, args, script);
   }
-
-  async showJob(jobId: number): Promise<JobInfo | undefined> {
-    const r = await this.run('scontrol', ['show', 'job', '-o', String(jobId)], { allowFail: true });
-    if (r.code !== 0) {
-      if (/Invalid job id/i.test(r.stderr + r.stdout)) return undefined;
-      throw new Error(`scontrol show job ${jobId}: ${r.stderr.trim() || `exit ${r.code}`}`);
-    }
-    const line = r.stdout.split('\n').find((l) => l.startsWith('JobId='));
-    return line ? toJobInfo(parseRecord(line)) : undefined;
+  showJob(jobId: number): Promise<JobInfo | undefined> {
+    return showJob(this.target, jobId);
   }
-
-  async waitJob(jobId: number, o: WaitJobOptions = {}): Promise<JobInfo> {
-    const until = o.until ?? ((j: JobInfo) => isTerminal(j.state));
-    const deadline = Date.now() + (o.timeoutMs ?? 60_000);
-    let last: JobInfo | undefined;
-    for (;;) {
-      // A controller being restarted refuses connections for a moment: retry.
-      const j = await this.showJob(jobId).catch(() => last);
-      if (j) {
-        last = j;
-        if (until(j)) return j;
-      } else if (last) {
-        throw new Error(`job ${jobId} was purged (MinJobAge=${this.config.minJobAge}s) while waiting; last seen ${last.state}`);
-      }
-      if (Date.now() >= deadline) {
-        throw new Error(
-          `job ${jobId}: condition not met within ${o.timeoutMs ?? 60_000} ms; last seen ` +
-            `${last ? `${last.state} reason=${last.reason}` : 'never'}\n` +
-            `--- slurmctld log ---\n${tailFile(this.paths.ctldLog, 15)}\n` +
-            this.nodeNames.map((n) => `--- slurmd log${this.nodeNames.length > 1 ? ` (${n})` : ''} ---\n${tailFile(this.files(n).log, 15)}`).join('\n'),
-        );
-      }
-      await sleep(o.pollMs ?? 200);
-    }
+  waitJob(jobId: number, o: WaitJobOptions = {}): Promise<JobInfo> {
+    return waitJob(this.target, jobId, o);
   }
-
-  async showNode(node: string = this.nodeName): Promise<ScontrolRecord> {
-    this.files(node);
-    const r = await this.run('scontrol', ['show', 'node', '-o', node]);
-    return parseRecord(r.stdout.split('\n')[0] ?? '');
+  showNode(node: string = this.nodeName): Promise<ScontrolRecord> {
+    return showNode(this.target, node);
   }
-
-  async nodeState(node: string = this.nodeName): Promise<string> {
-    this.files(node);
-    const r = await this.run('sinfo', ['-h', '-n', node, '-o', '%t']);
-    return r.stdout.trim();
+  nodeState(node: string = this.nodeName): Promise<string> {
+    return nodeState(this.target, node);
   }
-
-  async cancel(jobId: number, extraArgs: string[] = []): Promise<void> {
-    await this.run('scancel', [...extraArgs, String(jobId)]);
+  cancel(jobId: number, extraArgs: string[] = []): Promise<void> {
+    return cancel(this.target, jobId, extraArgs);
   }
-
-  async forceTimeout(jobId: number): Promise<void> {
-    await this.run('scontrol', ['update', `JobId=${jobId}`, 'TimeLimit=0']);
+  waitStateSaved(sinceMs: number, timeoutMs?: number): Promise<void> {
+    return waitStateSaved(this.target, sinceMs, timeoutMs);
   }
-
-  async waitStateSaved(sinceMs: number, timeoutMs = 15_000): Promise<void> {
-    const file = path.join(this.paths.stateDir, 'job_state');
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-      if (m > sinceMs) return;
-      if (Date.now() >= deadline) throw new Error(`slurmctld did not save ${file} within ${timeoutMs} ms`);
-      await sleep(100);
-    }
+  forceTimeout(jobId: number): Promise<void> {
+    return forceTimeout(this.target, jobId);
   }
-
-  async killCtld(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const d = this.ctld;
-    if (!d?.running()) return;
-    await stopDaemon(d, 10_000, signal);
+  killCtld(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    return killCtld(this.target, signal);
   }
-
-  async restartCtld(): Promise<void> {
-    if (this.ctld?.running()) await stopDaemon(this.ctld);
-    await this.spawnCtld(false);
-    // After a restart a node may show `*` (not responding) until its slurmd
-    // re-registers. A node that answers but is drained counts as up here: see
-    // resumeDuplicateJobidDrains for the one drain a restart itself causes.
-    await this.waitReady(answering, 'restart');
-    await this.resumeDuplicateJobidDrains();
+  restartCtld(): Promise<void> {
+    return restartCtld(this.target);
   }
-
-  /**
-   * After `kill -9`, slurmctld restarts from its last saved state (saved at
-   * most every few seconds), so it can hand out a job id again that a slurmd
-   * still runs. SLURM then drains that node with Reason="Duplicate jobid".
-   * An operator resumes it once the old job is gone; so does the harness, and
-   * says so in its log. Any other drain is left as it is. Returns the nodes resumed.
-   */
-  async resumeDuplicateJobidDrains(): Promise<string[]> {
-    const resumed: string[] = [];
-    for (const node of this.nodeNames) {
-      const rec = await this.showNode(node);
-      if (!/DRAIN/.test(rec.State ?? '') || !/Duplicate jobid/i.test(rec.Reason ?? '')) continue;
-      await this.run('scontrol', ['update', `NodeName=${node}`, 'State=RESUME']);
-      this.log.warn({ node, reason: rec.Reason }, 'resumed a node slurmctld drained for a job id it reused after restarting from older state');
-      resumed.push(node);
-    }
-    // A resumed node shows `*` (not responding) until slurmctld has pinged it again.
-    if (resumed.length > 0) await this.waitReady(answering, 'resume');
-    return resumed;
+  resumeDuplicateJobidDrains(): Promise<string[]> {
+    return resumeDuplicateJobidDrains(this.target);
   }
-
-  async restartSlurmd(node: string = this.nodeName): Promise<void> {
-    this.files(node);
-    const old = this.slurmds.get(node);
-    if (old?.running()) await stopDaemon(old);
-    // The controller keeps showing the node as it was: readiness is the new
-    // slurmd's registration, seen as SlurmdStartTime (1 s resolution, local time).
-    const spawnedSec = Math.floor(Date.now() / 1000);
-    await this.spawnSlurmd(node);
-    await this.waitReady((s) => /^(idle|mix|alloc|comp)$/.test(s), 'slurmd restart');
-    const deadline = Date.now() + this.opts.startTimeoutMs;
-    for (;;) {
-      const started = Date.parse((await this.showNode(node)).SlurmdStartTime ?? '');
-      if (started >= spawnedSec * 1000) return;
-      if (Date.now() >= deadline) throw new Error(`slurmd restart: no registration within ${this.opts.startTimeoutMs} ms\n${this.logTails()}`);
-      await sleep(100);
-    }
+  restartSlurmd(node: string = this.nodeName): Promise<void> {
+    return restartSlurmd(this.target, node);
   }
 
   /** First start: clean controller state (-c). */
