@@ -65,6 +65,11 @@ async function slurmVersionNumber(slurmPrefix: string): Promise<number> {
 /** A daemon's executable: the prefix's sbin/ or, for the system's SLURM, found on PATH. */
 const daemonCmd = (slurmPrefix: string | undefined, name: 'slurmctld' | 'slurmd') => (slurmPrefix ? path.join(slurmPrefix, 'sbin', name) : name);
 
+/** A daemon's command through an optional wrapper (an argv prefix that ends by exec'ing what follows; options.ts). */
+function wrapped(wrapper: readonly string[], cmd: string, args: string[]): { cmd: string; args: string[] } {
+  return wrapper.length ? { cmd: wrapper[0]!, args: [...wrapper.slice(1), cmd, ...args] } : { cmd, args };
+}
+
 /** SLURM daemons (and what they started) left over by clusters whose owner died. */
 function strayProcesses(baseDir?: string): number[] {
   const roots = findByEnv(SLURM_COMMS, CLUSTER_MARKER_ENV, baseDir);
@@ -105,7 +110,7 @@ class SlurmCluster implements Cluster {
     readonly paths: ClusterPaths,
     readonly config: SlurmConfig,
     private readonly daemonEnv: NodeJS.ProcessEnv,
-    private readonly opts: { startTimeoutMs: number; dieWithParent: boolean; removeOnStop: boolean },
+    private readonly opts: { startTimeoutMs: number; dieWithParent: boolean; removeOnStop: boolean; ctldWrapper: string[]; slurmdWrapper: string[] },
     private readonly log: Logger,
     readonly slurmPrefix: string | undefined,
   ) {
@@ -230,8 +235,7 @@ class SlurmCluster implements Cluster {
     rmSync(this.paths.ctldPid, { force: true });
     this.ctld = await spawnDaemon({
       ...this.daemonOpts('slurmctld', this.paths.ctldStdout, 'SIGTERM'),
-      cmd: daemonCmd(this.slurmPrefix, 'slurmctld'),
-      args: ['-D', ...(clean ? ['-c'] : []), '-f', this.confPath],
+      ...wrapped(this.opts.ctldWrapper, daemonCmd(this.slurmPrefix, 'slurmctld'), ['-D', ...(clean ? ['-c'] : []), '-f', this.confPath]),
     });
     this.log.debug({ pid: this.ctld.pid, clean }, 'slurmctld spawned');
   }
@@ -242,8 +246,7 @@ class SlurmCluster implements Cluster {
     const multi = this.nodeNames.length > 1;
     const d = await spawnDaemon({
       ...this.daemonOpts(multi ? `slurmd ${node}` : 'slurmd', f.stdout, 'SIGKILL'),
-      cmd: daemonCmd(this.slurmPrefix, 'slurmd'),
-      args: ['-D', '-N', node, '-f', this.confPath],
+      ...wrapped(this.opts.slurmdWrapper, daemonCmd(this.slurmPrefix, 'slurmd'), ['-D', '-N', node, '-f', this.confPath]),
     });
     this.slurmds.set(node, d);
     this.log.debug({ pid: d.pid, node }, 'slurmd spawned');
@@ -471,7 +474,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
       paths,
       config,
       daemonEnv,
-      { startTimeoutMs: o.startTimeoutMs, dieWithParent: o.dieWithParent, removeOnStop: o.removeOnStop },
+      { startTimeoutMs: o.startTimeoutMs, dieWithParent: o.dieWithParent, removeOnStop: o.removeOnStop, ctldWrapper: o.ctldWrapper, slurmdWrapper: o.slurmdWrapper },
       log,
       o.slurmPrefix,
     );

@@ -58,6 +58,14 @@ export const startClusterOptionsSchema = z.object({
   ctldDebug: slurmConfigSchema.shape.ctldDebug,
   slurmdDebug: slurmConfigSchema.shape.slurmdDebug,
   extraLines: slurmConfigSchema.shape.extraLines,
+  /**
+   * Commands the daemons are started through (argv prefixes; the daemon's own
+   * command and arguments are appended): each must end by exec'ing them, so
+   * the PID is the daemon's, e.g. ['unshare', '-m', 'sh', '-c', 'mount ... && exec "$@"', 'sh']
+   * gives a daemon a mount namespace of its own (another nsswitch.conf).
+   */
+  ctldWrapper: z.array(z.string().min(1)).default([]),
+  slurmdWrapper: z.array(z.string().min(1)).default([]),
   /** Extra environment for both daemons (and so for plugins they load). */
   daemonEnv: z.record(z.string()).default({}),
   /** Until `scontrol ping` answers and every node is idle. */
