@@ -8,7 +8,7 @@ import { readSlurmSetup, type PluginOptions, type SlurmSetup } from '../slurm/sl
 import { hostRolesOf, notSlurmHost } from './roles.js';
 import { fail, ok, skip, type DoctorContext, type Outcome } from './types.js';
 
-export const RELAY_LOCK = 'relay.lock'; // src/relay/relay.ts RELAY_LOCK_FILE (not imported: that pulls in the whole relay)
+export const RELAY_LOCK = 'relay.lock'; // src/relay/spool-follower.ts RELAY_LOCK_FILE (not imported: that pulls in the whole relay)
 
 /** The spool directories the plugins are configured with: [daemon, options]. */
 export function spoolsOf(s: SlurmSetup): Array<{ daemon: 'slurmctld' | 'slurmd'; options: PluginOptions }> {

@@ -19,16 +19,18 @@
 // disk before the ack lets them go). The sync runs on the thread pool and
 // the acks run one after another in answer order, while the loop reads and
 // sends on: an event that arrives meanwhile does not wait for the disk.
+//
+// This file is the delivery (batches, flights, answers, quarantine, retries);
+// following the spool (its lock, reader, watch, queue and acks) is
+// spool-follower.ts; the loop's waits are src/util/wakeup.ts.
 import { randomBytes } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
-import { join } from 'node:path';
 
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 
 import type { SpoolPosition } from '../native/event.js';
-import { SpoolReader, type UndecodableRecord, type WireRecords } from '../native/spool.js';
-import { acquireDirLock, type DirLock } from '../reporter/ingest/lock.js';
+import type { SpoolReader, UndecodableRecord, WireRecords } from '../native/spool.js';
+import { Wakeup } from '../util/wakeup.js';
 import { createAuthenticator, type Authenticator } from './auth.js';
 import { backoffDelay } from './backoff.js';
 import type { RelayConfig } from './config.js';
@@ -38,7 +40,10 @@ import { MAX_BATCH_BYTES, type WireEvent } from './protocol.js';
 import { QuarantineFile, type QuarantineEntry } from './quarantine.js';
 import { createTransport } from './choose-transport.js';
 import type { Answer, Transport } from './transport.js';
-import { batchOverheadBytes, buildBatchBody, type BatchHeader } from './wire.js';
+import { payloadSeq, SpoolFollower, type Item, type RecordItem } from './spool-follower.js';
+import { batchOverheadBytes, buildBatchBody } from './wire.js';
+
+export { RELAY_LOCK_FILE } from './spool-follower.js';
 
 export interface RelayStats {
   /** Records the reporter accepted (stored or duplicate). */
@@ -80,13 +85,6 @@ export interface StartRelayOptions {
   random?: () => number;
 }
 
-/** A record read: the i-th of a readWire() answer (its wire JSON is `bytes` long), or one that did not decode. */
-type Item =
-  | { kind: 'record'; src: WireRecords; i: number; bytes: number }
-  | { kind: 'undecodable'; rec: UndecodableRecord };
-
-type RecordItem = Extract<Item, { kind: 'record' }>;
-
 /** A batch taken from the queue: sent (answer pending) unless it had nothing for the wire. */
 interface Flight {
   range: Item[];
@@ -100,9 +98,6 @@ interface Flight {
 /** Room for `"pipeline":{"round":"<16 hex>","index":<n>}` and `"spool":{"appended":"<u64>","backlogBytes":<n>}` in a batch body. */
 const PIPELINE_FIELD_BYTES = 64 + 72;
 
-/** In the spool directory: PID and start time of the relay draining it. */
-export const RELAY_LOCK_FILE = 'relay.lock';
-
 export function startRelay(config: RelayConfig, opts: StartRelayOptions = {}): Relay {
   const r = new RelayLoop(config, opts);
   r.start();
@@ -111,7 +106,7 @@ export function startRelay(config: RelayConfig, opts: StartRelayOptions = {}): R
 
 class RelayLoop implements Relay {
   readonly metrics: RelayMetrics;
-  readonly #c: RelayConfig;
+  readonly #config: RelayConfig;
   readonly #log: Logger;
   readonly #transport: Transport;
   readonly #auth: Authenticator;
@@ -119,33 +114,24 @@ class RelayLoop implements Relay {
   readonly #quarantine: QuarantineFile;
   readonly #hooks: HookRunner | undefined;
   readonly #stopAc = new AbortController();
-  #reader: SpoolReader | undefined;
-  /** One relay per spool: two would send everything twice and race each other's acks. */
-  #lock: DirLock | undefined;
-  #watcher: FSWatcher | undefined;
-  #header: BatchHeader | undefined;
-  #queue: Item[] = [];
+  readonly #spool: SpoolFollower;
   /** Batches sent and not yet acked, in spool order. */
   #flights: Flight[] = [];
   /** Resolves once the last flight's POST was handed to the transport (sends stay in spool order). */
   #lastSent: Promise<void> = Promise.resolve();
   /** The current round (see the top) and the index of its next batch. */
   #round = { round: '', index: 0 };
-  #lastSeq: bigint | undefined;
   #maxRecords: number;
   #maxBytes: number;
   #stopping = false;
   #stopped: Promise<void> | undefined;
   #loop: Promise<void> = Promise.resolve();
-  #woken = false;
-  #wake: (() => void) | undefined;
+  /** Cut short by a spool change, drained() or stop(); a wake with nobody waiting is kept for the next idle wait. */
+  readonly #idleWake = new Wakeup();
+  /** Backoff sleeps: only stop() cuts them short. */
+  readonly #stopWake = new Wakeup();
   #drainWaiters: Array<() => void> = [];
-  /** The acks queued (#queueAck), in order; the first that failed, until the loop restarts from the ack position. */
-  #acking: Promise<void> = Promise.resolve();
-  #ackError: Error | undefined;
-  #openFailures = 0;
-  #watchFailed = false;
-  readonly #s: Omit<RelayStats, 'batchMaxRecords' | 'batchMaxBytes' | 'hooks'> = {
+  readonly #stats: Omit<RelayStats, 'batchMaxRecords' | 'batchMaxBytes' | 'hooks'> = {
     relayed: 0,
     quarantined: 0,
     retries: 0,
@@ -155,7 +141,7 @@ class RelayLoop implements Relay {
   };
 
   constructor(config: RelayConfig, opts: StartRelayOptions) {
-    this.#c = config;
+    this.#config = config;
     this.#log = (opts.logger ?? pino({ name: 'gridlink-relay' })).child({ spool: config.spoolDir, daemon: config.daemon });
     this.metrics = createRelayMetrics(opts.registry);
     this.#transport = opts.transport ?? createTransport(config.reporterUrl, {
@@ -171,15 +157,28 @@ class RelayLoop implements Relay {
     this.#hooks = config.hooks
       ? new HookRunner({ ...config.hooks, logger: this.#log.child({ component: 'hooks' }), metrics: this.metrics })
       : undefined;
+    this.#spool = new SpoolFollower({
+      config,
+      log: this.#log,
+      wake: () => this.#poke(),
+      onBacklog: (bytes) => {
+        this.#stats.backlogBytes = bytes;
+        this.metrics.backlogBytes.set(bytes);
+      },
+      onAcked: (next, delivered) => {
+        this.#stats.ack = next;
+        this.#deliver(delivered);
+      },
+    });
   }
 
   start(): void {
-    this.#log.info({ reporter: this.#c.reporterUrl, auth: this.#c.auth.kind, hooks: this.#c.hooks?.module }, 'relay starting');
+    this.#log.info({ reporter: this.#config.reporterUrl, auth: this.#config.auth.kind, hooks: this.#config.hooks?.module }, 'relay starting');
     this.#loop = this.#run();
   }
 
   stats(): RelayStats {
-    return { ...this.#s, batchMaxRecords: this.#maxRecords, batchMaxBytes: this.#maxBytes, hooks: this.#hooks?.stats() };
+    return { ...this.#stats, batchMaxRecords: this.#maxRecords, batchMaxBytes: this.#maxBytes, hooks: this.#hooks?.stats() };
   }
 
   drained(): Promise<void> {
@@ -198,15 +197,13 @@ class RelayLoop implements Relay {
     this.#log.info('relay stopping');
     const abortTimer = setTimeout(() => this.#stopAc.abort(), graceMs);
     this.#poke();
+    this.#stopWake.wake();
     await this.#loop;
     clearTimeout(abortTimer);
     this.#stopAc.abort();
-    this.#watcher?.close();
     await this.#transport.close();
     await this.#hooks?.stop();
-    this.#reader?.close();
-    this.#reader = undefined;
-    this.#lock?.release();
+    this.#spool.close();
     this.#log.info(this.stats(), 'relay stopped');
   }
 
@@ -218,21 +215,21 @@ class RelayLoop implements Relay {
       try {
         if (!(await this.#step())) {
           if (this.#drainWaiters.length > 0) {
-            await this.#acked();
+            await this.#spool.acked();
             for (const w of this.#drainWaiters.splice(0)) w();
           }
-          await this.#idle(this.#c.pollIntervalMs);
+          await this.#idle(this.#config.pollIntervalMs);
         }
       } catch (err) {
         // The spool or the quarantine file failed: nothing more was acked; start over from the ack position.
         this.#fail((err as Error).message, 'the relay retries from the last ack position; see the error for what to fix');
         await this.#abandon();
-        await this.#resetToAck();
-        await this.#sleep(backoffDelay(this.#c.backoff, this.#s.consecutiveFailures - 1, this.#random));
+        await this.#spool.resetToAck();
+        await this.#sleep(backoffDelay(this.#config.backoff, this.#stats.consecutiveFailures - 1, this.#random));
       }
     }
-    await this.#acking;
-    if (this.#ackError) this.#log.warn({ error: this.#ackError.message }, 'relay stopped with records delivered but not acked: the next start sends them again (the reporter finds them duplicates)');
+    const ackError = await this.#spool.settled();
+    if (ackError) this.#log.warn({ error: ackError.message }, 'relay stopped with records delivered but not acked: the next start sends them again (the reporter finds them duplicates)');
   }
 
   /**
@@ -242,12 +239,12 @@ class RelayLoop implements Relay {
    * again at once, false when caught up.
    */
   async #step(): Promise<boolean> {
-    const reader = this.#openReader();
+    const reader = this.#spool.open();
     if (!reader) return false; // no spool yet: nothing to deliver
-    if (this.#ackError) await this.#acked(); // throws: the loop starts over from the ack position
+    if (this.#spool.ackFailed) await this.#spool.acked(); // throws: the loop starts over from the ack position
     if (!this.#stopping) this.#launch(reader);
     if (this.#flights.length === 0) {
-      this.#updateBacklog(reader);
+      this.#spool.updateBacklog(reader);
       return false;
     }
     let last: Item | undefined;
@@ -258,9 +255,9 @@ class RelayLoop implements Relay {
       const entries: Omit<QuarantineEntry, 'at'>[] = f.local;
       if (answer?.kind === 'retry' || (answer?.kind === 'too-large' && f.wire.length > 1)) {
         // Those before it were stored: ack them first, then drop this one and all after it.
-        if (last) this.#queueAck(reader, last, delivered);
+        if (last) this.#spool.queueAck(reader, last, delivered);
         await this.#abandon();
-        await this.#resetToAck();
+        await this.#spool.resetToAck();
         if (answer.kind === 'too-large') {
           this.#maxRecords = Math.max(1, Math.floor(f.wire.length / 2));
           this.#maxBytes = Math.max(1024, Math.floor(f.bodyBytes / 2));
@@ -271,10 +268,10 @@ class RelayLoop implements Relay {
           return true;
         }
         if (this.#stopping) return true; // abandoned: not acked, the next start resends it
-        this.#s.retries++;
+        this.#stats.retries++;
         this.metrics.retries.inc();
         this.#fail(`${answer.status !== undefined ? `HTTP ${answer.status}: ` : ''}${answer.detail}`, answer.hint, { records: f.wire.length });
-        await this.#sleep(backoffDelay(this.#c.backoff, this.#s.consecutiveFailures - 1, this.#random));
+        await this.#sleep(backoffDelay(this.#config.backoff, this.#stats.consecutiveFailures - 1, this.#random));
         return true;
       }
       if (answer?.kind === 'too-large') {
@@ -298,29 +295,29 @@ class RelayLoop implements Relay {
       }
       this.#quarantineAll(entries);
       if (f.wire.length > 0) {
-        this.#s.batches++;
-        this.#s.lastSuccessAt = Date.now();
-        this.metrics.lastSuccess.set(this.#s.lastSuccessAt / 1000);
+        this.#stats.batches++;
+        this.#stats.lastSuccessAt = Date.now();
+        this.metrics.lastSuccess.set(this.#stats.lastSuccessAt / 1000);
       }
       last = f.range[f.range.length - 1]!;
       this.#flights.shift();
       // The next answers already in: acked with this one (one spool sync for all).
       if (!this.#flights[0]?.settled) break;
     }
-    this.#queueAck(reader, last!, delivered);
-    if (this.#s.consecutiveFailures > 0) this.#log.info({ after: this.#s.consecutiveFailures }, 'reporter reachable again: delivering');
-    this.#s.consecutiveFailures = 0;
-    this.#s.lastError = undefined;
+    this.#spool.queueAck(reader, last!, delivered);
+    if (this.#stats.consecutiveFailures > 0) this.#log.info({ after: this.#stats.consecutiveFailures }, 'reporter reachable again: delivering');
+    this.#stats.consecutiveFailures = 0;
+    this.#stats.lastError = undefined;
     return true;
   }
 
   /** Takes batches off the queue and sends them, in spool order, until batchesInFlight are on their way or the queue is empty. */
   #launch(reader: SpoolReader): void {
-    while (this.#flights.length < this.#c.batchesInFlight) {
-      this.#fill(reader);
-      if (this.#queue.length === 0) return;
+    while (this.#flights.length < this.#config.batchesInFlight) {
+      this.#spool.fill(reader, this.#maxRecords);
+      if (this.#spool.queue.length === 0) return;
       const { range, wire, local } = this.#takeBatch();
-      this.#queue.splice(0, range.length);
+      this.#spool.queue.splice(0, range.length);
       const f: Flight = { range, wire, local, bodyBytes: 0, answer: undefined, settled: true };
       if (wire.length > 0) {
         // Nothing on its way: a new round (the reporter may have restarted, or the last one failed).
@@ -328,7 +325,7 @@ class RelayLoop implements Relay {
         const pipeline = { round: this.#round.round, index: this.#round.index++ };
         const st = reader.stat();
         const spool = { appended: String(st.nextSeq), backlogBytes: Math.max(0, st.writtenBytes - st.ackedBytes) };
-        const body = buildBatchBody({ ...this.#header!, sentAt: Date.now(), pipeline, spool }, jsonRuns(wire));
+        const body = buildBatchBody({ ...this.#spool.header, sentAt: Date.now(), pipeline, spool }, jsonRuns(wire));
         f.bodyBytes = body.length;
         f.settled = false;
         f.answer = this.#post(body).then((a) => {
@@ -342,9 +339,9 @@ class RelayLoop implements Relay {
 
   /** Relayed: counted, and handed to the hooks. */
   #deliver(delivered: RecordItem[]): void {
-    this.#s.relayed += delivered.length;
+    this.#stats.relayed += delivered.length;
     this.metrics.relayed.inc(delivered.length);
-    if (this.#hooks) for (const d of delivered) this.#hooks.submit(toHookEvent(wireEvent(d), this.#header!.spoolId, this.#c.host, this.#c.daemon));
+    if (this.#hooks) for (const d of delivered) this.#hooks.submit(toHookEvent(wireEvent(d), this.#spool.header.spoolId, this.#config.host, this.#config.daemon));
   }
 
   /**
@@ -358,79 +355,16 @@ class RelayLoop implements Relay {
     await Promise.all(flights.map((f) => f.answer));
   }
 
-  #openReader(): SpoolReader | undefined {
-    if (this.#reader) return this.#reader;
-    if (!this.#watcher) this.#startWatch(); // the spool's creation wakes the relay too
-    try {
-      this.#lock ??= acquireDirLock(join(this.#c.spoolDir, RELAY_LOCK_FILE), `spool ${this.#c.spoolDir}`);
-    } catch (err) {
-      if ((err as { code?: string }).code === 'ENOENT') return undefined; // no spool yet
-      this.#openFailures++;
-      if (this.#openFailures === 1 || this.#openFailures % 60 === 0)
-        this.#log.error(
-          { error: (err as Error).message, lockFile: join(this.#c.spoolDir, RELAY_LOCK_FILE) },
-          'another relay drains this spool: run one relay per spool (embedded in the daemon or `gridlink relay`, not both); this one waits and takes over when the other stops',
-        );
-      return undefined;
-    }
-    try {
-      const reader = new SpoolReader(this.#c.spoolDir);
-      const st = reader.stat();
-      this.#reader = reader;
-      this.#header = { version: 1, spoolId: st.spoolId, host: this.#c.host, daemon: this.#c.daemon, sentAt: 0 };
-      this.#lastSeq = st.ackedSeq > 0 ? BigInt(st.ackedSeq - 1) : undefined;
-      this.#openFailures = 0;
-      this.#updateBacklog(reader);
-      this.#log.info({ spoolId: st.spoolId, ack: st.ack, backlogBytes: st.writtenBytes - st.ackedBytes }, 'spool opened');
-      return reader;
-    } catch (err) {
-      this.#openFailures++;
-      if (this.#openFailures === 1 || this.#openFailures % 60 === 0)
-        this.#log.warn(
-          { error: (err as Error).message, attempts: this.#openFailures },
-          'cannot open the spool yet (it appears with the first event the plugin records; check the spool path and permissions)',
-        );
-      return undefined;
-    }
-  }
-
-  #startWatch(): void {
-    if (this.#watchFailed) return;
-    try {
-      this.#watcher = watch(this.#c.spoolDir, { persistent: false }, () => this.#poke());
-      this.#watcher.on('error', (err) => {
-        this.#log.warn({ error: err.message }, `watching the spool failed: polling every ${this.#c.pollIntervalMs} ms`);
-        this.#watcher?.close();
-        this.#watcher = undefined;
-      });
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === 'ENOENT') return; // not created yet: retried with the next open
-      this.#watchFailed = true;
-      this.#log.warn({ error: (err as Error).message }, `cannot watch the spool (inotify limits?): polling every ${this.#c.pollIntervalMs} ms`);
-    }
-  }
-
-  /** Reads until the queue holds a batch's worth, in spool order. */
-  #fill(reader: SpoolReader): void {
-    const want = this.#maxRecords - this.#queue.length;
-    if (want <= 0) return;
-    const src = reader.readWire(want);
-    for (let i = 0; i < src.count; i++) {
-      const u = src.undecodable(i);
-      this.#queue.push(u ? { kind: 'undecodable', rec: u } : { kind: 'record', src, i, bytes: src.end(i) - src.start(i) });
-    }
-  }
-
   /** The longest queue prefix within the limits; records the protocol cannot carry go to local quarantine. */
   #takeBatch(): { range: Item[]; wire: RecordItem[]; local: Omit<QuarantineEntry, 'at'>[] } {
     const range: Item[] = [];
     const wire: RecordItem[] = [];
     const local: Omit<QuarantineEntry, 'at'>[] = [];
-    let bytes = batchOverheadBytes(this.#header!, 0) + 16 + PIPELINE_FIELD_BYTES;
+    const header = this.#spool.header;
+    let bytes = batchOverheadBytes(header, 0) + 16 + PIPELINE_FIELD_BYTES;
     // The most a record may be: alone in a batch, within the protocol's limit.
-    const maxRecordBytes = MAX_BATCH_BYTES - (batchOverheadBytes(this.#header!, 1) + 16 + PIPELINE_FIELD_BYTES);
-    for (const it of this.#queue) {
+    const maxRecordBytes = MAX_BATCH_BYTES - (batchOverheadBytes(header, 1) + 16 + PIPELINE_FIELD_BYTES);
+    for (const it of this.#spool.queue) {
       if (it.kind === 'undecodable') {
         range.push(it);
         local.push(this.#undecodableEntry(it.rec));
@@ -467,45 +401,11 @@ class RelayLoop implements Relay {
     return this.#transport.post(body, auth, this.#stopAc.signal);
   }
 
-  /**
-   * Queues the ack up to and including `last`: after the acks queued
-   * before it, the spool is synced (off the event loop), then the ack
-   * persisted, then `delivered` counted and handed to the hooks. A failure
-   * stops the acks after it and is thrown by #acked() (the next step).
-   */
-  #queueAck(reader: SpoolReader, last: Item, delivered: RecordItem[]): void {
-    const lastSeq = last.kind === 'record' ? last.src.seq(last.i) : (payloadSeq(last.rec.payload) ?? this.#lastSeq ?? 0n);
-    const next = last.kind === 'record' ? last.src.next(last.i) : last.rec.next;
-    this.#lastSeq = lastSeq;
-    this.#acking = this.#acking.then(async () => {
-      if (this.#ackError) return;
-      try {
-        await reader.syncAsync();
-        reader.ack(next, lastSeq);
-      } catch (err) {
-        this.#ackError = err as Error;
-        this.#poke();
-        return;
-      }
-      this.#s.ack = next;
-      this.#deliver(delivered);
-      this.#updateBacklog(reader);
-    });
-  }
-
-  /** Waits for the acks queued; throws the first that failed (once). */
-  async #acked(): Promise<void> {
-    await this.#acking;
-    const err = this.#ackError;
-    this.#ackError = undefined;
-    if (err) throw err;
-  }
-
   /** Appends to the quarantine file (fsync'd), before the ack that covers the records. */
   #quarantineAll(entries: Omit<QuarantineEntry, 'at'>[]): void {
     if (entries.length > 0) {
       this.#quarantine.append(entries);
-      this.#s.quarantined += entries.length;
+      this.#stats.quarantined += entries.length;
       for (const e of entries) this.metrics.quarantined.inc({ reason: reasonLabel(e.reason) });
       this.#log.warn(
         { quarantined: entries.length, file: this.#quarantine.path, reasons: [...new Set(entries.map((e) => e.reason))].slice(0, 5) },
@@ -515,92 +415,42 @@ class RelayLoop implements Relay {
   }
 
   #entry(it: RecordItem, reason: string): Omit<QuarantineEntry, 'at'> {
-    return { reason, spoolId: this.#header!.spoolId, seq: it.src.seq(it.i).toString(), pos: it.src.pos(it.i), record: wireEvent(it) };
+    return { reason, spoolId: this.#spool.header.spoolId, seq: it.src.seq(it.i).toString(), pos: it.src.pos(it.i), record: wireEvent(it) };
   }
 
   #undecodableEntry(u: UndecodableRecord): Omit<QuarantineEntry, 'at'> {
     const seq = payloadSeq(u.payload);
     return {
       reason: `undecodable spool record: ${u.error}`,
-      spoolId: this.#header!.spoolId,
+      spoolId: this.#spool.header.spoolId,
       ...(seq !== undefined ? { seq: seq.toString() } : {}),
       pos: u.pos,
       payloadBase64: u.payload.toString('base64'),
     };
   }
 
-  /** After the acks queued: the cursor back to the ack position, the queue emptied. */
-  async #resetToAck(): Promise<void> {
-    await this.#acking;
-    if (this.#ackError) this.#log.warn({ error: this.#ackError.message }, 'acking delivered records failed: they are sent again from the ack position (the reporter finds them duplicates)');
-    this.#ackError = undefined;
-    this.#queue = [];
-    try {
-      this.#reader?.rewind();
-    } catch {
-      this.#reader?.close();
-      this.#reader = undefined;
-    }
-  }
-
   #fail(error: string, hint: string, extra: Record<string, unknown> = {}): void {
-    this.#s.consecutiveFailures++;
-    this.#s.lastError = error;
-    const n = this.#s.consecutiveFailures;
+    this.#stats.consecutiveFailures++;
+    this.#stats.lastError = error;
+    const n = this.#stats.consecutiveFailures;
     // Log the first failures, then every 10th, so a long outage stays readable.
     if (n <= 3 || n % 10 === 0) this.#log.warn({ error, attempt: n, ...extra }, `delivery failed, retrying with backoff: ${hint}`);
   }
 
-  #updateBacklog(reader: SpoolReader): void {
-    const st = reader.stat();
-    this.#s.backlogBytes = st.writtenBytes - st.ackedBytes;
-    this.metrics.backlogBytes.set(this.#s.backlogBytes);
-  }
-
   #poke(): void {
-    this.#woken = true;
-    this.#wake?.();
+    this.#idleWake.wake();
   }
 
   /** Waits for a spool change, drained()/stop(), or the poll interval. */
   #idle(ms: number): Promise<void> {
-    if (this.#woken || this.#stopping) {
-      this.#woken = false;
-      return Promise.resolve();
-    }
-    return this.#timedWait(
-      ms,
-      (done) => done,
-      () => {
-        this.#woken = false;
-      },
-    );
+    if (this.#stopping) return Promise.resolve();
+    return this.#idleWake.wait(ms);
   }
 
   /** Backoff sleep: only stop() cuts it short. */
   #sleep(ms: number): Promise<void> {
     if (this.#stopping) return Promise.resolve();
-    return this.#timedWait(ms, (done) => () => {
-      if (this.#stopping) done();
-    });
-  }
-
-  /**
-   * Resolves after `ms`, or earlier when #wake (set to what `wakeFor(done)`
-   * returns) ends the wait; ending clears the timer and #wake, then runs `onDone`.
-   */
-  #timedWait(ms: number, wakeFor: (done: () => void) => () => void, onDone?: () => void): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(t);
-        self.#wake = undefined;
-        onDone?.();
-        resolve();
-      }
-      this.#wake = wakeFor(done);
-    });
+    return this.#stopWake.wait(ms);
   }
 }
 
@@ -628,11 +478,6 @@ function jsonRuns(wire: readonly RecordItem[]): Buffer[] {
   }
   if (src) runs.push(src.json.subarray(start, end));
   return runs;
-}
-
-/** The seq inside a version-1 payload (bytes 8..16), when the payload is long enough to hold it. */
-function payloadSeq(p: Buffer): bigint | undefined {
-  return p.length >= 16 ? p.readBigUInt64LE(8) : undefined;
 }
 
 function reasonLabel(reason: string): string {
