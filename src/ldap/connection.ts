@@ -47,12 +47,12 @@ export class DirectoryConnection {
   private refusedBind: { until: number; mtimeMs: number; error: DirectoryError } | undefined;
 
   constructor(
-    private readonly o: DirectoryConnectionOptions,
+    private readonly opts: DirectoryConnectionOptions,
     private readonly log: Logger,
   ) {
-    this.host = new URL(o.url).hostname.replace(/^\[|\]$/g, '');
+    this.host = new URL(opts.url).hostname.replace(/^\[|\]$/g, '');
     this.tlsOptions(); // an unreadable CA file is a configuration error: say so at start
-    if (o.insecure) this.log.warn({ url: o.url }, 'ldap: insecure is set: the directory\'s certificate is NOT verified; anyone on the path can read the bind password and forge users. Use only for a throw-away test directory');
+    if (opts.insecure) this.log.warn({ url: opts.url }, 'ldap: insecure is set: the directory\'s certificate is NOT verified; anyone on the path can read the bind password and forge users. Use only for a throw-away test directory');
   }
 
   /**
@@ -63,26 +63,26 @@ export class DirectoryConnection {
    */
   private tlsOptions(): ConnectionOptions {
     let ca: Buffer | undefined;
-    if (this.o.caFile) {
+    if (this.opts.caFile) {
       try {
-        ca = readFileSync(this.o.caFile);
+        ca = readFileSync(this.opts.caFile);
       } catch (err) {
-        throw new DirectoryError('certificate', `cannot read the directory's CA file ${this.o.caFile}: ${(err as Error).message}`, true);
+        throw new DirectoryError('certificate', `cannot read the directory's CA file ${this.opts.caFile}: ${(err as Error).message}`, true);
       }
     }
-    return { host: this.host, rejectUnauthorized: !this.o.insecure, ...(ca ? { ca } : {}), minVersion: 'TLSv1.2' };
+    return { host: this.host, rejectUnauthorized: !this.opts.insecure, ...(ca ? { ca } : {}), minVersion: 'TLSv1.2' };
   }
 
   private passwordMtime(): number {
     try {
-      return statSync(this.o.bindPasswordFile).mtimeMs;
+      return statSync(this.opts.bindPasswordFile).mtimeMs;
     } catch {
       return 0;
     }
   }
 
   private async open(): Promise<Client> {
-    const { url, timeoutMs, connectTimeoutMs, bindDn } = this.o;
+    const { url, timeoutMs, connectTimeoutMs, bindDn } = this.opts;
     const refused = this.refusedBind;
     if (refused && Date.now() < refused.until && this.passwordMtime() === refused.mtimeMs) throw refused.error;
     const tls = this.tlsOptions();
@@ -109,7 +109,7 @@ export class DirectoryConnection {
       }
       const mtimeMs = this.passwordMtime();
       try {
-        await client.bind(bindDn, this.o.readBindPassword());
+        await client.bind(bindDn, this.opts.readBindPassword());
       } catch (err) {
         if (err instanceof InvalidCredentialsError) {
           const error = classifyDirectoryError(err, { url, bindDn, op: `bind as ${bindDn}` });
@@ -165,12 +165,12 @@ export class DirectoryConnection {
       try {
         c = await this.client();
       } catch (err) {
-        throw classifyDirectoryError(err, { url: this.o.url, bindDn: this.o.bindDn, op });
+        throw classifyDirectoryError(err, { url: this.opts.url, bindDn: this.opts.bindDn, op });
       }
       try {
         return await fn(c);
       } catch (err) {
-        const e = classifyDirectoryError(err, { url: this.o.url, bindDn: this.o.bindDn, op });
+        const e = classifyDirectoryError(err, { url: this.opts.url, bindDn: this.opts.bindDn, op });
         if (e.kind === 'unreachable') this.drop(c);
         if (e.kind === 'unreachable' && attempt === 0) continue;
         // Keep the original ldapts error reachable for callers that branch on a result code.

@@ -86,18 +86,18 @@ export class WireRecords {
  */
 export class SpoolReader {
   readonly dir: string;
-  readonly #r: AddonSpoolReader;
+  readonly #addon: AddonSpoolReader;
 
   constructor(dir: string) {
     this.dir = dir;
-    this.#r = new (loadAddon().SpoolReader)(dir);
+    this.#addon = new (loadAddon().SpoolReader)(dir);
   }
 
   /** Up to max records after the cursor; [] when caught up. */
   read(max = 1000): { records: SpoolRecord[]; undecodable: UndecodableRecord[] } {
     const records: SpoolRecord[] = [];
     const undecodable: UndecodableRecord[] = [];
-    for (const r of this.#r.read(max)) {
+    for (const r of this.#addon.read(max)) {
       if (r.event) records.push({ event: toJobEvent(r.event), pos: r.pos, next: r.next });
       else undecodable.push({ error: r.error ?? 'undecodable', payload: r.payload ?? Buffer.alloc(0), pos: r.pos, next: r.next });
     }
@@ -106,7 +106,7 @@ export class SpoolReader {
 
   /** Up to max records after the cursor as the relay sends them (see WireRecords); count 0 when caught up. */
   readWire(max = 1000): WireRecords {
-    return new WireRecords(this.#r.readWire(max));
+    return new WireRecords(this.#addon.readWire(max));
   }
 
   /** Every record from the cursor to the current end. */
@@ -119,29 +119,29 @@ export class SpoolReader {
   }
 
   ack(next: SpoolPosition, lastSeq: bigint): void {
-    this.#r.ack(next, lastSeq);
+    this.#addon.ack(next, lastSeq);
   }
 
   rewind(): void {
-    this.#r.rewind();
+    this.#addon.rewind();
   }
 
   /** fdatasync the segments read since the last sync (records of short-lived writers become durable). */
   sync(): void {
-    this.#r.sync();
+    this.#addon.sync();
   }
 
   /** sync() with the fdatasync calls on the thread pool; the reader may read on meanwhile. */
   syncAsync(): Promise<void> {
-    return this.#r.syncAsync();
+    return this.#addon.syncAsync();
   }
 
   stat(): SpoolStat {
-    return this.#r.stat();
+    return this.#addon.stat();
   }
 
   close(): void {
-    this.#r.close();
+    this.#addon.close();
   }
 }
 
@@ -149,22 +149,22 @@ export type EventInput = AddonEventInput;
 
 /** Appends records the way the plugins do (tests, benchmarks, tools). */
 export class SpoolWriter {
-  readonly #w: AddonSpoolWriter;
+  readonly #addon: AddonSpoolWriter;
 
   constructor(dir: string, opts: { maxBytes?: number; segmentBytes?: number } = {}) {
-    this.#w = new (loadAddon().SpoolWriter)(dir, opts);
+    this.#addon = new (loadAddon().SpoolWriter)(dir, opts);
   }
 
   /** Returns the record's seq; throws when it was not stored (spool full, I/O error). */
   append(ev: EventInput): bigint {
-    return this.#w.append(ev);
+    return this.#addon.append(ev);
   }
 
   sync(): void {
-    this.#w.sync();
+    this.#addon.sync();
   }
 
   close(): void {
-    this.#w.close();
+    this.#addon.close();
   }
 }

@@ -122,7 +122,7 @@ export interface HookStats {
 }
 
 export class HookRunner {
-  readonly #o: HookRunnerOptions;
+  readonly #opts: HookRunnerOptions;
   readonly #queue: Call[] = [];
   #worker: Worker | undefined;
   #loadError: string | undefined;
@@ -135,21 +135,21 @@ export class HookRunner {
   readonly #stats: HookStats = { queued: 0, completed: 0, failed: 0, timedOut: 0, dropped: 0, workerRestarts: 0 };
 
   constructor(opts: HookRunnerOptions) {
-    this.#o = opts;
+    this.#opts = opts;
   }
 
   /** Queues the handler for this event, if any; never blocks. False when dropped. */
   submit(event: GridlinkHookEvent): boolean {
     const name = hookNameFor(event.kind);
     if (!name || this.#stopped) return false;
-    if (this.#queue.length >= this.#o.queueMax) {
+    if (this.#queue.length >= this.#opts.queueMax) {
       this.#stats.dropped++;
-      this.#o.metrics?.hookDropped.inc();
+      this.#opts.metrics?.hookDropped.inc();
       // One line per burst, not one per event.
       const now = Date.now();
       if (now - this.#lastDropLog >= DROP_LOG_INTERVAL_MS) {
-        this.#o.logger.warn(
-          { hook: name, jobId: event.jobId, seq: event.seq.toString(), queueMax: this.#o.queueMax, droppedTotal: this.#stats.dropped },
+        this.#opts.logger.warn(
+          { hook: name, jobId: event.jobId, seq: event.seq.toString(), queueMax: this.#opts.queueMax, droppedTotal: this.#stats.dropped },
           'hook queue full: calls dropped (the hooks are slower than the events; make them faster or raise the queue bound)',
         );
         this.#lastDropLog = now;
@@ -194,8 +194,8 @@ export class HookRunner {
   }
 
   #run(call: Call): Promise<void> {
-    const { logger } = this.#o;
-    const ctx = { hook: call.name, jobId: call.event.jobId, seq: call.event.seq.toString(), module: this.#o.module };
+    const { logger } = this.#opts;
+    const ctx = { hook: call.name, jobId: call.event.jobId, seq: call.event.seq.toString(), module: this.#opts.module };
     if (this.#loadError !== undefined) {
       this.#fail(call);
       logger.debug(ctx, 'hook module failed to load earlier: call skipped');
@@ -206,9 +206,9 @@ export class HookRunner {
       const timer = setTimeout(() => {
         this.#stats.timedOut++;
         this.#stats.workerRestarts++;
-        settle(`did not finish within ${this.#o.timeoutMs} ms: worker terminated and restarted`);
+        settle(`did not finish within ${this.#opts.timeoutMs} ms: worker terminated and restarted`);
         void this.#kill();
-      }, this.#o.timeoutMs);
+      }, this.#opts.timeoutMs);
       const settle = (outcome: string | undefined) => {
         if (this.#current?.call !== call) return;
         this.#current = undefined;
@@ -231,20 +231,20 @@ export class HookRunner {
 
   #fail(call: Call): void {
     this.#stats.failed++;
-    this.#o.metrics?.hookFailures.inc({ handler: call.name });
+    this.#opts.metrics?.hookFailures.inc({ handler: call.name });
   }
 
   #ensureWorker(): Worker {
     if (this.#worker) return this.#worker;
     const w = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { module: this.#o.module },
+      workerData: { module: this.#opts.module },
       stdout: true,
       stderr: true,
-      resourceLimits: { maxOldGenerationSizeMb: this.#o.maxHeapMb ?? 256 },
+      resourceLimits: { maxOldGenerationSizeMb: this.#opts.maxHeapMb ?? 256 },
     });
     w.unref();
-    const { logger } = this.#o;
+    const { logger } = this.#opts;
     const forward = (stream: NodeJS.ReadableStream, level: 'info' | 'warn') => {
       let buf = '';
       stream.setEncoding('utf8');
@@ -252,7 +252,7 @@ export class HookRunner {
         buf += chunk;
         let nl;
         while ((nl = buf.indexOf('\n')) >= 0) {
-          logger[level]({ module: this.#o.module, hookOutput: buf.slice(0, nl) }, 'hook output');
+          logger[level]({ module: this.#opts.module, hookOutput: buf.slice(0, nl) }, 'hook output');
           buf = buf.slice(nl + 1);
         }
       });
@@ -260,23 +260,23 @@ export class HookRunner {
     forward(w.stdout, 'info');
     forward(w.stderr, 'warn');
     w.on('message', (m: WorkerMessage) => {
-      if (m.type === 'ready') logger.info({ module: this.#o.module, handlers: m.handlers }, 'hook module loaded');
+      if (m.type === 'ready') logger.info({ module: this.#opts.module, handlers: m.handlers }, 'hook module loaded');
       else if (m.type === 'load-error') {
         this.#loadError = m.error;
-        logger.error({ module: this.#o.module, error: m.error }, 'hook module failed to load: hooks are disabled until the relay restarts (fix the module)');
+        logger.error({ module: this.#opts.module, error: m.error }, 'hook module failed to load: hooks are disabled until the relay restarts (fix the module)');
         this.#current?.settle(`hook module failed to load: ${m.error.split('\n')[0]}`);
       } else if (m.type === 'done' && this.#current?.call.id === m.id) this.#current.settle(m.error);
     });
     w.on('error', (err) => {
       if (this.#worker !== w) return;
-      logger.error({ module: this.#o.module, error: err.stack ?? String(err) }, 'hook worker crashed (uncaught error in a hook); restarting it');
+      logger.error({ module: this.#opts.module, error: err.stack ?? String(err) }, 'hook worker crashed (uncaught error in a hook); restarting it');
       this.#current?.settle(`hook worker crashed: ${err.message}`);
     });
     w.on('exit', (code) => {
       if (this.#worker !== w) return; // terminated on purpose
       this.#worker = undefined;
       this.#stats.workerRestarts++;
-      logger.error({ module: this.#o.module, exitCode: code }, 'hook worker exited (did a hook call process.exit?); a new one starts with the next call');
+      logger.error({ module: this.#opts.module, exitCode: code }, 'hook worker exited (did a hook call process.exit?); a new one starts with the next call');
       this.#current?.settle(`hook worker exited with code ${code} (process.exit in a hook?)`);
     });
     this.#worker = w;

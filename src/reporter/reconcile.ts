@@ -58,19 +58,19 @@ export class Reconciler {
   /** Jobs first seen missing from slurmctld (ms), in memory: a restart restarts the grace period. */
   private readonly missingSince = new Map<Hex, number>();
 
-  constructor(private readonly o: ReconcilerOptions) {}
+  constructor(private readonly opts: ReconcilerOptions) {}
 
   async pass(): Promise<ReconcileSummary> {
-    const { db, jobs, reports, planner, log } = this.o;
-    const now = this.o.now ?? Date.now;
+    const { db, jobs, reports, planner, log } = this.opts;
+    const now = this.opts.now ?? Date.now;
     const sum: ReconcileSummary = { checked: 0, closedOnChain: 0, recovered: 0, lost: 0 };
     planner.drain(); // completions already stored go through the normal path first
     const cursor = Number(getMeta(db, RECONCILE_CURSOR_KEY) ?? 0);
-    const open = jobs.open(cursor, this.o.batch ?? 500);
-    const slurmJobs = this.o.slurm ? await this.o.slurm.jobs() : undefined;
+    const open = jobs.open(cursor, this.opts.batch ?? 500);
+    const slurmJobs = this.opts.slurm ? await this.opts.slurm.jobs() : undefined;
     for (const { job } of open) {
       sum.checked++;
-      const chain = await this.o.chainStatus(job.gridJobId);
+      const chain = await this.opts.chainStatus(job.gridJobId);
       if (isCold(chain) || chain === JobStatus.PENDING || chain === JobStatus.META_SCHEDULED) {
         // The job's own cold report may have been planned (and even mined) since `open` was read.
         const closed = db.transaction(() => {
@@ -85,7 +85,7 @@ export class Reconciler {
         })();
         if (!closed) continue;
         log.warn({ gridJobId: job.gridJobId, slurmJobId: job.slurmJobId, chainStatus: jobStatusName(chain) }, 'reconcile: job closed on chain by someone else; SLURM job flagged for cancellation');
-        this.o.metrics?.reconciled.inc({ outcome: 'closed_on_chain' });
+        this.opts.metrics?.reconciled.inc({ outcome: 'closed_on_chain' });
         sum.closedOnChain++;
         continue;
       }
@@ -96,14 +96,14 @@ export class Reconciler {
         if (s.jobState >= 0 && END_STATE_RULES[s.state]) {
           db.transaction(() => planner.completion(null, { jobId: s.jobId, jobState: s.jobState, exitCode: s.exitCode, signal: s.signal, startTime: s.startTime, endTime: s.endTime }, job))();
           log.warn({ gridJobId: job.gridJobId, slurmJobId: s.jobId, state: s.state }, 'reconcile: completion recovered from slurmctld (no completion record arrived)');
-          this.o.metrics?.reconciled.inc({ outcome: 'recovered' });
+          this.opts.metrics?.reconciled.inc({ outcome: 'recovered' });
           sum.recovered++;
         }
         continue;
       }
       const first = this.missingSince.get(job.gridJobId) ?? now();
       this.missingSince.set(job.gridJobId, first);
-      if (now() - first < (this.o.lostGraceMs ?? 600_000)) continue;
+      if (now() - first < (this.opts.lostGraceMs ?? 600_000)) continue;
       db.transaction(() => {
         if (reports.coldFor(job.gridJobId)) return;
         reports.plan({
@@ -115,10 +115,10 @@ export class Reconciler {
       })();
       this.missingSince.delete(job.gridJobId);
       log.error({ gridJobId: job.gridJobId, slurmJobId: job.slurmJobId }, 'reconcile: job lost by the cluster; reported FAILED');
-      this.o.metrics?.reconciled.inc({ outcome: 'lost' });
+      this.opts.metrics?.reconciled.inc({ outcome: 'lost' });
       sum.lost++;
     }
-    setMeta(db, RECONCILE_CURSOR_KEY, String(open.length < (this.o.batch ?? 500) ? 0 : open[open.length - 1]!.rowid));
+    setMeta(db, RECONCILE_CURSOR_KEY, String(open.length < (this.opts.batch ?? 500) ? 0 : open[open.length - 1]!.rowid));
     return sum;
   }
 }

@@ -56,11 +56,11 @@ export interface ReportSenderOptions {
 }
 
 export class ReportSender {
-  private readonly o: Required<Omit<ReportSenderOptions, 'metrics'>> & { metrics: ReporterMetrics | undefined };
+  private readonly opts: Required<Omit<ReportSenderOptions, 'metrics'>> & { metrics: ReporterMetrics | undefined };
   private retryLoggedAt = 0;
 
   constructor(opts: ReportSenderOptions) {
-    this.o = { batchSize: 200, maxInFlight: 2000, ...opts, metrics: opts.metrics };
+    this.opts = { batchSize: 200, maxInFlight: 2000, ...opts, metrics: opts.metrics };
     opts.pipeline.on(REPORT_TX_KIND, (ev) => this.onTxEvent(ev));
   }
 
@@ -70,16 +70,16 @@ export class ReportSender {
    * or the pipeline is full, or the chain is unreachable).
    */
   async round(): Promise<number> {
-    const { reports, pipeline } = this.o;
-    const room = this.o.maxInFlight - pipeline.inFlight();
+    const { reports, pipeline } = this.opts;
+    const room = this.opts.maxInFlight - pipeline.inFlight();
     if (room <= 0) return 0;
-    const ready = reports.ready(Math.min(this.o.batchSize, room));
+    const ready = reports.ready(Math.min(this.opts.batchSize, room));
     if (ready.length === 0) return 0;
     let reqs: TxRequest[];
     try {
       reqs = await this.requests(ready);
     } catch (err) {
-      this.o.log.warn({ err: (err as Error).message }, 'reporter: cannot read the chain to size reports; retrying');
+      this.opts.log.warn({ err: (err as Error).message }, 'reporter: cannot read the chain to size reports; retrying');
       return 0;
     }
     // The report becomes 'signed' in the same SQLite transaction that stores its signed
@@ -87,11 +87,11 @@ export class ReportSender {
     const onSigned = (_req: TxRequest, tx: { id: number }, i: number) => reports.setState(ready[i]!.id, 'signed', { txId: tx.id });
     const outcomes = await pipeline.submit(reqs, { onSigned });
     let retry = 0;
-    this.o.db.transaction(() => {
+    this.opts.db.transaction(() => {
       outcomes.forEach((out, i) => {
         const r = ready[i]!;
         if (out.ok) {
-          this.o.metrics?.sent.inc({ status: jobStatusName(r.status) });
+          this.opts.metrics?.sent.inc({ status: jobStatusName(r.status) });
         } else if ('revert' in out) {
           this.onRevert(r, out.revert, 'simulation');
         } else {
@@ -103,7 +103,7 @@ export class ReportSender {
       // Every round retries while the chain is away: say so once per 30 s, not ten times a second.
       this.retryLoggedAt = Date.now();
       const err = (outcomes.find((o) => !o.ok && 'retry' in o) as { retry: Error } | undefined)?.retry.message;
-      this.o.log.warn({ reports: retry, err }, 'reporter: chain unreachable, reports stay planned and are retried');
+      this.opts.log.warn({ reports: retry, err }, 'reporter: chain unreachable, reports stay planned and are retried');
     } else if (retry === 0) this.retryLoggedAt = 0;
     return ready.length - retry;
   }
@@ -111,23 +111,23 @@ export class ReportSender {
   /** Transaction requests for reports, cold ones with minutes capped at what the contract accepts now. */
   private async requests(rs: Report[]): Promise<TxRequest[]> {
     const needCap = rs.some((r) => isCold(r.status) && r.minutes > 0);
-    const now = needCap ? await this.o.chain.latestTimestamp() : 0n;
+    const now = needCap ? await this.opts.chain.latestTimestamp() : 0n;
     const out: TxRequest[] = [];
     for (const r of rs) {
       let minutes = BigInt(r.minutes);
       if (isCold(r.status) && minutes > 0n) {
-        const job = this.o.jobs.get(r.gridJobId);
+        const job = this.opts.jobs.get(r.gridJobId);
         let start = job?.chainStart != null ? BigInt(job.chainStart) : undefined;
         if (start === undefined) {
-          const onChain = await this.o.chain.jobStart(r.gridJobId);
+          const onChain = await this.opts.chain.jobStart(r.gridJobId);
           start = onChain.start;
-          if (start > 0n) this.o.jobs.setChainStart(r.gridJobId, Number(start));
+          if (start > 0n) this.opts.jobs.setChainStart(r.gridJobId, Number(start));
         }
-        const cap = start > 0n ? chainCapMinutes(start, now, this.o.billDurationDeltaMinute) : undefined;
+        const cap = start > 0n ? chainCapMinutes(start, now, this.opts.billDurationDeltaMinute) : undefined;
         if (cap !== undefined && minutes > cap) minutes = cap;
       }
       const call = encodeProviderSetJobStatus(
-        { metaScheduler: this.o.metaScheduler },
+        { metaScheduler: this.opts.metaScheduler },
         { jobId: r.gridJobId, status: r.status, durationMinutes: minutes, lastError: r.lastError, exitCode: r.exitCode },
       );
       out.push({ kind: REPORT_TX_KIND, ref: String(r.id), ...call });
@@ -137,7 +137,7 @@ export class ReportSender {
 
   /** Decides what a revert means for a report (runs inside a SQLite transaction). */
   onRevert(r: Report, err: MetaSchedulerError, where: 'simulation' | 'mined'): void {
-    const { reports, jobs, log, metrics } = this.o;
+    const { reports, jobs, log, metrics } = this.opts;
     const ctx = { reportId: r.id, gridJobId: r.gridJobId, status: jobStatusName(r.status), where, error: err.name };
     if (err.is('SameStatusError')) {
       reports.setState(r.id, 'done', { reason: `the chain already has ${jobStatusName(r.status)}` });
@@ -165,9 +165,9 @@ export class ReportSender {
 
   /** A pipeline event for a report transaction (runs inside the pipeline's SQLite transaction). */
   onTxEvent(ev: TxEvent<MetaSchedulerError>): void {
-    const { reports, jobs, metrics } = this.o;
+    const { reports, jobs, metrics } = this.opts;
     const r = reports.get(Number(ev.tx.ref));
-    if (!r) return void this.o.log.error({ tx: ev.tx }, 'reporter: transaction event for an unknown report');
+    if (!r) return void this.opts.log.error({ tx: ev.tx }, 'reporter: transaction event for an unknown report');
     switch (ev.type) {
       case 'mined':
         if (r.state === 'planned' || r.state === 'signed') reports.setState(r.id, 'mined', { txId: ev.tx.id, minedBlock: Number(ev.block) });
@@ -186,7 +186,7 @@ export class ReportSender {
       case 'reverted':
         return this.onRevert(r, ev.error, 'mined');
       case 'lost':
-        this.o.log.warn({ reportId: r.id, nonce: ev.tx.nonce }, 'reporter: the transaction of a report was lost (its nonce used by another transaction, or refused by the node for good); the report is planned again');
+        this.opts.log.warn({ reportId: r.id, nonce: ev.tx.nonce }, 'reporter: the transaction of a report was lost (its nonce used by another transaction, or refused by the node for good); the report is planned again');
         if (!['done', 'parked', 'confirmed'].includes(r.state)) reports.replan(r.id, `transaction at nonce ${ev.tx.nonce} lost (nonce used by another transaction, or refused by the node for good)`);
         return;
       default:

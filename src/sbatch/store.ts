@@ -15,21 +15,21 @@ export class ScriptStore {
   private readonly scripts = new Map<string, StoredScript>();
   private totalBytes = 0;
 
-  constructor(private readonly o: { ttlMs: number; maxTotalBytes: number; now?: () => number }) {}
+  constructor(private readonly opts: { ttlMs: number; maxTotalBytes: number; now?: () => number }) {}
 
   private now(): number {
-    return (this.o.now ?? Date.now)();
+    return (this.opts.now ?? Date.now)();
   }
 
   /** Stores a script; returns its key (64 hex digits), or undefined when the store is full. */
   put(sbatch: string, gridLoggerUrl: string): string | undefined {
     const bytes = Buffer.byteLength(sbatch, 'utf8') + Buffer.byteLength(gridLoggerUrl, 'utf8');
-    if (this.totalBytes + bytes > this.o.maxTotalBytes) {
+    if (this.totalBytes + bytes > this.opts.maxTotalBytes) {
       this.sweep();
-      if (this.totalBytes + bytes > this.o.maxTotalBytes) return undefined;
+      if (this.totalBytes + bytes > this.opts.maxTotalBytes) return undefined;
     }
     const key = randomBytes(32).toString('hex');
-    this.scripts.set(key, { sbatch, gridLoggerUrl, bytes, expiresAt: this.now() + this.o.ttlMs });
+    this.scripts.set(key, { sbatch, gridLoggerUrl, bytes, expiresAt: this.now() + this.opts.ttlMs });
     this.totalBytes += bytes;
     return key;
   }
@@ -77,20 +77,20 @@ export type ConsumeResult = 'ok' | 'unknown' | 'expired';
 export class ChallengeBook {
   private readonly issued = new Map<string, number>();
 
-  constructor(private readonly o: { ttlMs: number; maxOutstanding: number; now?: () => number }) {}
+  constructor(private readonly opts: { ttlMs: number; maxOutstanding: number; now?: () => number }) {}
 
   private now(): number {
-    return (this.o.now ?? Date.now)();
+    return (this.opts.now ?? Date.now)();
   }
 
   /** A new challenge `{"message":"login","nonce":"<base64 of 16 random bytes>"}`, or undefined when too many are outstanding. */
   issue(): Buffer | undefined {
-    if (this.issued.size >= this.o.maxOutstanding) {
+    if (this.issued.size >= this.opts.maxOutstanding) {
       this.sweep();
-      if (this.issued.size >= this.o.maxOutstanding) return undefined;
+      if (this.issued.size >= this.opts.maxOutstanding) return undefined;
     }
     const challenge = Buffer.from(JSON.stringify({ message: 'login', nonce: randomBytes(16).toString('base64') }), 'utf8');
-    this.issued.set(challenge.toString('base64'), this.now() + this.o.ttlMs);
+    this.issued.set(challenge.toString('base64'), this.now() + this.opts.ttlMs);
     return challenge;
   }
 

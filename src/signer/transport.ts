@@ -96,11 +96,11 @@ export class SignerTransport {
   readonly url: URL;
   private readonly agent: Agent;
   private readonly timeoutMs: number;
-  private readonly o: SignerTransportOptions;
+  private readonly opts: SignerTransportOptions;
   private id = 0;
 
   constructor(o: SignerTransportOptions) {
-    this.o = o;
+    this.opts = o;
     this.url = signerUrl(o.url);
     if ((o.certFile === undefined) !== (o.keyFile === undefined)) {
       throw new RemoteSignerError('tls', 'remote signer: chain.signer.certFile and chain.signer.keyFile go together (the client certificate and its key): set both or neither');
@@ -177,12 +177,12 @@ export class SignerTransport {
         ? 'the signer refused this host\'s client certificate (or none was given): set chain.signer.certFile and chain.signer.keyFile to a certificate the signer trusts'
         : code === 'ERR_TLS_CERT_ALTNAME_INVALID'
           ? `the signer's certificate does not name ${this.url.hostname}: use the host name its certificate was issued for in chain.signer.url`
-          : `the signer's certificate is not issued by ${this.o.caFile ? `the CA in chain.signer.caFile (${this.o.caFile})` : 'a CA this host trusts'}: set chain.signer.caFile to the CA that issued it`;
+          : `the signer's certificate is not issued by ${this.opts.caFile ? `the CA in chain.signer.caFile (${this.opts.caFile})` : 'a CA this host trusts'}: set chain.signer.caFile to the CA that issued it`;
       return new RemoteSignerError('tls', `${where}: TLS failed (${code}: ${message}): ${fix}`, { cause: err });
     }
     // A TLS 1.3 server that requires a client certificate closes the connection right after the
     // handshake; without one configured that is the likely cause (a signer restarting refuses connections).
-    if ((code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') && this.url.protocol === 'https:' && !this.o.certFile) {
+    if ((code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') && this.url.protocol === 'https:' && !this.opts.certFile) {
       return new RemoteSignerError('tls', `${where} closed the connection for ${method} (${message}): it probably requires a client certificate; set chain.signer.certFile and chain.signer.keyFile`, { cause: err });
     }
     return new RemoteSignerError('unreachable', `${where}: cannot reach it for ${method} (${code ?? name ?? 'error'}: ${message}); waiting for it`, { cause: err });

@@ -76,17 +76,17 @@ export class SshConnection {
   /** Host key fingerprint of the last rejected key, for the error message. */
   private rejectedKey: string | undefined;
 
-  constructor(private readonly o: SshConnectionOptions) {
-    this.backoffMs = o.reconnectMinMs;
-    this.cap = o.maxChannels;
+  constructor(private readonly opts: SshConnectionOptions) {
+    this.backoffMs = opts.reconnectMinMs;
+    this.cap = opts.maxChannels;
   }
 
   private get where(): string {
-    return `login node ${this.o.username}@${this.o.host}:${this.o.port}`;
+    return `login node ${this.opts.username}@${this.opts.host}:${this.opts.port}`;
   }
 
   /** Runs `command` (a POSIX sh command line) with `stdin`; the command's own failures are in the result. */
-  async exec(command: string, stdin?: string, timeoutMs = this.o.commandTimeoutMs): Promise<ExecResult> {
+  async exec(command: string, stdin?: string, timeoutMs = this.opts.commandTimeoutMs): Promise<ExecResult> {
     if (this.closed) throw new SlurmBackendError('unavailable', 'the ssh SLURM backend is closed');
     const client = await this.connected();
     const w = await this.acquire(client, timeoutMs);
@@ -146,8 +146,8 @@ export class SshConnection {
         const why = this.describeConnectError(e);
         this.lastError = why;
         this.nextAttemptAt = Date.now() + this.backoffMs;
-        this.backoffMs = Math.min(this.o.reconnectMaxMs, this.backoffMs * 2);
-        this.o.logger.error({ err: e.message }, `ssh SLURM backend: cannot connect to ${this.where}: ${why}`);
+        this.backoffMs = Math.min(this.opts.reconnectMaxMs, this.backoffMs * 2);
+        this.opts.logger.error({ err: e.message }, `ssh SLURM backend: cannot connect to ${this.where}: ${why}`);
         c.destroy();
         reject(this.unavailable(`${this.where} unreachable: ${why}`, e));
       };
@@ -155,16 +155,16 @@ export class SshConnection {
         if (ready) return;
         ready = true;
         this.client = c;
-        this.cap = this.o.maxChannels;
-        this.backoffMs = this.o.reconnectMinMs;
+        this.cap = this.opts.maxChannels;
+        this.backoffMs = this.opts.reconnectMinMs;
         this.nextAttemptAt = 0;
-        this.o.logger.info(`ssh SLURM backend: connected to ${this.where}`);
+        this.opts.logger.info(`ssh SLURM backend: connected to ${this.where}`);
         resolve(c);
       });
       c.on('error', (e: Error & { level?: string }) => {
         if (!ready) return fail(e);
         this.lastError = e.message;
-        this.o.logger.warn({ err: e.message }, `ssh SLURM backend: connection to ${this.where} failed`);
+        this.opts.logger.warn({ err: e.message }, `ssh SLURM backend: connection to ${this.where} failed`);
       });
       c.once('close', () => {
         if (!ready) return fail(new Error('connection closed during the handshake'));
@@ -173,21 +173,21 @@ export class SshConnection {
           // The next attempt waits a little: a node that drops us at once is not hammered.
           this.nextAttemptAt = Date.now() + this.backoffMs;
           this.lastError = this.lastError || 'connection closed';
-          if (!this.closed) this.o.logger.warn(`ssh SLURM backend: connection to ${this.where} closed; reconnecting on the next call`);
+          if (!this.closed) this.opts.logger.warn(`ssh SLURM backend: connection to ${this.where} closed; reconnecting on the next call`);
         }
         this.dropWorkers(c);
       });
       try {
         c.connect({
-          host: this.o.host,
-          port: this.o.port,
-          username: this.o.username,
-          privateKey: this.o.privateKey,
-          readyTimeout: this.o.connectTimeoutMs,
-          keepaliveInterval: this.o.keepaliveIntervalMs,
+          host: this.opts.host,
+          port: this.opts.port,
+          username: this.opts.username,
+          privateKey: this.opts.privateKey,
+          readyTimeout: this.opts.connectTimeoutMs,
+          keepaliveInterval: this.opts.keepaliveIntervalMs,
           keepaliveCountMax: 3,
           hostVerifier: (key: Buffer) => {
-            if (this.o.verifyHostKey(key)) return true;
+            if (this.opts.verifyHostKey(key)) return true;
             this.rejectedKey = fingerprintOf(key);
             return false;
           },
@@ -200,12 +200,12 @@ export class SshConnection {
 
   private describeConnectError(e: Error & { level?: string }): string {
     if (this.rejectedKey) {
-      return `HOST KEY MISMATCH: it presented ${this.rejectedKey}, expected ${this.o.expectedHostKey}. Refusing to talk to it. If the login node's host key really changed, check it (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the node) and update the hostKey option`;
+      return `HOST KEY MISMATCH: it presented ${this.rejectedKey}, expected ${this.opts.expectedHostKey}. Refusing to talk to it. If the login node's host key really changed, check it (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the node) and update the hostKey option`;
     }
     if (e.level === 'client-authentication') {
-      return `authentication as ${this.o.username} failed: is the public key of privateKeyPath in ~${this.o.username}/.ssh/authorized_keys on the login node, and does sshd allow it (PermitRootLogin prohibit-password)?`;
+      return `authentication as ${this.opts.username} failed: is the public key of privateKeyPath in ~${this.opts.username}/.ssh/authorized_keys on the login node, and does sshd allow it (PermitRootLogin prohibit-password)?`;
     }
-    if (/Timed out while waiting for handshake/i.test(e.message)) return `no SSH handshake within ${this.o.connectTimeoutMs} ms (connectTimeoutMs)`;
+    if (/Timed out while waiting for handshake/i.test(e.message)) return `no SSH handshake within ${this.opts.connectTimeoutMs} ms (connectTimeoutMs)`;
     return e.message;
   }
 
@@ -252,7 +252,7 @@ export class SshConnection {
   /** Starts one more shell for the pool; it goes to the first waiter (or idles). */
   private grow(client: Client): void {
     this.opening++;
-    const timeoutMs = this.o.commandTimeoutMs;
+    const timeoutMs = this.opts.commandTimeoutMs;
     ShellWorker.open(client, timeoutMs, (gone) => this.forget(gone))
       .then(
         (w) => {
@@ -284,7 +284,7 @@ export class SshConnection {
             e instanceof RequestTimeoutError
               ? `the shell did not start within ${timeoutMs} ms: is the login node overloaded, or does root's shell start-up (~/.bashrc, /etc/profile) hang?`
               : `${(e as Error).message} (root's login shell must run \`exec /bin/sh\`)`;
-          this.o.logger.warn(`ssh SLURM backend: cannot start a shell on ${this.where}: ${this.lastOpenError}`);
+          this.opts.logger.warn(`ssh SLURM backend: cannot start a shell on ${this.where}: ${this.lastOpenError}`);
           // Nothing else open or opening: the waiting commands fail now rather than at their deadline.
           if (this.workers.size + this.opening === 0) {
             const err = this.unavailable(`cannot start a shell on ${this.where}: ${this.lastOpenError}`, e);
@@ -295,7 +295,7 @@ export class SshConnection {
       .finally(() => {
         if (this.opening === 0 && this.capLowered) {
           this.capLowered = false;
-          this.o.logger.info(
+          this.opts.logger.info(
             `ssh SLURM backend: ${this.where} refused ssh sessions beyond ${this.cap} (sshd MaxSessions); running at most ${this.cap} commands at once on this connection (set maxChannels to ${this.cap} to skip the refused attempts)`,
           );
         }

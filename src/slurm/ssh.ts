@@ -163,7 +163,7 @@ class SshBackend implements SlurmBackend {
   readonly kind = 'ssh' as const;
 
   constructor(
-    private readonly o: Options,
+    private readonly opts: Options,
     private readonly conn: SshConnection,
   ) {}
 
@@ -171,7 +171,7 @@ class SshBackend implements SlurmBackend {
 
   /** `env -i PATH=... [SLURM_CONF=...] "$c" ARGS...`: the resolved tool with nothing of root's session. */
   private envExec(args: string[]): string {
-    const envArgs = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(this.o.slurmConf ? [`SLURM_CONF=${this.o.slurmConf}`] : [])];
+    const envArgs = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(this.opts.slurmConf ? [`SLURM_CONF=${this.opts.slurmConf}`] : [])];
     return `env -i ${envArgs.map((a) => shq(a)).join(' ')} "$c" ${args.map((a) => shq(a)).join(' ')}`;
   }
 
@@ -225,7 +225,7 @@ class SshBackend implements SlurmBackend {
     const env = Object.entries(req.environment).map(([k, v]) => shq(`${k}=${v}`, `environment variable ${k}`));
     // The real submit: fd 4 keeps the script (stdin) while the environment is piped to fd 3.
     const wrap = (execLine: string) => `exec 4<&0; printf '%s\\000' ${env.join(' ')} | { exec 3<&0 0<&4 4<&-; ${execLine}; }`;
-    const cmd = this.command(this.o.sbatchPath, args, { wrap });
+    const cmd = this.command(this.opts.sbatchPath, args, { wrap });
     if (Buffer.byteLength(cmd) > MAX_COMMAND_BYTES) {
       throw new SlurmBackendError('refused', `the job's environment and options take ${Buffer.byteLength(cmd)} bytes once quoted; the ssh backend passes at most ${MAX_COMMAND_BYTES}`);
     }
@@ -234,10 +234,10 @@ class SshBackend implements SlurmBackend {
     // will-run test refuses it ("Requested node configuration is not
     // available"). Jobs of one shape share it (src/slurm/ssh-will-run.ts).
     await this.willRun.check(shape.join('\0'), async () => {
-      const t = await this.run(this.o.sbatchPath, ['--test-only', '--wrap=true', ...shape]);
+      const t = await this.run(this.opts.sbatchPath, ['--test-only', '--wrap=true', ...shape]);
       if (t.code !== 0) throw submitFailure(t);
     });
-    const r = await this.run(this.o.sbatchPath, args, script, wrap);
+    const r = await this.run(this.opts.sbatchPath, args, script, wrap);
     if (r.code === 0) {
       const m = /^(\d+)(?:;\S*)?\s*$/m.exec(r.stdout);
       if (m) return { jobId: Number(m[1]) };
@@ -248,7 +248,7 @@ class SshBackend implements SlurmBackend {
 
   async cancel(jobId: number): Promise<void> {
     checkJobId(jobId);
-    const r = await this.run(this.o.scancelPath, [String(jobId)]);
+    const r = await this.run(this.opts.scancelPath, [String(jobId)]);
     if (r.code === 0) return;
     // Unknown, or already finished: not an error (the caller wants it gone).
     if (/Invalid job id|already completing or completed|Job has already finished/i.test(r.stderr)) return;
@@ -258,14 +258,14 @@ class SshBackend implements SlurmBackend {
   async setTimeLimit(jobId: number, minutes: number): Promise<void> {
     checkJobId(jobId);
     if (!Number.isInteger(minutes) || minutes <= 0) throw new SlurmBackendError('refused', `time limit must be a positive whole number of minutes, got ${minutes}`);
-    const r = await this.run(this.o.scontrolPath, ['update', `JobId=${jobId}`, `TimeLimit=${minutes}`]);
+    const r = await this.run(this.opts.scontrolPath, ['update', `JobId=${jobId}`, `TimeLimit=${minutes}`]);
     if (r.code === 0) return;
     if (/Invalid job id/i.test(r.stderr)) throw new SlurmBackendError('not_found', `no job ${jobId} in slurmctld (unknown or purged)`);
     throw this.failure(`scontrol update JobId=${jobId} TimeLimit=${minutes}`, r, 'refused');
   }
 
   async list(): Promise<SlurmJob[]> {
-    const r = await this.run(this.o.scontrolPath, ['-o', 'show', 'job', '--details']);
+    const r = await this.run(this.opts.scontrolPath, ['-o', 'show', 'job', '--details']);
     if (r.code !== 0) throw this.failure('scontrol -o show job', r, 'unavailable');
     const lines = jobLines(r.stdout);
     const dup = duplicateJobIds(lines);
@@ -276,7 +276,7 @@ class SshBackend implements SlurmBackend {
     }
     // A JobId on several lines: one was forged by a newline in another job's text; ask for that job alone.
     for (const id of dup) {
-      const one = await this.run(this.o.scontrolPath, ['-o', 'show', 'job', String(id), '--details']);
+      const one = await this.run(this.opts.scontrolPath, ['-o', 'show', 'job', String(id), '--details']);
       const first = one.code === 0 ? jobLines(one.stdout)[0] : undefined;
       const j = first ? toSlurmJob(splitJobLine(first)) : undefined;
       if (j && j.jobId === id) byId.set(id, j);
@@ -290,7 +290,7 @@ class SshBackend implements SlurmBackend {
 
   async partition(name: string): Promise<SlurmPartition> {
     if (!/^[^\s\0]+$/.test(name)) throw new SlurmBackendError('not_found', `no partition ${JSON.stringify(name)}`);
-    const p = await this.run(this.o.scontrolPath, ['-o', 'show', 'partition', name]);
+    const p = await this.run(this.opts.scontrolPath, ['-o', 'show', 'partition', name]);
     if (p.code !== 0) {
       if (/not found/i.test(p.stderr + p.stdout)) throw new SlurmBackendError('not_found', `no partition ${name} in slurmctld`);
       throw this.failure(`scontrol show partition ${name}`, p, 'unavailable');
@@ -299,10 +299,10 @@ class SshBackend implements SlurmBackend {
     if (!rec) throw new SlurmBackendError('not_found', `no partition ${name} in slurmctld`);
     const expr = rec.Nodes ?? '';
     if (expr === '' || expr === '(null)') return { name, state: rec.State ?? '', nodes: [] };
-    const h = await this.run(this.o.scontrolPath, ['show', 'hostnames', expr]);
+    const h = await this.run(this.opts.scontrolPath, ['show', 'hostnames', expr]);
     if (h.code !== 0) throw this.failure(`scontrol show hostnames ${expr}`, h, 'unavailable');
     const names = h.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
-    const n = await this.run(this.o.scontrolPath, ['-o', 'show', 'node', expr]);
+    const n = await this.run(this.opts.scontrolPath, ['-o', 'show', 'node', expr]);
     if (n.code !== 0) throw this.failure(`scontrol show node ${expr}`, n, 'unavailable');
     const nodes = new Map(parseRecords(n.stdout).map((x) => [x.NodeName ?? '', x]));
     return {

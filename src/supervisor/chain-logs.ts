@@ -67,11 +67,11 @@ const EVENTS = [
 ];
 
 export class ChainLogFollower {
-  constructor(private readonly o: ChainLogFollowerOptions) {}
+  constructor(private readonly opts: ChainLogFollowerOptions) {}
 
   /** The last block whose logs are recorded, undefined before the first start. */
   cursor(): bigint | undefined {
-    const v = getMeta(this.o.db, LOG_CURSOR_KEY);
+    const v = getMeta(this.opts.db, LOG_CURSOR_KEY);
     return v === undefined ? undefined : BigInt(v);
   }
 
@@ -81,24 +81,24 @@ export class ChainLogFollower {
    */
   async init(fromBlock?: bigint): Promise<void> {
     if (this.cursor() !== undefined) return;
-    const start = fromBlock !== undefined ? fromBlock - 1n : await this.o.publicClient.getBlockNumber();
+    const start = fromBlock !== undefined ? fromBlock - 1n : await this.opts.publicClient.getBlockNumber();
     const hash = await this.hashOf(start);
-    this.o.db.transaction(() => {
-      setMeta(this.o.db, LOG_CURSOR_KEY, String(start));
-      if (hash) setMeta(this.o.db, LOG_HASHES_KEY, JSON.stringify([[String(start), hash]]));
+    this.opts.db.transaction(() => {
+      setMeta(this.opts.db, LOG_CURSOR_KEY, String(start));
+      if (hash) setMeta(this.opts.db, LOG_HASHES_KEY, JSON.stringify([[String(start), hash]]));
     })();
-    this.o.log.info({ cursor: start.toString() }, 'supervisor: claim logs followed from this block on (first start)');
+    this.opts.log.info({ cursor: start.toString() }, 'supervisor: claim logs followed from this block on (first start)');
   }
 
   /** Reads and records every log up to the confirmed head (after a reorg, from its fork); returns how many logs of ours were recorded. */
   async catchUp(): Promise<number> {
-    const head = await this.o.publicClient.getBlockNumber();
-    const safe = head - BigInt(this.o.confirmations) + 1n;
+    const head = await this.opts.publicClient.getBlockNumber();
+    const safe = head - BigInt(this.opts.confirmations) + 1n;
     const fork = await this.forkPoint(head);
     if (fork !== undefined) return this.reread(fork, safe);
     let n = 0;
     for (let from = (this.cursor() ?? safe) + 1n; from <= safe; ) {
-      const to = from + this.o.maxRange - 1n < safe ? from + this.o.maxRange - 1n : safe;
+      const to = from + this.opts.maxRange - 1n < safe ? from + this.opts.maxRange - 1n : safe;
       const logs = await this.getLogs(from, to);
       n += this.record(logs, to, await this.hashOf(to));
       from = to + 1n;
@@ -107,12 +107,12 @@ export class ChainLogFollower {
   }
 
   private async getLogs(from: bigint, to: bigint): Promise<Log[]> {
-    return (await this.o.publicClient.getLogs({ address: this.o.metaScheduler, events: EVENTS, fromBlock: from, toBlock: to, strict: false } as never)) as Log[];
+    return (await this.opts.publicClient.getLogs({ address: this.opts.metaScheduler, events: EVENTS, fromBlock: from, toBlock: to, strict: false } as never)) as Log[];
   }
 
   private async hashOf(block: bigint): Promise<Hex | undefined> {
     try {
-      return (await this.o.publicClient.getBlock({ blockNumber: block })).hash ?? undefined;
+      return (await this.opts.publicClient.getBlock({ blockNumber: block })).hash ?? undefined;
     } catch (err) {
       if (/not found|could not be found/i.test((err as Error).message)) return undefined;
       throw err;
@@ -120,7 +120,7 @@ export class ChainLogFollower {
   }
 
   private hashes(): Array<[string, string]> {
-    const v = getMeta(this.o.db, LOG_HASHES_KEY);
+    const v = getMeta(this.opts.db, LOG_HASHES_KEY);
     return v === undefined ? [] : (JSON.parse(v) as Array<[string, string]>);
   }
 
@@ -138,8 +138,8 @@ export class ChainLogFollower {
   }
 
   private forkFound(fork: bigint, cursor: bigint, beyondKept: boolean): bigint {
-    this.o.log[beyondKept ? 'error' : 'warn'](
-      { fork: fork.toString(), cursor: cursor.toString(), depth: (cursor - fork).toString(), confirmations: this.o.confirmations },
+    this.opts.log[beyondKept ? 'error' : 'warn'](
+      { fork: fork.toString(), cursor: cursor.toString(), depth: (cursor - fork).toString(), confirmations: this.opts.confirmations },
       beyondKept
         ? `supervisor: reorg deeper than the ${KEEP_HASHES} kept block hashes: claim logs are read again from block ${fork + 1n}; raise claims.logConfirmations to the chain's reorg depth`
         : 'supervisor: reorg deeper than claims.logConfirmations: claim logs above the fork are read again and compared with what was recorded; raise claims.logConfirmations to the chain\'s reorg depth',
@@ -151,7 +151,7 @@ export class ChainLogFollower {
   private async reread(fork: bigint, safe: bigint): Promise<number> {
     const logs: Log[] = [];
     for (let from = fork + 1n; from <= safe; ) {
-      const to = from + this.o.maxRange - 1n < safe ? from + this.o.maxRange - 1n : safe;
+      const to = from + this.opts.maxRange - 1n < safe ? from + this.opts.maxRange - 1n : safe;
       logs.push(...(await this.getLogs(from, to)));
       from = to + 1n;
     }
@@ -160,7 +160,7 @@ export class ChainLogFollower {
   }
 
   private record(logs: Log[], to: bigint, hash: Hex | undefined, rereadAbove?: bigint): number {
-    const { provider, handlers, db } = this.o;
+    const { provider, handlers, db } = this.opts;
     let n = 0;
     db.transaction(() => {
       // After a reorg: what was recorded above the fork, matched against the logs read again.
@@ -177,7 +177,7 @@ export class ChainLogFollower {
       };
       for (const l of parseEventLogs({ abi: metaSchedulerAbi, logs, strict: true })) {
         if (l.removed || l.blockNumber === null || l.transactionHash === null || l.logIndex === null) continue;
-        if (!isAddressEqual(l.address, this.o.metaScheduler)) continue;
+        if (!isAddressEqual(l.address, this.opts.metaScheduler)) continue;
         const at: LogPosition = { block: l.blockNumber, txHash: l.transactionHash, logIndex: l.logIndex };
         if (l.eventName === 'ClaimJobEvent' && isAddressEqual(l.args.providerAddr, provider)) {
           if (again('claim', l.args.jobId, at)) continue;

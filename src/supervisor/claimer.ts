@@ -57,9 +57,9 @@ export class Claimer {
   private stale: StaleHead | undefined;
   private seq = 0;
 
-  constructor(private readonly o: ClaimerOptions) {
+  constructor(private readonly opts: ClaimerOptions) {
     // Claims sent before a restart and not settled yet are still in flight: not sent again.
-    for (const t of o.pipeline.unconfirmed(CLAIM_TX_KIND)) {
+    for (const t of opts.pipeline.unconfirmed(CLAIM_TX_KIND)) {
       const q = t.ref.split(':')[0] as Queue;
       if (q in this.inFlight) this.inFlight[q].push(t.id);
     }
@@ -75,7 +75,7 @@ export class Claimer {
     const live: number[] = [];
     let n = 0;
     for (const id of this.inFlight[q]) {
-      const t = this.o.pipeline.get(id);
+      const t = this.opts.pipeline.get(id);
       if (!t) continue;
       // Not mined yet, or mined after the block the lengths were read at (whatever its state since:
       // at confirmation depth 1 a mined claim is confirmed at once).
@@ -89,9 +89,9 @@ export class Claimer {
   }
 
   private async sizes(): Promise<JobQueueSizes & { block: bigint }> {
-    if (this.o.queueSizes) return this.o.queueSizes();
-    const block = await this.o.ctx.publicClient.getBlockNumber();
-    return { ...(await getJobQueueSizes(this.o.ctx, { provider: this.o.provider, blockNumber: block })), block };
+    if (this.opts.queueSizes) return this.opts.queueSizes();
+    const block = await this.opts.ctx.publicClient.getBlockNumber();
+    return { ...(await getJobQueueSizes(this.opts.ctx, { provider: this.opts.provider, blockNumber: block })), block };
   }
 
   /** One round; returns the claim transactions sent per queue. */
@@ -100,23 +100,23 @@ export class Claimer {
     const length: Record<Queue, number> = { claimable: sizes.claimable, cancelling: sizes.cancelling, topup: sizes.topUp };
     const sent: Record<Queue, number> = { claimable: 0, cancelling: 0, topup: 0 };
     for (const q of ['cancelling', 'topup', 'claimable'] as const) {
-      this.o.metrics.queue.set({ queue: q }, length[q]);
+      this.opts.metrics.queue.set({ queue: q }, length[q]);
       let n = length[q] - this.pending(q, sizes.block);
       if (q === 'claimable' && this.stale) {
         if (length[q] === 0 || length[q] !== this.stale.queueLength) {
-          this.o.log.warn({ queueLength: length[q] }, 'supervisor: the claimable queue changed since its head was found stale; claiming again');
+          this.opts.log.warn({ queueLength: length[q] }, 'supervisor: the claimable queue changed since its head was found stale; claiming again');
           this.stale = undefined;
-        } else if (now - this.stale.since < this.o.staleRecheckMs) continue;
+        } else if (now - this.stale.since < this.opts.staleRecheckMs) continue;
         else n = 1; // one probe, not a loop
       }
       if (n <= 0) continue;
-      sent[q] = await this.send(q, Math.min(n, this.o.maxPerRound), length[q], now);
+      sent[q] = await this.send(q, Math.min(n, this.opts.maxPerRound), length[q], now);
     }
     return sent;
   }
 
   private async send(q: Queue, n: number, queueLength: number, now: number): Promise<number> {
-    const { o } = this;
+    const o = this.opts;
     const call = ENCODE_CLAIM[q](o.ctx.addresses);
     const reqs = Array.from({ length: n }, () => ({ kind: CLAIM_TX_KIND, ref: `${q}:${now}:${this.seq++}`, ...call }));
     const outs = await o.pipeline.submit(reqs);

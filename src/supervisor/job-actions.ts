@@ -34,52 +34,52 @@ export interface JobActionsOptions {
 }
 
 export class JobActions {
-  constructor(private readonly o: JobActionsOptions) {}
+  constructor(private readonly opts: JobActionsOptions) {}
 
   /** In the log transaction: a top-up's minutes go to the job map now if the job is mapped with a SLURM id. */
   recordTopUp(gridJobId: Hex): void {
-    const job = this.o.reporter.jobs.get(gridJobId);
+    const job = this.opts.reporter.jobs.get(gridJobId);
     if (!job || job.slurmJobId === null) return;
-    const m = this.o.claims.unappliedTopUpMinutes(gridJobId);
-    if (m > 0) this.o.reporter.jobs.addMinutes(gridJobId, m);
-    this.o.claims.markMinutesApplied(gridJobId);
+    const m = this.opts.claims.unappliedTopUpMinutes(gridJobId);
+    if (m > 0) this.opts.reporter.jobs.addMinutes(gridJobId, m);
+    this.opts.claims.markMinutesApplied(gridJobId);
   }
 
   /** Applies due actions (until `stopped` says so); returns how many were attempted. */
   async round(now = Date.now(), stopped: () => boolean = () => false): Promise<number> {
-    const due = this.o.claims.dueActions(now, 100);
+    const due = this.opts.claims.dueActions(now, 100);
     for (const a of due) {
       if (stopped()) break;
       try {
         const done = a.kind === 'cancel' ? await this.cancel(a) : await this.topUp(a);
         if (done) {
-          this.o.claims.setActionState(a.id, 'done');
-          this.o.metrics.actions.inc({ kind: a.kind, outcome: done });
+          this.opts.claims.setActionState(a.id, 'done');
+          this.opts.metrics.actions.inc({ kind: a.kind, outcome: done });
         }
       } catch (err) {
         const unavailable = !(err instanceof SlurmBackendError) || err.kind === 'unavailable';
         if (err instanceof SlurmBackendError && err.kind === 'not_found') {
-          this.o.claims.setActionState(a.id, 'done', 'SLURM no longer knows the job');
-          this.o.metrics.actions.inc({ kind: a.kind, outcome: 'gone' });
+          this.opts.claims.setActionState(a.id, 'done', 'SLURM no longer knows the job');
+          this.opts.metrics.actions.inc({ kind: a.kind, outcome: 'gone' });
           continue;
         }
         if (a.kind === 'cancel' && a.attempts + 1 >= CANCEL_ESCALATE_AFTER) {
           // Never given up: the customer's job would run to its limit. Escalated, then tried at a slow pace.
-          const slow = this.o.slowRetryMs ?? 60_000;
-          this.o.log.error(
-            { gridJobId: a.gridJobId, slurmJobId: a.slurmJobId ?? this.o.reporter.jobs.get(a.gridJobId)?.slurmJobId ?? null, attempts: a.attempts + 1, err: shortError(err), retryInMs: slow },
+          const slow = this.opts.slowRetryMs ?? 60_000;
+          this.opts.log.error(
+            { gridJobId: a.gridJobId, slurmJobId: a.slurmJobId ?? this.opts.reporter.jobs.get(a.gridJobId)?.slurmJobId ?? null, attempts: a.attempts + 1, err: shortError(err), retryInMs: slow },
             'supervisor: CANCELLATION STUCK: the customer cancelled this job, but its SLURM job cannot be cancelled; it keeps running meanwhile. Check slurmctld and the SLURM backend (scancel the job by hand if needed); tried again every minute',
           );
-          this.o.claims.retryActionLater(a.id, shortError(err), Date.now() + slow);
+          this.opts.claims.retryActionLater(a.id, shortError(err), Date.now() + slow);
           continue;
         }
-        this.o.log.warn({ gridJobId: a.gridJobId, kind: a.kind, err: shortError(err) }, `supervisor: ${a.kind} not applied yet; retrying`);
+        this.opts.log.warn({ gridJobId: a.gridJobId, kind: a.kind, err: shortError(err) }, `supervisor: ${a.kind} not applied yet; retrying`);
         if (!unavailable && a.attempts >= 10) {
-          this.o.claims.setActionState(a.id, 'failed', shortError(err));
-          this.o.metrics.actions.inc({ kind: a.kind, outcome: 'failed' });
+          this.opts.claims.setActionState(a.id, 'failed', shortError(err));
+          this.opts.metrics.actions.inc({ kind: a.kind, outcome: 'failed' });
           continue;
         }
-        this.o.claims.retryActionLater(a.id, shortError(err), Date.now() + backoffMs(a.attempts, this.o.backoffMs, this.o.maxBackoffMs));
+        this.opts.claims.retryActionLater(a.id, shortError(err), Date.now() + backoffMs(a.attempts, this.opts.backoffMs, this.opts.maxBackoffMs));
       }
     }
     return due.length;
@@ -87,7 +87,7 @@ export class JobActions {
 
   /** Cancels SLURM jobs the reporter flagged (closed on chain while SLURM may run them). */
   async cancelFlagged(stopped: () => boolean = () => false): Promise<number> {
-    const { reporter, backend, log } = this.o;
+    const { reporter, backend, log } = this.opts;
     let n = 0;
     for (const job of reporter.jobs.toCancel()) {
       if (stopped()) break;
@@ -95,7 +95,7 @@ export class JobActions {
         if (job.slurmJobId !== null) await backend.cancel(job.slurmJobId);
         reporter.jobs.markCancelSlurm(job.gridJobId, false);
         log.warn({ gridJobId: job.gridJobId, slurmJobId: job.slurmJobId }, 'supervisor: SLURM job cancelled: the chain already closed it');
-        this.o.metrics.actions.inc({ kind: 'closed_on_chain', outcome: 'cancelled' });
+        this.opts.metrics.actions.inc({ kind: 'closed_on_chain', outcome: 'cancelled' });
         n++;
       } catch (err) {
         log.warn({ gridJobId: job.gridJobId, err: shortError(err) }, 'supervisor: cannot cancel a job closed on chain yet; retrying');
@@ -106,7 +106,7 @@ export class JobActions {
 
   /** Returns the outcome label when the action is finished, undefined to wait. */
   private async cancel(a: Action): Promise<string | undefined> {
-    const { reporter, claims, backend, log } = this.o;
+    const { reporter, claims, backend, log } = this.opts;
     if (a.slurmJobId !== null) {
       await backend.cancel(a.slurmJobId);
       log.info({ gridJobId: a.gridJobId, slurmJobId: a.slurmJobId }, 'supervisor: earlier SLURM job of a job claimed again cancelled');
@@ -132,7 +132,7 @@ export class JobActions {
   }
 
   private async topUp(a: Action): Promise<string | undefined> {
-    const { reporter, claims, backend, log } = this.o;
+    const { reporter, claims, backend, log } = this.opts;
     const job = reporter.jobs.get(a.gridJobId);
     if (job?.slurmJobId != null) {
       // Minutes not yet in the job map (claimed before its submission was mapped) go there now; idempotent.

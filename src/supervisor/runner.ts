@@ -99,7 +99,7 @@ export class Runner {
   private readonly running = new Map<number, Promise<void>>();
   private stopping = false;
 
-  constructor(private readonly o: RunnerOptions) {}
+  constructor(private readonly opts: RunnerOptions) {}
 
   /** No new claim is started; those in progress finish (see settled()). */
   stop(): void {
@@ -117,9 +117,9 @@ export class Runner {
    */
   start(onDone?: () => void, now = Date.now()): number {
     if (this.stopping) return 0;
-    const room = this.o.concurrency - this.running.size;
+    const room = this.opts.concurrency - this.running.size;
     if (room <= 0) return 0;
-    const due = this.o.claims.due(now, room + this.running.size).filter((c) => !this.running.has(c.id)).slice(0, room);
+    const due = this.opts.claims.due(now, room + this.running.size).filter((c) => !this.running.has(c.id)).slice(0, room);
     for (const c of due) {
       const p = this.work(c).finally(() => {
         this.running.delete(c.id);
@@ -141,17 +141,17 @@ export class Runner {
     try {
       await this.step(c);
     } catch (err) {
-      this.o.log.error({ gridJobId: c.gridJobId, claim: c.id, err: shortError(err) }, 'supervisor: unexpected error working on a claim; retried later');
+      this.opts.log.error({ gridJobId: c.gridJobId, claim: c.id, err: shortError(err) }, 'supervisor: unexpected error working on a claim; retried later');
       this.retry(c, `unexpected: ${shortError(err)}`);
     }
   }
 
   private retry(c: Claim, error: string): void {
-    this.o.claims.retryLater(c.id, error, Date.now() + backoffMs(c.attempts, this.o.backoffMs, this.o.maxBackoffMs));
+    this.opts.claims.retryLater(c.id, error, Date.now() + backoffMs(c.attempts, this.opts.backoffMs, this.opts.maxBackoffMs));
   }
 
   private async step(c: Claim): Promise<void> {
-    const { o } = this;
+    const o = this.opts;
     const log = o.log.child({ gridJobId: c.gridJobId, customer: c.customer, claim: c.id });
 
     // 0. A retried claim never submitted: still this provider's job on chain? (a claim found `submitting`
@@ -271,7 +271,7 @@ export class Runner {
    * when the claim was closed, or retried later because the chain could not be read.
    */
   private async stillOurs(c: Claim, log: Logger): Promise<boolean> {
-    const { o } = this;
+    const o = this.opts;
     if (!o.chainJob) return true;
     let onChain;
     try {
@@ -297,17 +297,17 @@ export class Runner {
   private async findSubmitted(c: Claim, uid: number): Promise<number | undefined> {
     const name = c.gridJobId.toLowerCase();
     const after = Math.floor(c.seenAt / 1000) - 60;
-    const inSlurm = (await this.o.backend.list()).filter((j) => j.name === name && j.userId === uid && (j.submitTime === 0 || j.submitTime >= after));
+    const inSlurm = (await this.opts.backend.list()).filter((j) => j.name === name && j.userId === uid && (j.submitTime === 0 || j.submitTime >= after));
     if (inSlurm.length > 0) return Math.max(...inSlurm.map((j) => j.jobId));
     const row = stmt(
-      this.o.reporter.db,
+      this.opts.reporter.db,
       `SELECT max(job_id) AS id FROM events WHERE json_extract(event, '$.jobName') = ? AND json_extract(event, '$.userId') = ? AND json_extract(event, '$.submitTime') >= ?`,
     ).get(name, uid, after) as { id: number | null };
     return row.id ?? undefined;
   }
 
   private recordSubmitted(c: Claim, slurmJobId: number): void {
-    const { o } = this;
+    const o = this.opts;
     const now = Date.now();
     o.reporter.db.transaction(() => {
       const minutes = c.maxMinutes + o.claims.unappliedTopUpMinutes(c.gridJobId);
@@ -323,14 +323,14 @@ export class Runner {
 
   /** The job can never run here: FAILED on chain, 0 minutes, with the reason. */
   private fail(c: Claim, reason: string): void {
-    const { o } = this;
+    const o = this.opts;
     o.log.error({ gridJobId: c.gridJobId, claim: c.id, reason }, 'supervisor: job cannot run; reporting FAILED');
     if (closeUnsubmitted(o.reporter, o.claims, c, 'failed', JobStatus.FAILED, reason)) o.metrics.outcomes.inc({ outcome: 'failed' });
   }
 
   /** refuseJob through the shared pipeline; the claim is `refused` in the transaction that signs it. */
   private async refuse(c: Claim, reason: string): Promise<void> {
-    const { o } = this;
+    const o = this.opts;
     const call = encodeRefuseJob({ metaScheduler: o.metaScheduler }, { jobId: c.gridJobId });
     const [out] = await o.pipeline.submit([{ kind: REFUSE_TX_KIND, ref: String(c.id), ...call }], {
       onSigned: () => o.claims.setState(c.id, 'refused', { lastError: reason }),

@@ -47,7 +47,8 @@ export const lower = (h: string) => h.toLowerCase();
 export class PipelineContext {
   readonly address: Address;
   readonly db: Db;
-  readonly o: Resolved;
+  /** The resolved options. */
+  readonly settings: Resolved;
   readonly chainId: number;
   readonly rpcUrl: string;
   readonly rpc: Rpc;
@@ -106,7 +107,7 @@ export class PipelineContext {
     const cap = opts.maxFeePerGasWei ?? 500n * GWEI;
     if (cap <= 0n) throw new Error('txpipeline: maxFeePerGasWei must be > 0');
     if (opts.priorityFeeWei !== undefined && opts.priorityFeeWei < 0n) throw new Error('txpipeline: priorityFeeWei must be >= 0');
-    this.o = {
+    this.settings = {
       confirmations: positiveInt('confirmations', opts.confirmations, 3),
       replaceAfterBlocks: positiveInt('replaceAfterBlocks', opts.replaceAfterBlocks, 3),
       maxFeePerGasWei: cap,
@@ -121,13 +122,13 @@ export class PipelineContext {
       rpcTimeoutMs: positiveInt('rpcTimeoutMs', opts.rpcTimeoutMs, 20_000, 100),
       submitWaitMs: positiveInt('submitWaitMs', opts.submitWaitMs, 30_000, 0),
     };
-    this.o.keepBlocks = Math.max(positiveInt('keepBlocks', opts.keepBlocks, 128, 2), this.o.confirmations + 2);
+    this.settings.keepBlocks = Math.max(positiveInt('keepBlocks', opts.keepBlocks, 128, 2), this.settings.confirmations + 2);
     this.db = opts.db;
     this.chainId = opts.chainId;
     this.rpcUrl = opts.rpcUrl;
     this.signer = TxSigner.of(opts);
     this.address = this.signer.address;
-    this.rpc = new Rpc(opts.rpcUrl, { timeoutMs: this.o.rpcTimeoutMs });
+    this.rpc = new Rpc(opts.rpcUrl, { timeoutMs: this.settings.rpcTimeoutMs });
     this.store = new TxStore(this.db, this.address);
     this.log = (opts.logger ?? pino({ name: 'gridlink-txpipeline' })).child({ component: 'txpipeline', address: this.address });
     this.metrics = createTxMetrics(opts.registry ?? new Registry());

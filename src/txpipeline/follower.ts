@@ -47,7 +47,7 @@ export class Follower {
       if (!this.behind) ctx.log.warn({ rpcHead: head.toString(), processed: cursor.number }, 'txpipeline: the RPC is behind the blocks already processed; waiting for it to catch up');
       this.behind = true;
       return 'behind';
-    } else if (head - BigInt(cursor.number) > BigInt(ctx.o.maxCatchUpBlocks)) {
+    } else if (head - BigInt(cursor.number) > BigInt(ctx.settings.maxCatchUpBlocks)) {
       await this.jump(head);
     } else {
       await this.follow(head, cursor);
@@ -61,7 +61,7 @@ export class Follower {
   private async follow(head: bigint, cursor: BlockRow): Promise<void> {
     const { ctx } = this;
     const from = BigInt(cursor.number);
-    const to = minBig(head, from + BigInt(ctx.o.blocksPerPoll));
+    const to = minBig(head, from + BigInt(ctx.settings.blocksPerPoll));
     const numbers: bigint[] = [];
     for (let n = from; n <= to; n++) numbers.push(n);
     const headers = await Promise.all(numbers.map((n) => ctx.rpc.block(n)));
@@ -87,7 +87,7 @@ export class Follower {
         ctx.store.insertBlock(h);
         for (const r of found[i]!) this.applyReceipt(r, h.timestamp, reverts.get(r.transactionHash) ?? null);
       });
-      ctx.store.deleteBlocksBelow(prev.number - BigInt(ctx.o.keepBlocks) + 1n);
+      ctx.store.deleteBlocksBelow(prev.number - BigInt(ctx.settings.keepBlocks) + 1n);
     });
   }
 
@@ -211,7 +211,7 @@ export class Follower {
     if (deep) {
       ctx.log.error(
         { txId: row.id, kind: row.kind, ref: row.ref, nonce: row.nonce, block: row.mined_block, state: row.state },
-        `txpipeline: REORG DEEPER THAN THE CONFIRMATION DEPTH (${ctx.o.confirmations}): a ${row.state} transaction left the canonical chain; it is pending again`,
+        `txpipeline: REORG DEEPER THAN THE CONFIRMATION DEPTH (${ctx.settings.confirmations}): a ${row.state} transaction left the canonical chain; it is pending again`,
       );
     }
     const ok = ctx.events.change(() => {
@@ -297,7 +297,7 @@ export class Follower {
     const { ctx } = this;
     const cursor = ctx.head();
     if (cursor === undefined) return;
-    const rows = ctx.store.minedAtDepth(cursor - BigInt(ctx.o.confirmations) + 1n);
+    const rows = ctx.store.minedAtDepth(cursor - BigInt(ctx.settings.confirmations) + 1n);
     if (!rows.length) return;
     const done: TxRow[] = [];
     ctx.tx(() => {

@@ -174,11 +174,11 @@ export class Nonces {
         this.holeSince.set(n, now);
         return false;
       }
-      return now - since >= BigInt(ctx.o.replaceAfterBlocks);
+      return now - since >= BigInt(ctx.settings.replaceAfterBlocks);
     });
     if (!due.length || ctx.signerWaiting()) return;
     const base = baseFee ?? ctx.lastHeader?.baseFeePerGas ?? (await this.sender.feeData()).base;
-    const f = initialFees({ baseFee: base, tip: await this.sender.tip(), cap: ctx.o.maxFeePerGasWei });
+    const f = initialFees({ baseFee: base, tip: await this.sender.tip(), cap: ctx.settings.maxFeePerGasWei });
     let signed: SignedTx[];
     try {
       // One try: a signer that fails is tried again at a later poll, after its backoff.

@@ -159,7 +159,7 @@ export class TxPipeline<E extends RevertError = RevertError> {
     const chainHead = this.ctx.chainHead;
     const lag = head !== undefined && chainHead !== undefined ? Number(chainHead - head) : undefined;
     const staleMs = Date.now() - this.lastOkAt;
-    const stale = this.started && staleMs > Math.max(10_000, 5 * this.ctx.o.pollMs);
+    const stale = this.started && staleMs > Math.max(10_000, 5 * this.ctx.settings.pollMs);
     let error = this.lastError ?? (this.ctx.signerError !== undefined ? `signer: ${this.ctx.signerError}` : undefined);
     if (!error && this.follower.behind) error = `the RPC is behind: its head ${String(chainHead)} is below the processed block ${String(head)}; waiting for it`;
     if (!error && stale) error = `no successful poll for ${Math.round(staleMs / 1000)} s`;
@@ -240,7 +240,7 @@ export class TxPipeline<E extends RevertError = RevertError> {
     const advanced = head !== undefined && (before === undefined || head > before);
     const catchingUp = advanced && !this.lastError && !this.follower.behind && this.ctx.chainHead !== undefined && this.ctx.chainHead > head;
     if (!this.ctx.stopped) this.heads?.check(advanced);
-    this.timer = setTimeout(this.loop, catchingUp ? 0 : this.ctx.o.pollMs);
+    this.timer = setTimeout(this.loop, catchingUp ? 0 : this.ctx.settings.pollMs);
   };
 
   private kick(): void {

@@ -54,7 +54,7 @@ export class Sender {
   }
 
   async tip(): Promise<bigint> {
-    if (this.ctx.o.priorityFeeWei !== undefined) return this.ctx.o.priorityFeeWei;
+    if (this.ctx.settings.priorityFeeWei !== undefined) return this.ctx.settings.priorityFeeWei;
     const head = this.ctx.chainHead ?? -1n;
     if (this.tipCache && this.tipCache.block === head) return this.tipCache.tip;
     let tip: bigint;
@@ -200,7 +200,7 @@ export class Sender {
     for (const r of rows) {
       const prev: Fees = { maxFeePerGas: BigInt(r.a_max_fee), maxPriorityFeePerGas: BigInt(r.a_priority_fee) };
       const unsent = r.a_sent_block === null;
-      const stuck = !unsent && head - BigInt(r.a_sent_block!) >= BigInt(ctx.o.replaceAfterBlocks);
+      const stuck = !unsent && head - BigInt(r.a_sent_block!) >= BigInt(ctx.settings.replaceAfterBlocks);
       const cheap = !includable(prev, base);
       if (ctx.needsBump.has(r.id) || (stuck && (r.nonce === L || cheap)) || (unsent && cheap)) bumps.push(r);
       else if (unsent || stuck) sends.push(resendItem(r));
@@ -211,7 +211,7 @@ export class Sender {
       const toSign: Array<{ r: PendingRow; fees: Fees; tx: UnsignedTx }> = [];
       for (const r of bumps) {
         const prev: Fees = { maxFeePerGas: BigInt(r.a_max_fee), maxPriorityFeePerGas: BigInt(r.a_priority_fee) };
-        const b = bumpFees({ prev, baseFee: base, tip, cap: ctx.o.maxFeePerGasWei });
+        const b = bumpFees({ prev, baseFee: base, tip, cap: ctx.settings.maxFeePerGasWei });
         if (!b.ok) {
           capped.push({ r, bumped: false });
           sends.push(resendItem(r));
@@ -246,7 +246,7 @@ export class Sender {
         for (const { r } of report) ctx.capReported.set(r.id, head);
         ctx.metrics.feeCapHits.inc(report.length);
         ctx.log.error(
-          { txs: report.length, nonces: report.slice(0, 10).map(({ r }) => r.nonce), cap: ctx.o.maxFeePerGasWei.toString(), baseFee: base.toString(), heldAtCap: report.filter((x) => !x.bumped).length },
+          { txs: report.length, nonces: report.slice(0, 10).map(({ r }) => r.nonce), cap: ctx.settings.maxFeePerGasWei.toString(), baseFee: base.toString(), heldAtCap: report.filter((x) => !x.bumped).length },
           'txpipeline: FEE CAP: a needed fee bump is limited by maxFeePerGasWei; the transactions stay at the cap (raise maxFeePerGasWei if the base fee stays above it)',
         );
       }

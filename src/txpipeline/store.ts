@@ -54,14 +54,14 @@ export interface BlockRow {
 }
 
 export class TxStore {
-  private readonly s: Record<string, Database.Statement>;
+  private readonly stmts: Record<string, Database.Statement>;
 
   constructor(
     readonly db: Db,
     readonly sender: Address,
   ) {
     const p = (sql: string) => db.prepare(sql);
-    this.s = {
+    this.stmts = {
       insertTx: p(`INSERT INTO txs (sender, nonce, kind, ref, to_addr, value, data, gas, state, created_at, updated_at)
                    VALUES (@sender, @nonce, @kind, @ref, @to_addr, @value, @data, @gas, 'pending', @now, @now)`),
       insertAttempt: p(`INSERT INTO tx_attempts (hash, tx_id, raw, max_fee, priority_fee, sent_block, created_at)
@@ -99,7 +99,7 @@ export class TxStore {
   }
 
   insertTx(t: { nonce: number; kind: string; ref: string; to: Address; value: bigint; data: Hex; gas: bigint }): number {
-    const r = this.s.insertTx!.run({
+    const r = this.stmts.insertTx!.run({
       sender: this.sender,
       nonce: t.nonce,
       kind: t.kind,
@@ -114,112 +114,112 @@ export class TxStore {
   }
 
   insertAttempt(a: { hash: Hex; txId: number; raw: Hex; maxFee: bigint; tip: bigint }): void {
-    this.s.insertAttempt!.run(a.hash, a.txId, a.raw, a.maxFee.toString(), a.tip.toString(), Date.now());
+    this.stmts.insertAttempt!.run(a.hash, a.txId, a.raw, a.maxFee.toString(), a.tip.toString(), Date.now());
   }
 
   markSent(txId: number, hash: string, block: bigint): void {
-    this.s.attemptSent!.run(Number(block), hash);
-    this.s.firstSent!.run(Number(block), txId);
+    this.stmts.attemptSent!.run(Number(block), hash);
+    this.stmts.firstSent!.run(Number(block), txId);
   }
 
   get(id: number): TxRow | undefined {
-    return this.s.get!.get(id) as TxRow | undefined;
+    return this.stmts.get!.get(id) as TxRow | undefined;
   }
 
   byRef(kind: string, ref: string): TxRow[] {
-    return this.s.byRef!.all(kind, ref) as TxRow[];
+    return this.stmts.byRef!.all(kind, ref) as TxRow[];
   }
 
   attempts(txId: number): AttemptRow[] {
-    return this.s.attempts!.all(txId) as AttemptRow[];
+    return this.stmts.attempts!.all(txId) as AttemptRow[];
   }
 
   attempt(hash: string): AttemptRow | undefined {
-    return this.s.attempt!.get(hash) as AttemptRow | undefined;
+    return this.stmts.attempt!.get(hash) as AttemptRow | undefined;
   }
 
   countAttempts(txId: number): number {
-    return (this.s.countAttempts!.get(txId) as { n: number }).n;
+    return (this.stmts.countAttempts!.get(txId) as { n: number }).n;
   }
 
   latestAttempt(txId: number): AttemptRow | undefined {
-    return this.s.latestAttempt!.get(txId) as AttemptRow | undefined;
+    return this.stmts.latestAttempt!.get(txId) as AttemptRow | undefined;
   }
 
   pending(): PendingRow[] {
-    return this.s.pending!.all(this.sender) as PendingRow[];
+    return this.stmts.pending!.all(this.sender) as PendingRow[];
   }
 
   unconfirmed(): TxRow[] {
-    return this.s.unconfirmed!.all(this.sender) as TxRow[];
+    return this.stmts.unconfirmed!.all(this.sender) as TxRow[];
   }
 
   unconfirmedHashes(): Array<{ hash: string; tx_id: number }> {
-    return this.s.unconfirmedHashes!.all(this.sender) as Array<{ hash: string; tx_id: number }>;
+    return this.stmts.unconfirmedHashes!.all(this.sender) as Array<{ hash: string; tx_id: number }>;
   }
 
   minedAtDepth(maxBlock: bigint): TxRow[] {
-    return this.s.minedAtDepth!.all(this.sender, Number(maxBlock)) as TxRow[];
+    return this.stmts.minedAtDepth!.all(this.sender, Number(maxBlock)) as TxRow[];
   }
 
   minedAbove(block: bigint): TxRow[] {
-    return this.s.minedAbove!.all(this.sender, Number(block)) as TxRow[];
+    return this.stmts.minedAbove!.all(this.sender, Number(block)) as TxRow[];
   }
 
   pendingBelow(nonce: number): TxRow[] {
-    return this.s.pendingBelow!.all(this.sender, nonce) as TxRow[];
+    return this.stmts.pendingBelow!.all(this.sender, nonce) as TxRow[];
   }
 
   inFlight(): number {
-    return (this.s.inFlight!.get(this.sender) as { n: number }).n;
+    return (this.stmts.inFlight!.get(this.sender) as { n: number }).n;
   }
 
   maxNonce(): number | undefined {
-    const n = (this.s.maxNonce!.get(this.sender) as { n: number | null }).n;
+    const n = (this.stmts.maxNonce!.get(this.sender) as { n: number | null }).n;
     return n ?? undefined;
   }
 
   liveNoncesFrom(nonce: number): number[] {
-    return (this.s.liveNoncesFrom!.all(this.sender, nonce) as Array<{ nonce: number }>).map((r) => r.nonce);
+    return (this.stmts.liveNoncesFrom!.all(this.sender, nonce) as Array<{ nonce: number }>).map((r) => r.nonce);
   }
 
   setMined(id: number, m: { hash: string; block: bigint; blockHash: string; status: 'success' | 'reverted'; revertData: string | null }): void {
-    this.s.setMined!.run(m.hash, Number(m.block), m.blockHash, m.status, m.revertData, Date.now(), id);
+    this.stmts.setMined!.run(m.hash, Number(m.block), m.blockHash, m.status, m.revertData, Date.now(), id);
   }
 
   setPending(id: number): void {
-    this.s.setPending!.run(Date.now(), id);
+    this.stmts.setPending!.run(Date.now(), id);
   }
 
   setState(id: number, state: TxState): void {
-    this.s.setState!.run(state, Date.now(), id);
+    this.stmts.setState!.run(state, Date.now(), id);
   }
 
   cursor(): BlockRow | undefined {
-    return this.s.cursor!.get() as BlockRow | undefined;
+    return this.stmts.cursor!.get() as BlockRow | undefined;
   }
 
   block(n: bigint): BlockRow | undefined {
-    return this.s.block!.get(Number(n)) as BlockRow | undefined;
+    return this.stmts.block!.get(Number(n)) as BlockRow | undefined;
   }
 
   blocksDesc(): BlockRow[] {
-    return this.s.blocksDesc!.all() as BlockRow[];
+    return this.stmts.blocksDesc!.all() as BlockRow[];
   }
 
   insertBlock(b: { number: bigint; hash: string; parentHash: string; timestamp: bigint }): void {
-    this.s.insertBlock!.run(Number(b.number), b.hash, b.parentHash, Number(b.timestamp));
+    this.stmts.insertBlock!.run(Number(b.number), b.hash, b.parentHash, Number(b.timestamp));
   }
 
   deleteBlocksAbove(n: bigint): void {
-    this.s.deleteAbove!.run(Number(n));
+    this.stmts.deleteAbove!.run(Number(n));
   }
 
   deleteBlocksBelow(n: bigint): void {
-    this.s.deleteBelow!.run(Number(n));
+    this.stmts.deleteBelow!.run(Number(n));
   }
 
   clearBlocks(): void {
-    this.s.clearBlocks!.run();
+    this.stmts.clearBlocks!.run();
   }
 }

@@ -28,17 +28,17 @@ export class Submitter<E extends RevertError> {
     for (const r of reqs) {
       if (r.kind === FILLER_KIND) throw new Error(`txpipeline: kind ${FILLER_KIND} is reserved`);
     }
-    const deadline = Date.now() + this.ctx.o.submitWaitMs;
+    const deadline = Date.now() + this.ctx.settings.submitWaitMs;
     let i = 0;
     while (i < reqs.length) {
       if (this.ctx.stopped) {
         for (; i < reqs.length; i++) out[i] = { ok: false, retry: retryError('txpipeline: stopped') };
         return;
       }
-      const room = this.ctx.o.maxInFlight - this.ctx.inFlight();
+      const room = this.ctx.settings.maxInFlight - this.ctx.inFlight();
       if (room <= 0) {
         if (await this.ctx.waitCapacity(deadline)) continue;
-        const err = retryError(`txpipeline: ${this.ctx.inFlight()} transactions in flight (maxInFlight ${this.ctx.o.maxInFlight}): try later`);
+        const err = retryError(`txpipeline: ${this.ctx.inFlight()} transactions in flight (maxInFlight ${this.ctx.settings.maxInFlight}): try later`);
         for (; i < reqs.length; i++) out[i] = { ok: false, retry: err };
         return;
       }
@@ -55,7 +55,7 @@ export class Submitter<E extends RevertError> {
     const sims = idx.map((i) => {
       const r = reqs[i]!;
       return ctx.rpc
-        .estimateGas({ from: ctx.address, to: r.to, data: r.data, value: r.value ?? 0n }, ctx.o.simulateBlockTag)
+        .estimateGas({ from: ctx.address, to: r.to, data: r.data, value: r.value ?? 0n }, ctx.settings.simulateBlockTag)
         .then((gas) => ({ gas }), (err: unknown) => ({ err }));
     });
     let fee: { base: bigint; gasLimit: bigint; tip: bigint };
@@ -73,7 +73,7 @@ export class Submitter<E extends RevertError> {
     const failed = new Map<string, number>();
     results.forEach((res, k) => {
       const i = idx[k]!;
-      if ('gas' in res) pass.push({ i, gas: minBig(gasWithMargin(res.gas, ctx.o.gasMargin), fee.gasLimit) });
+      if ('gas' in res) pass.push({ i, gas: minBig(gasWithMargin(res.gas, ctx.settings.gasMargin), fee.gasLimit) });
       else {
         out[i] = this.simulationOutcome(res.err, reqs[i]!);
         const o = out[i] as { revert?: RevertError };
@@ -87,11 +87,11 @@ export class Submitter<E extends RevertError> {
       for (const p of pass) out[p.i] = { ok: false, retry: retryError('txpipeline: stopped') };
       return;
     }
-    const f = initialFees({ baseFee: fee.base, tip: fee.tip, cap: ctx.o.maxFeePerGasWei });
+    const f = initialFees({ baseFee: fee.base, tip: fee.tip, cap: ctx.settings.maxFeePerGasWei });
     if (f.capped) {
       ctx.metrics.feeCapHits.inc(pass.length);
       ctx.log.error(
-        { baseFee: fee.base.toString(), wanted: (2n * fee.base + fee.tip).toString(), cap: ctx.o.maxFeePerGasWei.toString(), txs: pass.length, belowBaseFee: f.belowBaseFee },
+        { baseFee: fee.base.toString(), wanted: (2n * fee.base + fee.tip).toString(), cap: ctx.settings.maxFeePerGasWei.toString(), txs: pass.length, belowBaseFee: f.belowBaseFee },
         'txpipeline: FEE CAP: maxFeePerGas held at the configured cap, below 2 * baseFee + tip; transactions may be slow (or not accepted while the cap is below the base fee). Raise maxFeePerGasWei if this persists',
       );
     }
@@ -103,7 +103,7 @@ export class Submitter<E extends RevertError> {
         const req = reqs[pass[k]!.i]!;
         return { chainId: ctx.chainId, nonce, to: req.to, value: req.value ?? 0n, data: req.data, gas: pass[k]!.gas, ...f };
       };
-      await this.nonces.allocate(pass.length, build, Date.now() + ctx.o.submitWaitMs, (signed) =>
+      await this.nonces.allocate(pass.length, build, Date.now() + ctx.settings.submitWaitMs, (signed) =>
         ctx.db.transaction(() => {
           signed.forEach(({ tx, s }, k) => {
             const p = pass[k]!;

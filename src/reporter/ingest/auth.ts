@@ -96,9 +96,9 @@ export class Authenticator {
   private nonces: NonceCache | undefined;
   private readonly now: () => number;
 
-  constructor(private readonly o: AuthenticatorOptions) {
-    this.now = o.now ?? (() => Math.floor(Date.now() / 1000));
-    this.nonces = o.nonces;
+  constructor(private readonly opts: AuthenticatorOptions) {
+    this.now = opts.now ?? (() => Math.floor(Date.now() / 1000));
+    this.nonces = opts.nonces;
   }
 
   /** Checks the header's syntax and that its scheme is enabled. Cheap: no I/O. */
@@ -109,12 +109,12 @@ export class Authenticator {
     const scheme = sp < 0 ? value : value.slice(0, sp);
     const rest = sp < 0 ? '' : value.slice(sp + 1);
     if (scheme === 'munge') {
-      if (!this.o.munge) return fail(401, 'munge_disabled', 'munge authentication is disabled on this reporter', { mode: 'munge' });
+      if (!this.opts.munge) return fail(401, 'munge_disabled', 'munge authentication is disabled on this reporter', { mode: 'munge' });
       if (!MUNGE_CRED_RE.test(rest)) return fail(401, 'malformed_header', 'not a munge credential (MUNGE:...:)', { mode: 'munge' });
       return { mode: 'munge', credential: rest };
     }
     if (scheme === 'hmac-sha256') {
-      if (this.o.hmacKeys.size === 0) return fail(401, 'hmac_disabled', 'no HMAC key is configured on this reporter', { mode: 'hmac' });
+      if (this.opts.hmacKeys.size === 0) return fail(401, 'hmac_disabled', 'no HMAC key is configured on this reporter', { mode: 'hmac' });
       const m = HMAC_RE.exec(rest);
       if (!m || !KEY_ID_RE.test(m[1]!)) return fail(401, 'malformed_header', 'expected hmac-sha256 <keyId>:<unixSeconds>:<nonceHex>:<sigHex>', { mode: 'hmac' });
       return { mode: 'hmac', keyId: m[1]!, tsText: m[2]!, ts: Number(m[2]), nonce: m[3]!, sig: Buffer.from(m[4]!, 'hex') };
@@ -130,7 +130,7 @@ export class Authenticator {
   private async verifyMunge(credential: string, digest: string): Promise<AuthSuccess | AuthFailure> {
     let d: MungeDecoded;
     try {
-      d = await this.o.mungeDecode(credential, this.o.munge ?? {});
+      d = await this.opts.mungeDecode(credential, this.opts.munge ?? {});
     } catch (err) {
       const code = (err as { code?: string }).code ?? 'EMUNGE_ERROR';
       const detail = `${code}: ${(err as Error).message}`;
@@ -157,8 +157,8 @@ export class Authenticator {
         uid: d.uid,
       });
     }
-    if (!this.o.allowedUids.has(d.uid)) {
-      return fail(403, 'uid_not_allowed', `uid ${d.uid} may not send events (allowed: ${[...this.o.allowedUids].join(', ')})`, {
+    if (!this.opts.allowedUids.has(d.uid)) {
+      return fail(403, 'uid_not_allowed', `uid ${d.uid} may not send events (allowed: ${[...this.opts.allowedUids].join(', ')})`, {
         mode: 'munge',
         uid: d.uid,
       });
@@ -167,7 +167,7 @@ export class Authenticator {
   }
 
   private async verifyHmac(a: Extract<ParsedAuth, { mode: 'hmac' }>, digest: string): Promise<AuthSuccess | AuthFailure> {
-    const key = this.o.hmacKeys.get(a.keyId);
+    const key = this.opts.hmacKeys.get(a.keyId);
     if (!key) return fail(401, 'unknown_key', `no HMAC key with id ${a.keyId}`, { mode: 'hmac', keyId: a.keyId });
     const mac = createHmac('sha256', key).update(`${a.keyId}:${a.tsText}:${a.nonce}:${digest}`).digest();
     if (!timingSafeEqual(mac, a.sig)) return fail(401, 'bad_signature', 'HMAC signature does not match (wrong key, or body altered)', { mode: 'hmac', keyId: a.keyId });

@@ -61,7 +61,7 @@ interface Waiter {
 const require = createRequire(import.meta.url);
 
 export class StoreWriter {
-  readonly #o: StoreWriterOptions;
+  readonly #opts: StoreWriterOptions;
   readonly #worker: Worker;
   readonly #waiting = new Map<number, Waiter>();
   readonly #exited: Promise<void>;
@@ -71,7 +71,7 @@ export class StoreWriter {
   #ref = false;
 
   constructor(o: StoreWriterOptions) {
-    this.#o = o;
+    this.#opts = o;
     const data: WriterThreadData = {
       driver: require.resolve('better-sqlite3'),
       path: o.path,
@@ -107,7 +107,7 @@ export class StoreWriter {
    * stored. Typed arrays given are moved to the thread (unusable here after).
    */
   append(columns: Column[], rows: number): Promise<number> {
-    if (columns.length !== this.#o.width) return Promise.reject(new WriterError(`a batch of ${columns.length} columns for an INSERT of ${this.#o.width}`));
+    if (columns.length !== this.#opts.width) return Promise.reject(new WriterError(`a batch of ${columns.length} columns for an INSERT of ${this.#opts.width}`));
     const transfer = columns.flatMap((c) => ('each' in c && ArrayBuffer.isView(c.each) ? [c.each.buffer as ArrayBuffer] : []));
     return this.#send({ type: 'append', columns, rows }, transfer) as Promise<number>;
   }
@@ -154,7 +154,7 @@ export class StoreWriter {
         if ('stored' in r) committed++;
         this.#settle(r.id, (w) => ('stored' in r ? w.resolve(r.stored) : w.reject(new WriterError(r.error, r.code))));
       }
-      if (committed > 0) this.#o.onCommit?.(committed, m.rows, m.ms);
+      if (committed > 0) this.#opts.onCommit?.(committed, m.rows, m.ms);
     } else if (m.type === 'pragma') {
       this.#settle(m.id, (w) => (m.error === undefined ? w.resolve(m.value) : w.reject(new WriterError(m.error))));
     } else if (m.type === 'broken') {
@@ -168,7 +168,7 @@ export class StoreWriter {
     if (!this.#broken) {
       const hint = /restart|restore|fix the disk/.test(message) ? '' : '; nothing in flight was acknowledged (the relays send it again): restart the reporter';
       this.#broken = new Error(`${message}${hint}`);
-      this.#o.onBroken?.(this.#broken);
+      this.#opts.onBroken?.(this.#broken);
     }
     const err = new WriterError(this.#broken.message, 'BROKEN');
     for (const id of [...this.#waiting.keys()]) this.#settle(id, (w) => w.reject(err));
