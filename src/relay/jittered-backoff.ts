@@ -1,4 +1,6 @@
-// backoff.ts - capped exponential backoff with full jitter.
+// jittered-backoff.ts - the relay's retry delays: capped exponential backoff
+// with full jitter (many relays retrying one reporter spread out). The
+// supervisor's deterministic doubling is src/util/backoff.ts.
 export interface BackoffPolicy {
   initialMs: number;
   maxMs: number;

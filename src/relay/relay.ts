@@ -32,7 +32,7 @@ import type { SpoolPosition } from '../native/event.js';
 import type { SpoolReader, UndecodableRecord, WireRecords } from '../native/spool.js';
 import { Wakeup } from '../util/wakeup.js';
 import { createAuthenticator, type Authenticator } from './auth.js';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay } from './jittered-backoff.js';
 import type { RelayConfig } from './config.js';
 import { HookRunner, toHookEvent, type HookStats } from './hooks.js';
 import { createRelayMetrics, type RelayMetrics } from './metrics.js';

@@ -21,7 +21,7 @@ import type { Logger } from 'pino';
 import { metaSchedulerAbi } from '../metascheduler/abi.generated.js';
 import type { ClaimJobEvent, ClaimNextCancellingJobEvent, ClaimNextTopUpJobEvent } from '../metascheduler/types.js';
 import { getMeta, setMeta, type Db } from '../state/db.js';
-import type { RecordedLog } from './claims.js';
+import type { RecordedLog } from './claim-store.js';
 
 export const LOG_CURSOR_KEY = 'supervisor.log_cursor';
 /** JSON [[block, hash], ...] of the last blocks of recorded batches, oldest first. */

@@ -1,4 +1,4 @@
-// claims.ts - the claims and actions tables (schema.ts): what the supervisor
+// claim-store.ts - the claims and actions tables (schema.ts): what the supervisor
 // claimed on chain and how far it got with each. Every write is one
 // statement or runs inside the caller's SQLite transaction.
 import { getAddress, type Address, type Hex } from 'viem';

@@ -17,7 +17,7 @@ import { SlurmBackendError, type SlurmBackend } from '../slurm/backend.js';
 import { shortError } from '../txpipeline/errors.js';
 import { backoffMs } from '../util/backoff.js';
 import { CANCEL_ESCALATE_AFTER } from './cancel-escalation.js';
-import type { Action, Claims } from './claims.js';
+import type { Action, Claims } from './claim-store.js';
 import type { SupervisorMetrics } from './metrics.js';
 import { closeUnsubmitted } from './runner.js';
 

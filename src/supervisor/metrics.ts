@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { formatUnits } from 'viem';
 
 import { CANCEL_ESCALATE_AFTER } from './cancel-escalation.js';
-import type { Claims } from './claims.js';
+import type { Claims } from './claim-store.js';
 
 export interface SupervisorMetrics {
   claimsSent: Counter<'queue'>;

@@ -29,7 +29,7 @@ import { stmt } from '../state/db.js';
 import { backoffMs } from '../util/backoff.js';
 import type { TxPipeline } from '../txpipeline/index.js';
 import { shortError } from '../txpipeline/errors.js';
-import type { Claim, Claims } from './claims.js';
+import type { Claim, Claims } from './claim-store.js';
 import type { SupervisorMetrics } from './metrics.js';
 import { REFUSE_TX_KIND } from './tx-outcomes.js';
 import { buildSubmitRequest, JobInputError, type SubmitSettings } from './submit-request.js';

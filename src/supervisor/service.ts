@@ -35,7 +35,7 @@ import { benchmarkLabels } from './benchmark-labels.js';
 import { CANCEL_ESCALATE_AFTER } from './cancel-escalation.js';
 import { ChainLogFollower } from './chain-logs.js';
 import { Claimer } from './claimer.js';
-import { Claims } from './claims.js';
+import { Claims } from './claim-store.js';
 import type { SupervisorConfig } from './config.js';
 import { JobActions } from './job-actions.js';
 import { createSupervisorMetrics, registerProviderCredits } from './metrics.js';

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { MetaSchedulerError } from '../metascheduler/errors.js';
 import type { TxPipeline } from '../txpipeline/index.js';
 import { CLAIM_TX_KIND } from './claimer.js';
-import type { Claims } from './claims.js';
+import type { Claims } from './claim-store.js';
 
 export const REFUSE_TX_KIND = 'refuse';
 export const REGISTER_TX_KIND = 'register';

@@ -1,4 +1,4 @@
-// sender.ts - getting signed transactions to the node: the fees read from it,
+// broadcaster.ts - getting signed transactions to the node: the fees read from it,
 // broadcast (JSON-RPC batches in nonce order, acceptance recorded), and at
 // every poll the re-send of what no node accepted or what was dropped, and
 // the replacement with bumped fees of what is refused as underpriced or stuck.
@@ -19,7 +19,7 @@ const SEND_BATCH = 250;
  * simulation, then refused: over the block gas limit, invalid). After
  * GIVE_UP_AFTER of them in a row the transaction is given up: `lost` (its
  * owner re-plans), and its nonce, now a hole, is filled with a 0-value
- * self-transfer (nonces.ts) so it no longer blocks every later nonce.
+ * self-transfer (nonce-sequence.ts) so it no longer blocks every later nonce.
  */
 const REFUSED_FOR_GOOD: ReadonlySet<RpcErrorClass> = new Set(['gas_limit', 'invalid', 'reverted']);
 const GIVE_UP_AFTER = 3;
@@ -39,7 +39,7 @@ function resendItem(r: PendingRow): SendItem {
   return { txId: r.id, nonce: r.nonce, hash: r.a_hash as Hex, raw: r.a_raw as Hex, reason: 'resend', firstSent: r.first_sent_block === null };
 }
 
-export class Sender {
+export class Broadcaster {
   private tipCache: { block: bigint; tip: bigint } | undefined;
   /** Refusals for good in a row, by transaction id. */
   private readonly refusals = new Map<number, number>();

@@ -1,8 +1,8 @@
 // context.ts - what the parts of one pipeline share: the resolved options,
 // the RPC, signer, store, logger and metrics, and the one copy of the mutable
 // state they all read (the caches rebuilt from the database by open(), the
-// chain as last seen, the capacity waiters of submit()). The parts (nonces.ts,
-// sender.ts, follower.ts, events.ts) and the TxPipeline facade get
+// chain as last seen, the capacity waiters of submit()). The parts (nonce-sequence.ts,
+// broadcaster.ts, submitter.ts, follower.ts, events.ts) and the TxPipeline facade get
 // this object; none of them keeps a copy of what is here.
 import type { Address, Hex } from 'viem';
 import { pino, type Logger } from 'pino';

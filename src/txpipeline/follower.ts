@@ -11,7 +11,7 @@ import { classifyRpcError } from './errors.js';
 import { minBig } from './fees.js';
 import { lower, type PipelineContext } from './context.js';
 import type { Header, Receipt } from './rpc.js';
-import type { Sender } from './sender.js';
+import type { Broadcaster } from './broadcaster.js';
 import type { BlockRow, TxRow } from './store.js';
 import type { RevertError } from './types.js';
 
@@ -27,7 +27,7 @@ export class Follower {
 
   constructor(
     private readonly ctx: PipelineContext,
-    private readonly sender: Sender,
+    private readonly sender: Broadcaster,
   ) {}
 
   /**

@@ -1,4 +1,4 @@
-// nonces.ts - all nonce handling of the pipeline: the next nonce, taken
+// nonce-sequence.ts - all nonce handling of the pipeline: the next nonce, taken
 // under a lock (one allocation at a time) for the signatures and the SQLite
 // transaction that stores them, and moved past them only once stored; at
 // open, the next nonce from the chain's latest and pending nonces and the
@@ -10,11 +10,11 @@ import { initialFees } from './fees.js';
 import { FILLER_KIND } from './kinds.js';
 import type { PipelineContext } from './context.js';
 import type { Follower } from './follower.js';
-import type { SendItem, Sender } from './sender.js';
+import type { SendItem, Broadcaster } from './broadcaster.js';
 import type { SignedTx, UnsignedTx } from './signer.js';
 import type { TxRow } from './store.js';
 
-export class Nonces {
+export class NonceSequence {
   /** The next nonce to sign with. */
   private nextNonce = 0;
   /** Hash of the processed block the last reconcile() ran at. */
@@ -29,7 +29,7 @@ export class Nonces {
   constructor(
     private readonly ctx: PipelineContext,
     private readonly follower: Follower,
-    private readonly sender: Sender,
+    private readonly sender: Broadcaster,
   ) {}
 
   get next(): number {

@@ -23,9 +23,9 @@
 // This file is the facade, open() and the poll loop; the parts:
 //   submitter.ts submit(): simulation, signing and storing, broadcast
 //   context.ts   options, RPC/signer/store/log/metrics and the shared caches
-//   nonces.ts    next nonce, recovery at open, lost nonces, hole fillers
+//   nonce-sequence.ts next nonce, recovery at open, lost nonces, hole fillers
 //   follower.ts  blocks, receipts, reorgs, catch-up, confirmation
-//   sender.ts    fees read from the node, broadcast, re-send, fee bumps
+//   broadcaster.ts fees read from the node, broadcast, re-send, fee bumps
 //   ../chain/heads.ts  the process's new-head subscription (optional)
 //   events.ts    owner handlers and their savepoints
 //
@@ -40,8 +40,8 @@ import { shortError } from './errors.js';
 import { PipelineContext } from './context.js';
 import { ChainMovedError, Follower } from './follower.js';
 import { FILLER_KIND } from './kinds.js';
-import { Nonces } from './nonces.js';
-import { Sender } from './sender.js';
+import { NonceSequence } from './nonce-sequence.js';
+import { Broadcaster } from './broadcaster.js';
 import { Submitter } from './submitter.js';
 import type { TxRow } from './store.js';
 import type { RevertError, SubmitOptions, SubmitOutcome, TxEventHandler, TxPipelineHealth, TxPipelineOptions, TxRecord, TxRequest } from './types.js';
@@ -58,9 +58,9 @@ export class ChainIdMismatchError extends Error {
 export class TxPipeline<E extends RevertError = RevertError> {
   readonly address: Address;
   private readonly ctx: PipelineContext;
-  private readonly sender: Sender;
+  private readonly sender: Broadcaster;
   private readonly follower: Follower;
-  private readonly nonces: Nonces;
+  private readonly nonces: NonceSequence;
   private readonly submitter: Submitter<E>;
   private readonly heads: NewHeads | undefined;
   private unsubscribeHeads: (() => void) | undefined;
@@ -76,9 +76,9 @@ export class TxPipeline<E extends RevertError = RevertError> {
   private constructor(opts: TxPipelineOptions<E>) {
     this.ctx = new PipelineContext(opts as unknown as TxPipelineOptions);
     this.address = this.ctx.address;
-    this.sender = new Sender(this.ctx);
+    this.sender = new Broadcaster(this.ctx);
     this.follower = new Follower(this.ctx, this.sender);
-    this.nonces = new Nonces(this.ctx, this.follower, this.sender);
+    this.nonces = new NonceSequence(this.ctx, this.follower, this.sender);
     this.submitter = new Submitter<E>(this.ctx, this.sender, this.nonces);
     this.heads = opts.heads;
   }

@@ -3,7 +3,7 @@
 // signer's custom account, src/signer/remote.ts); the pipeline never sees a
 // private key. Signing is asynchronous (a remote signer is a network call),
 // so the pipeline signs before the SQLite transaction that stores, under its
-// nonce lock (nonces.ts): a crash before the commit stores and sends
+// nonce lock (nonce-sequence.ts): a crash before the commit stores and sends
 // nothing, and no other allocation can slip in between.
 import { keccak256, type Address, type Hex, type LocalAccount } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';

@@ -8,8 +8,8 @@ import { shortError } from './errors.js';
 import { gasWithMargin, initialFees, minBig } from './fees.js';
 import type { PipelineContext } from './context.js';
 import { FILLER_KIND } from './kinds.js';
-import type { Nonces } from './nonces.js';
-import type { Sender, SendItem } from './sender.js';
+import type { NonceSequence } from './nonce-sequence.js';
+import type { Broadcaster, SendItem } from './broadcaster.js';
 import { SigningError } from './signer.js';
 import type { RevertDecoder, RevertError, SubmitOptions, SubmitOutcome, TxRequest } from './types.js';
 
@@ -20,8 +20,8 @@ export function retryError(msg: string, cause?: unknown): Error {
 export class Submitter<E extends RevertError> {
   constructor(
     private readonly ctx: PipelineContext,
-    private readonly sender: Sender,
-    private readonly nonces: Nonces,
+    private readonly sender: Broadcaster,
+    private readonly nonces: NonceSequence,
   ) {}
 
   async submitAll(reqs: TxRequest[], opts: SubmitOptions, out: SubmitOutcome<E>[]): Promise<void> {

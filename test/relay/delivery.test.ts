@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { SpoolReader, SpoolWriter, decodeBytes, encodeBytes } from '../../src/native/index.js';
-import { backoffDelay } from '../../src/relay/backoff.js';
+import { backoffDelay } from '../../src/relay/jittered-backoff.js';
 import { startRelay, type Relay } from '../../src/relay/relay.js';
 import { FakeReceiver } from './fake-receiver.js';
 import { frame } from '../native/helpers.js';

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { openStateDb } from '../../src/compose/state-store.js';
 import { ChainLogFollower } from '../../src/supervisor/chain-logs.js';
-import { Claims } from '../../src/supervisor/claims.js';
+import { Claims } from '../../src/supervisor/claim-store.js';
 import { CREDIT, definition, fourPerMinute, smallCluster, startDevnet, type Devnet } from '../metascheduler/devnet.js';
 import { captureLogger, tmpDir } from '../txpipeline/helpers.js';
 

@@ -11,7 +11,7 @@ import { metaSchedulerAbi } from '../../src/metascheduler/abi.generated.js';
 import { MetaSchedulerError } from '../../src/metascheduler/errors.js';
 import { openStateDb } from '../../src/compose/state-store.js';
 import { Claimer } from '../../src/supervisor/claimer.js';
-import { Claims } from '../../src/supervisor/claims.js';
+import { Claims } from '../../src/supervisor/claim-store.js';
 import { createSupervisorMetrics } from '../../src/supervisor/metrics.js';
 import type { SubmitOutcome, TxRecord, TxRequest } from '../../src/txpipeline/types.js';
 

@@ -18,7 +18,7 @@ import { toSbatchError } from '../../src/sbatch/errors.js';
 import { SlurmBackendError, type SlurmBackend, type SlurmJob, type SubmitRequest } from '../../src/slurm/backend.js';
 import { type Db } from '../../src/state/db.js';
 import { openStateDb } from '../../src/compose/state-store.js';
-import { Claims } from '../../src/supervisor/claims.js';
+import { Claims } from '../../src/supervisor/claim-store.js';
 import { JobActions } from '../../src/supervisor/job-actions.js';
 import { createSupervisorMetrics } from '../../src/supervisor/metrics.js';
 import { Runner, type ScriptSource } from '../../src/supervisor/runner.js';

@@ -19,7 +19,7 @@ import type { MetaSchedulerError } from '../../src/metascheduler/errors.js';
 import type { SlurmBackend } from '../../src/slurm/backend.js';
 import { type Db } from '../../src/state/db.js';
 import { openStateDb } from '../../src/compose/state-store.js';
-import { Claims } from '../../src/supervisor/claims.js';
+import { Claims } from '../../src/supervisor/claim-store.js';
 import { createSupervisorMetrics } from '../../src/supervisor/metrics.js';
 import { ensureRegistered } from '../../src/supervisor/registration.js';
 import { followOwnTransactions, REFUSE_TX_KIND } from '../../src/supervisor/tx-outcomes.js';

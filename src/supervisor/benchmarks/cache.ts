@@ -4,7 +4,7 @@
 // Pure functions, no I/O.
 import { createHash } from 'node:crypto';
 import type { SlurmNode } from '../../slurm/backend.js';
-import type { Label } from './labels.js';
+import type { Label } from './label-names.js';
 
 /** What a stored result was measured on and with. */
 export interface BenchmarkFingerprintInput {

@@ -11,7 +11,7 @@
 // `runtimeSeconds`, whichever comes first. The data file lives in a fresh
 // subdirectory of the configured directory and is deleted when the job ends.
 import type { Label } from '../../metascheduler/types.js';
-import { BENCHMARK_LABELS, metricLabel } from './labels.js';
+import { BENCHMARK_LABELS, metricLabel } from './label-names.js';
 import { shq } from '../../slurm/sbatch-input.js';
 import { BenchmarkOutputError, tailLines } from './output.js';
 

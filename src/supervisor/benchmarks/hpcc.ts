@@ -20,7 +20,7 @@
 // the job's memory; hpcc sizes its other tests from that N. Quick mode (for
 // tests): one rank per node (each rank gets the node's CPUs), N = 1000.
 import type { Label } from '../../metascheduler/types.js';
-import { BENCHMARK_LABELS, metricLabel } from './labels.js';
+import { BENCHMARK_LABELS, metricLabel } from './label-names.js';
 import { shq } from '../../slurm/sbatch-input.js';
 import { BenchmarkOutputError, tailLines } from './output.js';
 
