@@ -1,3 +1,5 @@
+// config.ts - a test cluster's SLURM configuration: the options (zod) and the
+// slurm.conf, plugstack.conf and gres.conf written from them.
 import path from 'node:path';
 import { z } from 'zod';
 import { clusterPaths } from './paths.js';

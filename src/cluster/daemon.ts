@@ -1,3 +1,5 @@
+// daemon.ts - one SLURM daemon run in the foreground (-D) as our child: spawned
+// with its output in a file and an optional parent-death signal, stopped by PID.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { isAlive, signalAll, waitForExit } from '../util/proc.js';

@@ -1,3 +1,5 @@
+// hardware.ts - this host's hardware as a test cluster's node (`slurmd -C`), with
+// memory headroom, and its short host name.
 import { execFile } from 'node:child_process';
 import { hostname } from 'node:os';
 import { promisify } from 'node:util';

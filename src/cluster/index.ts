@@ -1,3 +1,5 @@
+// index.ts - the test cluster harness (not shipped: tests and benchmarks start
+// real SLURM clusters with it): startCluster and what it is made of.
 export { startCluster, startClusterOptionsSchema, CLUSTER_MARKER_ENV } from './harness.js';
 export type { Cluster, StartClusterOptions, WaitJobOptions } from './harness.js';
 export {

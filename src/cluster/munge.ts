@@ -1,3 +1,5 @@
+// munge.ts - the machine's munged for test clusters: checked with a credential
+// round trip, started when none answers.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';

@@ -1,3 +1,5 @@
+// paths.ts - the files and directories of one test cluster under its base dir
+// (slurm.conf, state, spool, logs, one slurmd's files per node).
 import path from 'node:path';
 
 /**

@@ -1,3 +1,4 @@
+// ports.ts - free loopback ports for a test cluster's daemons.
 import { createServer, type Server } from 'node:net';
 
 /**

@@ -1,3 +1,5 @@
+// anvil.ts - a local anvil chain for the devnet and tests: started on a free
+// port, its funded dev accounts, stopped with the process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';

@@ -1,3 +1,5 @@
+// oracle.ts - the devnet's stand-in for the grid's oracle: each PENDING job is
+// meta-scheduled to an approved provider whose hardware fits.
 import { pino, type Logger } from 'pino';
 import { isAddressEqual, keccak256, toHex, type Address, type Hex } from 'viem';
 import { jobRepositoryAbi, metaSchedulerAbi, providerManagerAbi } from '../metascheduler/abi.generated.js';

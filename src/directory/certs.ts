@@ -1,3 +1,5 @@
+// certs.ts - throwaway certificate authorities and server certificates (openssl
+// CLI) for the test directories and the remote signer's tests.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';

@@ -1,3 +1,5 @@
+// ds389.ts - a private 389 Directory Server on loopback for the LDAP tests
+// (dscreate, TLS, the identity feature's skeleton).
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -1,3 +1,5 @@
+// openldap.ts - a private OpenLDAP (slapd) on loopback for the LDAP tests, with
+// TLS and the identity feature's skeleton.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawnDaemon, stopDaemon, type Daemon } from '../cluster/daemon.js';

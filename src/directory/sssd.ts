@@ -1,3 +1,5 @@
+// sssd.ts - SSSD for NSS on this host, pointed at a test directory, for the
+// tests of the LDAP users resolver.
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { spawnDaemon, stopDaemon, type Daemon } from '../cluster/daemon.js';

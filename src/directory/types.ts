@@ -1,3 +1,5 @@
+// types.ts - what the test directories (389 DS, OpenLDAP) share: the server a
+// test gets and the options it starts one with.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Client } from 'ldapts';

@@ -1,3 +1,5 @@
+// client.ts - the Meta-Scheduler client: a context (clients, addresses) with
+// every action bound to it; createMetaSchedulerClient reads the addresses.
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from 'viem';
 import type { MetaSchedulerAddresses, MetaSchedulerContext } from './context.js';
 import { approveProvider } from './actions/approveProvider.js';

@@ -1,3 +1,5 @@
+// context.ts - what every Meta-Scheduler action receives: a read client, an
+// optional signer and the contract addresses.
 import type { Account, Address, Chain, PublicClient, Transport, WalletClient } from 'viem';
 
 /** Addresses of the Meta-Scheduler and of the parts it reads back. */

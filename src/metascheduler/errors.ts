@@ -1,3 +1,6 @@
+// errors.ts - the Meta-Scheduler's reverts as one typed error class
+// (MetaSchedulerError), with what each means for the operator, decoded from
+// viem errors or raw revert data.
 import { decodeErrorResult, parseAbi, type Abi, type Address, type Hex } from 'viem';
 import { errorsAbi } from './abi.generated.js';
 import { JobStatus, jobStatusName, toJobStatus } from './status.js';

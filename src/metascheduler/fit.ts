@@ -1,3 +1,5 @@
+// fit.ts - whether a provider's hardware can run a job's resources at all
+// (the customer's check before submitting, the devnet oracle's placement).
 import type { ProviderHardware } from './types.js';
 
 export interface ResourceRequest {

@@ -1,3 +1,5 @@
+// index.ts - gridlink/metascheduler: the Meta-Scheduler client, its actions,
+// encoders, statuses, billing and errors (library entry point).
 export * from './status.js';
 export * from './billing.js';
 export * from './errors.js';

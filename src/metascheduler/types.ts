@@ -1,3 +1,5 @@
+// types.ts - the Meta-Scheduler's protocol structures in ABI order and with the
+// ABI's field names, and the shapes the actions return.
 import type { Address, Hex } from 'viem';
 import type { JobStatus } from './status.js';
 

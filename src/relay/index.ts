@@ -1,3 +1,5 @@
+// index.ts - gridlink/relay: the relay, its configuration, hooks and metrics
+// (library entry point).
 export { startRelay, type Relay, type RelayStats, type StartRelayOptions } from './relay.js';
 export {
   parseRelayConfig,

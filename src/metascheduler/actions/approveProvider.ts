@@ -1,3 +1,7 @@
+// approveProvider.ts - the Meta-Scheduler action approveProvider(ctx,
+// params). Admin: approves a provider waiting for approval, making it valid
+// for scheduling. Its pure encoder, encodeApproveProvider(addresses, params),
+// gives the same transaction as calldata for a transaction pipeline.
 import type { Address } from 'viem';
 import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../context.js';
 import { providerManagerAbi } from '../abi.generated.js';

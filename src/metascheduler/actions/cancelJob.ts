@@ -1,3 +1,8 @@
+// cancelJob.ts - the Meta-Scheduler action cancelJob(ctx, params). Customer:
+// cancels a job (PENDING/META_SCHEDULED/SCHEDULED -> CANCELLED with full
+// refund; RUNNING -> cancel request). Its pure encoder,
+// encodeCancelJob(addresses, params), gives the same transaction as calldata
+// for a transaction pipeline.
 import type { Hex } from 'viem';
 import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../context.js';
 import { metaSchedulerAbi } from '../abi.generated.js';

@@ -1,3 +1,8 @@
+// claimNextCancellingJob.ts - the Meta-Scheduler action
+// claimNextCancellingJob(ctx). Provider: pops a cancel request for a
+// RUNNING job, or null when there is none. Its pure encoder,
+// encodeClaimNextCancellingJob(addresses), gives the same transaction
+// as calldata for a transaction pipeline.
 import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../context.js';
 import { metaSchedulerAbi } from '../abi.generated.js';
 import { encodeCall } from '../internal/encode.js';

@@ -1,3 +1,7 @@
+// claimNextJob.ts - the Meta-Scheduler action claimNextJob(ctx).
+// Provider: pops the claimable queue (META_SCHEDULED -> SCHEDULED). Its pure
+// encoder, encodeClaimNextJob(addresses), gives the same transaction
+// as calldata for a transaction pipeline.
 import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../context.js';
 import { metaSchedulerAbi } from '../abi.generated.js';
 import { isMetaSchedulerError } from '../errors.js';

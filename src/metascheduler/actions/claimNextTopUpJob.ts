@@ -1,3 +1,6 @@
+// claimNextTopUpJob.ts - the Meta-Scheduler action claimNextTopUpJob(ctx). Provider: pops a top-up, or null when there is none. Its pure
+// encoder, encodeClaimNextTopUpJob(addresses), gives the same
+// transaction as calldata for a transaction pipeline.
 import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../context.js';
 import { metaSchedulerAbi } from '../abi.generated.js';
 import { encodeCall } from '../internal/encode.js';

@@ -1,3 +1,6 @@
+// getAddresses.ts - the Meta-Scheduler action getAddresses(publicClient,
+// params). View: the part addresses the Meta-Scheduler was deployed with, so
+// a client needs only its address.
 import type { Address, Chain, PublicClient, Transport } from 'viem';
 import { metaSchedulerAbi } from '../abi.generated.js';
 import type { MetaSchedulerAddresses } from '../context.js';

@@ -1,3 +1,6 @@
+// getApprovedProviders.ts - the Meta-Scheduler action
+// getApprovedProviders(ctx, params). Events + views: providers ever approved
+// in the range that are still valid for scheduling.
 import type { Address } from 'viem';
 import type { MetaSchedulerContext } from '../context.js';
 import { providerManagerAbi } from '../abi.generated.js';

@@ -1,3 +1,6 @@
+// getConstants.ts - the Meta-Scheduler action getConstants(ctx).
+// View: the billing constants, read together so one settlement uses one
+// consistent set.
 import type { MetaSchedulerContext } from '../context.js';
 import { constantsAbi } from '../abi.generated.js';
 

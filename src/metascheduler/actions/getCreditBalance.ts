@@ -1,3 +1,5 @@
+// getCreditBalance.ts - the Meta-Scheduler action getCreditBalance(ctx,
+// params). View: credit-wei held by an account (default: the signer).
 import type { Address } from 'viem';
 import { addressOrSelf, type MetaSchedulerContext } from '../context.js';
 import { creditAbi } from '../abi.generated.js';

@@ -1,3 +1,5 @@
+// getJob.ts - the Meta-Scheduler action getJob(ctx, params). View: a job as
+// stored on chain, with its status as a JobStatus.
 import type { Hex } from 'viem';
 import type { MetaSchedulerContext } from '../context.js';
 import { jobRepositoryAbi } from '../abi.generated.js';

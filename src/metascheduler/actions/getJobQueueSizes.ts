@@ -1,3 +1,6 @@
+// getJobQueueSizes.ts - the Meta-Scheduler action getJobQueueSizes(ctx,
+// params). View: the lengths of the provider's three queues (default: the
+// signer), read together at one block.
 import type { Address } from 'viem';
 import { addressOrSelf, type MetaSchedulerContext } from '../context.js';
 import { providerJobQueuesAbi } from '../abi.generated.js';

@@ -1,3 +1,6 @@
+// getNewJobRequests.ts - the Meta-Scheduler action getNewJobRequests(ctx,
+// params). Events: jobs requested in a block range (inclusive); lets the
+// oracle catch up after a restart.
 import type { Address, Hex } from 'viem';
 import type { MetaSchedulerContext } from '../context.js';
 import { metaSchedulerAbi } from '../abi.generated.js';

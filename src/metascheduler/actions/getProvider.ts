@@ -1,3 +1,5 @@
+// getProvider.ts - the Meta-Scheduler action getProvider(ctx, params). View:
+// an approved provider's registration (hardware, prices, labels, ban flag).
 import type { Address } from 'viem';
 import { addressOrSelf, type MetaSchedulerContext } from '../context.js';
 import { providerManagerAbi } from '../abi.generated.js';

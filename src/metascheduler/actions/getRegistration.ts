@@ -1,3 +1,8 @@
+// getRegistration.ts - the Meta-Scheduler action getRegistration(ctx,
+// params). View: where the provider (default: the signer) stands with the
+// ProviderManager, through the deployed ABI's views only: `getProvider`
+// (zeroed unless joined) and `getWaitingForApprovalProvider` (zeroed unless
+// waiting).
 import { zeroAddress, type Address } from 'viem';
 import { addressOrSelf, type MetaSchedulerContext } from '../context.js';
 import { providerManagerAbi } from '../abi.generated.js';

@@ -1,3 +1,6 @@
+// hasCancellingJob.ts - the Meta-Scheduler action hasCancellingJob(ctx,
+// params). View: whether a cancel request waits to be claimed for the
+// provider (default: the signer).
 import type { Address } from 'viem';
 import { addressOrSelf, type MetaSchedulerContext } from '../context.js';
 import { providerJobQueuesAbi } from '../abi.generated.js';

@@ -1,3 +1,6 @@
+// hasNextClaimableJob.ts - the Meta-Scheduler action hasNextClaimableJob(ctx,
+// params). View: whether a META_SCHEDULED job waits to be claimed for the
+// provider (default: the signer).
 import type { Address } from 'viem';
 import { addressOrSelf, type MetaSchedulerContext } from '../context.js';
 import { providerJobQueuesAbi } from '../abi.generated.js';

@@ -1,3 +1,6 @@
+// hasTopUpJob.ts - the Meta-Scheduler action hasTopUpJob(ctx, params). View:
+// whether a top-up waits to be claimed for the provider (default: the
+// signer).
 import type { Address } from 'viem';
 import { addressOrSelf, type MetaSchedulerContext } from '../context.js';
 import { providerJobQueuesAbi } from '../abi.generated.js';

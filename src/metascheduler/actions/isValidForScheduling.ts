@@ -1,3 +1,5 @@
+// isValidForScheduling.ts - the Meta-Scheduler action
+// isValidForScheduling(ctx, params). View: approved and not banned, i.e.
 import type { Address } from 'viem';
 import type { MetaSchedulerContext } from '../context.js';
 import { providerManagerAbi } from '../abi.generated.js';

@@ -1,3 +1,7 @@
+// metaSchedule.ts - the Meta-Scheduler action metaSchedule(ctx, params).
+// Oracle (METASCHEDULER_ROLE): assigns a PENDING job to a provider and queues
+// it there as claimable. Its pure encoder, encodeMetaSchedule(addresses,
+// params), gives the same transaction as calldata for a transaction pipeline.
 import type { Address, Hex } from 'viem';
 import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../context.js';
 import { metaSchedulerAbi } from '../abi.generated.js';

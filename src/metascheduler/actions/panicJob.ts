@@ -1,3 +1,7 @@
+// panicJob.ts - the Meta-Scheduler action panicJob(ctx, params). Oracle:
+// forces a hot job to PANICKED with a full refund (last resort for a stuck
+// job). Its pure encoder, encodePanicJob(addresses, params), gives the same
+// transaction as calldata for a transaction pipeline.
 import type { Hex } from 'viem';
 import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../context.js';
 import { metaSchedulerAbi } from '../abi.generated.js';

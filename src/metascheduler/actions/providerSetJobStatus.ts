@@ -1,3 +1,8 @@
+// providerSetJobStatus.ts - the Meta-Scheduler action
+// providerSetJobStatus(ctx, params). Provider: reports a job's status
+// (SCHEDULED -> RUNNING, or -> a cold status which settles billing). Its pure
+// encoder, encodeProviderSetJobStatus(addresses, params), gives the same
+// transaction as calldata for a transaction pipeline.
 import type { Hex } from 'viem';
 import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../context.js';
 import { metaSchedulerAbi } from '../abi.generated.js';

@@ -1,3 +1,7 @@
+// refuseJob.ts - the Meta-Scheduler action refuseJob(ctx, params). Provider:
+// hands a META_SCHEDULED/SCHEDULED job back to PENDING (e.g. Its pure
+// encoder, encodeRefuseJob(addresses, params), gives the same transaction as
+// calldata for a transaction pipeline.
 import type { Address, Hex } from 'viem';
 import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../context.js';
 import { metaSchedulerAbi } from '../abi.generated.js';

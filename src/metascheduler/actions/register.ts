@@ -1,3 +1,7 @@
+// register.ts - the Meta-Scheduler action register(ctx, params). Provider:
+// registers (or re-registers) the signer's cluster; it then waits for admin
+// approval. Its pure encoder, encodeRegister(addresses, params), gives the
+// same transaction as calldata for a transaction pipeline.
 import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../context.js';
 import { providerManagerAbi } from '../abi.generated.js';
 import { encodeCall } from '../internal/encode.js';

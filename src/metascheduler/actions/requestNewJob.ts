@@ -1,3 +1,8 @@
+// requestNewJob.ts - the Meta-Scheduler action requestNewJob(ctx, params).
+// Customer: approves the credits if needed, then requests the job; the job is
+// PENDING until the oracle assigns it. Its pure encoder,
+// encodeRequestNewJob(addresses, params), gives the same transaction as
+// calldata for a transaction pipeline.
 import { isHex, stringToHex, type Address, type Hex } from 'viem';
 import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../context.js';
 import { metaSchedulerAbi } from '../abi.generated.js';

@@ -1,3 +1,7 @@
+// timeoutJob.ts - the Meta-Scheduler action timeoutJob(ctx, params). Oracle:
+// sends a job its provider did not claim/start in time back to PENDING. Its
+// pure encoder, encodeTimeoutJob(addresses, params), gives the same
+// transaction as calldata for a transaction pipeline.
 import type { Hex } from 'viem';
 import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../context.js';
 import { metaSchedulerAbi } from '../abi.generated.js';

@@ -1,3 +1,7 @@
+// topUpJob.ts - the Meta-Scheduler action topUpJob(ctx, params). Customer:
+// approves and adds `amount` credit-wei to a job; a RUNNING job's provider
+// then claims the extra minutes. Its pure encoder, encodeTopUpJob(addresses,
+// params), gives the same transaction as calldata for a transaction pipeline.
 import type { Hex } from 'viem';
 import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../context.js';
 import { metaSchedulerAbi } from '../abi.generated.js';

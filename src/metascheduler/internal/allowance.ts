@@ -1,3 +1,5 @@
+// allowance.ts - the customer's credit allowance to the Meta-Scheduler, raised
+// only when it is below what an action locks.
 import type { MetaSchedulerContext } from '../context.js';
 import { signerOf } from '../context.js';
 import { creditAbi } from '../abi.generated.js';

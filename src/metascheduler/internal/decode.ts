@@ -1,3 +1,5 @@
+// decode.ts - events of a receipt the actions report: job transitions and a
+// BilledTooMuch.
 import type { TransactionReceipt } from 'viem';
 import { jobRepositoryAbi, metaSchedulerAbi } from '../abi.generated.js';
 import type { MetaSchedulerContext } from '../context.js';

@@ -1,3 +1,5 @@
+// events.ts - decoding a receipt's logs of one event from one contract, and a
+// receipt's summary (hash, block, gas).
 import { isAddressEqual, parseEventLogs, type Abi, type Address, type ContractEventName, type Log, type ParseEventLogsReturnType } from 'viem';
 import type { TxResult } from '../types.js';
 import type { TransactionReceipt } from 'viem';

@@ -1,3 +1,5 @@
+// write.ts - how a write action sends: simulate (for the revert reason),
+// send, wait for the receipt, and explain a revert after mining.
 import type {
   Abi,
   Address,
