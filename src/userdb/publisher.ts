@@ -30,12 +30,12 @@ export class UsersDbPublisher {
   private chain: Promise<number> = Promise.resolve(0);
   private queued: Promise<number> | undefined;
 
-  constructor(private readonly o: PublisherOptions) {}
+  constructor(private readonly opts: PublisherOptions) {}
 
   /** Removes temporary files a crash left and writes the file of the current version. */
   async start(): Promise<number> {
-    await removeStaleTemps(this.o.path);
-    const v = this.o.store.version();
+    await removeStaleTemps(this.opts.path);
+    const v = this.opts.store.version();
     await this.write(v);
     return v;
   }
@@ -47,7 +47,7 @@ export class UsersDbPublisher {
       .catch(() => 0)
       .then(async () => {
         this.queued = undefined;
-        const v = this.o.store.nextVersion();
+        const v = this.opts.store.nextVersion();
         if (v !== this.written) await this.write(v);
         return v;
       });
@@ -57,10 +57,10 @@ export class UsersDbPublisher {
   }
 
   private async write(version: number): Promise<void> {
-    const data = buildUsersDb({ version, minUid: this.o.minUid, users: this.o.store.usersUpTo(version).map((u) => ({ ...u, shell: this.o.shell, gecos: 'gridlink customer' })) });
-    await writeFileAtomic(this.o.path, data, 0o644);
+    const data = buildUsersDb({ version, minUid: this.opts.minUid, users: this.opts.store.usersUpTo(version).map((u) => ({ ...u, shell: this.opts.shell, gecos: 'gridlink customer' })) });
+    await writeFileAtomic(this.opts.path, data, 0o644);
     this.written = version;
-    this.o.onWritten?.(version, data.length);
+    this.opts.onWritten?.(version, data.length);
   }
 }
 

@@ -50,9 +50,9 @@ export class UserStore {
 
   constructor(
     private readonly db: Db,
-    private readonly o: UserStoreOptions,
+    private readonly opts: UserStoreOptions,
   ) {
-    if (o.firstUid > o.maxUid) throw new Error(`firstUid ${o.firstUid} is above maxUid ${o.maxUid}`);
+    if (opts.firstUid > opts.maxUid) throw new Error(`firstUid ${opts.firstUid} is above maxUid ${opts.maxUid}`);
     this.getStmt = db.prepare<[string], RawRow>('SELECT name, uid, gid, db_version FROM gridlink_users WHERE name = ?');
     this.metaGet = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
     this.metaSet = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
@@ -61,7 +61,7 @@ export class UserStore {
   }
 
   private row(r: RawRow): UserRow {
-    return { name: r.name, uid: r.uid, gid: r.gid, home: `${this.o.homeRoot.replace(/\/+$/, '')}/${r.name}`, dbVersion: r.db_version ?? undefined };
+    return { name: r.name, uid: r.uid, gid: r.gid, home: `${this.opts.homeRoot.replace(/\/+$/, '')}/${r.name}`, dbVersion: r.db_version ?? undefined };
   }
 
   private meta(key: string): number | undefined {
@@ -80,11 +80,11 @@ export class UserStore {
     return this.db.transaction(() => {
       const have = this.getStmt.get(name);
       if (have) return this.row(have);
-      const host = this.o.taken?.() ?? { uids: new Set<number>(), gids: new Set<number>() };
-      let uid = Math.max(this.meta(NEXT_UID) ?? 0, this.o.firstUid);
-      while (uid <= this.o.maxUid && (host.uids.has(uid) || host.gids.has(uid) || this.uidUsed.get(uid, uid))) uid++;
-      if (uid > this.o.maxUid)
-        throw new UserIdsExhaustedError(`every uid from ${this.o.firstUid} to ${this.o.maxUid} is handed out or used by this host: raise users.gridlink.maxUid`);
+      const host = this.opts.taken?.() ?? { uids: new Set<number>(), gids: new Set<number>() };
+      let uid = Math.max(this.meta(NEXT_UID) ?? 0, this.opts.firstUid);
+      while (uid <= this.opts.maxUid && (host.uids.has(uid) || host.gids.has(uid) || this.uidUsed.get(uid, uid))) uid++;
+      if (uid > this.opts.maxUid)
+        throw new UserIdsExhaustedError(`every uid from ${this.opts.firstUid} to ${this.opts.maxUid} is handed out or used by this host: raise users.gridlink.maxUid`);
       this.insert.run(name, uid, uid, now);
       this.metaSet.run(NEXT_UID, String(uid + 1));
       return this.row({ name, uid, gid: uid, db_version: null });

@@ -36,13 +36,13 @@ export class UsersSyncServer {
   private server: Server | undefined;
   url = '';
 
-  constructor(private readonly o: UsersSyncServerOptions) {}
+  constructor(private readonly opts: UsersSyncServerOptions) {}
 
   async start(): Promise<void> {
     const server = createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.o.port, this.o.host, () => resolve());
+      server.listen(this.opts.port, this.opts.host, () => resolve());
     });
     this.server = server;
     const a = server.address() as AddressInfo;
@@ -92,7 +92,7 @@ export class UsersSyncServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       if (req.url !== USERS_SYNC_PATH || req.method !== 'POST') return this.answer(res, 404, `only POST ${USERS_SYNC_PATH}\n`);
-      const auth = this.o.authenticator.parseHeader(req.headers['x-gridlink-auth']);
+      const auth = this.opts.authenticator.parseHeader(req.headers['x-gridlink-auth']);
       if ('ok' in auth) return this.answer(res, auth.status, `${auth.detail}\n`);
       const chunks: Buffer[] = [];
       let size = 0;
@@ -102,9 +102,9 @@ export class UsersSyncServer {
         chunks.push(c as Buffer);
       }
       const body = Buffer.concat(chunks);
-      const ok = await this.o.authenticator.verify(auth, createHash('sha256').update(body).digest('hex'));
+      const ok = await this.opts.authenticator.verify(auth, createHash('sha256').update(body).digest('hex'));
       if (!ok.ok) {
-        this.o.log?.warn({ reason: ok.reason, detail: ok.detail }, 'users sync: request refused');
+        this.opts.log?.warn({ reason: ok.reason, detail: ok.detail }, 'users sync: request refused');
         return this.answer(res, ok.status, `${ok.detail}\n`);
       }
       let pull;
@@ -113,13 +113,13 @@ export class UsersSyncServer {
       } catch (err) {
         return this.answer(res, 400, `not a users pull request: ${(err as Error).message}\n`);
       }
-      const current = this.o.version();
+      const current = this.opts.version();
       const header = { [USERS_VERSION_HEADER]: String(current) };
       if (pull.have >= current) {
         this.report(pull.host, pull.have);
         return this.answer(res, 204, '', header);
       }
-      const file = await readFile(this.o.path);
+      const file = await readFile(this.opts.path);
       // Only what a host says it holds counts: the relay asks again as soon as the file is in place.
       this.report(pull.host, pull.have);
       return this.answer(res, 200, file, header);
