@@ -4,7 +4,7 @@
 // slurmd, the SPANK plugin with home_root), customers handed uids by the
 // supervisor's store and written by its publisher, jobs submitted with
 // sbatch --uid as root does. Prints one JSON line of what it saw.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { openUserDb as openDb } from './state-db.js';
@@ -12,7 +12,12 @@ import { UsersDbPublisher } from '../../src/userdb/publisher.js';
 import { UserStore } from '../../src/userdb/store.js';
 import { startPluginCluster } from '../plugins/with-plugins.js';
 
-const [work, homeRoot, countArg] = process.argv.slice(2) as [string, string, string];
+// without: 'slurmd' or 'slurmctld' runs in a namespace of its own whose nsswitch.conf is "files" only
+// (that host does not have the users database), to measure which hosts need it.
+const [work, homeRoot, countArg, without = ''] = process.argv.slice(2) as [string, string, string, string?];
+const plain = join(work, 'nsswitch-plain.conf');
+writeFileSync(plain, 'passwd: files\ngroup: files\nshadow: files\nhosts: files\n');
+const wrapper = ['unshare', '-m', '--propagation', 'private', 'sh', '-c', `mount --bind ${plain} /etc/nsswitch.conf && exec "$@"`, 'sh'];
 const customers = Number(countArg);
 const addr = (i: number) => `0x${(0xc0ffee000 + i).toString(16).padStart(40, '0')}`;
 
@@ -22,7 +27,15 @@ await publisher.start();
 const users = Array.from({ length: customers }, (_, i) => store.ensure(addr(i)));
 await publisher.publish();
 
-const pc = await startPluginCluster({ nodes: 2, spankOptions: [`home_root=${homeRoot}`], removeOnStop: true, gpusPerNode: 0, lockWaitMs: 900_000 });
+const pc = await startPluginCluster({
+  nodes: 2,
+  spankOptions: [`home_root=${homeRoot}`],
+  removeOnStop: true,
+  gpusPerNode: 0,
+  lockWaitMs: 900_000,
+  ...(without === 'slurmd' ? { slurmdWrapper: wrapper } : {}),
+  ...(without === 'slurmctld' ? { ctldWrapper: wrapper } : {}),
+});
 const c = pc.cluster;
 const out: Record<string, unknown> = { nodes: c.nodeNames };
 try {
@@ -37,7 +50,7 @@ try {
   );
   out.jobs = await Promise.all(
     jobs.map(async ({ u, id }) => {
-      const info = await c.waitJob(id, { timeoutMs: 120_000 });
+      const info = await c.waitJob(id, { timeoutMs: without ? 30_000 : 120_000 }).catch((err: Error) => ({ state: `not ended: ${err.message}` }));
       let output = '';
       try {
         output = readFileSync(join(u.home, `slurm-${id}.out`), 'utf8');
@@ -48,12 +61,28 @@ try {
       return { name: u.name, uid: u.uid, id, state: info.state, output, userId: /UserId=(\S+)/.exec(show.stdout)?.[1] ?? '' };
     }),
   );
+  if (without) {
+    // the same customer's job writing outside its home: does the host without the database run it, and as whom?
+    const u = users[0]!;
+    const outFile = join('/tmp', `${work.split('/').pop()}-job-%j.out`); // /tmp: sticky, writable by the customer
+    const id = await c.sbatch([`--uid=${u.uid}`, `--gid=${u.gid}`, '--chdir=/tmp', `--output=${outFile}`], '#!/bin/sh\necho "uid=$(id -u) name=$(id -un 2>&1) getent=$(getent passwd $(id -u) | cut -d: -f1)"');
+    const info = await c.waitJob(id, { timeoutMs: without ? 30_000 : 120_000 }).catch((err: Error) => ({ state: `not ended: ${err.message}` }));
+    let output = '';
+    try {
+      output = readFileSync(outFile.replace('%j', String(id)), 'utf8');
+    } catch (err) {
+      output = `no output: ${(err as Error).message}`;
+    }
+    out.outsideHome = { state: info.state, output };
+    rmSync(outFile.replace('%j', String(id)), { force: true });
+  }
   // A uid the users database does not hold: refused at submission, never run as a number.
   const unknown = await c.run('sbatch', ['--parsable', '--uid=499999', '--gid=499999', '--wrap=id'], { allowFail: true });
   out.unknownUid = { code: unknown.code, stderr: unknown.stderr.trim() };
   const hostile = await c.run('sbatch', ['--parsable', '--uid=ROOT', '--wrap=id'], { allowFail: true });
   out.hostileName = { code: hostile.code, stderr: hostile.stderr.trim() };
-  out.slurmdLog = (await pc.slurmdLog()).split('\n').filter((l) => /spank\/provider/.test(l)).slice(-20);
+  out.slurmdLog = (await pc.slurmdLog()).split('\n').filter((l) => /spank\/provider|error/.test(l)).slice(-20);
+  out.ctldLog = (await pc.ctldLog()).split('\n').filter((l) => /error|uid|user/i.test(l)).slice(-20);
 } finally {
   await c.stop();
 }

@@ -19,6 +19,8 @@ const homeRoot = join(work, 'home');
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 interface Seen {
+  outsideHome?: { state: string; output: string };
+  ctldLog: string[];
   nodes: string[];
   jobs: Array<{ name: string; uid: number; id: number; state: string; output: string; userId: string }>;
   unknownUid: { code: number; stderr: string };
@@ -26,21 +28,26 @@ interface Seen {
   slurmdLog: string[];
 }
 
+/** Runs slurm-entry.ts in a namespace with the module; `without`: that daemon gets a namespace of its own without it. */
+async function runEntry(dir: string, homes: string, customers: number, without = ''): Promise<Seen> {
+  buildNss();
+  chmodSync(dir, 0o755); // the customers' jobs traverse it to their homes
+  execFileSync('mkdir', ['-p', '-m', '0755', homes, join(dir, 'db')]);
+  const nsswitch = writeNsswitch(dir, 'files gridlink');
+  const [cmd, ...args] = inNssNamespace(nsswitch, join(dir, 'db'), [process.execPath, '--import', 'tsx', join(import.meta.dirname, 'slurm-entry.ts'), dir, homes, String(customers), without]);
+  const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  const code = await new Promise((r) => child.once('exit', r));
+  expect(code).toBe(0);
+  const result = stdout.split('\n').find((l) => l.startsWith('GLRESULT '));
+  expect(result, stdout.slice(-3000)).toBeDefined();
+  return JSON.parse(result!.slice('GLRESULT '.length)) as Seen;
+}
+
 describe('jobs of customers of resolver "gridlink" on real SLURM', () => {
   it('run on both nodes under their own uids and groups, in homes the prolog made 0700; unknown uids are refused', async () => {
-    buildNss();
-    chmodSync(work, 0o755); // the customers' jobs traverse it to their homes
-    execFileSync('mkdir', ['-m', '0755', homeRoot, join(work, 'db')]);
-    const nsswitch = writeNsswitch(work, 'files gridlink');
-    const [cmd, ...args] = inNssNamespace(nsswitch, join(work, 'db'), [process.execPath, '--import', 'tsx', join(import.meta.dirname, 'slurm-entry.ts'), work, homeRoot, '3']);
-    const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    const code = await new Promise((r) => child.once('exit', r));
-    expect(code).toBe(0);
-    const result = stdout.split('\n').find((l) => l.startsWith('GLRESULT '));
-    expect(result, stdout.slice(-3000)).toBeDefined();
-    const seen = JSON.parse(result!.slice('GLRESULT '.length)) as Seen;
+    const seen = await runEntry(work, homeRoot, 3);
 
     expect(seen.jobs).toHaveLength(3);
     for (const j of seen.jobs) {
@@ -57,5 +64,31 @@ describe('jobs of customers of resolver "gridlink" on real SLURM', () => {
     expect(seen.unknownUid.code).not.toBe(0);
     expect(seen.unknownUid.stderr).toMatch(/invalid user id|user id|uid/i);
     expect(seen.hostileName.code).not.toBe(0);
+  }, 1_200_000);
+
+  // Which hosts need the users database (SLURM 22.05; docs/nss-gridlink.md): one daemon at a time in a
+  // namespace whose nsswitch.conf has no gridlink, the submit host (sbatch) keeping it.
+  it('the controller needs it: without it the job is never started (its credential needs the user\'s groups)', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'gl-nss-ctld-'));
+    try {
+      const seen = await runEntry(d, join(d, 'home'), 1, 'slurmctld');
+      expect(seen.jobs[0]!.state).toMatch(/not ended.*PENDING/s);
+      expect(seen.jobs[0]!.state).toMatch(/_fill_cred_gids: getpwuid failed for uid=400000/);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  }, 1_200_000);
+
+  it('a node needs it for the home and the job\'s own lookups: without it the job runs as the bare uid, no name, no home made', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'gl-nss-node-'));
+    try {
+      const seen = await runEntry(d, join(d, 'home'), 1, 'slurmd');
+      expect(seen.jobs[0]!.state).toBe('FAILED'); // its output goes to the home the prolog could not make
+      expect(seen.slurmdLog.join('\n')).toMatch(/uid 400000 is unknown on this node \(NSS\): no home made/);
+      expect(seen.outsideHome?.state).toBe('COMPLETED');
+      expect(seen.outsideHome?.output).toMatch(/^uid=400000 name=id: cannot find name for user ID 400000\n400000 getent=$/m);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   }, 1_200_000);
 });
