@@ -100,6 +100,8 @@ export const LIGHT_TEST_FILES: readonly string[] = [
   'test/userdb/home.test.ts',
   // The users database's propagation: in-process sync server and pullers, the shared munged.
   'test/userdb/sync.test.ts',
+  // gridlink users: the CLI on a temp store and file.
+  'test/userdb/users-cli.test.ts',
   // Pure / temp-dir only.
   'test/structure.test.ts',
   // The Grafana dashboard against @grafana/schema's types (a TypeScript compile in-process; no Prometheus).

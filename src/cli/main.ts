@@ -34,6 +34,7 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Comman
   ['status', async () => (await import('./status.js')).statusCommand()],
   ['job', async () => (await import('./job.js')).jobCommand()],
   ['doctor', async () => (await import('./doctor.js')).doctorCommand()],
+  ['users', async () => (await import('./users.js')).usersCommand()],
 ];
 
 /** The program with the command `argv` names (all of them when it names none). */
