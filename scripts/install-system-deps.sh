@@ -62,6 +62,11 @@ PACKAGES=(
   # crun refuses containers on this host; debootstrap builds the base image
   # where no registry is reachable (scripts/container-base.sh)
   podman runc debootstrap
+  # monitoring: test/grafana/prometheus.test.ts runs Prometheus's binary
+  # (with its own config and storage, never the system service) against a
+  # devnet, with every query of contrib/grafana/gridlink.json; promtool
+  # checks compose's Prometheus configuration
+  prometheus
 )
 if [ "${1:-}" = --docker ]; then
   PACKAGES+=(docker.io docker-compose)

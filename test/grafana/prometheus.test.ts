@@ -19,6 +19,7 @@ import type { DevnetState } from '../../src/devnet/state.js';
 import { SpoolWriter, packageRoot } from '../../src/native/index.js';
 import { completion } from '../native/helpers.js';
 import { DEVNET_START_MS, runScript, type Run } from '../devnet/run-script.js';
+import { skipReason } from '../helpers/skip-reason.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
 const parent = mkdtempSync('/tmp/gl-prometheus-test-');
@@ -67,7 +68,7 @@ interface Panel {
   targets?: Array<{ refId: string; expr: string }>;
 }
 
-it.skipIf(!existsSync(PROMETHEUS))('every dashboard query returns data from Prometheus scraping the devnet\'s supervisor and a relay, after a few jobs', async () => {
+it.skipIf(!existsSync(PROMETHEUS))(`every dashboard query returns data from Prometheus scraping the devnet's supervisor and a relay, after a few jobs${skipReason(existsSync(PROMETHEUS), `${PROMETHEUS} is not installed (apt-get install prometheus)`)}`, async () => {
   const up = await run('src/devnet/main.ts', ['--job-timeout', '90'], DEVNET_START_MS);
   expect(up.code, show(up)).toBe(0);
   const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as DevnetState;
@@ -149,20 +150,28 @@ it.skipIf(!existsSync(PROMETHEUS))('every dashboard query returns data from Prom
   expect(empty, 'queries without data').toEqual([]);
 
   // What the jobs did shows: the demo and the two jobs finished, the provider was paid for the two, the relay's spool drained.
-  const value = async (expr: string) => Number((await query(base, expr)).data.result[0]?.value[1]);
-  expect(await value('gridlink_jobs{status="FINISHED"}')).toBeGreaterThanOrEqual(3);
-  expect(await value('increase(gridlink_provider_credits[1h])')).toBeGreaterThan(0);
-  expect(await value('gridlink_claims{state="submitted"}')).toBeGreaterThanOrEqual(3);
-  expect(await value('gridlink_spool_delivered_records{host="standalone-relay"}')).toBe(20); // seqs 0..19
-  expect(await value('gridlink_spool_appended_records{host="standalone-relay"}')).toBe(20);
-  expect(await value('gridlink_spool_backlog_records{host="standalone-relay"}')).toBe(0);
-  expect(await value('gridlink_relay_records_relayed_total')).toBe(20);
+  // The chain is ahead of the store by a block follower's poll, the store of Prometheus by a scrape: each is waited for (30 s).
+  const eventually = async (expr: string, ok: (v: number) => boolean) => {
+    const until = Date.now() + 30_000;
+    for (;;) {
+      const v = Number((await query(base, expr)).data.result[0]?.value[1]);
+      if (ok(v) || Date.now() > until) return v;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  };
+  expect(await eventually('gridlink_jobs{status="FINISHED"}', (v) => v >= 3)).toBeGreaterThanOrEqual(3);
+  expect(await eventually('increase(gridlink_provider_credits[1h])', (v) => v > 0)).toBeGreaterThan(0);
+  expect(await eventually('gridlink_claims{state="submitted"}', (v) => v >= 3)).toBeGreaterThanOrEqual(3);
+  expect(await eventually('gridlink_spool_delivered_records{host="standalone-relay"}', (v) => v === 20)).toBe(20); // seqs 0..19
+  expect(await eventually('gridlink_spool_appended_records{host="standalone-relay"}', (v) => v === 20)).toBe(20);
+  expect(await eventually('gridlink_spool_backlog_records{host="standalone-relay"}', (v) => v === 0)).toBe(0);
+  expect(await eventually('gridlink_relay_records_relayed_total', (v) => v === 20)).toBe(20);
   // The devnet's embedded relays (slurmctld's and each slurmd's spool) are there too.
   const spools = (await query(base, 'gridlink_spool_delivered_records')).data.result.map((r) => r.metric.daemon);
   expect(spools).toContain('slurmctld');
   expect(spools).toContain('slurmd');
 }, 900_000);
 
-it.skipIf(!existsSync('/usr/bin/promtool'))('compose.yaml\'s Prometheus configuration passes promtool', () => {
+it.skipIf(!existsSync('/usr/bin/promtool'))(`compose.yaml's Prometheus configuration passes promtool${skipReason(existsSync('/usr/bin/promtool'), 'promtool is not installed (apt-get install prometheus)')}`, () => {
   expect(execFileSync('/usr/bin/promtool', ['check', 'config', join(packageRoot, 'contrib/grafana/prometheus.yml')], { encoding: 'utf8' })).toMatch(/SUCCESS/);
 });
