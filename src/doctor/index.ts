@@ -12,8 +12,9 @@ import { runtimeCheck } from './runtime.js';
 import { sbatchCheck } from './sbatch.js';
 import { spoolCheck } from './spool.js';
 import type { Check } from './types.js';
+import { usersCheck } from './users.js';
 
-export const CHECKS: readonly Check[] = [configCheck, pluginsCheck, spoolCheck, drainCheck, runtimeCheck, reporterCheck, chainCheck, contractCheck, keyCheck, providerCheck, ldapCheck, sbatchCheck];
+export const CHECKS: readonly Check[] = [configCheck, pluginsCheck, spoolCheck, drainCheck, runtimeCheck, reporterCheck, chainCheck, contractCheck, keyCheck, providerCheck, ldapCheck, usersCheck, sbatchCheck];
 
 export { runChecks, renderResults } from './runner.js';
 export type { Check, CheckResult, DoctorContext } from './types.js';

@@ -1,0 +1,74 @@
+// users.ts - check `users`: with users.resolver "gridlink", this host's
+// nsswitch.conf asks the gridlink module for passwd and group, the module is
+// installed, and this host's users database file is whole and, where the
+// state database is on this host (the supervisor's), at its version.
+// "not configured" with another resolver.
+import { existsSync, readFileSync } from 'node:fs';
+
+import { openStateDb } from '../compose/state-store.js';
+import { stateDbPath } from '../state/db.js';
+import { usersDbVersionOf } from '../userdb/format.js';
+import { fail, noConfig, ok, skip, type DoctorContext, type Check, type Outcome } from './types.js';
+
+export interface UsersCheckPaths {
+  nsswitch?: string;
+  /** Where glibc finds NSS modules. */
+  moduleDirs?: readonly string[];
+}
+
+const MODULE = 'libnss_gridlink.so.2';
+const DEFAULT_MODULE_DIRS = ['/usr/lib/x86_64-linux-gnu', '/lib/x86_64-linux-gnu', '/usr/lib64', '/lib64', '/usr/lib', '/lib'];
+
+/** The sources nsswitch.conf gives `db` ("passwd", "group"); undefined without a line. */
+export function nsswitchSources(text: string, db: string): string[] | undefined {
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/#.*/, '').trim();
+    const m = /^([a-z_]+)\s*:\s*(.*)$/.exec(line);
+    if (m && m[1] === db) return m[2]!.split(/\s+/).filter((w) => w && !w.startsWith('['));
+  }
+  return undefined;
+}
+
+export async function checkUsers(ctx: DoctorContext, paths: UsersCheckPaths = {}): Promise<Outcome> {
+  if (!ctx.config) return noConfig(ctx);
+  const { resolver, gridlink } = ctx.config.users;
+  if (resolver !== 'gridlink') return skip(`not configured (users.resolver is ${resolver})`);
+  const nsswitch = paths.nsswitch ?? '/etc/nsswitch.conf';
+  let text: string;
+  try {
+    text = readFileSync(nsswitch, 'utf8');
+  } catch (err) {
+    return fail(`cannot read ${nsswitch}: ${(err as Error).message}`);
+  }
+  for (const db of ['passwd', 'group']) {
+    const sources = nsswitchSources(text, db) ?? [];
+    if (!sources.includes('gridlink')) return fail(`${nsswitch}: "${db}: ${sources.join(' ')}" does not ask gridlink`, `add gridlink after files: "${db}: files gridlink" (docs/nss-gridlink.md)`);
+  }
+  const dir = (paths.moduleDirs ?? DEFAULT_MODULE_DIRS).find((d) => existsSync(`${d}/${MODULE}`));
+  if (!dir) return fail(`${MODULE} is not installed`, 'install the gridlink package (it ships the module in /usr/lib/x86_64-linux-gnu)');
+  let file: Buffer;
+  try {
+    file = readFileSync(gridlink.dbPath);
+  } catch (err) {
+    return fail(`${gridlink.dbPath}: ${(err as Error).message}: every customer is "not found" on this host`, 'check this host\'s relay (users_url) or, on the supervisor\'s host, that the supervisor runs');
+  }
+  const have = usersDbVersionOf(file);
+  if (have === undefined) return fail(`${gridlink.dbPath} is not a gridlink users database (damaged): every customer is "not found" on this host`, 'remove it: the relay, or the supervisor at its start, writes it again');
+  const store = stateDbPath(ctx.config.ingest.storeDir);
+  if (!existsSync(store)) return ok(`${nsswitch} asks gridlink, ${dir}/${MODULE}; ${gridlink.dbPath} at version ${have} (the state database is not on this host: gridlink users sync --check on the supervisor's)`);
+  let want: number;
+  try {
+    const db = openStateDb(store, { readonly: true });
+    try {
+      want = Number((db.prepare("SELECT value FROM meta WHERE key = 'userdb.version'").get() as { value: string } | undefined)?.value ?? 0);
+    } finally {
+      db.close();
+    }
+  } catch (err) {
+    return fail(`cannot read the state database ${store}: ${(err as Error).message}`);
+  }
+  if (have !== want) return fail(`${gridlink.dbPath} is at version ${have}, the state database at ${want}`, 'restart the supervisor (it writes the file of its version at start) and check it can write users.gridlink.dbPath');
+  return ok(`${nsswitch} asks gridlink, ${dir}/${MODULE}; ${gridlink.dbPath} at the state database's version ${have}`);
+}
+
+export const usersCheck: Check = { name: 'users', needs: ['config'], run: (ctx) => checkUsers(ctx) };

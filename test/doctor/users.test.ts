@@ -1,0 +1,62 @@
+// doctor's `users` check (users.resolver "gridlink"): nsswitch.conf asks
+// gridlink for passwd and group, the module is installed, this host's users
+// database file is whole and at the state database's version.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { openStateDb } from '../../src/compose/state-store.js';
+import { checkUsers, nsswitchSources } from '../../src/doctor/users.js';
+import { stateDbPath } from '../../src/state/db.js';
+import { UsersDbPublisher } from '../../src/userdb/publisher.js';
+import { UserStore } from '../../src/userdb/store.js';
+import { configInput, ctxOf, tmp } from './helpers.js';
+
+const dir = tmp();
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('doctor users check', () => {
+  it('reads nsswitch.conf lines as glibc does (comments, actions)', () => {
+    expect(nsswitchSources('# x\npasswd:   files gridlink [NOTFOUND=return] systemd # c\ngroup: files\n', 'passwd')).toEqual(['files', 'gridlink', 'systemd']);
+    expect(nsswitchSources('passwd: files\n', 'group')).toBeUndefined();
+  });
+
+  it('fails on what would leave customers unknown here, says what to do; ok when all is in place', async () => {
+    const store = join(dir, 'store');
+    const dbPath = join(dir, 'nss', 'users.cdb');
+    const moduleDir = join(dir, 'lib');
+    mkdirSync(moduleDir);
+    const nss = join(dir, 'nsswitch.conf');
+    const ctx = ctxOf({ input: configInput({ ingest: { listen: { host: '127.0.0.1', port: 1 }, storeDir: store }, users: { resolver: 'gridlink', gridlink: { dbPath } } }) });
+    const run = () => checkUsers(ctx, { nsswitch: nss, moduleDirs: [moduleDir] });
+
+    expect((await checkUsers(ctxOf({ input: configInput() }))).detail).toMatch(/not configured \(users.resolver is nss\)/);
+    writeFileSync(nss, 'passwd: files\ngroup: files gridlink\n');
+    expect(await run()).toMatchObject({ status: 'fail', detail: expect.stringMatching(/"passwd: files" does not ask gridlink/), fix: expect.stringMatching(/files gridlink/) });
+    writeFileSync(nss, 'passwd: files gridlink\ngroup: files gridlink\n');
+    expect(await run()).toMatchObject({ status: 'fail', detail: 'libnss_gridlink.so.2 is not installed' });
+    writeFileSync(join(moduleDir, 'libnss_gridlink.so.2'), '');
+    expect(await run()).toMatchObject({ status: 'fail', detail: expect.stringMatching(/ENOENT.*not found/) });
+    mkdirSync(join(dir, 'nss'));
+    writeFileSync(dbPath, 'garbage');
+    expect((await run()).detail).toMatch(/damaged/);
+
+    // the supervisor's state database here, its file one version behind, then written
+    const db = openStateDb(stateDbPath(store));
+    const s = new UserStore(db, { firstUid: 200_000, maxUid: 300_000, homeRoot: '/home' });
+    const pub = new UsersDbPublisher({ store: s, path: dbPath, minUid: 1000, shell: '/bin/sh' });
+    await pub.start();
+    s.ensure(`0x${'1'.repeat(40)}`);
+    s.nextVersion();
+    db.close();
+    expect(await run()).toMatchObject({ status: 'fail', detail: expect.stringMatching(/at version 0, the state database at 1/) });
+    const db2 = openStateDb(stateDbPath(store));
+    await new UsersDbPublisher({ store: new UserStore(db2, { firstUid: 200_000, maxUid: 300_000, homeRoot: '/home' }), path: dbPath, minUid: 1000, shell: '/bin/sh' }).start();
+    db2.close();
+    expect(await run()).toMatchObject({ status: 'ok', detail: expect.stringMatching(/at the state database's version 1/) });
+    // a host without the state database: the file's version only
+    rmSync(store, { recursive: true });
+    expect(await run()).toMatchObject({ status: 'ok', detail: expect.stringMatching(/version 1 \(the state database is not on this host/) });
+  });
+});
