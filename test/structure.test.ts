@@ -3,8 +3,8 @@
 // paths, read from the sources):
 //   1. no import circles;
 //   2. code that ships never imports a test or dev harness (src/cluster,
-//      src/directory, src/containers, src/devnet), except the CLI commands
-//      that drive the devnet;
+//      src/directory, src/containers, src/devnet; not even a type), and the
+//      npm package leaves them out (package.json "files");
 //   3. nothing under src/ imports from test/ or bench/;
 //   4. src/txpipeline imports no contract (only chain/, state/, util/);
 //   5. src/state imports no part above it (each part's schema is registered
@@ -21,8 +21,6 @@ import { packageRoot } from '../src/native/index.js';
 const SRC = join(packageRoot, 'src');
 /** Test and dev harnesses: they start daemons, directories, containers, the devnet. */
 const HARNESSES = ['cluster', 'directory', 'containers', 'devnet'];
-/** Shipped files allowed to use a harness: the commands that drive the devnet. */
-const DEVNET_COMMANDS = new Set(['cli/status.ts']);
 
 /** Circles still to break (issue 21), each as its sorted member files. */
 const KNOWN_CIRCLES: readonly string[][] = [];
@@ -111,7 +109,7 @@ describe('the import graph of src/', () => {
   it('shipped code imports no test or dev harness', () => {
     const found: string[] = [];
     for (const [f, deps] of g) {
-      if (isHarness(f) || DEVNET_COMMANDS.has(f)) continue;
+      if (isHarness(f)) continue;
       for (const d of deps) if (isHarness(d)) found.push(`${f} -> ${d}`);
     }
     expect(found.sort()).toEqual([...KNOWN_HARNESS_IMPORTS].sort());
@@ -133,6 +131,21 @@ describe('the import graph of src/', () => {
       for (const d of deps) if (!/^(state|util)\//.test(d)) found.push(`${f} -> ${d}`);
     }
     expect(found).toEqual([]);
+  });
+
+  it('the npm package ships no harness: package.json "files" leaves them out, and no export or bin is one', () => {
+    const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as {
+      files: string[];
+      exports: Record<string, string | Record<string, string>>;
+      bin: Record<string, string>;
+    };
+    for (const h of HARNESSES) expect(pkg.files).toContain(`!dist/${h}/**`);
+    const entries = [
+      ...Object.values(pkg.exports).flatMap((e) => (typeof e === 'string' ? [e] : Object.values(e))),
+      ...Object.values(pkg.bin),
+    ];
+    const inHarness = entries.filter((e) => HARNESSES.some((h) => e.replace(/^\.\//, '').startsWith(`dist/${h}/`)));
+    expect(inHarness).toEqual([]);
   });
 
   it('nothing in src/ imports from test/ or bench/', () => {

@@ -10,7 +10,7 @@
 // started by hand).
 //
 // Self-contained (the devnet's modules are not in the npm package, dist/devnet
-// is left out of it): only types come from src/devnet; the devnet's demo
+// is left out of it): the state file's shape is ./devnet-state.ts; the devnet's demo
 // reads jobs through readStore and chainView below, the devnet finds its
 // supervisor through supervisorRunArgs and runningSupervisors.
 import { execFileSync } from 'node:child_process';
@@ -23,8 +23,7 @@ import { createPublicClient, formatUnits, http, type Address, type Hex } from 'v
 import { foundry } from 'viem/chains';
 
 import { findByArgs, isAlive, procStartTime } from '../util/proc.js';
-import type { DevnetState } from '../devnet/state.js';
-import type { ProcRef } from '../devnet/procs.js';
+import type { DevnetState, ProcRef } from './devnet-state.js';
 import { createMetaSchedulerClient, type MetaSchedulerClient } from '../metascheduler/client.js';
 import { JobStatus } from '../metascheduler/status.js';
 

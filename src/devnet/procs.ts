@@ -1,13 +1,8 @@
 // procs.ts - processes the devnet started, named by PID and start time: a PID
 // the kernel gave to another process since is never signalled.
-import { isAlive, procStartTime, signalAll, waitForExit } from '../util/proc.js';
+import { isAlive, procStartTime, signalAll, waitForExit, type ProcRef } from '../util/proc.js';
 
-export interface ProcRef {
-  name: string;
-  pid: number;
-  /** Clock ticks since boot (/proc/PID/stat field 22). */
-  start: number;
-}
+export type { ProcRef };
 
 export function procRef(name: string, pid: number): ProcRef {
   return { name, pid, start: procStartTime(pid) ?? -1 };

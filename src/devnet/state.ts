@@ -6,38 +6,13 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 
 import { readLockHolder, tryLock } from '../util/pid-lock.js';
-import { procRef, sameProcess, type ProcRef } from './procs.js';
+import type { DevnetState, ProcRef } from '../cli/devnet-state.js';
+import { procRef, sameProcess } from './procs.js';
+
+// The state file's shape is declared where the shipped `gridlink status` reads it.
+export type { DevAccount, DevnetState } from '../cli/devnet-state.js';
 
 export const defaultDevnetDir = (): string => process.env.GRIDLINK_DEVNET_DIR ?? '/tmp/gridlink-devnet';
-
-export interface DevAccount {
-  role: string;
-  address: string;
-  privateKey: string;
-}
-
-export interface DevnetState {
-  version: 1;
-  dir: string;
-  /** starting -> up; failed (error set) when the start did not complete. */
-  phase: 'starting' | 'up' | 'failed';
-  error?: string;
-  /** Start steps, in order, with the seconds since the start began. */
-  steps: { at: number; text: string }[];
-  startedAt: string;
-  /** The process that owns every component; SIGTERM stops them all. */
-  daemon: ProcRef;
-  /** Every process started, by PID and start time (a reused PID is never signalled). */
-  processes: ProcRef[];
-  chain?: { rpcUrl: string; wsUrl: string; chainId: number; contracts: Record<string, string>; blockTimeS: number };
-  accounts?: DevAccount[];
-  slurm?: { conf: string; baseDir: string; partition: string; nodes: string[] };
-  ldap?: { url: string; suffix: string; usersDn: string; bindDn: string; bindPasswordFile: string; caFile: string; homeRoot: string; baseDir: string };
-  sbatch?: { address: string };
-  /** config: the supervisor's configuration file (`gridlink doctor --config`, `gridlink supervisor --config`); metricsUrl: its /metrics (absent in a state file of an older devnet). */
-  supervisor?: { storeDir: string; db: string; ingestUrl: string; metricsUrl?: string; provider: string; config: string };
-  logs: Record<string, string>;
-}
 
 export const statePath = (dir: string): string => join(dir, 'state.json');
 export const lockPath = (dir: string): string => join(dir, 'lock');

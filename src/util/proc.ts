@@ -37,6 +37,13 @@ function readStat(pid: number): ProcStat | undefined {
   }
 }
 
+/** A process named by PID and start time, so a PID the kernel gave to another process since is never taken for it. */
+export interface ProcRef {
+  name: string;
+  pid: number;
+  /** Clock ticks since boot (/proc/PID/stat field 22). */
+  start: number;
+}
 /** Alive and not a zombie (a zombie has exited, it only waits to be reaped). */
 export function isAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
