@@ -68,6 +68,7 @@ export const LIGHT_TEST_FILES: readonly string[] = [
   'test/reporter/provider-key.test.ts',
   'test/reporter/sender.test.ts',
   'test/reporter/store.test.ts',
+  'test/reporter/jobs-gauge.test.ts',
   // Relay against an in-process fake receiver (spools in temp dirs).
   'test/relay/auth-config.test.ts',
   'test/relay/cli.test.ts',
