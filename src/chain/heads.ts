@@ -15,7 +15,7 @@ import { hexToBigInt, type Hex } from 'viem';
 import { getWebSocketRpcClient } from 'viem/utils';
 import type { Logger } from 'pino';
 
-import { shortError } from '../txpipeline/errors.js';
+import { shortError } from '../util/short-error.js';
 
 /** A subscription silent this long while polling sees blocks is opened again. */
 const STALE_MS = 30_000;

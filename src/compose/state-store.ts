@@ -2,7 +2,7 @@
 // root: the store directory's lock (one process per directory), then
 // `<storeDir>/gridlink.db` brought to the schema every part registered
 // (state-schema.ts). The root hands `db` to its parts and closes it last.
-import { lockStoreDir } from '../reporter/ingest/lock.js';
+import { lockStoreDir } from '../util/dir-lock.js';
 import { openDb, stateDbPath, type Db, type OpenDbOptions } from '../state/db.js';
 import { STATE_MIGRATIONS } from './state-schema.js';
 

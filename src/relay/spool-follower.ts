@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 
 import type { SpoolPosition } from '../native/event.js';
 import { SpoolReader, type UndecodableRecord, type WireRecords } from '../native/spool.js';
-import { acquireDirLock, type DirLock } from '../reporter/ingest/lock.js';
+import { acquireDirLock, type DirLock } from '../util/dir-lock.js';
 import type { RelayConfig } from './config.js';
 import type { BatchHeader } from './wire.js';
 

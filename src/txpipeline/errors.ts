@@ -115,10 +115,4 @@ export function isTransient(cls: RpcErrorClass): boolean {
   return cls === 'network' || cls === 'timeout' || cls === 'rate_limited' || cls === 'server' || cls === 'pool_full' || cls === 'other';
 }
 
-/** A short, single-line description of an error for logs and health(). */
-export function shortError(err: unknown): string {
-  const x = err as ErrLike | undefined;
-  const s = typeof x?.shortMessage === 'string' ? x.shortMessage : err instanceof Error ? err.message : String(err);
-  const details = typeof x?.details === 'string' && x.details && !s.includes(x.details) ? `: ${x.details}` : '';
-  return (s + details).split('\n')[0]!.slice(0, 300);
-}
+export { shortError } from '../util/short-error.js';

@@ -29,7 +29,7 @@ import type { Logger } from 'pino';
 import type { WireEvent } from '../../relay/protocol.js';
 import { openDb, stateDbPath, STATE_DB_FILE, type Db } from '../../state/db.js';
 import type { Migration } from '../../state/migrations.js';
-import { lockStoreDir, type DirLock } from './lock.js';
+import { lockStoreDir, type DirLock } from '../../util/dir-lock.js';
 import { StoreWriter, WriterError, type Column } from './writer.js';
 
 export type Daemon = 'slurmctld' | 'slurmd';

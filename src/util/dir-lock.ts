@@ -1,10 +1,11 @@
-// lock.ts - one writer per store directory. The lock file holds the owner's
-// PID and /proc start time; a lock whose owner is gone (kill -9, crash) is
-// stale and taken over.
+// dir-lock.ts - one process per directory: the reporter's store (one writer
+// per state database) and a spool (one relay draining it). The lock file
+// holds the owner's PID and /proc start time; a lock whose owner is gone
+// (kill -9, crash) is stale and taken over.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { releaseLock, selfHolder, tryLock } from '../../util/pid-lock.js';
+import { releaseLock, selfHolder, tryLock } from './pid-lock.js';
 
 export interface DirLock {
   file: string;
