@@ -3,19 +3,15 @@
 // backlog and the time of the last batch, labelled by host, daemon and spool
 // id; a batch without the relay's spool reading (an older relay) sets only
 // what the ingest knows itself.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterEach, expect, it } from 'vitest';
 
+import { STATE_MIGRATIONS } from '../../src/compose/state-schema.js';
 import { SpoolReader } from '../../src/native/index.js';
 import { startRelay } from '../../src/relay/relay.js';
 import { resolveIngestConfig, startIngestServer } from '../../src/reporter/ingest/index.js';
 import { appendJobs, captureLog, relayConfig, tempDir } from './helpers.js';
-
-// The state database's migrations, where the composition root registers them (passed to the ingest there).
-const schema = new URL('../../src/compose/state-schema.ts', import.meta.url);
-const stateDeps = async () => (existsSync(schema) ? { migrations: ((await import(schema.href)) as { STATE_MIGRATIONS: unknown }).STATE_MIGRATIONS } : {});
 
 let cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -35,7 +31,7 @@ async function gauges(registry: { metrics(): Promise<string> }, name: string): P
 it('exports each spool\'s appended, delivered and backlog records, unacked bytes and last batch time', async () => {
   const t = tempDir('gl-spool-metrics-');
   cleanups.push(t.cleanup);
-  const server = await startIngestServer(resolveIngestConfig({ listen: { host: '127.0.0.1', port: 0 }, storeDir: join(t.dir, 'store') }), { logger: captureLog().logger, ...(await stateDeps()) } as never);
+  const server = await startIngestServer(resolveIngestConfig({ listen: { host: '127.0.0.1', port: 0 }, storeDir: join(t.dir, 'store') }), { logger: captureLog().logger, migrations: STATE_MIGRATIONS });
   cleanups.push(() => server.stop(2000));
   const spool = join(t.dir, 'spool');
   appendJobs(spool, 30, 1);
