@@ -115,6 +115,7 @@ export const LIGHT_TEST_FILES: readonly string[] = [
   // Compute, but own their resources (see the rule above).
   'test/containers/cluster.test.ts',
   'test/containers/cluster-bookworm.test.ts',
+  'test/containers/cluster-sid.test.ts',
   'test/containers/compose.test.ts',
   'test/containers/release-check.test.ts',
   'test/package/pack.test.ts',

@@ -8,7 +8,11 @@
 // from c1 and c2, the completion from the controller, FINISHED and paid on
 // chain; a cancelled and a failing job; `gridlink doctor` and `plugins check`
 // clean; and every container recreated with records undelivered and a job
-// pending, nothing lost. One test file per release calls describeContainerCluster.
+// pending, nothing lost. With `acceptance`, then the plugin acceptance cases
+// of test/plugins/cases/ against the release's own daemons (end states,
+// prolog and epilog per node, hostile strings, kill -9 of slurmctld, bad
+// spools), the supervisor stopped so that the spools keep every record. One
+// test file per release calls describeContainerCluster.
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,14 +29,35 @@ import type { Job } from '../../src/metascheduler/types.js';
 import { EventKind, eventKindName } from '../../src/native/index.js';
 import { waitFor } from '../plugins/with-plugins.js';
 import { CREDIT } from '../supervisor/grid.js';
+import { crashRecoveryCases } from '../plugins/cases/crash-recovery.js';
+import { failureModeCases } from '../plugins/cases/failure-modes.js';
+import { hostileStringCases } from '../plugins/cases/hostile-strings.js';
+import { jobStateCases } from '../plugins/cases/job-states.js';
+import { prologPerNodeCases } from '../plugins/cases/prolog-per-node.js';
 import { skipReason } from '../helpers/skip-reason.js';
 import { prepare, PREPARE_TIMEOUT_MS, type Piece } from '../helpers/prepare.js';
 import { CUSTOMER_UID, startHostGrid, type HostGrid } from './host-grid.js';
+import { containerPluginRig, type ContainerPluginRig, type SpoolVolumes } from './plugin-subject.js';
+
+/**
+ * The libnode each release's runtime embeds: Debian 13's and sid's installed libnodeN; on Debian 12 the
+ * libnode108 of Debian 12 (Node 18) packaged beside the runtime by the .deb built on the host.
+ */
+const LIBNODE: Record<Suite, { path: string; package: string }> = {
+  bookworm: { path: '/usr/lib/gridlink/slurm-22.05.8/libnode.so.108', package: 'gridlink' },
+  trixie: { path: '/usr/lib/x86_64-linux-gnu/libnode.so.115', package: 'libnode115' },
+  sid: { path: '/usr/lib/x86_64-linux-gnu/libnode.so.137', package: 'libnode137' },
+};
 
 /** What scripts/prepare-tests.sh builds for each release's image (its .deb, base image, packages). */
-const PIECE: Record<Suite, Piece> = { bookworm: 'containers', trixie: 'containers-trixie' };
+const PIECE: Record<Suite, Piece> = { bookworm: 'containers', trixie: 'containers-trixie', sid: 'containers-sid' };
 
-export async function describeContainerCluster(suite: Suite, slurmVersion: string): Promise<void> {
+export interface ContainerClusterOptions {
+  /** Also run the plugin acceptance cases in this cluster (test/plugins/cases/). */
+  acceptance?: boolean;
+}
+
+export async function describeContainerCluster(suite: Suite, slurmVersion: string, o: ContainerClusterOptions = {}): Promise<void> {
   const engine = await checkPodman();
   if (!engine.ok) console.log(`SKIP test/containers (slurm-in-docker cluster, ${suite}): ${engine.reason}`);
 
@@ -41,6 +66,7 @@ export async function describeContainerCluster(suite: Suite, slurmVersion: strin
     let cluster: ContainerCluster;
     let customerAddress: string;
     let stateDir: string;
+    let spools: SpoolVolumes;
     const stops: Array<() => Promise<unknown> | unknown> = [];
     const supervisorLog = () => cluster.logs('supervisor');
 
@@ -55,10 +81,17 @@ export async function describeContainerCluster(suite: Suite, slurmVersion: strin
       customerAddress = grid.customerAddress;
       stateDir = join(work, 'state');
       mkdirSync(stateDir, { mode: 0o700 });
+      // The spool volumes from host directories: the acceptance cases read the records from here.
+      const spoolDir = (n: string) => {
+        const d = join(work, n);
+        mkdirSync(d, { mode: 0o700 });
+        return d;
+      };
+      spools = { controller: spoolDir('controller-spool'), nodes: { c1: spoolDir('c1-spool'), c2: spoolDir('c2-spool') } };
 
       cluster = await startContainerCluster({
         env: { GRIDLINK_CONFIG_DIR: grid.configDir, GRIDLINK_CUSTOMERS: grid.customers },
-        volumeDirs: { 'supervisor-state': stateDir },
+        volumeDirs: { 'supervisor-state': stateDir, 'controller-spool': spools.controller, 'c1-spool': spools.nodes.c1!, 'c2-spool': spools.nodes.c2! },
         image: image.tag,
       });
       stops.push(() => cluster.stop());
@@ -83,6 +116,14 @@ export async function describeContainerCluster(suite: Suite, slurmVersion: strin
       // gridlink came from the .deb built for this release's SLURM, which is the one running
       expect(await cluster.exec('controller', ['dpkg-query', '-W', '-f', '${Status} ${Version}', 'gridlink'])).toMatch(new RegExp(`^install ok installed .*\\+slurm${slurmVersion.replace(/\./g, '\\.')}~deb`));
       expect(await cluster.exec('controller', ['slurmctld', '-V'])).toContain(slurmVersion);
+      // The embedded runtime in slurmctld and slurmd (PID 1 of their containers) runs the release's own
+      // libnode: the file mapped and the Debian package it belongs to.
+      for (const s of ['controller', 'c1']) {
+        const mapped = (await cluster.exec(s, ['sh', '-c', "grep -o '/[^ ]*/libnode\\.so\\.[0-9]*' /proc/1/maps | sort -u"])).trim();
+        expect(mapped, `${s}: libnode mapped by PID 1`).toBe(LIBNODE[suite].path);
+        // (by name: dpkg lists a file under the path its package ships, /lib or /usr/lib)
+        expect((await cluster.exec(s, ['dpkg', '-S', `*/${mapped.split('/').pop()}`])).split(':')[0]).toBe(LIBNODE[suite].package);
+      }
     });
 
     it('a 2-task job runs on c1 and c2 as its customer: prolog and epilog records from both nodes, completion from the controller, FINISHED and paid on chain', async () => {
@@ -131,27 +172,36 @@ export async function describeContainerCluster(suite: Suite, slurmVersion: strin
       expect(failed.exitCode).not.toBe(0n);
     });
 
-    it('gridlink plugins check is clean in the controller and a node; gridlink doctor passes every check that concerns each container', async () => {
-      for (const s of ['controller', 'c1']) {
+    it('gridlink plugins check is clean in the controller and both nodes; gridlink doctor is clean in every container, each checked for its role', async () => {
+      for (const s of ['controller', 'c1', 'c2']) {
         const out = await cluster.exec(s, ['gridlink', 'plugins', 'check']);
         expect(out, out).toContain('every plugin fits the installed SLURM');
         expect(out).toContain(`${s === 'controller' ? 'slurmctld' : 'slurmd'} ${slurmVersion}`);
       }
-      // doctor checks one host: each container is one role of the cluster, so each passes its own checks
-      // (the supervisor configuration and key exist in the supervisor container only; the daemons and
-      // their spools in the controller and the nodes).
+      // Each container is one role of the cluster (src/doctor/roles.ts finds it): the supervisor's
+      // configuration and key exist in the supervisor only, the daemons and their spools in the others.
       const doctor = async (service: string, config: boolean) => {
         const out = await cluster.exec(service, ['sh', '-c', `gridlink doctor ${config ? '--config /etc/gridlink/supervisor.json ' : ''}--timeout 20 --json; echo "exit=$?"`], 180_000);
         const results = JSON.parse(out.slice(out.indexOf('['), out.lastIndexOf(']') + 1)) as Array<{ check: string; status: string; detail: string }>;
-        return { out, status: Object.fromEntries(results.map((r) => [r.check, r.status])) };
+        return { out, exit: out.match(/exit=(\d+)\s*$/)?.[1], status: Object.fromEntries(results.map((r) => [r.check, r.status])), detail: Object.fromEntries(results.map((r) => [r.check, r.detail])) };
       };
+      const slurmChecks = (st: string) => ({ plugins: st, spool: st, drain: st, runtime: st });
       const supervisor = await doctor('supervisor', true);
-      expect(supervisor.status, supervisor.out).toMatchObject({ config: 'ok', reporter: 'ok', chain: 'ok', contract: 'ok', key: 'ok', provider: 'ok', sbatch: 'ok' });
+      expect(supervisor.status, supervisor.out).toEqual({ config: 'ok', reporter: 'ok', chain: 'ok', contract: 'ok', key: 'ok', provider: 'ok', ldap: 'skip', sbatch: 'ok', ...slurmChecks('skip') });
+      expect(supervisor.detail.plugins).toMatch(/^supervisor is the supervisor only/);
+      expect(supervisor.exit, supervisor.out).toBe('0');
       const controller = await doctor('controller', false);
-      expect(controller.status, controller.out).toMatchObject({ plugins: 'ok', spool: 'ok', drain: 'ok', runtime: 'ok' });
-      const c1 = await doctor('c1', false);
-      expect(c1.status.plugins, c1.out).toBe('ok');
-      expect(c1.out).toMatch(/slurmd \(pid \d+\) maps spank_provider\.so \+ gridlink_runtime\.so/);
+      expect(controller.status, controller.out).toMatchObject(slurmChecks('ok'));
+      expect(controller.detail.plugins).toMatch(/^controller is the controller: slurmctld \(pid \d+\) maps jobcomp_provider\.so \+ gridlink_runtime\.so$/);
+      expect(controller.detail.runtime).toMatch(/^the relay embedded in slurmctld \(pid \d+\) drains \/var\/spool\/gridlink\/slurmctld$/);
+      expect(controller.exit, controller.out).toBe('0');
+      for (const node of ['c1', 'c2']) {
+        const d = await doctor(node, false);
+        expect(d.status, d.out).toMatchObject(slurmChecks('ok'));
+        expect(d.detail.plugins).toMatch(new RegExp(`^${node} is a compute node: slurmd \\(pid \\d+\\) maps spank_provider\\.so \\+ gridlink_runtime\\.so$`));
+        expect(d.detail.spool).not.toContain('slurmctld');
+        expect(d.exit, d.out).toBe('0');
+      }
     });
 
     it('recreating every container (stop, rm, run) with records undelivered and a job pending loses nothing: the state and spools are on volumes', async () => {
@@ -190,5 +240,28 @@ export async function describeContainerCluster(suite: Suite, slurmVersion: strin
       });
       await cluster.exec('controller', ['scancel', pending]);
     });
+
+    if (o.acceptance)
+      describe(`the plugin acceptance cases against Debian ${suite}'s slurmctld and slurmd (SLURM ${slurmVersion})`, () => {
+        let rig: ContainerPluginRig;
+        const on = {
+          get pc() {
+            return rig.subject;
+          },
+        };
+        beforeAll(async () => {
+          rig = containerPluginRig(cluster, spools);
+          // No reporter: every record stays in the spools, where the cases read them (as on a host cluster).
+          await cluster.stopService('supervisor');
+        });
+        describe('every end state', () => jobStateCases(on));
+        describe('prolog and epilog per node', () => prologPerNodeCases(on));
+        describe('hostile strings', () => hostileStringCases(on));
+        describe('kill -9 of slurmctld', () => crashRecoveryCases(on));
+        describe('bad spools', () => {
+          let n = 0;
+          failureModeCases((setup) => rig.reconfigure(setup, `case${++n}`));
+        });
+      });
   });
 }

@@ -18,20 +18,26 @@ import { prepare, PREPARE_TIMEOUT_MS } from '../helpers/prepare.js';
 const execFileP = promisify(execFile);
 const engine = await checkPodman();
 
+// trixie ships its SLURM; sid's image runs upstream 26.05.3 (upstream=), but sid's own SLURM is checked all the same.
+const RELEASES = [
+  { suite: 'trixie', debian: '13', ships: '24.11.5', piece: 'containers-trixie' },
+  { suite: 'sid', debian: 'forky', ships: '26.05.5', piece: 'containers-sid' },
+] as const;
+
 describe.skipIf(!engine.ok)(`container-deb.sh and a release whose SLURM changed${skipReason(engine.ok, String(engine.reason ?? ''))}`, () => {
-  it('fails in one line naming the SLURM the release ships now', async () => {
-    await prepare('containers-trixie');
+  it.each(RELEASES)('$suite: fails in one line naming the SLURM the release ships now', async ({ suite, debian, ships, piece }) => {
+    await prepare(piece);
     const releases = readFileSync(join(packageRoot, 'contrib/container/releases'), 'utf8');
-    const trixie = releases.match(/^trixie\s+13\s+(\S+)$/m)?.[1];
-    expect(trixie).toBe('24.11.5');
+    const line = new RegExp(`^${suite}(\\s+${debian}\\s+)(\\S+)`, 'm');
+    expect(releases.match(line)?.[2]).toBe(ships);
     const moved = join(mkdtempSync(join(tmpdir(), 'gl-releases-')), 'releases');
-    writeFileSync(moved, releases.replace(/^trixie(\s+13\s+)\S+$/m, 'trixie$124.11.4'));
-    const err = await execFileP('bash', [join(packageRoot, 'scripts/container-deb.sh'), 'trixie'], { env: { ...process.env, GRIDLINK_RELEASES: moved }, timeout: 600_000 }).then(
+    writeFileSync(moved, releases.replace(line, `${suite}$1${ships}9`));
+    const err = await execFileP('bash', [join(packageRoot, 'scripts/container-deb.sh'), suite], { env: { ...process.env, GRIDLINK_RELEASES: moved }, timeout: 600_000 }).then(
       () => undefined,
       (e: { code?: number; stderr?: string }) => e,
     );
     expect(err?.code).toBe(1);
     const last = err!.stderr!.trim().split('\n').pop();
-    expect(last).toBe(`container-deb: Debian trixie now ships SLURM 24.11.5, not 24.11.4: update ${moved} (and SLURM_TARBALLS) for it`);
+    expect(last).toBe(`container-deb: Debian ${suite} now ships SLURM ${ships}, not ${ships}9: update ${moved} (and SLURM_TARBALLS) for it`);
   }, PREPARE_TIMEOUT_MS);
 });
