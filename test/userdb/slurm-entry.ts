@@ -21,6 +21,26 @@ const wrapper = ['unshare', '-m', '--propagation', 'private', 'sh', '-c', `mount
 const customers = Number(countArg);
 const addr = (i: number) => `0x${(0xc0ffee000 + i).toString(16).padStart(40, '0')}`;
 
+/** kB resident of libnss_gridlink.so.2, libcdb.so.1 and the users database mapped in `pid`, and its whole RSS. */
+function moduleRss(pid: number): Record<string, number> {
+  const out: Record<string, number> = { nss_gridlink: 0, libcdb: 0, 'users.cdb': 0, total: 0 };
+  let current = '';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const m = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m) {
+      const f = m[1] ?? '';
+      current = f.endsWith('libnss_gridlink.so.2') ? 'nss_gridlink' : /libcdb\.so/.test(f) ? 'libcdb' : f.endsWith('users.cdb') ? 'users.cdb' : '';
+      continue;
+    }
+    const r = /^Rss:\s+(\d+) kB/.exec(line);
+    if (r) {
+      out.total! += Number(r[1]);
+      if (current) out[current]! += Number(r[1]);
+    }
+  }
+  return out;
+}
+
 const store = new UserStore(openDb(join(work, 'state.db')), { firstUid: 400_000, maxUid: 500_000, homeRoot });
 const publisher = new UsersDbPublisher({ store, path: '/var/lib/gridlink/nss/users.cdb', minUid: 1000, shell: '/bin/sh' });
 await publisher.start();
@@ -81,6 +101,10 @@ try {
   out.unknownUid = { code: unknown.code, stderr: unknown.stderr.trim() };
   const hostile = await c.run('sbatch', ['--parsable', '--uid=ROOT', '--wrap=id'], { allowFail: true });
   out.hostileName = { code: hostile.code, stderr: hostile.stderr.trim() };
+  // What the module adds to the daemons that resolved customers: its mappings' resident memory (smaps).
+  out.memory = Object.fromEntries(
+    [['slurmctld', c.ctldPid()], ...c.nodeNames.map((n) => [`slurmd ${n}`, c.slurmdPid(n)])].map(([name, pid]) => [name, pid ? moduleRss(Number(pid)) : undefined]),
+  );
   out.slurmdLog = (await pc.slurmdLog()).split('\n').filter((l) => /spank\/provider|error/.test(l)).slice(-20);
   out.ctldLog = (await pc.ctldLog()).split('\n').filter((l) => /error|uid|user/i.test(l)).slice(-20);
 } finally {

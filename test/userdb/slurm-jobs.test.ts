@@ -19,6 +19,7 @@ const homeRoot = join(work, 'home');
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 interface Seen {
+  memory: Record<string, Record<string, number> | undefined>;
   outsideHome?: { state: string; output: string };
   ctldLog: string[];
   nodes: string[];
@@ -61,6 +62,11 @@ describe('jobs of customers of resolver "gridlink" on real SLURM', () => {
       expect([st.mode & 0o7777, st.uid, st.gid]).toEqual([0o700, j.uid, j.uid]);
     }
     expect(readdirSync(homeRoot).sort()).toEqual(seen.jobs.map((j) => j.name).sort());
+    // the module is loaded in the daemons that resolved the customers, and small there (kB resident)
+    for (const [daemon, m] of Object.entries(seen.memory)) {
+      expect(m?.nss_gridlink, daemon).toBeGreaterThan(0);
+      expect(m!.nss_gridlink! + m!.libcdb! + m!['users.cdb']!, daemon).toBeLessThan(256);
+    }
     expect(seen.unknownUid.code).not.toBe(0);
     expect(seen.unknownUid.stderr).toMatch(/invalid user id|user id|uid/i);
     expect(seen.hostileName.code).not.toBe(0);
