@@ -4,7 +4,7 @@
 // holding it; a host that is down makes the submission wait, then fail with
 // the host named (retryable), and catches up when it is back; requests that
 // are not authenticated, or not by root/SlurmUser, get nothing.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,6 +101,19 @@ describe('the users database reaches the hosts through their relays', () => {
     expect(() => parseRelayOptions(['spool=/s', 'reporter=http://x:1', 'users_db=/var/lib/x.cdb'])).toThrow(/url/i);
     expect(startRelayUsersPull(parseRelayOptions(['spool=/s', 'reporter=http://x:1']).config, pino({ level: 'silent' }))).toBeUndefined();
   });
+
+  it('`gridlink relay --users-url` pulls it too, and stops on SIGTERM', async () => {
+    const child = spawn('node_modules/.bin/tsx', ['src/cli/main.ts', 'relay', '--spool', join(dir, 'cli-spool'), '--reporter', 'http://127.0.0.1:9', '--users-url', r.sync!.url, '--users-db', hostFile('cli'), '--users-poll-ms', '200', '--host', 'c8'], { stdio: 'ignore' });
+    try {
+      const end = Date.now() + 20_000;
+      while (r.sync!.hosts.get('c8')?.version !== r.publisher.written && Date.now() < end) await new Promise((res) => setTimeout(res, 100));
+      expect(r.sync!.hosts.get('c8')?.version).toBe(r.publisher.written);
+      expect(holds('cli', addr(1))).toBe(true);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await new Promise((res) => child.once('exit', (code) => res(code)))).toBe(0);
+  }, 30_000);
 
   it('gives nothing to a request without munge, with a credential of another body, or from a user other than root or SlurmUser', async () => {
     const url = `${r.sync!.url}${USERS_SYNC_PATH}`;
