@@ -1,7 +1,10 @@
 // Every relative link of the README, ARCHITECTURE.md and docs/*.md reaches
 // a file of the checkout, and a link's #anchor a heading of its target (as
-// GitHub makes anchors: lower case, punctuation dropped, spaces to hyphens).
-// The pages move and get renamed; a dead link is a false statement.
+// GitHub makes anchors: lower case, punctuation dropped, spaces to hyphens);
+// every path of the checkout they name in backquotes (`src/...ts`,
+// `test/...`, `native/...`, `plugins/...`, `contrib/...`, `scripts/...`,
+// `bench/...`) is there. The pages and the code move and get renamed; a dead
+// link or path is a false statement.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
@@ -47,4 +50,25 @@ it('every relative link of the README, ARCHITECTURE.md and docs/ reaches a file,
   }
   expect(dead).toEqual([]);
   expect(pages.length).toBeGreaterThan(15);
+});
+
+/** `src/x.ts`-like paths of the checkout named in backquotes (SLURM's own `src/common/*.c` are not ours: only .ts under src/). */
+function repoPaths(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/`((?:src|test|native|plugins|contrib|scripts|bench)\/[A-Za-z0-9_./-]+)`/g)) {
+    const p = m[1]!;
+    if (p.startsWith('src/') && !/\.(ts|proto)$|\/$/.test(p)) continue;
+    out.push(p);
+  }
+  return out;
+}
+
+it('every path of the checkout the README, ARCHITECTURE.md and docs/ name in backquotes is there', () => {
+  const missing: string[] = [];
+  for (const page of pages) {
+    const text = readFileSync(join(packageRoot, page), 'utf8');
+    for (const p of repoPaths(text)) if (!existsSync(join(packageRoot, p))) missing.push(`${page}: ${p}`);
+  }
+  expect(missing).toEqual([]);
+  expect(repoPaths('`src/relay/relay.ts` `src/common/plugin.c` `test/x/y.test.ts`')).toEqual(['src/relay/relay.ts', 'test/x/y.test.ts']);
 });
