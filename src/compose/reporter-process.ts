@@ -4,7 +4,7 @@
 // heads, opens the transaction pipeline, and hands them to the reporter's
 // parts (src/reporter/service.ts); stop() stops the parts, then closes what
 // it opened, in reverse order. The supervisor's root is
-// src/supervisor/service.ts.
+// supervisor-process.ts.
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 

@@ -1,9 +1,10 @@
-// service.ts - `gridlink supervisor` as one running thing, and its
-// composition root: it loads the provider key, opens the state database and
-// the transaction pipeline (src/compose) and hands them to the reporter (the
-// ingest, statuses and billed minutes) and to its own parts: registration,
-// claims, submissions, cancellations and top-ups. The only process holding
-// the provider key.
+// supervisor-process.ts - `gridlink supervisor` as one running thing: its
+// composition root. It loads the provider key, opens the state database
+// (state-store.ts) and the transaction pipeline (provider-chain.ts) and hands
+// them to the reporter's parts (the ingest, statuses and billed minutes,
+// src/reporter/service.ts) and to the supervisor's (src/supervisor:
+// registration, claims, submissions, cancellations and top-ups). The only
+// process holding the provider key.
 //
 // Loops (each one step at a time):
 //   chain: read claim logs (cursor persisted) -> queue lengths -> claim txs
@@ -21,8 +22,8 @@ import { getJob } from '../metascheduler/actions/getJob.js';
 import type { MetaSchedulerContext } from '../metascheduler/context.js';
 import { resolveIngestConfig } from '../reporter/ingest/config.js';
 import { startReporterService, type Reporter } from '../reporter/service.js';
-import { ProviderChainConnection } from '../compose/provider-chain.js';
-import { openStateStore } from '../compose/state-store.js';
+import { ProviderChainConnection } from './provider-chain.js';
+import { openStateStore } from './state-store.js';
 import type { SlurmBackend } from '../slurm/backend.js';
 import type { Db } from '../state/db.js';
 import { createSbatchClient } from '../sbatch/client.js';
@@ -30,22 +31,22 @@ import { shortError } from '../txpipeline/errors.js';
 import { serveOps, type Health, type OpsServer } from '../util/ops-server.js';
 import { Wakeup } from '../util/wakeup.js';
 import { loadProviderAccount } from '../reporter/provider-account.js';
-import { createSlurmBackend } from './backend-factory.js';
-import { benchmarkLabels } from './benchmark-labels.js';
-import { CANCEL_ESCALATE_AFTER } from './cancel-escalation.js';
-import { ChainLogFollower } from './chain-logs.js';
-import { Claimer } from './claimer.js';
-import { Claims } from './claim-store.js';
-import type { SupervisorConfig } from './config.js';
-import { JobActions } from './job-actions.js';
-import { createSupervisorMetrics, registerProviderCredits } from './metrics.js';
-import { ensureRegistered } from './registration.js';
-import { Runner, type RunnerOptions, type ScriptSource } from './runner.js';
-import { followOwnTransactions } from './tx-outcomes.js';
-import { startGridlinkResolver } from './users-gridlink.js';
-import { createLdapResolver } from './users-ldap.js';
-import { createNssResolver } from './users-nss.js';
-import type { UserResolver } from './users.js';
+import { createSlurmBackend } from '../supervisor/backend-factory.js';
+import { benchmarkLabels } from '../supervisor/benchmark-labels.js';
+import { CANCEL_ESCALATE_AFTER } from '../supervisor/cancel-escalation.js';
+import { ChainLogFollower } from '../supervisor/chain-logs.js';
+import { Claimer } from '../supervisor/claimer.js';
+import { Claims } from '../supervisor/claim-store.js';
+import type { SupervisorConfig } from '../supervisor/config.js';
+import { JobActions } from '../supervisor/job-actions.js';
+import { createSupervisorMetrics, registerProviderCredits } from '../supervisor/metrics.js';
+import { ensureRegistered } from '../supervisor/registration.js';
+import { Runner, type RunnerOptions, type ScriptSource } from '../supervisor/runner.js';
+import { followOwnTransactions } from '../supervisor/tx-outcomes.js';
+import { startGridlinkResolver } from '../supervisor/users-gridlink.js';
+import { createLdapResolver } from '../supervisor/users-ldap.js';
+import { createNssResolver } from '../supervisor/users-nss.js';
+import type { UserResolver } from '../supervisor/users.js';
 
 export interface Supervisor {
   reporter: Reporter;
