@@ -82,13 +82,13 @@ export type GridlinkResolver = UserResolver & { publisher: UsersDbPublisher; sto
 export async function startGridlinkResolver(users: GridlinkUsersConfig, db: Db, deps: GridlinkResolverDeps = {}): Promise<GridlinkResolver> {
   const g = users.gridlink;
   const store = new UserStore(db, { firstUid: g.firstUid, maxUid: g.maxUid, homeRoot: g.homeRoot, taken: hostIds() });
-  const publisher = new UsersDbPublisher({ store, path: g.dbPath, minUid: users.minUid, shell: g.shell });
+  let sync: UsersSyncServer | undefined;
+  const publisher = new UsersDbPublisher({ store, path: g.dbPath, minUid: users.minUid, shell: g.shell, onWritten: () => sync?.versionWritten() });
   try {
     await publisher.start();
   } catch (err) {
     throw new Error(`cannot write the users database file ${g.dbPath} (${(err as Error).message}): the supervisor must be able to create it (run it as root, or give users.gridlink.dbPath a directory it owns)`);
   }
-  let sync: UsersSyncServer | undefined;
   if (g.sync?.listen) {
     const authenticator = new Authenticator({
       allowedUids: deps.munge?.allowedUids ?? new Set([0]),

@@ -4,7 +4,11 @@
 //   POST <usersUrl>/v1/users
 //   X-Gridlink-Auth: munge <credential>   (as the relay's events: munge_encode of
 //                                          the sha256 hex of the body, uid 0 or SlurmUser)
-//   body (JSON): { "host": "node001", "have": 12 }   the version this host holds (0: none)
+//   body (JSON): { "host": "node001", "have": 12, "waitMs": 25000 }
+//                have: the version this host holds (0: none); waitMs (optional, <= 60 s):
+//                when `have` is current, hold the answer until a newer version is
+//                written or waitMs passes (a long poll: a new customer reaches the
+//                hosts as soon as it is written, without polling every second)
 //
 // Answers:
 //   200  the whole users database file (application/octet-stream), its version in
@@ -24,6 +28,7 @@ export const usersPullSchema = z
   .object({
     host: z.string().min(1).max(255).regex(/^[A-Za-z0-9._-]+$/),
     have: z.number().int().min(0),
+    waitMs: z.number().int().min(0).max(60_000).optional(),
   })
   .strict();
 export type UsersPull = z.infer<typeof usersPullSchema>;

@@ -33,6 +33,9 @@ export class UsersSyncServer {
   /** The version each host said it held at its last request. */
   readonly hosts = new Map<string, HostVersion>();
   private readonly waiters = new Set<() => void>();
+  /** Requests held until a newer version (long poll). */
+  private readonly held = new Set<() => void>();
+  private stopping = false;
   private server: Server | undefined;
   url = '';
 
@@ -50,6 +53,8 @@ export class UsersSyncServer {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    for (const h of [...this.held]) h();
     for (const w of this.waiters) w();
     const s = this.server;
     this.server = undefined;
@@ -113,20 +118,41 @@ export class UsersSyncServer {
       } catch (err) {
         return this.answer(res, 400, `not a users pull request: ${(err as Error).message}\n`);
       }
+      this.report(pull.host, pull.have);
+      if (pull.have >= this.opts.version() && pull.waitMs) await this.newerThan(pull.have, pull.waitMs, res);
       const current = this.opts.version();
       const header = { [USERS_VERSION_HEADER]: String(current) };
-      if (pull.have >= current) {
-        this.report(pull.host, pull.have);
-        return this.answer(res, 204, '', header);
-      }
-      const file = await readFile(this.opts.path);
+      if (res.destroyed || this.stopping) return void res.destroy();
+      if (pull.have >= current) return this.answer(res, 204, '', header);
       // Only what a host says it holds counts: the relay asks again as soon as the file is in place.
-      this.report(pull.host, pull.have);
-      return this.answer(res, 200, file, header);
+      return this.answer(res, 200, await readFile(this.opts.path), header);
     } catch (err) {
       if (!res.headersSent) this.answer(res, 503, `users database unavailable: ${(err as Error).message}\n`);
       else res.destroy();
     }
+  }
+
+  /** The publisher wrote a new version: answers the requests held for one. */
+  versionWritten(): void {
+    for (const h of [...this.held]) h();
+  }
+
+  /** Resolves when a version above `have` is written, `ms` passes, the client goes away or the server stops. */
+  private newerThan(have: number, ms: number, res: ServerResponse): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.held.delete(check);
+        res.off('close', done);
+        resolve();
+      };
+      const check = () => {
+        if (this.opts.version() > have || this.stopping) done();
+      };
+      const timer = setTimeout(done, ms);
+      res.once('close', done);
+      this.held.add(check);
+    });
   }
 
   private report(host: string, version: number): void {

@@ -89,6 +89,17 @@ describe('the users database reaches the hosts through their relays', () => {
     c1.stop();
   });
 
+  it('a new version reaches hosts waiting in a long poll at once, not at their next poll', async () => {
+    // intervalMs 60 s: only the held requests can bring it within the resolver's 3 s bound
+    const c1 = pull('c1', 60_000);
+    const c2 = pull('c2', 60_000);
+    await new Promise((res) => setTimeout(res, 300)); // both asked and are held
+    const u = await r.resolve(addr(5) as never);
+    expect(holds('c1', u.name) && holds('c2', u.name)).toBe(true);
+    c1.stop();
+    c2.stop();
+  });
+
   it('the relay pulls it with the options the SLURM plugins pass (users_url, users_db, users_poll_ms)', async () => {
     const { config } = parseRelayOptions(['spool=/var/spool/gridlink/slurmd', 'reporter=http://127.0.0.1:9', `users_url=${r.sync!.url}`, `users_db=${hostFile('relay')}`, 'users_poll_ms=100', 'host=c9']);
     expect(config.users).toEqual({ url: r.sync!.url, path: hostFile('relay'), intervalMs: 100 });
