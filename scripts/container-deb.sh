@@ -76,8 +76,8 @@ fi
 if [ -z "$tarball" ]; then
   # Debian's own source of the release's SLURM: the .dsc may answer 404 on a
   # mirror (then apt-get source fails), but the upstream tarball it names is
-  # fetched by its URI, checked against the size and SHA256 the Sources index
-  # gives, and kept in build-deb/SUITE/source/.
+  # fetched by its URI, checked against the SHA256 the Sources index gives,
+  # and kept in build-deb/SUITE/source/ (repacked as slurm-X.Y.Z.tar.xz).
   mkdir -p "$repo/build-deb/$suite/source"
   eng run --rm --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 -v "$repo/build-deb/$suite/source:/out" "$builder" bash -euo pipefail -c '
     sed -i "s/^Types: deb$/Types: deb deb-src/" /etc/apt/sources.list.d/debian.sources
@@ -90,8 +90,10 @@ if [ -z "$tarball" ]; then
     cd /tmp && python3 -c "import sys,urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])" "$uri" "$name"
     echo "$sha  $name" | sha256sum -c --quiet
     # one tarball with one top directory, as cmake reads it (slurm-X.Y.Z/)
-    top=$(tar -tf "$name" | head -n1 | cut -d/ -f1)
-    mkdir x && tar -C x -xf "$name" && tar -C x -cJf "/out/slurm-'"$want_slurm"'.tar.xz" "$top"
+    mkdir x && tar -C x -xf "$name"
+    top=$(ls x)
+    [ "$(echo "$top" | wc -l)" = 1 ] || { echo "$name has more than one top directory: $top" >&2; exit 1; }
+    tar -C x -cJf "/out/slurm-'"$want_slurm"'.tar.xz" "$top"
   ' >&2 || die "no SLURM $want_slurm source: none in $tarballs (or next/), and Debian's could not be fetched; set SLURM_SOURCE=<slurm-$want_slurm tarball>"
   tarball=$repo/build-deb/$suite/source/slurm-$want_slurm.tar.xz
   lap "SLURM $want_slurm source from Debian's slurm-wlm (orig tarball) in $tarball"
