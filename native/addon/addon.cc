@@ -91,7 +91,7 @@ class SpoolReader : public Napi::ObjectWrap<SpoolReader> {
                         InstanceMethod("ack", &SpoolReader::Ack),
                         InstanceMethod("rewind", &SpoolReader::Rewind),
                         InstanceMethod("sync", &SpoolReader::Sync),
-                        InstanceMethod("syncAsync", &SpoolReader::SyncAsync),
+                        InstanceMethod("syncAndAck", &SpoolReader::SyncAndAck),
                         InstanceMethod("stat", &SpoolReader::Stat),
                         InstanceMethod("close", &SpoolReader::Close)});
   }
@@ -110,7 +110,7 @@ class SpoolReader : public Napi::ObjectWrap<SpoolReader> {
 
  private:
   bool Open(Napi::Env env) {
-    if (r_) return true;
+    if (r_ && !closing_) return true;
     Napi::Error::New(env, "spool reader is closed").ThrowAsJavaScriptException();
     return false;
   }
@@ -240,45 +240,72 @@ class SpoolReader : public Napi::ObjectWrap<SpoolReader> {
     return env.Undefined();
   }
 
-  // syncAsync() -> Promise<void>: sync() with the fdatasync calls on the
-  // libuv thread pool, so the event loop reads and sends on meanwhile.
-  Napi::Value SyncAsync(const Napi::CallbackInfo &info) {
+  // syncAndAck(next, lastSeq) -> Promise<void>: sync(), then ack(next,
+  // lastSeq), on the libuv thread pool: the segments' fdatasync, the spool
+  // meta page's msync and the deletion of acked segments never block the
+  // event loop, which reads on meanwhile (the cursor is not touched). The
+  // caller runs them one at a time; close() waits for the one on its way.
+  Napi::Value SyncAndAck(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (!Open(env)) return env.Undefined();
+    if (!info[0].IsObject() || !info[1].IsBigInt()) {
+      Napi::TypeError::New(env, "syncAndAck(next, lastSeq: bigint)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    bool lossless;
+    uint64_t seq = info[1].As<Napi::BigInt>().Uint64Value(&lossless);
     uint64_t from, to;
     gl_reader_sync_span(r_, &from, &to);
-    auto *w = new SyncWorker(info.This().As<Napi::Object>(), this, gl_reader_dir(r_), from, to);
+    auto *w = new AckWorker(info.This().As<Napi::Object>(), this, from, to, PosFrom(info[0]), seq);
     Napi::Promise p = w->Promise();
+    pending_++;
     w->Queue();
     return p;
   }
 
-  // Flushes segments [from, to] off the event loop; records them synced on it.
-  class SyncWorker : public Napi::AsyncWorker {
+  class AckWorker : public Napi::AsyncWorker {
    public:
-    SyncWorker(Napi::Object self, SpoolReader *reader, const char *dir, uint64_t from, uint64_t to)
+    AckWorker(Napi::Object self, SpoolReader *reader, uint64_t from, uint64_t to, gl_pos_t next, uint64_t seq)
         : Napi::AsyncWorker(self.Env()), deferred_(Napi::Promise::Deferred::New(self.Env())),
-          self_(Napi::Persistent(self)), reader_(reader), dir_(dir), from_(from), to_(to) {}
+          self_(Napi::Persistent(self)), reader_(reader), from_(from), to_(to), next_(next), seq_(seq) {}
     Napi::Promise Promise() { return deferred_.Promise(); }
-    void Execute() override { rc_ = gl_spool_sync_segments(dir_.c_str(), from_, to_); }
-    void OnOK() override {
-      Napi::Env env = Env();
-      if (rc_) {
-        deferred_.Reject(Napi::Error::New(env, "fdatasync of spool segments failed").Value());
+    void Execute() override {
+      gl_reader_t *r = reader_->r_;
+      if (gl_spool_sync_segments(gl_reader_dir(r), from_, to_)) {
+        synced_ = false;
+        err_ = std::string("fdatasync of the segments of spool ") + gl_reader_dir(r) + " failed (see the kernel log; nothing was acked)";
         return;
       }
-      if (reader_->r_) gl_reader_synced(reader_->r_, to_);  // unless closed meanwhile
-      deferred_.Resolve(env.Undefined());
+      char err[GL_ERRLEN];
+      if (gl_reader_ack(r, next_, seq_, err, sizeof(err))) err_ = err;
+    }
+    void OnOK() override {
+      Napi::Env env = Env();
+      if (synced_) gl_reader_synced(reader_->r_, to_);
+      reader_->Settled();
+      if (err_.empty()) deferred_.Resolve(env.Undefined());
+      else deferred_.Reject(Napi::Error::New(env, err_).Value());
     }
 
    private:
     Napi::Promise::Deferred deferred_;
-    Napi::ObjectReference self_;  // keeps the reader alive until the flush is answered
+    Napi::ObjectReference self_;  // keeps the reader alive until the ack is answered
     SpoolReader *reader_;
-    std::string dir_;
     uint64_t from_, to_;
-    int rc_ = 0;
+    gl_pos_t next_;
+    uint64_t seq_;
+    bool synced_ = true;
+    std::string err_;
   };
+
+  // An ack on the thread pool ended: a close() asked for meanwhile happens now.
+  void Settled() {
+    if (--pending_ == 0 && closing_) {
+      gl_reader_close(r_);
+      r_ = nullptr;
+      closing_ = false;
+    }
+  }
 
   Napi::Value Stat(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
@@ -303,12 +330,18 @@ class SpoolReader : public Napi::ObjectWrap<SpoolReader> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo &info) {
-    gl_reader_close(r_);
-    r_ = nullptr;
+    if (pending_ > 0) {
+      closing_ = true;  // closed by the last ack on its way (Settled)
+    } else {
+      gl_reader_close(r_);
+      r_ = nullptr;
+    }
     return info.Env().Undefined();
   }
 
   gl_reader_t *r_ = nullptr;
+  int pending_ = 0;
+  bool closing_ = false;
 };
 
 // Holds the Buffers' UTF-8 copies alive while an event is encoded.

@@ -45,7 +45,7 @@ export interface AddonSpoolReader {
   ack(next: SpoolPosition, lastSeq: bigint): void;
   rewind(): void;
   sync(): void;
-  syncAsync(): Promise<void>;
+  syncAndAck(next: SpoolPosition, lastSeq: bigint): Promise<void>;
   stat(): AddonStat;
   close(): void;
 }

@@ -131,9 +131,13 @@ export class SpoolReader {
     this.#addon.sync();
   }
 
-  /** sync() with the fdatasync calls on the thread pool; the reader may read on meanwhile. */
-  syncAsync(): Promise<void> {
-    return this.#addon.syncAsync();
+  /**
+   * sync() then ack(next, lastSeq), both on the thread pool (fdatasync, the
+   * meta page's msync, deleting acked segments): the reader may read on
+   * meanwhile. One at a time; close() waits for the one on its way.
+   */
+  syncAndAck(next: SpoolPosition, lastSeq: bigint): Promise<void> {
+    return this.#addon.syncAndAck(next, lastSeq);
   }
 
   stat(): SpoolStat {

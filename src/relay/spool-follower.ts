@@ -133,8 +133,8 @@ export class SpoolFollower {
 
   /**
    * Queues the ack up to and including `last`: after the acks queued
-   * before it, the spool is synced (off the event loop), then the ack
-   * persisted, then onAcked(`delivered`). A failure stops the acks after it
+   * before it, the spool is synced and the ack persisted (both off the
+   * event loop), then onAcked(`delivered`). A failure stops the acks after it
    * and is thrown by acked().
    */
   queueAck(reader: SpoolReader, last: Item, delivered: RecordItem[]): void {
@@ -144,8 +144,7 @@ export class SpoolFollower {
     this.#acking = this.#acking.then(async () => {
       if (this.#ackError) return;
       try {
-        await reader.syncAsync();
-        reader.ack(next, lastSeq);
+        await reader.syncAndAck(next, lastSeq);
       } catch (err) {
         this.#ackError = err as Error;
         this.opts.wake();

@@ -170,24 +170,31 @@ describe('spool reader', () => {
     r.close();
   });
 
-  it('syncAsync flushes on the thread pool while the reader reads on, and a reader closed meanwhile is left alone', async () => {
+  it('syncAndAck syncs and acks on the thread pool while the reader reads on; close() meanwhile waits for it', async () => {
     const t = tempDir();
     cleanup = t.cleanup;
     const w = new SpoolWriter(t.dir, { segmentBytes: 4096 });
     for (let i = 1; i <= 60; i++) w.append(completion(i));
     w.close();
-    expect(segments(t.dir).length).toBeGreaterThan(2);
+    const before = segments(t.dir).length;
+    expect(before).toBeGreaterThan(2);
     const r = new SpoolReader(t.dir);
     const first = r.readWire(30);
-    const pending = r.syncAsync();
-    const second = r.readWire(100); // not blocked by the flush
+    const pending = r.syncAndAck(first.next(29), first.seq(29));
+    const second = r.readWire(100); // not blocked by the flush, nor moved by the ack
     await pending;
     expect(first.count + second.count).toBe(60);
-    r.ack(second.next(second.count - 1), second.seq(second.count - 1));
-    expect(r.stat().ackedSeq).toBe(60);
-    const late = r.syncAsync();
+    expect(r.stat().ackedSeq).toBe(30);
+    expect(r.stat().ack).toEqual(first.next(29));
+    expect(segments(t.dir).length).toBeLessThan(before); // segments wholly acked are deleted
+    const late = r.syncAndAck(second.next(second.count - 1), second.seq(second.count - 1));
     r.close();
-    await late; // the flush ends without touching the closed reader
     expect(() => r.readWire(1)).toThrow(/closed/);
+    await late; // the ack on its way completes, then the reader closes
+    const again = new SpoolReader(t.dir);
+    expect(again.stat().ackedSeq).toBe(60);
+    expect(again.readWire(10).count).toBe(0);
+    await expect(again.syncAndAck({ segment: 0, offset: 0, total: 0 }, 0n)).rejects.toThrow(/behind the current ack/);
+    again.close();
   });
 });
