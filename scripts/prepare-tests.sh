@@ -99,8 +99,10 @@ for what in "$@"; do
       piece deb deb
       piece containers containers
       piece containers-trixie containers_release trixie
-      piece containers-sid containers_release sid
       slurm_matrix
+      # after the matrix, which the cluster lane waits for: cold, sid's build
+      # image, upstream SLURM and Node 24 module take ~10 minutes
+      piece containers-sid containers_release sid
       ;;
     docker) piece docker docker_engine ;;
     deb) piece deb deb ;;
