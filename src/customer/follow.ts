@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 
 import type { Hex } from 'viem';
 
-import { chainView, userName } from '../cli/status.js';
+import { chainView, userName } from '../supervisor/job-view.js';
 import { JobStatus } from '../metascheduler/status.js';
 import type { CustomerContext } from './context.js';
 import { explain } from './errors.js';

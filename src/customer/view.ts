@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 
 import { hexToString, type Address, type Hex } from 'viem';
 
-import { chainView, credits, readStore, type StoreView } from '../cli/status.js';
+import { chainView, credits, readStore, type StoreView } from '../supervisor/job-view.js';
 import type { CustomerContext } from './context.js';
 import { outputPath, outputPattern, passwdEntry } from './output-file.js';
 
