@@ -58,8 +58,10 @@ export interface NssQuerier {
   close(): Promise<void>;
 }
 
-export function startQuerier(nsswitch: string, dbDir: string): NssQuerier {
-  const [cmd, ...args] = inNssNamespace(nsswitch, dbDir, [join(buildNss(), 'nss_gridlink_test')]);
+/** `env`: variables the query program gets (e.g. LD_PRELOAD). */
+export function startQuerier(nsswitch: string, dbDir: string, env: Record<string, string> = {}): NssQuerier {
+  const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  const [cmd, ...args] = inNssNamespace(nsswitch, dbDir, [...(vars.length ? ['env', ...vars] : []), join(buildNss(), 'nss_gridlink_test')]);
   const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   const waiting: Array<(l: string) => void> = [];

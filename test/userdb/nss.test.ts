@@ -192,6 +192,34 @@ describe('libnss_gridlink.so.2', () => {
     expect(q.child.exitCode).toBeNull();
   }, 120_000);
 
+  it('logs each kind of problem once to syslog (authpriv), and again only after a good file was seen', async () => {
+    const lib = join(dir, 'syslog-capture.so');
+    execFileSync('cc', ['-shared', '-fPIC', '-O1', '-o', lib, join(import.meta.dirname, 'syslog-capture.c')]);
+    const log = join(dir, 'syslog.txt');
+    writeFileSync(log, '');
+    const qs = startQuerier(nsswitch, dbDir, { LD_PRELOAD: lib, GL_SYSLOG_FILE: log });
+    const lines = () => readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    try {
+      rmSync(file, { force: true });
+      for (let i = 0; i < 5; i++) expect(await qs.ask(`pwnam ${addr(1)}`)).toBe('notfound');
+      expect(lines()).toHaveLength(1);
+      expect(lines()[0]).toMatch(/^(\d+) nss_gridlink: \/var\/lib\/gridlink\/nss\/users\.cdb: missing: customers are not found until it is fixed$/);
+      expect(Number(lines()[0]!.split(' ')[0]) & ~7).toBe(10 << 3); // LOG_AUTHPRIV
+      put(Buffer.from('truncated'));
+      for (let i = 0; i < 5; i++) expect(await qs.ask(`pwuid 200001`)).toBe('notfound');
+      expect(lines()).toHaveLength(2);
+      expect(lines()[1]).toMatch(/not a cdb file/);
+      put(buildUsersDb({ version: 1, minUid: 1000, users: [user(1)] }));
+      expect(await qs.ask(`pwnam ${addr(1)}`)).toBe(line(1));
+      rmSync(file);
+      for (let i = 0; i < 3; i++) await qs.ask(`pwnam ${addr(1)}`);
+      expect(lines()).toHaveLength(3); // missing again after a good file: logged again, once
+    } finally {
+      await qs.close();
+    }
+    put(buildUsersDb({ version: 1, minUid: 1000, users: [user(1)] }));
+  });
+
   it('a reader never sees a torn file while versions are renamed into place under it', async () => {
     const versions = [1, 2, 3, 4].map((v) => buildUsersDb({ version: v, minUid: 1000, users: Array.from({ length: 2000 * v }, (_, i) => user(i + 1)) }));
     let stop = false;
