@@ -105,6 +105,14 @@ int gl_options_apply(gl_options_t *o, const char *arg, int bare_is_spool, char *
 			return -1;
 		}
 		snprintf(o->runtime, sizeof(o->runtime), "%s", v);
+	} else if (KEY("home_root")) {
+		/* spank/provider's own (the homes of users.resolver "gridlink",
+		 * plugins/spank_provider.c reads it); accepted and unused here, so one
+		 * option list can serve both plugins */
+		if (v[0] != '/') {
+			snprintf(err, errlen, "home_root=%s: expected an absolute path", v);
+			return -1;
+		}
 	} else if (KEY("entry")) {
 		if (v[0] != '/' || strlen(v) >= sizeof(o->entry)) {
 			snprintf(err, errlen, "entry=%s: expected the absolute path of the relay module", v);

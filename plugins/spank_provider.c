@@ -63,8 +63,6 @@ static int configure(gl_recorder_t *rec, int ac, char **av)
 	char err[GL_ERRLEN];
 	gl_recorder_init(rec, "spank/provider", "slurmd", log_error, log_info, 0);
 	for (int i = 0; i < ac; i++) {
-		if (!strncmp(av[i], "home_root=", 10))
-			continue; /* parse_home_root */
 		if (gl_options_apply(&rec->opts, av[i], 0, err, sizeof(err))) {
 			/* Keep going with what parsed: a typo must not lose events. */
 			gl_recorder_error(rec, "plugstack.conf: %s", err);

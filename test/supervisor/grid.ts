@@ -82,6 +82,8 @@ export interface StartGridOptions {
    * connector will create: name only, uid and gid -1.
    */
   users?: 'local' | 'none';
+  /** More options of both plugins (their embedded relays), e.g. home_root=, users_url= (resolver "gridlink"). */
+  pluginOptions?: string[];
 }
 
 export async function startGrid(o: StartGridOptions = {}): Promise<Grid> {
@@ -96,7 +98,7 @@ export async function startGrid(o: StartGridOptions = {}): Promise<Grid> {
     // waiting for the machine's cluster lock) while anvil, the contracts and
     // the sbatch service come up.
     const ingestPort = await freePort();
-    bridgeP = startBridge(`http://127.0.0.1:${ingestPort}`, 'embedded', [], 2);
+    bridgeP = startBridge(`http://127.0.0.1:${ingestPort}`, 'embedded', o.pluginOptions ?? [], 2);
     bridgeP.catch(() => undefined); // awaited below: no unhandled rejection meanwhile
     const anvil = await startAnvil();
     stops.push(() => anvil.stop());
