@@ -55,6 +55,8 @@ const PIECE: Record<Suite, Piece> = { bookworm: 'containers', trixie: 'container
 export interface ContainerClusterOptions {
   /** Also run the plugin acceptance cases in this cluster (test/plugins/cases/). */
   acceptance?: boolean;
+  /** Whose daemons they run against, for the title (default: the release's own). */
+  daemons?: string;
 }
 
 export async function describeContainerCluster(suite: Suite, slurmVersion: string, o: ContainerClusterOptions = {}): Promise<void> {
@@ -242,7 +244,7 @@ export async function describeContainerCluster(suite: Suite, slurmVersion: strin
     });
 
     if (o.acceptance)
-      describe(`the plugin acceptance cases against Debian ${suite}'s slurmctld and slurmd (SLURM ${slurmVersion})`, () => {
+      describe(`the plugin acceptance cases against ${o.daemons ?? `Debian ${suite}'s slurmctld and slurmd`} (SLURM ${slurmVersion})`, () => {
         let rig: ContainerPluginRig;
         const on = {
           get pc() {
