@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { EventKind, SpoolWriter, packageRoot } from '../src/native/index.js';
-import type { Cluster } from '../src/cluster/index.js';
+import type { Cluster } from '../harness/cluster/index.js';
 import { ensureBuilt, startBridge, startIngest, stored, type Ingest } from '../test/bridge/bridge.js';
 import { mergeResults, printTable } from './results.js';
 
@@ -28,6 +28,12 @@ async function runJobs(c: Cluster, n: number, name: string): Promise<void> {
     if ((await c.run('squeue', ['-h', '-n', name])).stdout.trim() === '') return;
     await sleep(250);
   }
+}
+
+/** CPU seconds a process used so far (user + system), from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
@@ -96,6 +102,7 @@ async function drain(records = 100_000): Promise<{ rows: Record<string, string |
   const relay = { proc: undefined as ReturnType<typeof spawn> | undefined };
   try {
     ingest = await startIngest();
+    const cpu0 = process.cpuUsage();
     const t0 = Date.now();
     relay.proc = spawn(process.execPath, [join(packageRoot, 'dist', 'cli', 'main.js'), 'relay', '--spool', spool, '--daemon', 'slurmctld', '--reporter', ingest.url, '--log-level', 'warn'], { stdio: 'ignore' });
     for (;;) {
@@ -106,13 +113,19 @@ async function drain(records = 100_000): Promise<{ rows: Record<string, string |
     }
     const secs = (Date.now() - t0) / 1000;
     const rate = records / secs;
+    // CPU per event: steadier than the rate on a shared machine (the relay's includes its start)
+    const cpu = process.cpuUsage(cpu0);
+    const ingestUs = (cpu.user + cpu.system) / records;
+    const relayUs = (cpuSeconds(relay.proc.pid!) * 1e6) / records;
     const { commits } = ingest.store.counts();
     return {
       rows: [
         { measure: `drain ${records} records, standalone relay -> reporter (target >= 30000)`, value: rate, unit: 'events/s' },
         { measure: '  in store commits (group commit: several batches each)', value: commits, unit: 'transactions' },
+        { measure: '  CPU per event: relay process (with its start)', value: relayUs, unit: 'us' },
+        { measure: '  CPU per event: reporter ingest (all threads, this process)', value: ingestUs, unit: 'us' },
       ],
-      figures: { relay_drain_events_per_s: rate, relay_drain_commits: commits },
+      figures: { relay_drain_events_per_s: rate, relay_drain_commits: commits, relay_drain_relay_cpu_us: relayUs, relay_drain_ingest_cpu_us: ingestUs },
     };
   } finally {
     relay.proc?.kill('SIGTERM');
