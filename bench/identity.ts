@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { pino } from 'pino';
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts';
 
-import { start389ds, startOpenLdap, startSssd, type DirectoryServer } from '../src/directory/index.js';
+import { start389ds, startOpenLdap, startSssd, type DirectoryServer } from '../harness/directory/index.js';
 import { createLdapConnector } from '../src/ldap/index.js';
 import { inParallel } from '../src/util/in-parallel.js';
 import { ldapConfigFor } from '../test/identity/fixtures.js';

@@ -16,7 +16,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { ensureMunge } from '../src/cluster/munge.js';
+import { ensureMunge } from '../harness/cluster/munge.js';
 import { openStateDb } from '../src/compose/state-store.js';
 import { createAuthenticator } from '../src/relay/auth.js';
 import { startGridlinkResolver } from '../src/supervisor/users-gridlink.js';

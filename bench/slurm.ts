@@ -1,6 +1,6 @@
 // slurm.ts - `npm run bench -- slurm`: a burst of 50 submits at once through
 // each SlurmBackend, side by side in one run against one real SLURM cluster
-// (src/cluster, Debian's 22.05, 1 node): the `local` backend (libslurm
+// (harness/cluster, Debian's 22.05, 1 node): the `local` backend (libslurm
 // through the addon) and the `ssh` backend through a private sshd on
 // loopback with MaxSessions 10 (test/slurm/sshd.ts), root's login shell with
 // whatever ~/.bashrc this machine has (its start-up cost is part of what a
@@ -16,7 +16,7 @@
 // for nobody, cancelled at the end.
 import { pino } from 'pino';
 
-import { startCluster, type Cluster } from '../src/cluster/index.js';
+import { startCluster, type Cluster } from '../harness/cluster/index.js';
 import type { SlurmBackend, SubmitRequest } from '../src/slurm/backend.js';
 import { createLocalBackend } from '../src/slurm/local.js';
 import { createSshBackend } from '../src/slurm/ssh.js';

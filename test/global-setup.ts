@@ -15,7 +15,7 @@
 import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 
 import { buildIfStale } from '../contracts/build.js';
-import { ensureMunge } from '../src/cluster/munge.js';
+import { ensureMunge } from '../harness/cluster/munge.js';
 
 // A fixed path, not os.tmpdir(): runs with different TMPDIRs must still see each other.
 const LOCK = '/tmp/gridlink-test-global-setup.lock';

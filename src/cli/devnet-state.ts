@@ -1,6 +1,6 @@
 // devnet-state.ts - the shape of a running devnet's state file (state.json),
 // declared on the shipped side: `gridlink status` reads it, the devnet
-// (src/devnet/state.ts, a dev harness the package does not ship) writes it.
+// (harness/devnet/state.ts, a dev harness the package does not ship) writes it.
 import type { ProcRef } from '../util/proc.js';
 
 export type { ProcRef };

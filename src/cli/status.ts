@@ -27,7 +27,7 @@ import { gridJobs, type GridJobView } from '../supervisor/job-view.js';
 // The job read model lives in src/supervisor/job-view.ts; re-exported for the commands and the devnet that read it here.
 export { chainClient, chainView, credits, gridJobs, readStore, userName, type GridJobView, type StoreView } from '../supervisor/job-view.js';
 
-/** The devnet's state file (src/devnet/state.ts writes it; same default and variable). */
+/** The devnet's state file (harness/devnet/state.ts writes it; same default and variable). */
 export const defaultStateFile = (): string => join(process.env.GRIDLINK_DEVNET_DIR ?? '/tmp/gridlink-devnet', 'state.json');
 
 function readState(file: string): DevnetState | undefined {

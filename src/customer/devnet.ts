@@ -9,7 +9,7 @@ import type { Address, Hex } from 'viem';
 import type { CreateCustomerContextParameters } from './context.js';
 
 /**
- * The part of the devnet's state file (src/devnet/state.ts DevnetState) a
+ * The part of the devnet's state file (harness/devnet/state.ts DevnetState) a
  * customer needs; declared here so that shipped code does not depend on the
  * devnet, which is not in the package.
  */

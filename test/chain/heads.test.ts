@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { HeadSubscription } from '../../src/chain/heads.js';
-import { freePort } from '../../src/cluster/ports.js';
-import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
+import { freePort } from '../../harness/cluster/ports.js';
+import { startAnvil, type Anvil } from '../../harness/devnet/anvil.js';
 import { captureLogger } from '../txpipeline/helpers.js';
 import { exitOf, PROMPT_EXIT_MS } from '../helpers/sigterm.js';
 

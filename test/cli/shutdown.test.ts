@@ -13,8 +13,8 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { freePort } from '../../src/cluster/ports.js';
-import { accepts, cliMain } from '../../src/devnet/sbatch-process.js';
+import { freePort } from '../../harness/cluster/ports.js';
+import { accepts, cliMain } from '../../harness/devnet/sbatch-process.js';
 import { createSbatchClient } from '../../src/sbatch/client.js';
 import { PROMPT_EXIT_MS, sigterm } from '../helpers/sigterm.js';
 import { providerKeyFile } from '../reporter/chain-harness.js';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLUSTER_MARKER_ENV, startCluster, type Cluster } from '../../src/cluster/index.js';
+import { CLUSTER_MARKER_ENV, startCluster, type Cluster } from '../../harness/cluster/index.js';
 import { findByEnv, isAlive } from '../../src/util/proc.js';
 
 // One real cluster for the whole file: start-to-idle is ~1 s, but slurmctld's

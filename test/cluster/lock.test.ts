@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireClusterLock, releaseClusterLock } from '../../src/cluster/lock.js';
+import { acquireClusterLock, releaseClusterLock } from '../../harness/cluster/lock.js';
 
 const lockFile = () => path.join(mkdtempSync(path.join(tmpdir(), 'gl-lock-')), 'cluster.lock');
 

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZodError } from 'zod';
-import { CLUSTER_MARKER_ENV, shortHostname, startCluster, type Cluster } from '../../src/cluster/index.js';
-import { CLUSTER_LOCK_PATH } from '../../src/cluster/lock.js';
+import { CLUSTER_MARKER_ENV, shortHostname, startCluster, type Cluster } from '../../harness/cluster/index.js';
+import { CLUSTER_LOCK_PATH } from '../../harness/cluster/lock.js';
 import { findByEnv, isAlive, waitForExit } from '../../src/util/proc.js';
 import { waitFor } from '../plugins/with-plugins.js';
 

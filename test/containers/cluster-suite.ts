@@ -21,9 +21,9 @@ import Database from 'better-sqlite3';
 import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startContainerCluster, waitNodesIdle, type ContainerCluster } from '../../src/containers/cluster.js';
-import { buildNodeImage, type Suite } from '../../src/containers/image.js';
-import { checkPodman, podman } from '../../src/containers/podman.js';
+import { startContainerCluster, waitNodesIdle, type ContainerCluster } from '../../harness/containers/cluster.js';
+import { buildNodeImage, type Suite } from '../../harness/containers/image.js';
+import { checkPodman, podman } from '../../harness/containers/podman.js';
 import { JobStatus } from '../../src/metascheduler/status.js';
 import type { Job } from '../../src/metascheduler/types.js';
 import { EventKind, eventKindName } from '../../src/native/index.js';

@@ -1,4 +1,4 @@
-// compose.yaml as the podman harness reads it (src/containers/compose.ts),
+// compose.yaml as the podman harness reads it (harness/containers/compose.ts),
 // and the example supervisor configuration the compose cluster mounts.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { interpolate, loadCompose } from '../../src/containers/compose.js';
+import { interpolate, loadCompose } from '../../harness/containers/compose.js';
 import { packageRoot } from '../../src/native/addon.js';
 import { parseSupervisorConfig } from '../../src/supervisor/config.js';
 

@@ -18,8 +18,8 @@ import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { checkDocker, dockerCompose, podmanToDocker, startDockerd, type Dockerd } from '../../src/containers/docker.js';
-import { checkPodman } from '../../src/containers/podman.js';
+import { checkDocker, dockerCompose, podmanToDocker, startDockerd, type Dockerd } from '../../harness/containers/docker.js';
+import { checkPodman } from '../../harness/containers/podman.js';
 import { packageRoot } from '../../src/native/addon.js';
 import { JobStatus } from '../../src/metascheduler/status.js';
 import { waitFor } from '../plugins/with-plugins.js';

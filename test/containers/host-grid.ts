@@ -13,11 +13,11 @@ import { createPublicClient, createWalletClient, http, stringToHex, type Hex, ty
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 
-import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
-import { approveWhenRegistered } from '../../src/devnet/approve.js';
-import { approveCredits, deployMetaScheduler } from '../../src/devnet/deploy.js';
-import { startOracle } from '../../src/devnet/oracle.js';
-import { startSbatchProcess } from '../../src/devnet/sbatch-process.js';
+import { startAnvil, type Anvil } from '../../harness/devnet/anvil.js';
+import { approveWhenRegistered } from '../../harness/devnet/approve.js';
+import { approveCredits, deployMetaScheduler } from '../../harness/devnet/deploy.js';
+import { startOracle } from '../../harness/devnet/oracle.js';
+import { startSbatchProcess } from '../../harness/devnet/sbatch-process.js';
 import { createMetaSchedulerClient, type MetaSchedulerClient } from '../../src/metascheduler/client.js';
 import { JobStatus } from '../../src/metascheduler/status.js';
 import type { Job } from '../../src/metascheduler/types.js';

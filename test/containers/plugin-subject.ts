@@ -10,9 +10,9 @@
 // the daemons.
 import { join } from 'node:path';
 
-import { isTerminal, parseRecord, toJobInfo, type JobInfo, type WaitJobOptions } from '../../src/cluster/index.js';
-import { waitNodesIdle, type ContainerCluster } from '../../src/containers/cluster.js';
-import { podman } from '../../src/containers/podman.js';
+import { isTerminal, parseRecord, toJobInfo, type JobInfo, type WaitJobOptions } from '../../harness/cluster/index.js';
+import { waitNodesIdle, type ContainerCluster } from '../../harness/containers/cluster.js';
+import { podman } from '../../harness/containers/podman.js';
 import { runCommand, type RunOptions, type RunResult } from '../../src/util/run-command.js';
 import type { PluginSetup, PluginSubject, SlurmClient } from '../plugins/subject.js';
 import { readSpool } from '../plugins/with-plugins.js';
@@ -86,7 +86,7 @@ function slurmClient(cluster: ContainerCluster): SlurmClient {
         if (Date.now() > deadline) throw new Error(`slurmctld did not answer after its restart\n${(await cluster.logs('controller')).slice(-2000)}`);
         await sleep(300);
       }
-      // As src/cluster's restartCtld: slurmctld restarted from older state may reuse a job id a node
+      // As harness/cluster's restartCtld: slurmctld restarted from older state may reuse a job id a node
       // still ran and drain that node ("Duplicate jobid"); an operator resumes it.
       for (const node of NODES) {
         const rec = parseRecord((await run('scontrol', ['show', 'node', '-o', node])).stdout.split('\n')[0] ?? '');

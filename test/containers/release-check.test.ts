@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 
 import { describe, expect, it } from 'vitest';
 
-import { checkPodman } from '../../src/containers/podman.js';
+import { checkPodman } from '../../harness/containers/podman.js';
 import { packageRoot } from '../../src/native/addon.js';
 import { skipReason } from '../helpers/skip-reason.js';
 import { prepare, PREPARE_TIMEOUT_MS } from '../helpers/prepare.js';

@@ -1,6 +1,6 @@
 // deployMetaScheduler wires the contracts the way MetaScheduler expects.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METASCHEDULER_ROLE } from '../../src/devnet/deploy.js';
+import { METASCHEDULER_ROLE } from '../../harness/devnet/deploy.js';
 import { type Devnet, credits, startDevnet } from './fixture.js';
 
 describe('deployMetaScheduler', () => {

@@ -24,8 +24,8 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-import { type Anvil, startAnvil } from '../../src/devnet/anvil.js';
-import { type DeployedAddresses, deployMetaScheduler } from '../../src/devnet/deploy.js';
+import { type Anvil, startAnvil } from '../../harness/devnet/anvil.js';
+import { type DeployedAddresses, deployMetaScheduler } from '../../harness/devnet/deploy.js';
 import { buildIfStale } from '../../contracts/build.js';
 
 // Build (if stale) before the generated ABI module is loaded.

@@ -14,7 +14,7 @@ import { afterAll, expect, it } from 'vitest';
 import { createCustomerContext } from '../../src/customer/context.js';
 import { devnetCustomer } from '../../src/customer/devnet.js';
 import type { JobView } from '../../src/customer/view.js';
-import type { DevnetState } from '../../src/devnet/state.js';
+import type { DevnetState } from '../../harness/devnet/state.js';
 import { DEVNET_START_MS, runScript, type Run } from './run-script.js';
 
 const parent = mkdtempSync('/tmp/gl-customer-test-');
@@ -23,7 +23,7 @@ const dir = join(parent, 'devnet');
 const env = { ...process.env, GRIDLINK_DEVNET_DIR: dir };
 
 const run = (script: string, args: string[], timeoutMs = 120_000): Promise<Run> => runScript(env, script, args, timeoutMs);
-const devnet = (...a: string[]) => run('src/devnet/main.ts', a, DEVNET_START_MS);
+const devnet = (...a: string[]) => run('harness/devnet/main.ts', a, DEVNET_START_MS);
 const job = (...a: string[]) => run('src/cli/main.ts', ['job', ...a]);
 const show = (r: Run) => `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
 

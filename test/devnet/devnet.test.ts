@@ -14,12 +14,12 @@ import { join } from 'node:path';
 
 import { afterAll, expect, it } from 'vitest';
 
-import { CLUSTER_LOCK_PATH } from '../../src/cluster/index.js';
+import { CLUSTER_LOCK_PATH } from '../../harness/cluster/index.js';
 import { findByEnv } from '../../src/util/proc.js';
-import { clusterLeftovers } from '../../src/devnet/down.js';
-import { sameProcess, type ProcRef } from '../../src/devnet/procs.js';
-import type { DevnetState } from '../../src/devnet/state.js';
-import { runDemoJob } from '../../src/devnet/watch.js';
+import { clusterLeftovers } from '../../harness/devnet/down.js';
+import { sameProcess, type ProcRef } from '../../harness/devnet/procs.js';
+import type { DevnetState } from '../../harness/devnet/state.js';
+import { runDemoJob } from '../../harness/devnet/watch.js';
 import { runningSupervisors, type StatusView } from '../../src/cli/status.js';
 import { packageRoot } from '../../src/native/index.js';
 import { DEVNET_START_MS, runScript, type Run } from './run-script.js';
@@ -31,7 +31,7 @@ const env = { ...process.env, GRIDLINK_DEVNET_DIR: dir };
 
 /** The command's exit code and output; SIGINT (the launcher then stops what it started) after timeoutMs. */
 const run = (script: string, args: string[], timeoutMs = 60_000): Promise<Run> => runScript(env, script, args, timeoutMs);
-const devnet = (...a: string[]) => run('src/devnet/main.ts', a, DEVNET_START_MS);
+const devnet = (...a: string[]) => run('harness/devnet/main.ts', a, DEVNET_START_MS);
 
 interface DoctorLine {
   check: string;
@@ -166,7 +166,7 @@ async function supervisorRestart(state: DevnetState) {
   expect(down.devnet!.components.find((c) => c.name === 'supervisor')!.pid).toBe(sup.pid);
 
   const t1 = Date.now();
-  const start = await run('src/devnet/main.ts', ['supervisor', 'start'], 150_000);
+  const start = await run('harness/devnet/main.ts', ['supervisor', 'start'], 150_000);
   console.log(`devnet test: \`devnet supervisor start\` took ${Date.now() - t1} ms`);
   expect(start.code, `${start.stdout}\n${start.stderr}`).toBe(0);
   expect(start.stdout).toMatch(/It is up in [\d.]+ s: provider approved, claiming jobs/);

@@ -77,7 +77,7 @@ const helloBefore = existsSync(hello) ? readFileSync(hello) : undefined;
 afterAll(async () => {
   if (helloBefore) writeFileSync(hello, helloBefore);
   else rmSync(hello, { force: true });
-  await runScript(env, 'src/devnet/main.ts', ['down'], 420_000); // whatever the README's own devnet:down left
+  await runScript(env, 'harness/devnet/main.ts', ['down'], 420_000); // whatever the README's own devnet:down left
   rmSync(parent, { recursive: true, force: true });
 }, 480_000);
 

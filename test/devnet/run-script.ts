@@ -1,4 +1,4 @@
-// run-script.ts - one of the project's entry points (src/devnet/main.ts,
+// run-script.ts - one of the project's entry points (harness/devnet/main.ts,
 // src/cli/main.ts) as a child process, as a person runs it: its exit code and
 // output, SIGINT after a deadline (the devnet's launcher then stops what it
 // started). Shared by the devnet's test files.

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 
 import { runningSupervisors, supervisorRunArgs } from '../../src/cli/status.js';
-import { stopDevnet } from '../../src/devnet/down.js';
-import { procRef, sameProcess } from '../../src/devnet/procs.js';
-import { spawnSupervisor, stopSupervisor, waitSupervisorReady } from '../../src/devnet/supervisor-process.js';
+import { stopDevnet } from '../../harness/devnet/down.js';
+import { procRef, sameProcess } from '../../harness/devnet/procs.js';
+import { spawnSupervisor, stopSupervisor, waitSupervisorReady } from '../../harness/devnet/supervisor-process.js';
 
 const dir = mkdtempSync('/tmp/gl-devnet-sup-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

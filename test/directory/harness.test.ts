@@ -8,8 +8,8 @@ import path from 'node:path';
 import { InvalidCredentialsError, type Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive } from '../../src/util/proc.js';
-import { getentPasswd, makeTestCa, startDirectory, startSssd, type DirectoryKind, type DirectoryServer, type Sssd, type TestCa } from '../../src/directory/index.js';
-import { ldapConnect, tryBind } from '../../src/directory/types.js';
+import { getentPasswd, makeTestCa, startDirectory, startSssd, type DirectoryKind, type DirectoryServer, type Sssd, type TestCa } from '../../harness/directory/index.js';
+import { ldapConnect, tryBind } from '../../harness/directory/types.js';
 
 const KINDS: DirectoryKind[] = ['389ds', 'openldap'];
 const servers = {} as Record<DirectoryKind, DirectoryServer>;

@@ -19,7 +19,7 @@ import ts from 'typescript';
 import { expect, it } from 'vitest';
 import { parse } from 'yaml';
 
-import { loadCompose } from '../../src/containers/compose.js';
+import { loadCompose } from '../../harness/containers/compose.js';
 import { packageRoot } from '../../src/native/index.js';
 
 const file = join(packageRoot, 'contrib/grafana/gridlink.json');

@@ -14,8 +14,8 @@ import { join } from 'node:path';
 
 import { afterAll, expect, it } from 'vitest';
 
-import { freePort } from '../../src/devnet/sbatch-process.js';
-import type { DevnetState } from '../../src/devnet/state.js';
+import { freePort } from '../../harness/devnet/sbatch-process.js';
+import type { DevnetState } from '../../harness/devnet/state.js';
 import { SpoolWriter, packageRoot } from '../../src/native/index.js';
 import { completion } from '../native/helpers.js';
 import { DEVNET_START_MS, runScript, type Run } from '../devnet/run-script.js';
@@ -33,7 +33,7 @@ const children: ChildProcess[] = [];
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
-  await run('src/devnet/main.ts', ['down'], 420_000);
+  await run('harness/devnet/main.ts', ['down'], 420_000);
   rmSync(parent, { recursive: true, force: true });
 }, 480_000);
 
@@ -69,7 +69,7 @@ interface Panel {
 }
 
 it.skipIf(!existsSync(PROMETHEUS))(`every dashboard query returns data from Prometheus scraping the devnet's supervisor and a relay, after a few jobs${skipReason(existsSync(PROMETHEUS), `${PROMETHEUS} is not installed (apt-get install prometheus)`)}`, async () => {
-  const up = await run('src/devnet/main.ts', ['--job-timeout', '90'], DEVNET_START_MS);
+  const up = await run('harness/devnet/main.ts', ['--job-timeout', '90'], DEVNET_START_MS);
   expect(up.code, show(up)).toBe(0);
   const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as DevnetState;
   const metricsUrl = state.supervisor!.metricsUrl!;

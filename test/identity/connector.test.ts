@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { getentPasswd, makeTestCa, start389ds, startOpenLdap, startSssd, type DirectoryServer, type Sssd } from '../../src/directory/index.js';
+import { getentPasswd, makeTestCa, start389ds, startOpenLdap, startSssd, type DirectoryServer, type Sssd } from '../../harness/directory/index.js';
 import { createLdapConnector, DirectoryError, type LdapConfig } from '../../src/ldap/index.js';
 import { adminClient, collect, connectorCli, connectorConfigFile, freshAddresses, groupMembers, ldapConfigFor, posixAccounts, tempFile } from './fixtures.js';
 import { packageRoot } from '../../src/native/index.js';

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { Client } from 'ldapts';
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts';
 
-import type { DirectoryServer } from '../../src/directory/index.js';
+import type { DirectoryServer } from '../../harness/directory/index.js';
 import { ldapConfigSchema, type LdapConfig, type LdapConfigInput } from '../../src/ldap/index.js';
-import { cliMain } from '../../src/devnet/sbatch-process.js';
+import { cliMain } from '../../harness/devnet/sbatch-process.js';
 import { packageRoot } from '../../src/native/index.js';
 
 export { cliMain };

@@ -12,7 +12,7 @@ import type { Hex } from 'viem';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { getentPasswd, makeTestCa, start389ds, startSssd, type DirectoryServer, type Sssd } from '../../src/directory/index.js';
+import { getentPasswd, makeTestCa, start389ds, startSssd, type DirectoryServer, type Sssd } from '../../harness/directory/index.js';
 import { JobStatus } from '../../src/metascheduler/status.js';
 import { packageRoot } from '../../src/native/index.js';
 import type { Supervisor } from '../../src/compose/supervisor-process.js';

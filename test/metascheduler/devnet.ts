@@ -2,8 +2,8 @@
 import { createPublicClient, createWalletClient, http, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
-import { deployMetaScheduler } from '../../src/devnet/deploy.js';
+import { startAnvil, type Anvil } from '../../harness/devnet/anvil.js';
+import { deployMetaScheduler } from '../../harness/devnet/deploy.js';
 import { createMetaSchedulerClient, type MetaSchedulerClient } from '../../src/metascheduler/client.js';
 import type { JobDefinition, ProviderHardware, ProviderPrices } from '../../src/metascheduler/types.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { startOracle, type Oracle } from '../../src/devnet/oracle.js';
+import { startOracle, type Oracle } from '../../harness/devnet/oracle.js';
 import { JobStatus } from '../../src/metascheduler/status.js';
 import type { Hex } from 'viem';
 import { CREDIT, definition, fourPerMinute, smallCluster, startDevnet, type Devnet } from './devnet.js';

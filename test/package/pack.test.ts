@@ -10,8 +10,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
-import { deployMetaScheduler, type DeployedAddresses } from '../../src/devnet/deploy.js';
+import { startAnvil, type Anvil } from '../../harness/devnet/anvil.js';
+import { deployMetaScheduler, type DeployedAddresses } from '../../harness/devnet/deploy.js';
 import { skipReason } from '../helpers/skip-reason.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -4,11 +4,11 @@
 // this host's daemons (with-plugins.ts: Debian's or a matrix release) and
 // the slurm-in-docker cluster of a Debian release, its daemons from the
 // release's packages (test/containers/plugin-subject.ts).
-import type { JobInfo, WaitJobOptions } from '../../src/cluster/index.js';
+import type { JobInfo, WaitJobOptions } from '../../harness/cluster/index.js';
 import type { JobEvent } from '../../src/native/index.js';
 import type { RunOptions, RunResult } from '../../src/util/run-command.js';
 
-/** The SLURM side the cases drive: src/cluster's Cluster has it, and so has a container cluster's controller. */
+/** The SLURM side the cases drive: harness/cluster's Cluster has it, and so has a container cluster's controller. */
 export interface SlurmClient {
   /** ClusterName. */
   readonly name: string;

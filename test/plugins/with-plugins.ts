@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { startCluster, type Cluster, type StartClusterOptions } from '../../src/cluster/index.js';
+import { startCluster, type Cluster, type StartClusterOptions } from '../../harness/cluster/index.js';
 import { EventKind, SpoolReader, packageRoot, type JobEvent } from '../../src/native/index.js';
 import { prepare } from '../helpers/prepare.js';
 import type { PluginSubject } from './subject.js';

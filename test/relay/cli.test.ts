@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { freePort } from '../../src/cluster/ports.js';
+import { freePort } from '../../harness/cluster/ports.js';
 import { PROMPT_EXIT_MS, sigterm } from '../helpers/sigterm.js';
 import { FakeReceiver } from './fake-receiver.js';
 import { ackedSeq, appendJobs, tempDir, until } from './helpers.js';

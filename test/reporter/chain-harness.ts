@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import type { Hex } from 'viem';
 
 import { isAlive } from '../../src/util/proc.js';
-import { cliMain } from '../../src/devnet/sbatch-process.js';
+import { cliMain } from '../../harness/devnet/sbatch-process.js';
 import type { WireEvent } from '../../src/relay/protocol.js';
 import { JobMap } from '../../src/reporter/jobmap.js';
 import { Reports, type ReportState } from '../../src/reporter/reports.js';
-import { freePort } from '../../src/cluster/ports.js';
+import { freePort } from '../../harness/cluster/ports.js';
 import { stateDbPath } from '../../src/state/db.js';
 import { openStateDb } from '../../src/compose/state-store.js';
 

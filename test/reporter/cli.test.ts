@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ensureMunge } from '../../src/cluster/munge.js';
+import { ensureMunge } from '../../harness/cluster/munge.js';
 import { PROMPT_EXIT_MS, sigterm } from '../helpers/sigterm.js';
 import { batchBody, mungeHeader, newSpoolId, post, storedRecords, tempDir, wireEvent } from './helpers.js';
 

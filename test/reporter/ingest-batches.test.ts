@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 
-import { ensureMunge } from '../../src/cluster/munge.js';
+import { ensureMunge } from '../../harness/cluster/munge.js';
 import { AUTH_HEADER, MAX_BATCH_BYTES, ingestResultSchema } from '../../src/relay/protocol.js';
 import { batchBody, mungeHeader, newSpoolId, post, startTestServer, storedRecords, storedCount, tempDir, wireEvent, type TestServer } from './helpers.js';
 

@@ -4,7 +4,7 @@ import { request as httpRequest } from 'node:http';
 
 import { describe, expect, it } from 'vitest';
 
-import { ensureMunge } from '../../src/cluster/munge.js';
+import { ensureMunge } from '../../harness/cluster/munge.js';
 import { AUTH_HEADER, INGEST_PATH } from '../../src/relay/protocol.js';
 import { batchBody, mungeHeader, newSpoolId, post, startTestServer, storedRecords, tempDir, wireEvent } from './helpers.js';
 

@@ -3,7 +3,7 @@
 // and leaves the store untouched.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { ensureMunge } from '../../src/cluster/munge.js';
+import { ensureMunge } from '../../harness/cluster/munge.js';
 import { mungeEncode } from '../../src/native/munge.js';
 import { ingestResultSchema } from '../../src/relay/protocol.js';
 import {

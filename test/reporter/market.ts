@@ -17,7 +17,7 @@ import {
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 
-import type { Anvil } from '../../src/devnet/anvil.js';
+import type { Anvil } from '../../harness/devnet/anvil.js';
 import { creditAbi, metaSchedulerAbi } from '../../src/metascheduler/abi.generated.js';
 import type { MetaSchedulerClient } from '../../src/metascheduler/client.js';
 import { CREDIT, definition, smallCluster, startDevnet } from '../metascheduler/devnet.js';

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { ensureMunge } from '../../src/cluster/munge.js';
+import { ensureMunge } from '../../harness/cluster/munge.js';
 import { EventStore, MAX_STORED_SEQ, StoreWriteError, seqProblem } from '../../src/reporter/ingest/store.js';
 import { openStateDb } from '../../src/compose/state-store.js';
 import { STATE_MIGRATIONS } from '../../src/compose/state-schema.js';

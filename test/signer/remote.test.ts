@@ -7,8 +7,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recoverMessageAddress } from 'viem';
 
-import { makeTestCa } from '../../src/directory/certs.js';
-import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
+import { makeTestCa } from '../../harness/directory/certs.js';
+import { startAnvil, type Anvil } from '../../harness/devnet/anvil.js';
 import { metaSchedulerReverts } from '../../src/metascheduler/revert-decoder.js';
 import { loadProviderAccount } from '../../src/reporter/provider-account.js';
 import { createRemoteSigner, RemoteSignerError, waitForSigner } from '../../src/signer/remote.js';

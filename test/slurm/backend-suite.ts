@@ -10,7 +10,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from '../../src/cluster/index.js';
+import { startCluster, type Cluster } from '../../harness/cluster/index.js';
 import { SlurmBackendError, type SlurmBackend, type SlurmJob, type SubmitRequest } from '../../src/slurm/backend.js';
 import { ensureLocalUsers, type LocalUser } from '../helpers/local-users.js';
 

@@ -11,7 +11,7 @@ import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeF
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { descendants, isAlive, waitForExit } from '../../src/util/proc.js';
-import { freePorts } from '../../src/cluster/ports.js';
+import { freePorts } from '../../harness/cluster/ports.js';
 
 export interface TestSshd {
   readonly host: '127.0.0.1';

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from '../../src/cluster/index.js';
+import { startCluster, type Cluster } from '../../harness/cluster/index.js';
 import type { SlurmBackend } from '../../src/slurm/backend.js';
 import { ALL_BENCHMARK_LABEL_KEYS, BENCHMARK_LABELS as L, runBenchmarks, type RunBenchmarksOptions } from '../../src/supervisor/benchmarks/index.js';
 import { ensureLocalUsers, type LocalUser } from '../helpers/local-users.js';

@@ -14,11 +14,11 @@ import { createPublicClient, createWalletClient, http, stringToHex, type Address
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 
-import { startAnvil, type Anvil, type AnvilAccount } from '../../src/devnet/anvil.js';
-import { approveWhenRegistered } from '../../src/devnet/approve.js';
-import { approveCredits, deployMetaScheduler } from '../../src/devnet/deploy.js';
-import { startSbatchProcess } from '../../src/devnet/sbatch-process.js';
-import { startOracle, type Oracle } from '../../src/devnet/oracle.js';
+import { startAnvil, type Anvil, type AnvilAccount } from '../../harness/devnet/anvil.js';
+import { approveWhenRegistered } from '../../harness/devnet/approve.js';
+import { approveCredits, deployMetaScheduler } from '../../harness/devnet/deploy.js';
+import { startSbatchProcess } from '../../harness/devnet/sbatch-process.js';
+import { startOracle, type Oracle } from '../../harness/devnet/oracle.js';
 import { createMetaSchedulerClient, type MetaSchedulerClient } from '../../src/metascheduler/client.js';
 import { JobStatus } from '../../src/metascheduler/status.js';
 import type { Job, JobDefinition } from '../../src/metascheduler/types.js';

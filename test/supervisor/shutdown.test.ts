@@ -9,8 +9,8 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { freePort } from '../../src/cluster/ports.js';
-import { cliMain } from '../../src/devnet/sbatch-process.js';
+import { freePort } from '../../harness/cluster/ports.js';
+import { cliMain } from '../../harness/devnet/sbatch-process.js';
 import { JobStatus } from '../../src/metascheduler/status.js';
 import { PROMPT_EXIT_MS, sigterm } from '../helpers/sigterm.js';
 import { CREDIT, startGrid, type Grid } from './grid.js';

@@ -6,7 +6,7 @@
 import type { Hex, LocalAccount } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 
-import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
+import { startAnvil, type Anvil } from '../../harness/devnet/anvil.js';
 import { createRemoteSigner, type RemoteSigner } from '../../src/signer/remote.js';
 import { startSignerProxy, type SignerProxy } from './signer-proxy.js';
 import { tmpDir } from './helpers.js';

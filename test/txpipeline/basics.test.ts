@@ -1,7 +1,7 @@
 // Nonces, simulation, confirmation and the chain id check on a real anvil with 1-second blocks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
+import { startAnvil, type Anvil } from '../../harness/devnet/anvil.js';
 import { metaSchedulerReverts } from '../../src/metascheduler/revert-decoder.js';
 import { openStateDb } from '../../src/compose/state-store.js';
 import { ChainIdMismatchError, TxPipeline } from '../../src/txpipeline/pipeline.js';

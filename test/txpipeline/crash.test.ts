@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
+import { startAnvil, type Anvil } from '../../harness/devnet/anvil.js';
 import { TcpProxy } from './proxy.js';
 import type { TxEvent } from '../../src/txpipeline/types.js';
 import { chainNonce, chainTxsFrom, openPipeline, openTestDb, recordEvents, refOf, tmpDir, transfer, txRows, waitFor } from './helpers.js';

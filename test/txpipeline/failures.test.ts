@@ -5,7 +5,7 @@ import { createWalletClient, http, parseGwei, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 
-import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
+import { startAnvil, type Anvil } from '../../harness/devnet/anvil.js';
 import type { Db } from '../../src/state/db.js';
 import type { TxPipeline } from '../../src/txpipeline/pipeline.js';
 import type { TxEvent } from '../../src/txpipeline/types.js';

@@ -8,7 +8,7 @@ import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { hexToBigInt, numberToHex, pad, type Address, type Hex } from 'viem';
 
-import type { Anvil } from '../../src/devnet/anvil.js';
+import type { Anvil } from '../../harness/devnet/anvil.js';
 import type { MetaSchedulerError } from '../../src/metascheduler/errors.js';
 import { metaSchedulerReverts } from '../../src/metascheduler/revert-decoder.js';
 import { openDb, type Db } from '../../src/state/db.js';

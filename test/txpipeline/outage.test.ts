@@ -2,7 +2,7 @@
 // the blocks already processed. Through a loopback proxy (proxy.ts).
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
+import { startAnvil, type Anvil } from '../../harness/devnet/anvil.js';
 import type { MetaSchedulerError } from '../../src/metascheduler/errors.js';
 import type { TxPipeline } from '../../src/txpipeline/pipeline.js';
 import type { SubmitOutcome, TxEvent } from '../../src/txpipeline/types.js';

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { HeadSubscription } from '../../src/chain/heads.js';
-import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
+import { startAnvil, type Anvil } from '../../harness/devnet/anvil.js';
 import type { Db } from '../../src/state/db.js';
 import type { TxPipeline } from '../../src/txpipeline/pipeline.js';
 import type { TxEvent } from '../../src/txpipeline/types.js';

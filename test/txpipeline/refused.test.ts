@@ -5,7 +5,7 @@
 // self-transfer, and the later transaction is mined.
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
+import { startAnvil, type Anvil } from '../../harness/devnet/anvil.js';
 import type { Db } from '../../src/state/db.js';
 import { FILLER_KIND, type TxPipeline } from '../../src/txpipeline/pipeline.js';
 import { captureLogger, mineAndPoll, openPipeline, openTestDb, recordEvents, SINK, tmpDir, txRows } from './helpers.js';

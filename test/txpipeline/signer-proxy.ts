@@ -1,5 +1,5 @@
 // A remote signer on loopback for the tests: an HTTPS server (certificates
-// from a throwaway openssl CA, src/directory/certs.ts) in front of an anvil
+// from a throwaway openssl CA, harness/directory/certs.ts) in front of an anvil
 // whose dev accounts are unlocked, so it answers eth_signTransaction and
 // eth_sign as web3signer does. It can require a client certificate, be taken
 // down and brought up again on the same port, and delay its answers.
@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 
-import { makeTestCa, type TestCa } from '../../src/directory/certs.js';
+import { makeTestCa, type TestCa } from '../../harness/directory/certs.js';
 
 export interface SignerProxy {
   url: string;

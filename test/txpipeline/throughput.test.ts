@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { concat, numberToHex, pad, type Address, type Hex } from 'viem';
 
-import { startAnvil, type Anvil } from '../../src/devnet/anvil.js';
+import { startAnvil, type Anvil } from '../../harness/devnet/anvil.js';
 import type { TxEvent } from '../../src/txpipeline/types.js';
 import { openPipeline, openTestDb, recordEvents, tmpDir, txRows, waitFor } from './helpers.js';
 

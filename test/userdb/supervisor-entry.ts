@@ -11,7 +11,7 @@ import { join } from 'node:path';
 
 import { pino } from 'pino';
 
-import { freePort } from '../../src/cluster/ports.js';
+import { freePort } from '../../harness/cluster/ports.js';
 import { JobStatus } from '../../src/metascheduler/status.js';
 import { startGrid, startGridSupervisor } from '../supervisor/grid.js';
 

@@ -1,5 +1,5 @@
 // lock.ts - the machine-wide test cluster lock (src/util/pid-lock.ts).
-import { releaseLock, selfHolder, tryLock, type LockHolder } from '../util/pid-lock.js';
+import { releaseLock, selfHolder, tryLock, type LockHolder } from '../../src/util/pid-lock.js';
 
 /**
  * One test cluster per machine: every cluster's node names derive from the

@@ -7,9 +7,9 @@ import path from 'node:path';
 import type { SlurmConfig } from './config.js';
 import type { WaitJobOptions } from './cluster.js';
 import type { ClusterPaths, SlurmdNodePaths } from './paths.js';
-import { parseRecord, toJobInfo, type JobInfo, type ScontrolRecord } from '../slurm/scontrol-records.js';
-import { isTerminal } from '../slurm/states.js';
-import { tailFile, type RunOptions, type RunResult } from '../util/run-command.js';
+import { parseRecord, toJobInfo, type JobInfo, type ScontrolRecord } from '../../src/slurm/scontrol-records.js';
+import { isTerminal } from '../../src/slurm/states.js';
+import { tailFile, type RunOptions, type RunResult } from '../../src/util/run-command.js';
 
 /** The running cluster as the queries see it. */
 export interface QueryTarget {

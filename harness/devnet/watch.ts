@@ -6,11 +6,11 @@
 // submit --follow` uses it.
 import type { Hex } from 'viem';
 
-import { createCustomerContext } from '../customer/context.js';
-import { devnetCustomer } from '../customer/devnet.js';
-import { follow, short, timeline } from '../customer/follow.js';
-import { submit } from '../customer/submit.js';
-import { credits } from '../cli/status.js';
+import { createCustomerContext } from '../../src/customer/context.js';
+import { devnetCustomer } from '../../src/customer/devnet.js';
+import { follow, short, timeline } from '../../src/customer/follow.js';
+import { submit } from '../../src/customer/submit.js';
+import { credits } from '../../src/cli/status.js';
 import { CREDIT } from './stack.js';
 import type { DevnetState } from './state.js';
 

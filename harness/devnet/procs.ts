@@ -1,6 +1,6 @@
 // procs.ts - processes the devnet started, named by PID and start time: a PID
 // the kernel gave to another process since is never signalled.
-import { isAlive, procStartTime, signalAll, waitForExit, type ProcRef } from '../util/proc.js';
+import { isAlive, procStartTime, signalAll, waitForExit, type ProcRef } from '../../src/util/proc.js';
 
 export type { ProcRef };
 

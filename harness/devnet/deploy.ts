@@ -1,7 +1,7 @@
 // Deploys the project's Meta-Scheduler contracts on a devnet (anvil) and wires
 // them: sub-contracts grant METASCHEDULER_ROLE to MetaScheduler, MetaScheduler
 // grants it to the oracle, customers get minted credits.
-//   tsx src/devnet/deploy.ts --rpc http://127.0.0.1:8545 [--admin-key 0x..] [--oracle 0x..] [--customer 0xADDR=CREDITS]...
+//   tsx harness/devnet/deploy.ts --rpc http://127.0.0.1:8545 [--admin-key 0x..] [--oracle 0x..] [--customer 0xADDR=CREDITS]...
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';

@@ -14,11 +14,11 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 
 import { CLUSTER_LOCK_PATH, startCluster, type Cluster } from '../cluster/index.js';
-import { descendants, isAlive } from '../util/proc.js';
+import { descendants, isAlive } from '../../src/util/proc.js';
 import { start389ds, startSssd, type DirectoryServer, type Sssd } from '../directory/index.js';
-import { ldapConfigSchema } from '../ldap/index.js';
-import { createMetaSchedulerClient } from '../metascheduler/client.js';
-import { parseSupervisorConfig } from '../supervisor/config.js';
+import { ldapConfigSchema } from '../../src/ldap/index.js';
+import { createMetaSchedulerClient } from '../../src/metascheduler/client.js';
+import { parseSupervisorConfig } from '../../src/supervisor/config.js';
 import { startAnvil, type Anvil } from './anvil.js';
 import { approveWhenRegistered } from './approve.js';
 import { ensureBuilt, pluginDir } from './build.js';

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { destination, pino } from 'pino';
 
-import { packageRoot } from '../native/addon.js';
+import { packageRoot } from '../../src/native/addon.js';
 import { stopDevnet } from './down.js';
 import { sameProcess } from './procs.js';
 import { runDaemon, startOwner } from './owner.js';
@@ -124,7 +124,7 @@ async function up(o: { foreground: boolean; jobTimeout: number }): Promise<numbe
   } else {
     const logFile = join(logDir(dir), 'devnet.log');
     const fd = openSync(logFile, 'a', 0o600);
-    const child = spawn(process.execPath, ['--import', 'tsx', join(packageRoot, 'src', 'devnet', 'main.ts'), '__daemon', dir], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(packageRoot, 'harness', 'devnet', 'main.ts'), '__daemon', dir], {
       cwd: packageRoot,
       detached: true,
       stdio: ['ignore', fd, fd],

@@ -10,9 +10,9 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 
-import { runningSupervisors, supervisorRunArgs } from '../cli/status.js';
-import { PROVIDER_KEY_ENV } from '../reporter/provider-key.js';
-import { packageRoot } from '../native/addon.js';
+import { runningSupervisors, supervisorRunArgs } from '../../src/cli/status.js';
+import { PROVIDER_KEY_ENV } from '../../src/reporter/provider-key.js';
+import { packageRoot } from '../../src/native/addon.js';
 import { procRef, sameProcess, stopProcs, type ProcRef } from './procs.js';
 import { cliMain } from './sbatch-process.js';
 

@@ -2,7 +2,7 @@
 // with its output in a file and an optional parent-death signal, stopped by PID.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { isAlive, signalAll, waitForExit } from '../util/proc.js';
+import { isAlive, signalAll, waitForExit } from '../../src/util/proc.js';
 
 /** A daemon we run in the foreground (-D) so its PID is ours, not a pid file's guess. */
 export interface Daemon {

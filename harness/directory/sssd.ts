@@ -3,8 +3,8 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { spawnDaemon, stopDaemon, type Daemon } from '../cluster/daemon.js';
-import { descendants, listPids, procComm, signalAll, waitForExit } from '../util/proc.js';
-import { runCommand } from '../util/run-command.js';
+import { descendants, listPids, procComm, signalAll, waitForExit } from '../../src/util/proc.js';
+import { runCommand } from '../../src/util/run-command.js';
 import { logTail, writeSecret, type DirectoryServer } from './types.js';
 
 /**

@@ -15,11 +15,11 @@ export {
 export type { SlurmConfig, SlurmConfigInput, NodeHardware, SpankPlugin, GeneratedConfig } from './config.js';
 export { clusterPaths, slurmdNodePaths } from './paths.js';
 export type { ClusterPaths, SlurmdNodePaths } from './paths.js';
-export { parseRecord, parseRecords, toJobInfo } from '../slurm/scontrol-records.js';
-export { isTerminal, TERMINAL_JOB_STATES } from '../slurm/states.js';
-export type { JobInfo, ScontrolRecord } from '../slurm/scontrol-records.js';
+export { parseRecord, parseRecords, toJobInfo } from '../../src/slurm/scontrol-records.js';
+export { isTerminal, TERMINAL_JOB_STATES } from '../../src/slurm/states.js';
+export type { JobInfo, ScontrolRecord } from '../../src/slurm/scontrol-records.js';
 export { detectNodeHardware, parseSlurmdC, headroomMemory, shortHostname } from './hardware.js';
 export { ensureMunge, mungeWorks } from './munge.js';
-export { runCommand, tailFile, CommandError } from '../util/run-command.js';
-export type { RunOptions, RunResult } from '../util/run-command.js';
+export { runCommand, tailFile, CommandError } from '../../src/util/run-command.js';
+export type { RunOptions, RunResult } from '../../src/util/run-command.js';
 export { CLUSTER_LOCK_PATH } from './lock.js';

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { packageRoot } from '../native/addon.js';
+import { packageRoot } from '../../src/native/addon.js';
 
 export const pluginDir = join(packageRoot, 'build-plugins');
 const relayBundle = join(packageRoot, 'dist', 'relay', 'embedded.cjs');

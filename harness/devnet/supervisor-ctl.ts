@@ -5,7 +5,7 @@
 // and start time in the state file and waits until it claims jobs again.
 import { sameProcess } from './procs.js';
 import { readState, statePath, writeState } from './state.js';
-import { runningSupervisors } from '../cli/status.js';
+import { runningSupervisors } from '../../src/cli/status.js';
 import { SUPERVISOR_NAME, spawnSupervisor, stopSupervisor, waitSupervisorReady } from './supervisor-process.js';
 
 export type SupervisorAction = 'stop' | 'start' | 'restart';

@@ -5,12 +5,12 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { readLockHolder, tryLock } from '../util/pid-lock.js';
-import type { DevnetState, ProcRef } from '../cli/devnet-state.js';
+import { readLockHolder, tryLock } from '../../src/util/pid-lock.js';
+import type { DevnetState, ProcRef } from '../../src/cli/devnet-state.js';
 import { procRef, sameProcess } from './procs.js';
 
 // The state file's shape is declared where the shipped `gridlink status` reads it.
-export type { DevAccount, DevnetState } from '../cli/devnet-state.js';
+export type { DevAccount, DevnetState } from '../../src/cli/devnet-state.js';
 
 export const defaultDevnetDir = (): string => process.env.GRIDLINK_DEVNET_DIR ?? '/tmp/gridlink-devnet';
 

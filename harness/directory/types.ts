@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Client } from 'ldapts';
 import type { Daemon } from '../cluster/daemon.js';
-import { findByEnv, isAlive, procEnv, procStartTime, signalAll, waitForExit } from '../util/proc.js';
-import { tailFile } from '../util/run-command.js';
+import { findByEnv, isAlive, procEnv, procStartTime, signalAll, waitForExit } from '../../src/util/proc.js';
+import { tailFile } from '../../src/util/run-command.js';
 
 export type DirectoryKind = '389ds' | 'openldap';
 

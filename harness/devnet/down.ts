@@ -12,7 +12,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 import { CLUSTER_LOCK_PATH, CLUSTER_MARKER_ENV } from '../cluster/index.js';
-import { findByEnv, signalAll, waitForExit } from '../util/proc.js';
+import { findByEnv, signalAll, waitForExit } from '../../src/util/proc.js';
 import { reapOrphans } from '../directory/types.js';
 import { sameProcess, stopProcs, type ProcRef } from './procs.js';
 import { lockOwner, lockPath, readState, statePath } from './state.js';

@@ -4,8 +4,8 @@
 // harness.ts: start and stop).
 import type { SlurmConfig } from './config.js';
 import type { ClusterPaths } from './paths.js';
-import type { RunOptions, RunResult } from '../util/run-command.js';
-import type { JobInfo, ScontrolRecord } from '../slurm/scontrol-records.js';
+import type { RunOptions, RunResult } from '../../src/util/run-command.js';
+import type { JobInfo, ScontrolRecord } from '../../src/slurm/scontrol-records.js';
 
 export interface WaitJobOptions {
   /** Default: the job reached a terminal state (COMPLETED, FAILED, CANCELLED, TIMEOUT, ...). */

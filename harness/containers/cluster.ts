@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { packageRoot } from '../native/addon.js';
+import { packageRoot } from '../../src/native/addon.js';
 import { loadCompose, type ComposeProject, type ServiceSpec } from './compose.js';
 import { CONTAINER_ULIMITS, podman, podmanLogs } from './podman.js';
 

@@ -4,7 +4,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawnDaemon, stopDaemon, type Daemon } from '../cluster/daemon.js';
 import { freePorts } from '../cluster/ports.js';
-import { runCommand } from '../util/run-command.js';
+import { runCommand } from '../../src/util/run-command.js';
 import { makeTestCa } from './certs.js';
 import {
   daemonEnv,

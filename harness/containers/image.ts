@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { packageRoot } from '../native/addon.js';
+import { packageRoot } from '../../src/native/addon.js';
 import { podman } from './podman.js';
 
 const execFileP = promisify(execFile);

@@ -1,6 +1,6 @@
 /**
  * Private LDAP directories (389-ds-base or OpenLDAP) and the host's SSSD for
- * tests and the devnet, as src/cluster is for SLURM. See the README-style
+ * tests and the devnet, as harness/cluster is for SLURM. See the README-style
  * comments in ds389.ts, openldap.ts and sssd.ts for how each runs without
  * systemd.
  */

@@ -2,13 +2,13 @@
 // meta-scheduled to an approved provider whose hardware fits.
 import { pino, type Logger } from 'pino';
 import { isAddressEqual, keccak256, toHex, type Address, type Hex } from 'viem';
-import { jobRepositoryAbi, metaSchedulerAbi, providerManagerAbi } from '../metascheduler/abi.generated.js';
-import type { MetaSchedulerClient } from '../metascheduler/client.js';
-import { fitsHardware } from '../metascheduler/fit.js';
-import { perMinute } from '../metascheduler/billing.js';
-import { MetaSchedulerError } from '../metascheduler/errors.js';
-import { JobStatus } from '../metascheduler/status.js';
-import type { Provider } from '../metascheduler/types.js';
+import { jobRepositoryAbi, metaSchedulerAbi, providerManagerAbi } from '../../src/metascheduler/abi.generated.js';
+import type { MetaSchedulerClient } from '../../src/metascheduler/client.js';
+import { fitsHardware } from '../../src/metascheduler/fit.js';
+import { perMinute } from '../../src/metascheduler/billing.js';
+import { MetaSchedulerError } from '../../src/metascheduler/errors.js';
+import { JobStatus } from '../../src/metascheduler/status.js';
+import type { Provider } from '../../src/metascheduler/types.js';
 
 export interface StartOracleOptions {
   /** A client whose walletClient holds METASCHEDULER_ROLE. */

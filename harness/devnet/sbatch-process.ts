@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 
 import { freePort } from '../cluster/ports.js';
-import { packageRoot } from '../native/addon.js';
+import { packageRoot } from '../../src/native/addon.js';
 
 export { freePort };
 
