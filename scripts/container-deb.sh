@@ -73,6 +73,8 @@ if [ -z "$tarball" ]; then
     [ -f "$t" ] && { tarball=$t; break; }
   done
 fi
+[ -n "$tarball" ] || [ -z "$upstream" ] \
+  || die "no slurm-$upstream.tar.xz in $tarballs or $tarballs/next: $suite's image runs upstream SLURM $upstream built from it; set SLURM_TARBALLS or SLURM_SOURCE"
 if [ -z "$tarball" ]; then
   # Debian's own source of the release's SLURM: the .dsc may answer 404 on a
   # mirror (then apt-get source fails), but the upstream tarball it names is
