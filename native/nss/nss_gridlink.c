@@ -55,6 +55,13 @@
 /* ---- the open database ---------------------------------------------------- */
 
 static pthread_mutex_t gl_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* fork() while another thread holds gl_lock would leave the child's copy
+ * locked for ever (slurmstepd and sshd fork from threaded processes): the lock
+ * is taken around fork and released on both sides. */
+static void gl_prefork(void) { pthread_mutex_lock(&gl_lock); }
+static void gl_postfork(void) { pthread_mutex_unlock(&gl_lock); }
+__attribute__((constructor)) static void gl_init(void) { pthread_atfork(gl_prefork, gl_postfork, gl_postfork); }
 static struct {
   int open;
   dev_t dev;

@@ -10,10 +10,16 @@
  *   grgid GID [BUFLEN]
  *   groups USER GID       -> gid,gid,...   (getgrouplist)
  *   pwnam-grow NAME       -> getpwnam() (glibc grows its buffer on ERANGE)
+ *   forkstorm NAME        -> 4 threads look NAME up without pause while the main
+ *                            thread forks 200 children that each look it up
+ *                            once: "ok N" (N children found it) or a hang
  *
  * NAME "-" is the empty string; "%NN" escapes a byte (hostile names).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -44,6 +50,41 @@ static void print_gr(const struct group *gr) {
   printf("%s:%u:", gr->gr_name, gr->gr_gid);
   for (char **m = gr->gr_mem; *m; m++) printf("%s%s", m == gr->gr_mem ? "" : ",", *m);
   printf("\n");
+}
+
+static volatile int storm_stop;
+static const char *storm_name;
+
+static void *storm_thread(void *arg) {
+  (void)arg;
+  char buf[1024];
+  struct passwd pw, *res;
+  while (!storm_stop) getpwnam_r(storm_name, &pw, buf, sizeof buf, &res);
+  return NULL;
+}
+
+static void forkstorm(const char *name) {
+  pthread_t t[4];
+  storm_name = name;
+  storm_stop = 0;
+  for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, storm_thread, NULL);
+  int found = 0;
+  for (int i = 0; i < 200; i++) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      char buf[1024];
+      struct passwd pw, *res = NULL;
+      alarm(10); /* a child stuck on a lock copied held dies, and is counted as not found */
+      getpwnam_r(name, &pw, buf, sizeof buf, &res);
+      _exit(res ? 0 : 1);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) found++;
+  }
+  storm_stop = 1;
+  for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+  printf("ok %d\n", found);
 }
 
 int main(void) {
@@ -80,6 +121,8 @@ int main(void) {
         for (int i = 0; i < n; i++) printf("%s%u", i ? "," : "", groups[i]);
         printf("\n");
       }
+    } else if (strcmp(cmd, "forkstorm") == 0) {
+      forkstorm(arg);
     } else if (strcmp(cmd, "pwnam-grow") == 0) {
       errno = 0;
       struct passwd *pw = getpwnam(arg);

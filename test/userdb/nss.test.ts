@@ -220,6 +220,11 @@ describe('libnss_gridlink.so.2', () => {
     put(buildUsersDb({ version: 1, minUid: 1000, users: [user(1)] }));
   });
 
+  it('a child forked while other threads are inside the module finds users too (the lock is released across fork)', async () => {
+    put(buildUsersDb({ version: 1, minUid: 1000, users: [user(1)] }));
+    expect(await q.ask(`forkstorm ${addr(1)}`)).toBe('ok 200');
+  }, 120_000);
+
   it('a reader never sees a torn file while versions are renamed into place under it', async () => {
     const versions = [1, 2, 3, 4].map((v) => buildUsersDb({ version: v, minUid: 1000, users: Array.from({ length: 2000 * v }, (_, i) => user(i + 1)) }));
     let stop = false;
