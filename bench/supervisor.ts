@@ -17,7 +17,7 @@ import type { Hex } from 'viem';
 
 import { JobStatus } from '../src/metascheduler/status.js';
 import { stmt } from '../src/state/db.js';
-import type { Supervisor } from '../src/compose/supervisor-process.js';
+import type { Supervisor } from '../src/compose/supervisor-root.js';
 import { metaScheduleAll, requestJobs } from '../test/supervisor/bulk.js';
 import { CREDIT, startGrid, startGridSupervisor, type Grid } from '../test/supervisor/grid.js';
 import { mergeResults, printTable } from './results.js';

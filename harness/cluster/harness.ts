@@ -5,7 +5,7 @@
 // every node is idle; stop() cancels jobs, shuts SLURM down and sweeps
 // leftover step daemons and jobs; an exit hook kills what is left
 // synchronously. This file is the lifecycle; what a test asks the cluster is
-// queries.ts, what it does to it faults.ts, the interface it gets cluster.ts.
+// queries.ts, what it does to it faults.ts, the interface it gets cluster-interface.ts.
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,13 +21,13 @@ import { freePorts } from './ports.js';
 import { descendants, findByEnv, freezeAndKillSync, signalAll, waitForExit } from '../../src/util/proc.js';
 import { runCommand, tailFile, type RunOptions, type RunResult } from '../../src/util/run-command.js';
 import type { JobInfo, ScontrolRecord } from '../../src/slurm/scontrol-records.js';
-import type { Cluster, WaitJobOptions } from './cluster.js';
+import type { Cluster, WaitJobOptions } from './cluster-interface.js';
 import { forceTimeout, killCtld, resumeDuplicateJobidDrains, restartCtld, restartSlurmd, type FaultTarget } from './faults.js';
 import { CLUSTER_MARKER_ENV, startClusterOptionsSchema, type StartClusterOptions } from './options.js';
 import { cancel, nodeState, sbatch, showJob, showNode, waitJob, waitStateSaved } from './queries.js';
 
 export { CLUSTER_MARKER_ENV, startClusterOptionsSchema, type StartClusterOptions } from './options.js';
-export type { Cluster, WaitJobOptions } from './cluster.js';
+export type { Cluster, WaitJobOptions } from './cluster-interface.js';
 
 const SLURM_COMMS: ReadonlySet<string> = new Set(['slurmctld', 'slurmd', 'slurmscriptd', 'slurmstepd']);
 

@@ -5,7 +5,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 
 import type { SlurmConfig } from './config.js';
-import type { WaitJobOptions } from './cluster.js';
+import type { WaitJobOptions } from './cluster-interface.js';
 import type { ClusterPaths, SlurmdNodePaths } from './paths.js';
 import { parseRecord, toJobInfo, type JobInfo, type ScontrolRecord } from '../../src/slurm/scontrol-records.js';
 import { isTerminal } from '../../src/slurm/states.js';

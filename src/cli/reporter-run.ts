@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { parseChainReporterConfig, type ChainReporterConfigInput } from '../reporter/config.js';
 import { resolveIngestConfig } from '../reporter/ingest/config.js';
 import { PROVIDER_KEY_ENV } from '../reporter/provider-key.js';
-import { startReporter } from '../compose/reporter-process.js';
+import { startReporter } from '../compose/reporter-root.js';
 import { nonNegative } from './parse.js';
 import { addIngestOptions, ingestInput, parseListen, untilSignal, type IngestOpts } from './ingest-options.js';
 

@@ -10,7 +10,7 @@ import { loadConfigInput } from '../util/config-env.js';
 import { formatResolvedConfig } from '../util/config-print.js';
 import { configReference } from '../supervisor/config-reference.js';
 import { parseSupervisorConfig, SUPERVISOR_CREDIT_FIELDS, supervisorConfigSchema } from '../supervisor/config.js';
-import { startSupervisor } from '../compose/supervisor-process.js';
+import { startSupervisor } from '../compose/supervisor-root.js';
 import { untilSignal } from './ingest-options.js';
 
 interface RunOpts {

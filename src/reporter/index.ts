@@ -1,6 +1,6 @@
 // gridlink/reporter: the ingest server and the chain reporter (library entry point).
 // startReporter is the reporter-alone process (its composition root, src/compose).
-export { startReporter, type StartReporterDeps } from '../compose/reporter-process.js';
+export { startReporter, type StartReporterDeps } from '../compose/reporter-root.js';
 export type { Reporter } from './service.js';
 export {
   chainReporterConfigSchema,

@@ -2,8 +2,8 @@
 // endpoint, the planner (events -> reports), the sender (reports -> the
 // transaction pipeline), reconciliation, and /metrics + /healthz. It opens
 // nothing of its own: the process's composition root (src/compose:
-// reporter-process.ts for `gridlink reporter run`, the supervisor's
-// service.ts) opens the state database and the provider's transaction
+// reporter-root.ts for `gridlink reporter run`, supervisor-root.ts for
+// `gridlink supervisor`) opens the state database and the provider's transaction
 // pipeline and hands them here, and the supervisor adds its jobs to `jobs`
 // (the job map).
 import type { Address, Hex } from 'viem';

@@ -1,6 +1,6 @@
 // gridlink/supervisor: claims Meta-Scheduler jobs and runs them on SLURM (library entry point;
 // startSupervisor is the supervisor process, its composition root in src/compose).
-export { startSupervisor, type Supervisor, type SupervisorDeps } from '../compose/supervisor-process.js';
+export { startSupervisor, type Supervisor, type SupervisorDeps } from '../compose/supervisor-root.js';
 export {
   supervisorConfigSchema,
   parseSupervisorConfig,

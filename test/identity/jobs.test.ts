@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getentPasswd, makeTestCa, start389ds, startSssd, type DirectoryServer, type Sssd } from '../../harness/directory/index.js';
 import { JobStatus } from '../../src/metascheduler/status.js';
 import { packageRoot } from '../../src/native/index.js';
-import type { Supervisor } from '../../src/compose/supervisor-process.js';
+import type { Supervisor } from '../../src/compose/supervisor-root.js';
 import type { LdapConfig } from '../../src/ldap/index.js';
 import { PROMPT_EXIT_MS, sigterm } from '../helpers/sigterm.js';
 import { waitFor } from '../plugins/with-plugins.js';

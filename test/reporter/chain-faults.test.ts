@@ -17,7 +17,7 @@ import { JobStatus } from '../../src/metascheduler/status.js';
 import { packageRoot } from '../../src/native/index.js';
 import { parseChainReporterConfig } from '../../src/reporter/config.js';
 import { resolveIngestConfig } from '../../src/reporter/ingest/config.js';
-import { startReporter } from '../../src/compose/reporter-process.js';
+import { startReporter } from '../../src/compose/reporter-root.js';
 import type { Reporter } from '../../src/reporter/service.js';
 import { FakeSpool, providerKeyFile } from './chain-harness.js';
 import { slurmEvent } from './fixtures.js';

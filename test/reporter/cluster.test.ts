@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { JobStatus } from '../../src/metascheduler/status.js';
 import { parseChainReporterConfig, type ChainReporterConfigInput } from '../../src/reporter/config.js';
 import { resolveIngestConfig } from '../../src/reporter/ingest/config.js';
-import { startReporter } from '../../src/compose/reporter-process.js';
+import { startReporter } from '../../src/compose/reporter-root.js';
 import type { Reporter } from '../../src/reporter/service.js';
 import { startBridge, type Bridge } from '../bridge/bridge.js';
 import { startPluginCluster, waitFor, type PluginCluster } from '../plugins/with-plugins.js';

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobStatus } from '../../src/metascheduler/status.js';
 import { parseChainReporterConfig } from '../../src/reporter/config.js';
 import { resolveIngestConfig } from '../../src/reporter/ingest/config.js';
-import { startReporter } from '../../src/compose/reporter-process.js';
+import { startReporter } from '../../src/compose/reporter-root.js';
 import type { Reporter } from '../../src/reporter/service.js';
 import { FakeSpool } from '../reporter/chain-harness.js';
 import { slurmEvent } from '../reporter/fixtures.js';

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 
 import { parseSupervisorConfig } from '../../src/supervisor/config.js';
-import { startSupervisor } from '../../src/compose/supervisor-process.js';
+import { startSupervisor } from '../../src/compose/supervisor-root.js';
 
 const config = parseSupervisorConfig(JSON.parse(readFileSync(process.argv[2]!, 'utf8')));
 const crashAt = process.env.GL_CRASH_AT;

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { getProvider } from '../../src/metascheduler/actions/getProvider.js';
 import { JobStatus } from '../../src/metascheduler/status.js';
-import type { Supervisor } from '../../src/compose/supervisor-process.js';
+import type { Supervisor } from '../../src/compose/supervisor-root.js';
 import { ensureLocalUsers } from '../helpers/local-users.js';
 import { startTestSshd, type TestSshd } from '../slurm/sshd.js';
 import { waitFor } from '../plugins/with-plugins.js';

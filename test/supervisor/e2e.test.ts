@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { JobStatus } from '../../src/metascheduler/status.js';
 import { getProvider } from '../../src/metascheduler/actions/getProvider.js';
-import type { Supervisor } from '../../src/compose/supervisor-process.js';
+import type { Supervisor } from '../../src/compose/supervisor-root.js';
 import { waitFor } from '../plugins/with-plugins.js';
 import { CREDIT, startGrid, startGridSupervisor, type Grid } from './grid.js';
 

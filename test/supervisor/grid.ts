@@ -24,7 +24,7 @@ import { JobStatus } from '../../src/metascheduler/status.js';
 import type { Job, JobDefinition } from '../../src/metascheduler/types.js';
 import { createSbatchClient, type SbatchClient } from '../../src/sbatch/client.js';
 import { parseSupervisorConfig, type SupervisorConfig } from '../../src/supervisor/config.js';
-import { startSupervisor, type Supervisor } from '../../src/compose/supervisor-process.js';
+import { startSupervisor, type Supervisor } from '../../src/compose/supervisor-root.js';
 import { startBridge, type Bridge } from '../bridge/bridge.js';
 import { ensureLocalUsers, type LocalUser } from '../helpers/local-users.js';
 import { waitFor } from '../plugins/with-plugins.js';

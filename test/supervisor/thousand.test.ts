@@ -6,7 +6,7 @@ import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { JobStatus } from '../../src/metascheduler/status.js';
-import type { Supervisor } from '../../src/compose/supervisor-process.js';
+import type { Supervisor } from '../../src/compose/supervisor-root.js';
 import { stmt } from '../../src/state/db.js';
 import { waitFor } from '../plugins/with-plugins.js';
 import { metaScheduleAll, requestJobs } from './bulk.js';

@@ -1,4 +1,4 @@
-// supervisor-process.ts - `gridlink supervisor` as one running thing: its
+// supervisor-root.ts - `gridlink supervisor` as one running thing: its
 // composition root. It loads the provider key, opens the state database
 // (state-store.ts) and the transaction pipeline (provider-chain.ts) and hands
 // them to the reporter's parts (the ingest, statuses and billed minutes,

@@ -1,10 +1,10 @@
-// reporter-process.ts - `gridlink reporter run` (the reporter alone, without a
+// reporter-root.ts - `gridlink reporter run` (the reporter alone, without a
 // supervisor) as a process: its composition root. It loads the provider key,
 // takes the store directory and opens the state database, subscribes to new
 // heads, opens the transaction pipeline, and hands them to the reporter's
 // parts (src/reporter/service.ts); stop() stops the parts, then closes what
 // it opened, in reverse order. The supervisor's root is
-// supervisor-process.ts.
+// supervisor-root.ts.
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 

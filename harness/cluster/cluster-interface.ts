@@ -1,7 +1,7 @@
-// cluster.ts - what a test gets from startCluster: a running SLURM cluster's
-// names, ports, files and environment, and its operations (queries.ts:
-// submit, show, wait; faults.ts: kill and restart daemons, force a timeout;
-// harness.ts: start and stop).
+// cluster-interface.ts - what a test gets from startCluster: a running SLURM
+// cluster's names, ports, files and environment, and its operations
+// (queries.ts: submit, show, wait; faults.ts: kill and restart daemons, force
+// a timeout; harness.ts: start and stop).
 import type { SlurmConfig } from './config.js';
 import type { ClusterPaths } from './paths.js';
 import type { RunOptions, RunResult } from '../../src/util/run-command.js';
