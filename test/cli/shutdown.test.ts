@@ -80,7 +80,11 @@ describe('long-running commands exit 0 within 5 s of SIGTERM', () => {
     await waitFor('the reporter healthy', async () => (await healthz())?.ok === true, 60_000);
     // With --poll-ms 60000 (the most it takes), the processed head follows the chain within the
     // minute only through the new-head subscription (an 8 s bound was reached at load 15).
-    const h0 = Number((await healthz())!.head);
+    // healthy can come before the first poll has processed a block (no head yet): NaN would never be exceeded
+    const h0 = await waitFor('a processed head', async () => {
+      const h = (await healthz())?.head;
+      return h !== undefined && Number(h);
+    }, 30_000);
     await waitFor('the processed head to follow new heads', async () => Number((await healthz())?.head) >= h0 + 2, 50_000);
 
     const spool = tempDir('gl-shutdown-spool-');
