@@ -27,8 +27,15 @@ export const systemSlurm: SlurmTarget = {
   pluginDir,
 };
 
-/** The releases the acceptance suite also runs on, from upstream sources (scripts/build-slurm-matrix.sh). */
-export const MATRIX_VERSIONS = ['24.11.5', '25.11.7'] as const;
+/**
+ * The releases the acceptance suite also runs on, from upstream sources
+ * (scripts/build-slurm-matrix.sh). 24.11 is not among them: the same cases
+ * run against Debian 13's own 24.11.5 daemons in the slurm-in-docker cluster
+ * (test/containers/cluster.test.ts), as operators install it; running them
+ * again on an upstream build of the same release cost the cluster lane
+ * minutes. 25.11 has no distribution package yet, so it runs here.
+ */
+export const MATRIX_VERSIONS = ['25.11.7'] as const;
 export const slurmCache = process.env.GRIDLINK_SLURM_CACHE ?? '/var/cache/gridlink/slurm';
 export const slurmTarballs = process.env.SLURM_TARBALLS ?? resolve(packageRoot, '..', 'shared', 'slurm');
 
