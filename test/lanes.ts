@@ -10,7 +10,7 @@
 // munged (read-only use: encode/decode). It must NOT: start a SLURM cluster
 // (startCluster, startPluginCluster/with-plugins, startGrid, slurmctld/slurmd),
 // take the cluster lock, start or touch SSSD or an LDAP server (startSssd,
-// start389ds, startOpenLdap), start the devnet (test/devnet, src/devnet/stack),
+// start389ds, startOpenLdap), start the devnet (test/devnet, harness/devnet/stack),
 // sshd, create Linux users (useradd: test/helpers/local-users.ts locks
 // /etc/passwd), write fixed shared paths (/etc, /var/spool, /run, fixed /tmp
 // names), rebuild dist/ (ensureBuilt), or measure time or throughput
