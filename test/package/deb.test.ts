@@ -120,6 +120,9 @@ describe(`the Debian package (build-deb/gridlink_${debVersion}_amd64.deb)`, () =
       'usr/share/doc/gridlink/README.md',
       'usr/share/doc/gridlink/slurm/slurm.conf.example',
       'usr/share/doc/gridlink/slurm/plugstack.conf.example',
+      // users.resolver "gridlink": the NSS module where glibc finds it, and its page
+      'usr/lib/x86_64-linux-gnu/libnss_gridlink.so.2',
+      'usr/share/doc/gridlink/nss-gridlink.md',
     ]) {
       expect(listing.has(p), p).toBe(true);
     }
@@ -140,6 +143,7 @@ describe(`the Debian package (build-deb/gridlink_${debVersion}_amd64.deb)`, () =
     const depends = control.Depends!.split(',').map((d) => d.trim());
     expect(depends).toContain('nodejs (>= 20)');
     expect(depends).toContain('munge');
+    expect(depends).toContain('libcdb1'); // tinycdb, which libnss_gridlink.so.2 reads its users database with
     // the libslurm the packaged SLURM module links, as Debian names it (libslurm.so.38 -> libslurm38), of this SLURM or later;
     // the spool and munge addon links none
     const soname = /libslurm\.so\.(\d+) =>/.exec(await ok('ldd', [path.join(root, 'usr/lib/gridlink/prebuilds/linux-x64/gridlink_slurm.so')]))![1];
