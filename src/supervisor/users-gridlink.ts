@@ -16,7 +16,7 @@ import type { Db } from '../state/db.js';
 import { hostIds } from '../userdb/host-ids.js';
 import { UsersDbPublisher } from '../userdb/publisher.js';
 import { UserIdsExhaustedError, UserStore } from '../userdb/store.js';
-import { UsersSyncServer } from '../userdb/sync-server.js';
+import { UsersSyncServer } from './users-sync-server.js';
 import { customerUserName, UserResolveError, type CustomerUser, type UserResolver } from './users.js';
 
 export interface GridlinkResolverOptions {

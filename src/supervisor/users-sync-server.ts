@@ -1,4 +1,4 @@
-// sync-server.ts - the supervisor's side of src/userdb/sync-protocol.ts: an
+// users-sync-server.ts - the supervisor's side of src/userdb/sync-protocol.ts: an
 // HTTP server (users.gridlink.sync.listen) that hands each authenticated
 // relay the users database file when it is behind, and remembers which
 // version each host holds, so that a customer's job is submitted only once
@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 import type { Authenticator } from '../reporter/ingest/auth.js';
-import { USERS_SYNC_PATH, USERS_VERSION_HEADER, usersPullSchema } from './sync-protocol.js';
+import { USERS_SYNC_PATH, USERS_VERSION_HEADER, usersPullSchema } from '../userdb/sync-protocol.js';
 
 const MAX_BODY = 4096;
 
