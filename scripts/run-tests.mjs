@@ -1,15 +1,16 @@
 #!/usr/bin/env node
-// run-tests.mjs - `npm test`: the two test lanes at once, each serial within
+// run-tests.mjs - `npm test`: the three test lanes at once, each serial within
 // itself (see test/lanes.ts for which file runs where, and why):
-//   cluster  vitest.config.ts        SLURM, SSSD, LDAP servers, devnet, containers, CPU-heavy
-//   light    vitest.light.config.ts  anvil, in-process servers, munge; mostly waiting
-// Every output line is prefixed with its lane. Arguments go to both lanes
+//   cluster  vitest.config.ts        SLURM (cluster slot 0), SSSD, LDAP servers, devnet
+//   slurm    vitest.slurm.config.ts  SLURM clusters in slot 1, beside the cluster lane's
+//   light    vitest.light.config.ts  anvil, in-process servers, munge, containers
+// Every output line is prefixed with its lane. Arguments go to every lane
 // (`npm test -- test/relay/cli.test.ts`, `npm test -- -t 'outage'`); a lane
 // that no file of the filter falls in passes (--passWithNoTests).
-// `--lane=cluster` / `--lane=light` (repeatable) runs only those lanes.
+// `--lane=cluster` / `--lane=slurm` / `--lane=light` (repeatable) runs only those lanes.
 // Beside them, from the start: scripts/prepare-tests.sh (the .deb, container
 // images, the SLURM version matrix), its lines prefixed [prepare].
-// Exits non-zero when either lane fails; SIGINT/SIGTERM go to both (a second
+// Exits non-zero when any lane fails; SIGINT/SIGTERM go to every lane (a second
 // one kills them).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -19,9 +20,12 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// slot: the SLURM test cluster slot of the lane's clusters (GRIDLINK_CLUSTER_SLOT,
+// harness/cluster/lock.ts): two cluster lanes, two clusters side by side.
 const LANES = [
-  { name: 'cluster', config: 'vitest.config.ts' },
-  { name: 'light', config: 'vitest.light.config.ts' },
+  { name: 'cluster', config: 'vitest.config.ts', slot: '0' },
+  { name: 'slurm', config: 'vitest.slurm.config.ts', slot: '1' },
+  { name: 'light', config: 'vitest.light.config.ts', slot: '0' },
 ];
 
 const args = [];
@@ -81,7 +85,7 @@ const runs = lanes.map((lane) => {
   // Own process group: a terminal's Ctrl-C reaches only us, and we forward it once.
   const child = spawn(process.execPath, [vitest, 'run', '--config', lane.config, '--passWithNoTests', ...args], {
     cwd: root,
-    env: { ...process.env, GRIDLINK_TEST_SUMMARY: summaryFile, GRIDLINK_TEST_LANE: lane.name, GRIDLINK_TEST_RUN: runId },
+    env: { ...process.env, GRIDLINK_TEST_SUMMARY: summaryFile, GRIDLINK_TEST_LANE: lane.name, GRIDLINK_TEST_RUN: runId, GRIDLINK_CLUSTER_SLOT: lane.slot },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -169,7 +173,7 @@ for (const r of results) {
     if (!laneOk) total.failed++;
   }
 }
-// The same plain line as test/summary-reporter.ts, for CI log readers: both lanes together.
+// The same plain line as test/summary-reporter.ts, for CI log readers: every lane together.
 process.stdout.write(`${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}\n`);
 if (received) process.exit(received === 'SIGINT' ? 130 : 143);
 process.exit(ok ? 0 : 1);

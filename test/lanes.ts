@@ -1,8 +1,10 @@
-// lanes.ts - which test files run in the "light" lane. `npm test`
-// (scripts/run-tests.mjs) runs two vitest processes at once, each serial
+// lanes.ts - which test files run in which lane. `npm test`
+// (scripts/run-tests.mjs) runs three vitest processes at once, each serial
 // within itself:
-//   cluster (vitest.config.ts): every file NOT listed here;
-//   light   (vitest.light.config.ts): exactly the files listed here.
+//   cluster (vitest.config.ts): every file listed in neither list below (SLURM
+//           clusters in slot 0, SSSD, LDAP servers, the devnet);
+//   slurm   (vitest.slurm.config.ts): SLURM_LANE_TEST_FILES (clusters in slot 1);
+//   light   (vitest.light.config.ts): LIGHT_TEST_FILES.
 //
 // THE RULE. A file may be listed here only if it (and every harness it
 // calls) needs nothing but anvil on a free port, in-process servers on free
@@ -122,7 +124,59 @@ export const LIGHT_TEST_FILES: readonly string[] = [
   'test/package/deb.test.ts',
 ];
 
-/** What both lanes' vitest configs share: one file at a time, long timeouts for real daemons. */
+/**
+ * The "slurm" lane (vitest.slurm.config.ts): SLURM clusters of their own in
+ * cluster slot 1 (GRIDLINK_CLUSTER_SLOT=1, harness/cluster/lock.ts) while the
+ * cluster lane's run in slot 0, so two test clusters run side by side; most
+ * of their time is waiting for jobs, daemons and timers, not CPU.
+ *
+ * THE RULE. A file may be listed here only if, besides what the light lane
+ * allows, it starts SLURM clusters through the harness (startCluster,
+ * startPluginCluster, startGrid, startBridge: each takes the lane's slot) and
+ * nothing machine-wide that another cluster lane file also uses: NOT SSSD
+ * (one per host: harness/directory/sssd.ts; the devnet starts one too), not
+ * the devnet (test/devnet, test/grafana/prometheus), not an LDAP server the
+ * host's NSS reads, and no test of the slot-0 lock file itself
+ * (test/cluster/lock.test.ts, multi-node's lock checks). When unsure, leave a
+ * file out (= cluster lane, slot 0).
+ */
+export const SLURM_LANE_TEST_FILES: readonly string[] = [
+  'test/bridge/delivery.test.ts',
+  'test/bridge/hooks.test.ts',
+  'test/bridge/outage.test.ts',
+  'test/chain/heads.test.ts',
+  'test/cli/shutdown.test.ts',
+  'test/matrix/loads-23.11.test.ts',
+  'test/matrix/plugins-check.test.ts',
+  'test/matrix/standalone-relay.test.ts',
+  'test/plugins/crash-recovery.test.ts',
+  'test/plugins/failure-modes.test.ts',
+  'test/plugins/hostile-strings.test.ts',
+  'test/plugins/job-states.test.ts',
+  'test/plugins/prolog-per-node.test.ts',
+  'test/reporter/cluster.test.ts',
+  'test/runtime/runtime-safety.test.ts',
+  'test/signer/remote.test.ts',
+  'test/signer/reporter.test.ts',
+  'test/slurm/local-unavailable.test.ts',
+  'test/slurm/ssh-shell.test.ts',
+  'test/slurm/ssh-specific.test.ts',
+  'test/supervisor/benchmarks.test.ts',
+  'test/supervisor/chain-logs.test.ts',
+  'test/supervisor/crash.test.ts',
+  'test/supervisor/e2e-ssh.test.ts',
+  'test/supervisor/e2e.test.ts',
+  'test/supervisor/shutdown.test.ts',
+  'test/supervisor/tx-outcomes.test.ts',
+  'test/txpipeline/refused.test.ts',
+  'test/userdb/nss.test.ts',
+  'test/userdb/supervisor-jobs.test.ts',
+];
+
+/** The slot each lane's clusters take (GRIDLINK_CLUSTER_SLOT; the light lane starts none). */
+export const LANE_CLUSTER_SLOT = { cluster: 0, slurm: 1 } as const;
+
+/** What every lane's vitest config shares: one file at a time, long timeouts for real daemons. */
 export const LANE_TEST_OPTIONS = {
   globalSetup: ['./test/global-setup.ts'],
   testTimeout: 120_000,

@@ -14,11 +14,11 @@ import { pino, type Logger } from 'pino';
 import { computeNodeNames, generateConfig, slurmConfigSchema, type SlurmConfig, type SpankPlugin } from './config.js';
 import { spawnDaemon, stopDaemon, type Daemon } from './daemon.js';
 import { detectNodeHardware, shortHostname } from './hardware.js';
-import { acquireClusterLock, releaseClusterLock } from './lock.js';
+import { acquireClusterLock, liveClusterDirs, releaseClusterLock } from './lock.js';
 import { ensureMunge } from './munge.js';
 import { clusterPaths, slurmdNodePaths, type ClusterPaths, type SlurmdNodePaths } from './paths.js';
 import { freePorts } from './ports.js';
-import { descendants, findByEnv, freezeAndKillSync, signalAll, waitForExit } from '../../src/util/proc.js';
+import { descendants, findByEnv, freezeAndKillSync, procEnv, signalAll, waitForExit } from '../../src/util/proc.js';
 import { runCommand, tailFile, type RunOptions, type RunResult } from '../../src/util/run-command.js';
 import type { JobInfo, ScontrolRecord } from '../../src/slurm/scontrol-records.js';
 import type { Cluster, WaitJobOptions } from './cluster-interface.js';
@@ -70,9 +70,17 @@ function wrapped(wrapper: readonly string[], cmd: string, args: string[]): { cmd
   return wrapper.length ? { cmd: wrapper[0]!, args: [...wrapper.slice(1), cmd, ...args] } : { cmd, args };
 }
 
-/** SLURM daemons (and what they started) left over by clusters whose owner died. */
+/**
+ * SLURM daemons (and what they started) of the cluster in `baseDir`; without
+ * one, those left over by clusters whose owner died: every marked process but
+ * those of the clusters live processes hold in any slot (lock.ts).
+ */
 function strayProcesses(baseDir?: string): number[] {
-  const roots = findByEnv(SLURM_COMMS, CLUSTER_MARKER_ENV, baseDir);
+  let roots = findByEnv(SLURM_COMMS, CLUSTER_MARKER_ENV, baseDir);
+  if (baseDir === undefined) {
+    const live = liveClusterDirs();
+    if (live.size > 0) roots = roots.filter((pid) => !live.has(procEnv(pid).get(CLUSTER_MARKER_ENV) ?? ''));
+  }
   return [...roots, ...descendants(roots)].filter((p) => p !== process.pid);
 }
 
@@ -407,7 +415,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
   });
   let cluster: SlurmCluster | undefined;
   try {
-    // After the lock, anything carrying the marker belongs to a dead owner.
+    // After the lock, anything carrying a marker no live slot holds belongs to a dead owner.
     const stray = freezeAndKillSync(() => strayProcesses());
     if (stray.length > 0 || stale) {
       log.warn({ pids: stray, staleLock: stale }, 'cleaned up after a previous cluster');

@@ -22,4 +22,4 @@ export { detectNodeHardware, parseSlurmdC, headroomMemory, shortHostname } from 
 export { ensureMunge, mungeWorks } from './munge.js';
 export { runCommand, tailFile, CommandError } from '../../src/util/run-command.js';
 export type { RunOptions, RunResult } from '../../src/util/run-command.js';
-export { CLUSTER_LOCK_PATH } from './lock.js';
+export { CLUSTER_LOCK_PATH, CLUSTER_SLOT_ENV, clusterLockPath } from './lock.js';

@@ -1,15 +1,44 @@
-// lock.ts - the machine-wide test cluster lock (src/util/pid-lock.ts).
-import { releaseLock, selfHolder, tryLock, type LockHolder } from '../../src/util/pid-lock.js';
+// lock.ts - the test cluster locks, one per slot (src/util/pid-lock.ts).
+import { releaseLock, readLockHolder, holderAlive, selfHolder, tryLock, type LockHolder } from '../../src/util/pid-lock.js';
 
 /**
- * One test cluster per machine: every cluster's node names derive from the
- * hostname (the name itself, or <hostname>-1..N with several nodes), its
- * slurmd processes all run here, and clusters share munged, so two at once
- * make each other's failures unreadable. The lock holds the owning PID; a lock whose
- * PID is dead is stale and taken over.
+ * One test cluster per slot, and one slot unless a test run asks for more.
+ * Clusters of two slots can run side by side: each has its own directory,
+ * ports, slurm.conf and spool directories, and the marker of its base dir on
+ * every process it starts (its clean-up never touches another live slot's
+ * processes); they share munged. By default (slot 0, CLUSTER_LOCK_PATH) a
+ * second cluster waits for the first, as an operator's devnet and a test run
+ * on one machine should. `npm test` runs two cluster lanes, each in a slot
+ * of its own (GRIDLINK_CLUSTER_SLOT, scripts/run-tests.mjs). The lock holds
+ * the owning PID; a lock whose PID is dead is stale and taken over.
  */
 // A fixed path, not os.tmpdir(): runs with different TMPDIRs must still see each other.
 export const CLUSTER_LOCK_PATH = '/tmp/gridlink-slurm-cluster.lock';
+/** The slot this process's clusters take (a small integer; default 0). */
+export const CLUSTER_SLOT_ENV = 'GRIDLINK_CLUSTER_SLOT';
+
+/** The lock file of `slot`: slot 0's is CLUSTER_LOCK_PATH, slot N's /tmp/gridlink-slurm-cluster.slotN.lock. */
+export function clusterLockPath(slot = currentSlot()): string {
+  return slot === 0 ? CLUSTER_LOCK_PATH : CLUSTER_LOCK_PATH.replace(/\.lock$/, `.slot${slot}.lock`);
+}
+
+/** GRIDLINK_CLUSTER_SLOT, 0 when unset; anything but a small integer is refused. */
+export function currentSlot(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env[CLUSTER_SLOT_ENV];
+  if (v === undefined || v === '') return 0;
+  if (!/^[0-9]$/.test(v)) throw new Error(`${CLUSTER_SLOT_ENV}=${JSON.stringify(v)}: expected a slot number 0-9`);
+  return Number(v);
+}
+
+/** The base dirs of the clusters other live processes hold, in every slot: their processes are not strays. */
+export function liveClusterDirs(): Set<string> {
+  const dirs = new Set<string>();
+  for (let slot = 0; slot <= 9; slot++) {
+    const h = clusterHolder(readLockHolder(clusterLockPath(slot)));
+    if (h && h.pid !== process.pid && holderAlive(h)) dirs.add(h.baseDir);
+  }
+  return dirs;
+}
 
 export interface ClusterLockHolder extends LockHolder {
   baseDir: string;
@@ -35,7 +64,7 @@ export interface AcquireLockOptions {
  * stale holder it replaced, if any.
  */
 export async function acquireClusterLock(baseDir: string, o: AcquireLockOptions = {}): Promise<ClusterLockHolder | undefined> {
-  const file = o.file ?? CLUSTER_LOCK_PATH;
+  const file = o.file ?? clusterLockPath();
   const deadline = Date.now() + (o.waitMs ?? 0);
   let waiting = false;
   for (;;) {
@@ -48,7 +77,7 @@ export async function acquireClusterLock(baseDir: string, o: AcquireLockOptions 
     if (holder.pid === process.pid || Date.now() >= deadline) {
       throw new Error(
         `another test cluster is running (${who}, ${holder.baseDir}): stop it first ` +
-          `(one cluster per machine; lock ${file}${o.waitMs ? `, waited ${o.waitMs} ms` : ''})`,
+          `(one cluster per slot; lock ${file}${o.waitMs ? `, waited ${o.waitMs} ms` : ''})`,
       );
     }
     if (!waiting) o.onWait?.(holder);
@@ -57,6 +86,6 @@ export async function acquireClusterLock(baseDir: string, o: AcquireLockOptions 
   }
 }
 
-export function releaseClusterLock(file = CLUSTER_LOCK_PATH): void {
+export function releaseClusterLock(file = clusterLockPath()): void {
   releaseLock(file);
 }

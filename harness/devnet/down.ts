@@ -11,7 +11,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-import { CLUSTER_LOCK_PATH, CLUSTER_MARKER_ENV } from '../cluster/index.js';
+import { clusterLockPath, CLUSTER_MARKER_ENV } from '../cluster/index.js';
 import { findByEnv, signalAll, waitForExit } from '../../src/util/proc.js';
 import { reapOrphans } from '../directory/types.js';
 import { sameProcess, stopProcs, type ProcRef } from './procs.js';
@@ -36,11 +36,11 @@ export interface DownResult {
 export function devnetLockFiles(dir: string, o: { storeDir?: string; slurmBaseDir: string; daemonPid?: number }): string[] {
   const files = [lockPath(dir), join(o.storeDir ?? join(dir, 'supervisor'), 'LOCK')];
   try {
-    if ((JSON.parse(readFileSync(CLUSTER_LOCK_PATH, 'utf8')) as { baseDir?: unknown }).baseDir === o.slurmBaseDir) files.push(CLUSTER_LOCK_PATH);
+    if ((JSON.parse(readFileSync(clusterLockPath(), 'utf8')) as { baseDir?: unknown }).baseDir === o.slurmBaseDir) files.push(clusterLockPath());
   } catch {
     // none, or half-written by its taker: not ours to judge
   }
-  if (o.daemonPid !== undefined) files.push(`${CLUSTER_LOCK_PATH}.${o.daemonPid}`, `${CLUSTER_LOCK_PATH}.stale.${o.daemonPid}`);
+  if (o.daemonPid !== undefined) files.push(`${clusterLockPath()}.${o.daemonPid}`, `${clusterLockPath()}.stale.${o.daemonPid}`);
   return files.filter((f) => existsSync(f));
 }
 

@@ -13,7 +13,7 @@ import { createPublicClient, createWalletClient, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 
-import { CLUSTER_LOCK_PATH, startCluster, type Cluster } from '../cluster/index.js';
+import { clusterLockPath, startCluster, type Cluster } from '../cluster/index.js';
 import { descendants, isAlive } from '../../src/util/proc.js';
 import { start389ds, startSssd, type DirectoryServer, type Sssd } from '../directory/index.js';
 import { ldapConfigSchema } from '../../src/ldap/index.js';
@@ -55,7 +55,7 @@ const fileLogger = (file: string, level = 'info'): Logger => pino({ level }, des
 /** The PID of a live process holding the machine's SLURM cluster lock. */
 function clusterLockHolder(): number | undefined {
   try {
-    const pid = (JSON.parse(readFileSync(CLUSTER_LOCK_PATH, 'utf8')) as { pid?: number }).pid;
+    const pid = (JSON.parse(readFileSync(clusterLockPath(), 'utf8')) as { pid?: number }).pid;
     return pid !== undefined && pid !== process.pid && isAlive(pid) ? pid : undefined;
   } catch {
     return undefined;
@@ -115,7 +115,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       const relay = (file: string) => [`reporter=${ingestUrl}`, `log=${file}`, 'poll_ms=200', 'backoff_max_ms=2000'];
       mkdirSync(join(dir, 'slurm'), { recursive: true, mode: 0o755 });
       const holder = clusterLockHolder();
-      if (holder) step(`waiting for the SLURM cluster of pid ${holder} (${CLUSTER_LOCK_PATH}) to stop: one cluster per machine`);
+      if (holder) step(`waiting for the SLURM cluster of pid ${holder} (${clusterLockPath()}) to stop: one cluster per machine`);
       cluster = await startCluster({
         baseDir: join(dir, 'slurm'),
         nodes: 2,

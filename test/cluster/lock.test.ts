@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireClusterLock, releaseClusterLock } from '../../harness/cluster/lock.js';
+import { acquireClusterLock, CLUSTER_LOCK_PATH, clusterLockPath, currentSlot, liveClusterDirs, releaseClusterLock } from '../../harness/cluster/lock.js';
 
 const lockFile = () => path.join(mkdtempSync(path.join(tmpdir(), 'gl-lock-')), 'cluster.lock');
 
@@ -43,5 +43,30 @@ describe('cluster lock (one cluster per machine)', () => {
     );
     expect(waited).toBe(true);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
+  });
+
+  it('has one lock file per slot: slot 0 is the machine default, GRIDLINK_CLUSTER_SLOT picks another', () => {
+    expect(clusterLockPath(0)).toBe(CLUSTER_LOCK_PATH);
+    expect(clusterLockPath(1)).toBe('/tmp/gridlink-slurm-cluster.slot1.lock');
+    expect(currentSlot({})).toBe(0);
+    expect(currentSlot({ GRIDLINK_CLUSTER_SLOT: '1' })).toBe(1);
+    for (const bad of ['-1', '10', 'one', '1 '])
+      expect(() => currentSlot({ GRIDLINK_CLUSTER_SLOT: bad }), bad).toThrow(/GRIDLINK_CLUSTER_SLOT.*slot number 0-9/);
+  });
+
+  it("knows the clusters live processes hold in every slot (their processes are not a new cluster's strays); not dead ones", () => {
+    const slot9 = clusterLockPath(9);
+    try {
+      // PID 1 is always alive: another process's cluster in slot 9
+      writeFileSync(slot9, JSON.stringify({ pid: 1, baseDir: '/tmp/gl-live-slot9' }));
+      expect(liveClusterDirs().has('/tmp/gl-live-slot9')).toBe(true);
+      writeFileSync(slot9, JSON.stringify({ pid: 2 ** 22 + 12345, baseDir: '/tmp/gl-dead-slot9' }));
+      expect(liveClusterDirs().has('/tmp/gl-dead-slot9')).toBe(false);
+      // this process's own cluster is not "another" one
+      writeFileSync(slot9, JSON.stringify({ pid: process.pid, baseDir: '/tmp/gl-self-slot9' }));
+      expect(liveClusterDirs().has('/tmp/gl-self-slot9')).toBe(false);
+    } finally {
+      rmSync(slot9, { force: true });
+    }
   });
 });

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZodError } from 'zod';
 import { CLUSTER_MARKER_ENV, shortHostname, startCluster, type Cluster } from '../../harness/cluster/index.js';
-import { CLUSTER_LOCK_PATH } from '../../harness/cluster/lock.js';
+import { clusterLockPath } from '../../harness/cluster/lock.js';
 import { findByEnv, isAlive, waitForExit } from '../../src/util/proc.js';
 import { waitFor } from '../plugins/with-plugins.js';
 
@@ -166,7 +166,7 @@ describe('multi-node cluster whose owner process dies', () => {
       // slurmctld got SIGTERM (it saves state) and needs a moment.
       expect(await waitForExit([o.ctld], 15_000)).toBe(true);
       expect(findByEnv(comms, CLUSTER_MARKER_ENV, o.baseDir)).toEqual([]);
-      expect(existsSync(CLUSTER_LOCK_PATH) && readFileSync(CLUSTER_LOCK_PATH, 'utf8').includes(`"baseDir":"${o.baseDir}"`)).toBe(false);
+      expect(existsSync(clusterLockPath()) && readFileSync(clusterLockPath(), 'utf8').includes(`"baseDir":"${o.baseDir}"`)).toBe(false);
     } finally {
       rmSync(o.baseDir, { recursive: true, force: true });
     }
@@ -180,7 +180,7 @@ describe('multi-node cluster whose owner process dies', () => {
       // slurmstepd is slurmd's child, not ours: it outlives its slurmd. (Unless
       // a cluster of another test run was waiting for the lock: it takes the
       // stale lock over and sweeps them itself.)
-      const lock = existsSync(CLUSTER_LOCK_PATH) ? readFileSync(CLUSTER_LOCK_PATH, 'utf8') : '';
+      const lock = existsSync(clusterLockPath()) ? readFileSync(clusterLockPath(), 'utf8') : '';
       if (lock.includes(`"baseDir":"${o.baseDir}"`)) expect(o.stepds.filter((p) => isAlive(p))).toEqual(o.stepds);
       next = await startCluster({ nodes: 2, logger: pino({ level: 'error' }), removeOnStop: true });
       expect(findByEnv(comms, CLUSTER_MARKER_ENV, o.baseDir)).toEqual([]);

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 
 import { afterAll, expect, it } from 'vitest';
 
-import { CLUSTER_LOCK_PATH } from '../../harness/cluster/index.js';
+import { clusterLockPath } from '../../harness/cluster/index.js';
 import { findByEnv } from '../../src/util/proc.js';
 import { clusterLeftovers } from '../../harness/devnet/down.js';
 import { sameProcess, type ProcRef } from '../../harness/devnet/procs.js';
@@ -251,7 +251,7 @@ it('starts in the background, runs a paid job, shows it in status, refuses a sec
   for (const p of [...state.processes, ...restarted.processes]) expect(sameProcess(p), `${p.name} (pid ${p.pid}) still running`).toBe(false);
   expect(runningSupervisors(state.supervisor!.config)).toEqual([]);
   // No lock file left: the devnet's own (in its directory), the supervisor store's, the machine's SLURM cluster lock.
-  const clusterLock = existsSync(CLUSTER_LOCK_PATH) ? (JSON.parse(readFileSync(CLUSTER_LOCK_PATH, 'utf8')) as { baseDir: string }) : undefined;
+  const clusterLock = existsSync(clusterLockPath()) ? (JSON.parse(readFileSync(clusterLockPath(), 'utf8')) as { baseDir: string }) : undefined;
   expect(clusterLock?.baseDir).not.toBe(state.slurm!.baseDir);
   expect(clusterLeftovers(state.slurm!.baseDir)).toEqual([]);
   // Directory servers carry their owner's PID:start mark; none of the devnet's is left.
