@@ -50,6 +50,8 @@ export function startUsersPull(o: UsersPullOptions): UsersPuller {
     const pull: UsersPull = { host: o.host, have, ...(wait > 0 ? { waitMs: wait } : {}) };
     const body = Buffer.from(JSON.stringify(pull));
     const auth = await o.authenticate(body);
+    // stop() may have come while the credential was made: no request after it (it would be held, then install a file)
+    if (stopped) throw new Error('users database pull stopped');
     const deadline = wait + (o.timeoutMs ?? 30_000);
     // node:http, not fetch: undici would cost the slurmctld/slurmd it is embedded in ~11 MB (src/relay/embedded.ts)
     const url = new URL(USERS_SYNC_PATH, o.url);
@@ -87,6 +89,7 @@ export function startUsersPull(o: UsersPullOptions): UsersPuller {
     if (r.status === 204) return have;
     const got = usersDbVersionOf(r.body);
     if (got === undefined || got !== r.version) throw new Error(`the supervisor sent a users database that is not version ${r.version} of the gridlink layout (${r.body.length} bytes): not installed`);
+    if (stopped) return have; // a stopped puller changes nothing on this host
     await writeFileAtomic(o.path, r.body, 0o644);
     o.log?.info({ version: got, bytes: r.body.length, previous: have }, 'users database installed');
     await request(got, 0); // report it at once: the supervisor submits the jobs waiting for it
