@@ -26,6 +26,8 @@
 // own; no cluster lock, no host SSSD; anvil and the sbatch service on free
 // ports), the npm pack consumer test and the .deb test (temp dirs, /dev/shm
 // unpacking, anvil on a free port; neither rebuilds dist/).
+import { existsSync } from 'node:fs';
+
 export const LIGHT_TEST_FILES: readonly string[] = [
   // Contracts on a fresh anvil (the contracts build runs in global-setup, under its lock).
   'test/contracts/abi-compat.test.ts',
@@ -185,3 +187,19 @@ export const LANE_TEST_OPTIONS = {
   pool: 'forks',
   reporters: ['default', './test/summary-reporter.ts'],
 } as const;
+
+/**
+ * The vitest `test` options of a lane that runs exactly `files` (the light and
+ * slurm lanes). A renamed or deleted file must not silently drop out of every
+ * lane's view: a listed file that does not exist stops the run.
+ */
+export function listedLaneTestOptions(files: readonly string[]) {
+  const missing = files.filter((f) => !existsSync(f));
+  if (missing.length) throw new Error(`test/lanes.ts lists files that do not exist: ${missing.join(', ')}`);
+  return {
+    include: [...files],
+    ...LANE_TEST_OPTIONS,
+    globalSetup: [...LANE_TEST_OPTIONS.globalSetup],
+    reporters: [...LANE_TEST_OPTIONS.reporters],
+  };
+}
