@@ -11,7 +11,7 @@ import { packageRoot } from '../../src/native/addon.js';
 import { parseSupervisorConfig } from '../../src/supervisor/config.js';
 
 describe('compose.yaml', () => {
-  const project = loadCompose(join(packageRoot, 'compose.yaml'), { GRIDLINK_CONFIG_DIR: '/srv/gl-config', GRIDLINK_CUSTOMERS: '0xab:60001' });
+  const project = loadCompose(join(packageRoot, 'compose.yaml'), { GRIDLINK_CONFIG_DIR: '/srv/gl-config' });
 
   it('has a controller, two compute nodes and the supervisor, each with its own hostname, dependencies first', () => {
     expect(project.services.map((s) => `${s.name}=${s.hostname}:${s.command.join(' ')}`)).toEqual(['controller=controller:controller', 'c1=c1:compute', 'c2=c2:compute', 'supervisor=supervisor:supervisor']);
@@ -19,7 +19,8 @@ describe('compose.yaml', () => {
       // podman here cannot raise its limits: both must be in the file
       expect(s.ulimits).toEqual({ nofile: [20000, 20000], nproc: [32768, 32768] });
       expect(s.volumes.find((v) => v.target === '/run/gridlink-shared')?.named).toBe(true);
-      expect(s.environment.GRIDLINK_CUSTOMERS).toBe('0xab:60001');
+      // customers' users come from the supervisor (resolver "gridlink"), not from the environment
+      expect(s.environment).toEqual({});
     }
   });
 
@@ -81,5 +82,19 @@ describe('compose.yaml', () => {
     const plugstack = readFileSync(join(packageRoot, 'contrib/container/plugstack.conf'), 'utf8');
     expect(slurmConf).toMatch(/^JobCompLoc=.*reporter=http:\/\/supervisor:7390/m);
     expect(plugstack).toMatch(/^required \S+spank_provider\.so .*reporter=http:\/\/supervisor:7390/m);
+  });
+
+  it('the example configuration serves the customers\' users database where the relays pull it, and waits for the controller and both nodes', () => {
+    const c = parseSupervisorConfig(JSON.parse(readFileSync(join(packageRoot, 'contrib/container/config/supervisor.example.json'), 'utf8')));
+    expect(c.users.resolver).toBe('gridlink');
+    const { sync, homeRoot, firstUid } = c.users.gridlink;
+    expect(sync.listen).toEqual({ host: '0.0.0.0', port: 7391 });
+    expect(sync.hosts).toEqual(project.services.filter((s) => s.name !== 'supervisor').map((s) => s.hostname));
+    expect(firstUid).toBeGreaterThanOrEqual(c.users.minUid);
+    const slurmConf = readFileSync(join(packageRoot, 'contrib/container/slurm.conf'), 'utf8');
+    const plugstack = readFileSync(join(packageRoot, 'contrib/container/plugstack.conf'), 'utf8');
+    expect(slurmConf).toMatch(/^JobCompLoc=.*users_url=http:\/\/supervisor:7391(,|$)/m);
+    expect(plugstack).toMatch(/^required \S+spank_provider\.so .*users_url=http:\/\/supervisor:7391( |$)/m);
+    expect(plugstack).toMatch(new RegExp(`^required \\S+spank_provider\\.so .* home_root=${homeRoot}( |$)`, 'm'));
   });
 });

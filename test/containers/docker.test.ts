@@ -8,7 +8,9 @@
 // each, `up -d --build` builds the Debian 13 node image once (the
 // controller's build; none left from the other tool) and runs the four
 // services; with the chain on this host (host-grid.ts) a customer's 2-task
-// job is FINISHED and paid; then `down` (volumes kept) and `up` again: the
+// job is FINISHED and paid, run on c1 and c2 as the user the supervisor
+// handed out (resolver "gridlink", no directory server, no /etc/passwd line,
+// homes 0700: customer-identity.ts); then `down` (volumes kept) and `up` again: the
 // job is still known to slurmctld, so its state lived on the named volumes.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,6 +28,7 @@ import { waitFor } from '../plugins/with-plugins.js';
 import { CREDIT } from '../supervisor/grid.js';
 import { skipReason } from '../helpers/skip-reason.js';
 import { prepare, PREPARE_TIMEOUT_MS } from '../helpers/prepare.js';
+import { expectCustomerIdentity, IDENTITY_SCRIPT } from './customer-identity.js';
 import { startHostGrid, type HostGrid } from './host-grid.js';
 
 const execFileP = promisify(execFile);
@@ -68,10 +71,10 @@ describe.skipIf(!!reason)(`compose.yaml under Docker (a dockerd of its own), Deb
     { name: 'Compose v2', bin: () => execFileP('bash', [join(packageRoot, 'scripts/container-compose-v2.sh')], { timeout: 300_000 }).then((r) => r.stdout.trim().split('\n').pop()!), version: /^v?2\./ },
   ];
   for (const tool of tools) {
-    it(`${tool.name}: builds the one image once, runs the four services; a 2-task job is FINISHED and paid; after down and up (volumes kept) slurmctld still knows it`, async () => {
+    it(`${tool.name}: builds the one image once, runs the four services; a 2-task job is FINISHED and paid, run on both nodes as the user the supervisor handed its customer; after down and up (volumes kept) slurmctld still knows it`, async () => {
       const bin = await tool.bin();
       expect(await execFileP(bin, ['version', '--short']).then((r) => r.stdout.trim())).toMatch(tool.version);
-      const env = { GRIDLINK_SUITE: 'trixie', GRIDLINK_BASE_REPO: 'localhost/gridlink-base', GRIDLINK_CONFIG_DIR: grid.configDir, GRIDLINK_CUSTOMERS: grid.customers };
+      const env = { GRIDLINK_SUITE: 'trixie', GRIDLINK_BASE_REPO: 'localhost/gridlink-base', GRIDLINK_CONFIG_DIR: grid.configDir };
       const compose = (args: string[], timeoutMs?: number) => dockerCompose(dockerd, { project: `gl${process.pid}`, file: join(packageRoot, 'compose.yaml'), env, bin }, args, timeoutMs);
       const exec = (service: string, cmd: string[]) => compose(['exec', '-T', service, ...cmd], 60_000);
       const supervisorLog = () => compose(['logs', '--no-color', '--tail', '200', 'supervisor'], 30_000).catch((e: Error) => e.message);
@@ -90,10 +93,11 @@ describe.skipIf(!!reason)(`compose.yaml under Docker (a dockerd of its own), Deb
         if (!approved) await grid.approveProvider(supervisorLog);
         approved = true;
 
-        const id = await grid.request(['#!/bin/sh', 'srun hostname'].join('\n'), 2n);
+        const id = await grid.request(IDENTITY_SCRIPT, 2n);
         const job = await grid.waitChain(id, [JobStatus.FINISHED, JobStatus.FAILED], supervisorLog, 180_000);
         expect(JobStatus[job.status]).toBe('FINISHED');
         expect(job.cost.finalCost).toBeGreaterThanOrEqual(2n * CREDIT);
+        await expectCustomerIdentity(exec, grid.customerAddress);
         const slurmId = (await exec('controller', ['squeue', '-h', '-t', 'all', '-n', id.toLowerCase(), '-o', '%i'])).trim();
         expect(slurmId).toMatch(/^\d+$/);
 

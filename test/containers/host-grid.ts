@@ -4,8 +4,11 @@
 // all listening on every address so that the supervisor container reaches
 // them as host.docker.internal; and the supervisor's configuration directory
 // (supervisor.json and the provider key) that compose.yaml mounts into the
-// supervisor container only. Used under podman and under Docker alike.
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+// supervisor container only, with the example configuration's users
+// (contrib/container/config/supervisor.example.json: resolver "gridlink", the
+// users database served to the relays on supervisor:7391). Used under podman
+// and under Docker alike.
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { pino } from 'pino';
@@ -21,11 +24,16 @@ import { startSbatchProcess } from '../../harness/devnet/sbatch-process.js';
 import { createMetaSchedulerClient, type MetaSchedulerClient } from '../../src/metascheduler/client.js';
 import { JobStatus } from '../../src/metascheduler/status.js';
 import type { Job } from '../../src/metascheduler/types.js';
+import { packageRoot } from '../../src/native/addon.js';
 import { createSbatchClient } from '../../src/sbatch/client.js';
+import { parseSupervisorConfig } from '../../src/supervisor/config.js';
 import { waitFor } from '../plugins/with-plugins.js';
 import { CREDIT, PRICES, jobDefinition } from '../supervisor/grid.js';
 
-export const CUSTOMER_UID = 60001;
+/** The example configuration (contrib/container/config/): its `users` (resolver "gridlink") is what the container suites run with. */
+const EXAMPLE_CONFIG = JSON.parse(readFileSync(join(packageRoot, 'contrib/container/config/supervisor.example.json'), 'utf8')) as { users: unknown };
+/** The example configuration's users, as the supervisor reads them (users.gridlink.firstUid, homeRoot, sync.hosts). */
+export const EXAMPLE_USERS = parseSupervisorConfig(EXAMPLE_CONFIG).users;
 
 export interface HostGrid {
   anvil: Anvil;
@@ -37,8 +45,6 @@ export interface HostGrid {
   providerAddress: Hex;
   /** supervisor.json and provider.key, for GRIDLINK_CONFIG_DIR. */
   configDir: string;
-  /** GRIDLINK_CUSTOMERS for compose.yaml. */
-  customers: string;
   /** Resolves once the supervisor registered the provider and the admin approved it. */
   approveProvider(supervisorLog: () => Promise<string>): Promise<void>;
   /** A customer's job for `script`; its grid job id. */
@@ -91,7 +97,7 @@ export async function startHostGrid(work: string): Promise<HostGrid> {
       slurm: { backend: 'local', partition: 'grid' },
       provider: { prices: PRICES, labels: { region: 'containers' }, approvalPollMs: 300 },
       sbatch: { endpoint: `host.docker.internal:${sbatchPort}` },
-      users: { minUid: 1000 },
+      users: EXAMPLE_CONFIG.users,
       claims: { pollMs: 200, backoffMs: 200, maxBackoffMs: 2000 },
       metricsListen: { host: '0.0.0.0', port: 9464 },
     };
@@ -107,7 +113,6 @@ export async function startHostGrid(work: string): Promise<HostGrid> {
       customerAddress,
       providerAddress,
       configDir,
-      customers: `${customerAddress}:${CUSTOMER_UID}`,
       approveProvider: (supervisorLog) =>
         approveWhenRegistered({ rpcUrl: anvil.rpcUrl, providerManager: deployed.providerManager, provider: providerAddress, approve: () => admin.approveProvider(providerAddress), timeoutMs: 90_000 }).catch(async (e: Error) => {
           throw new Error(`${e.message}\nsupervisor log:\n${(await supervisorLog()).slice(-4000)}`);
