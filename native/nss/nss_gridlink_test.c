@@ -10,6 +10,9 @@
  *   grgid GID [BUFLEN]
  *   groups USER GID       -> gid,gid,...   (getgrouplist)
  *   pwnam-grow NAME       -> getpwnam() (glibc grows its buffer on ERANGE)
+ *   setpwent | endpwent | setgrent | endgrent  -> ok
+ *   getpwent [BUFLEN]     -> the next entry (getpwent_r) | end | error ERRNO
+ *   getgrent [BUFLEN]     -> the next group (getgrent_r) | end | error ERRNO
  *   forkstorm NAME        -> 4 threads look NAME up without pause while the main
  *                            thread forks 200 children that each look it up
  *                            once: "ok N" (N children found it) or a hang
@@ -87,11 +90,46 @@ static void forkstorm(const char *name) {
   printf("ok %d\n", found);
 }
 
+/* The enumeration commands; 0 when cmd is not one. */
+static int enumeration(const char *cmd, const char *arg) {
+  size_t buflen = arg ? strtoul(arg, NULL, 10) : 4096;
+  if (strcmp(cmd, "setpwent") == 0) setpwent();
+  else if (strcmp(cmd, "endpwent") == 0) endpwent();
+  else if (strcmp(cmd, "setgrent") == 0) setgrent();
+  else if (strcmp(cmd, "endgrent") == 0) endgrent();
+  else if (strcmp(cmd, "getpwent") == 0 || strcmp(cmd, "getgrent") == 0) {
+    char *buf = malloc(buflen ? buflen : 1);
+    int rc;
+    if (cmd[3] == 'p') {
+      struct passwd pw, *res = NULL;
+      rc = getpwent_r(&pw, buf, buflen, &res);
+      if (rc == 0 && res) print_pw(res);
+      else if (rc == ERANGE) printf("error ERANGE\n");
+      else printf(rc == 0 || rc == ENOENT ? "end\n" : "error %s\n", strerror(rc));
+    } else {
+      struct group gr, *res = NULL;
+      rc = getgrent_r(&gr, buf, buflen, &res);
+      if (rc == 0 && res) print_gr(res);
+      else if (rc == ERANGE) printf("error ERANGE\n");
+      else printf(rc == 0 || rc == ENOENT ? "end\n" : "error %s\n", strerror(rc));
+    }
+    free(buf);
+    return 1;
+  } else
+    return 0;
+  printf("ok\n");
+  return 1;
+}
+
 int main(void) {
   char line[4096];
   while (fgets(line, sizeof line, stdin)) {
     line[strcspn(line, "\n")] = '\0';
     char *cmd = strtok(line, " "), *arg = strtok(NULL, " "), *arg2 = strtok(NULL, " ");
+    if (cmd && enumeration(cmd, arg)) {
+      fflush(stdout);
+      continue;
+    }
     if (!cmd || !arg) {
       printf("usage\n");
       fflush(stdout);

@@ -50,9 +50,13 @@ const gridlinkUsersSchema = z
     maxUid: z.number().int().min(1).max(0x7ffffffe).default(0x7ffffffe).describe('No uid above this is handed out'),
     homeRoot: z.string().min(1).regex(/^\/[^:\n\0]*$/, 'an absolute path').default('/home').describe('Customers\' homes are <homeRoot>/<address>, created 0700 by the SPANK plugin before the job\'s first step on each node'),
     shell: z.string().min(1).regex(/^\/[^:\n\0]*$/, 'an absolute path').default('/bin/bash').describe('The customers\' login shell'),
+    enumerate: z
+      .boolean()
+      .default(false)
+      .describe('Let the NSS module list every customer (`getent passwd` / `getent group` without a name, setpwent/getpwent) on every host: a flag in the users database file, so every host follows this setting; off: customers are found by name, uid and gid only'),
     sync: z
       .object({
-        listen: listen.optional().describe('Where the relays (users_url=http://<this host>:<port>) pull the users database from, munge-authenticated like their events (uid 0 or the ingest\'s SlurmUser); omitted: not served'),
+        listen: listen.optional().describe('Where the relays (users_url=http://<this host>:<port>) pull the users database from, authenticated like their events by the ingest\'s settings (munge by uid 0 or the ingest\'s SlurmUser, or one of ingest.hmacKeys for auth=hmac relays); omitted: not served'),
         hosts: z
           .array(z.string().min(1).max(255).regex(/^[A-Za-z0-9._-]+$/))
           .default([])

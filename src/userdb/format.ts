@@ -1,9 +1,13 @@
 // format.ts - what the users database file holds: the keys and values the
-// NSS module (native/nss/nss_gridlink.c, which has the same layout in
-// gl_nss_format.h) looks up. A cdb file (cdb.ts), values are fields separated
-// by NUL bytes, numbers in decimal ASCII:
+// NSS module (native/nss/nss_gridlink.c, whose header comment has the same
+// layout) looks up. A cdb file (cdb.ts), values are fields separated by NUL
+// bytes, numbers in decimal ASCII:
 //
 //   "!gridlink-users"  -> FORMAT "\0" version "\0" minUid
+//   "!gridlink-flags"  -> flag words separated by ',' (only "enumerate" so far);
+//                         absent: none. A record of its own, not a fourth header
+//                         field: modules built before it refuse a header of more
+//                         than three fields, and ignore a key they do not know.
 //   "p:" + name        -> name "\0" uid "\0" gid "\0" gecos "\0" home "\0" shell
 //   "u:" + uid         -> name                 (then "p:" + name)
 //   "g:" + name        -> name "\0" gid "\0" members (comma-separated)
@@ -17,6 +21,7 @@ import { buildCdb, cdbGet } from './cdb.js';
 /** The layout number inside the file; the module refuses another one (not found, logged). */
 export const USERS_DB_FORMAT = 1;
 export const VERSION_KEY = '!gridlink-users';
+export const FLAGS_KEY = '!gridlink-flags';
 export const DEFAULT_USERS_DB_PATH = '/var/lib/gridlink/nss/users.cdb';
 export const CUSTOMER_NAME_RE = /^0x[0-9a-f]{40}$/;
 
@@ -32,6 +37,8 @@ export interface UserDbEntry {
 export interface UsersDbContents {
   version: number;
   minUid: number;
+  /** The module lists every customer (getent passwd / group without a name); default off. */
+  enumerate?: boolean;
   users: Iterable<UserDbEntry>;
 }
 
@@ -46,6 +53,7 @@ function checkField(what: string, v: string): void {
 /** The cdb records of one database. Throws on an entry the module would refuse (it refuses them too, whatever the file holds). */
 export function* usersDbRecords(c: UsersDbContents): Generator<readonly [Buffer, Buffer]> {
   yield [enc(VERSION_KEY), fields(USERS_DB_FORMAT, c.version, c.minUid)];
+  if (c.enumerate) yield [enc(FLAGS_KEY), enc('enumerate')];
   for (const u of c.users) {
     if (!CUSTOMER_NAME_RE.test(u.name)) throw new Error(`user name ${JSON.stringify(u.name)} is not a lower-case 0x address`);
     if (!Number.isInteger(u.uid) || u.uid < c.minUid || u.uid > 0xfffffffe) throw new Error(`uid ${u.uid} of ${u.name} is out of range (minimum ${c.minUid})`);
@@ -70,5 +78,14 @@ export function usersDbVersionOf(file: Buffer): number | undefined {
     return v && v[0] === String(USERS_DB_FORMAT) && /^\d+$/.test(v[1] ?? '') ? Number(v[1]) : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** Whether a users database file's bytes let the module enumerate (its "!gridlink-flags" record holds "enumerate"). */
+export function usersDbEnumerates(file: Buffer): boolean {
+  try {
+    return (cdbGet(file, Buffer.from(FLAGS_KEY))[0]?.toString('utf8').split(',') ?? []).includes('enumerate');
+  } catch {
+    return false;
   }
 }

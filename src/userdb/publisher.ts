@@ -20,6 +20,8 @@ export interface PublisherOptions {
   path: string;
   minUid: number;
   shell: string;
+  /** The NSS module may list every customer (users.gridlink.enumerate). */
+  enumerate?: boolean;
   /** Called after each version is in place (propagation, metrics). */
   onWritten?: (version: number, bytes: number) => void;
 }
@@ -57,7 +59,7 @@ export class UsersDbPublisher {
   }
 
   private async write(version: number): Promise<void> {
-    const data = buildUsersDb({ version, minUid: this.opts.minUid, users: this.opts.store.usersUpTo(version).map((u) => ({ ...u, shell: this.opts.shell, gecos: 'gridlink customer' })) });
+    const data = buildUsersDb({ version, minUid: this.opts.minUid, enumerate: this.opts.enumerate ?? false, users: this.opts.store.usersUpTo(version).map((u) => ({ ...u, shell: this.opts.shell, gecos: 'gridlink customer' })) });
     await writeFileAtomic(this.opts.path, data, 0o644);
     this.written = version;
     this.opts.onWritten?.(version, data.length);
