@@ -4,7 +4,7 @@
 // /etc/passwd is read first, as in production) against the files source
 // holding the same users, at 10,000 and 100,000 users; and the module alone
 // (nsswitch "gridlink"), its own cost without the files source before it. Each source runs in a
-// mount namespace of its own (test/userdb/nss-harness.ts): the host's NSS is
+// mount namespace of its own (harness/nss/namespace.ts): the host's NSS is
 // not changed. Target: gridlink's p99 <= 10 us at 100,000 users.
 // Then propagation: a new customer, from the supervisor's resolver handing it a
 // uid to two hosts' relays (in-process pullers, real munge, long poll) holding
@@ -22,7 +22,7 @@ import { createAuthenticator } from '../src/relay/auth.js';
 import { startGridlinkResolver } from '../src/supervisor/users-gridlink.js';
 import { buildUsersDb } from '../src/userdb/format.js';
 import { startUsersPull } from '../src/userdb/sync-pull.js';
-import { buildNss, inNssNamespace, writeNsswitch } from '../test/userdb/nss-harness.js';
+import { buildNss, inNssNamespace, writeNsswitch } from '../harness/nss/namespace.js';
 import { mergeResults, printTable, type Row } from './results.js';
 
 interface Timing {

@@ -1,9 +1,11 @@
 // main.ts - `npm run devnet`: the whole grid on this machine, in the
 // background. A detached daemon (owner.ts) starts munged, a 2-node SLURM
 // cluster with both plugins and their embedded relays, anvil with the
-// Meta-Scheduler contracts, the devnet oracle, the sbatch service, a private
-// 389ds with this host's SSSD, and the supervisor (reporter included, users
-// from the directory; a process of its own, `gridlink supervisor run`). This
+// Meta-Scheduler contracts, the devnet oracle, the sbatch service and the
+// supervisor (reporter included; a process of its own, `gridlink supervisor
+// run`) with users.resolver "gridlink": no directory server, the daemon and
+// what it starts in a mount namespace whose NSS asks gridlink's module
+// (identity.ts); `--directory ldap`: a private 389ds with this host's SSSD. This
 // command follows the start, runs one customer job on chain to FINISHED and
 // paid, prints where everything is and exits with the devnet still up.
 // `--foreground` keeps it attached (Ctrl-C stops it); `npm run devnet:down`
@@ -13,11 +15,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { destination, pino } from 'pino';
 
 import { packageRoot } from '../../src/native/addon.js';
 import { stopDevnet } from './down.js';
+import { DIRECTORIES, devnetNamespace, enterNamespace, type DevnetDirectory } from './identity.js';
 import { sameProcess } from './procs.js';
 import { runDaemon, startOwner } from './owner.js';
 import { defaultDevnetDir, lockOwner, logDir, readState, statePath, takeLock, type DevnetState } from './state.js';
@@ -49,14 +52,24 @@ export function describe(s: DevnetState): string {
   names.forEach((n, i) => row(i === 0 ? 'contracts' : '', `${n.padEnd(18)} ${c.contracts[n]}`));
   (s.accounts ?? []).forEach((a, i) => row(i === 0 ? 'accounts' : '', `${a.role.padEnd(30)} ${a.address}  key ${a.privateKey}`));
   row('SLURM', `export SLURM_CONF=${s.slurm!.conf}   (partition ${s.slurm!.partition}, nodes ${s.slurm!.nodes.join(', ')})`);
-  row('directory', `${s.ldap!.url} (StartTLS, CA ${s.ldap!.caFile}), users in ${s.ldap!.usersDn}, homes in ${s.ldap!.homeRoot}`);
+  const u = s.users;
+  if (u?.resolver === 'gridlink') {
+    const enter = enterNamespace(u.namespacePid).join(' ');
+    row('users', `no directory server: users.resolver "gridlink", uids handed out by the supervisor, homes (0700) in ${u.homeRoot}`);
+    row('', `users database ${u.db} (${u.dbInNamespace} in the devnet's mount namespace, whose nsswitch.conf is "files gridlink")`);
+    const copies = Object.entries(u.copies);
+    copies.forEach(([h, f], i) => row('', `${i === 0 ? 'pulled by' : '         '} ${h.padEnd(18)} ${f}`));
+    row('', `look a customer up: ${enter} id 0x<address>   (or getent passwd 0x<address>)`);
+    row('', `every customer:     npm run gridlink -- users list --store ${s.supervisor!.storeDir}`);
+  } else if (s.ldap) row('directory', `${s.ldap.url} (StartTLS, CA ${s.ldap.caFile}), users in ${s.ldap.usersDn}, homes in ${s.ldap.homeRoot}`);
   row('sbatch', s.sbatch!.address);
   const sup = s.processes.find((p) => p.name === SUPERVISOR_NAME);
   row('supervisor', `pid ${sup?.pid ?? '?'}, provider ${s.supervisor!.provider}, ingest ${s.supervisor!.ingestUrl}, state ${s.supervisor!.db}`);
-  row('', `config ${s.supervisor!.config}  (gridlink doctor --config ${s.supervisor!.config} --slurm-conf ${s.slurm!.conf})`);
+  const inNs = u?.resolver === 'gridlink' ? `${enterNamespace(u.namespacePid).join(' ')} ` : '';
+  row('', `config ${s.supervisor!.config}  (${inNs}gridlink doctor --config ${s.supervisor!.config} --slurm-conf ${s.slurm!.conf})`);
   if (s.supervisor!.metricsUrl) row('', `metrics ${s.supervisor!.metricsUrl}  (Prometheus; a dashboard: contrib/grafana/gridlink.json)`);
   row('', 'its own process: `npm run devnet -- supervisor stop|start|restart` leaves the rest up');
-  row('', `(by hand, in the foreground, once stopped: ${operatorCommand(s.supervisor!.config)})`);
+  row('', `(by hand, in the foreground, once stopped: ${inNs}${operatorCommand(s.supervisor!.config)})`);
   const logs = Object.entries(s.logs);
   logs.forEach(([k, v], i) => row(i === 0 ? 'logs' : '', `${k.padEnd(18)} ${v}`));
   row('state', statePath(s.dir));
@@ -71,7 +84,7 @@ function failed(dir: string, what: string): void {
   err('  Everything it started is stopped; `npm run devnet:down` removes the logs.');
 }
 
-async function up(o: { foreground: boolean; jobTimeout: number }): Promise<number> {
+async function up(o: { foreground: boolean; jobTimeout: number; directory: DevnetDirectory }): Promise<number> {
   const dir = defaultDevnetDir();
   if (alreadyRunning(dir)) return 1;
   if (existsSync(dir)) await stopDevnet(dir); // a devnet that died: its leftovers go first
@@ -81,7 +94,7 @@ async function up(o: { foreground: boolean; jobTimeout: number }): Promise<numbe
   }
   mkdirSync(logDir(dir), { recursive: true });
   const t0 = Date.now();
-  out(`Starting the gridlink devnet${o.foreground ? '' : ' in the background'} (state in ${dir}) ...`);
+  out(`Starting the gridlink devnet${o.foreground ? '' : ' in the background'} (state in ${dir}; customers' users: ${o.directory === 'gridlink' ? 'gridlink, no directory server' : 'LDAP, a private 389ds and this host\'s SSSD'}) ...`);
 
   let interrupted = false;
   /** Everything stopped and removed (Ctrl-C). */
@@ -102,9 +115,10 @@ async function up(o: { foreground: boolean; jobTimeout: number }): Promise<numbe
   process.on('SIGHUP', onSignal);
 
   let state: DevnetState;
-  if (o.foreground) {
+  if (o.foreground && o.directory === 'ldap') {
+    // In this process. With gridlink the owner must run in the devnet's namespace: the daemon below, attached.
     const log = pino({ name: 'devnet', level: 'info' }, destination({ dest: join(logDir(dir), 'devnet.log'), mkdir: true }));
-    const owner = startOwner(dir, { log, onStep: (t) => out(`  ${since(t0).padStart(7)}  ${t}`) });
+    const owner = startOwner(dir, { log, directory: o.directory, onStep: (t) => out(`  ${since(t0).padStart(7)}  ${t}`) });
     stopAll = async () => {
       await owner.stop();
       await stopDevnet(dir);
@@ -124,7 +138,9 @@ async function up(o: { foreground: boolean; jobTimeout: number }): Promise<numbe
   } else {
     const logFile = join(logDir(dir), 'devnet.log');
     const fd = openSync(logFile, 'a', 0o600);
-    const child = spawn(process.execPath, ['--import', 'tsx', join(packageRoot, 'harness', 'devnet', 'main.ts'), '__daemon', dir], {
+    const daemon = [process.execPath, '--import', 'tsx', join(packageRoot, 'harness', 'devnet', 'main.ts'), '__daemon', dir, o.directory];
+    const [cmd, ...args] = o.directory === 'gridlink' ? devnetNamespace(dir, daemon) : daemon;
+    const child = spawn(cmd!, args, {
       cwd: packageRoot,
       detached: true,
       stdio: ['ignore', fd, fd],
@@ -209,7 +225,12 @@ const program = new Command('devnet').description('the whole gridlink grid on th
 program
   .option('--foreground', 'stay attached; Ctrl-C stops everything', false)
   .option('--job-timeout <seconds>', 'how long the demo job may take', (v) => Number.parseInt(v, 10), 180)
-  .action(async (opts: { foreground: boolean; jobTimeout: number }) => {
+  .addOption(
+    new Option('--directory <kind>', 'who the customers are: gridlink (users handed out by the supervisor, resolved through gridlink\'s NSS module in a mount namespace; no directory server) or ldap (a private 389ds and this host\'s SSSD)')
+      .choices(DIRECTORIES)
+      .default('gridlink'),
+  )
+  .action(async (opts: { foreground: boolean; jobTimeout: number; directory: DevnetDirectory }) => {
     process.exitCode = await up(opts);
   });
 program.command('down').description('stop every process of the devnet and remove its files (idempotent)').action(async () => {
@@ -226,8 +247,8 @@ program
     }
     process.exitCode = await supervisorCtl(defaultDevnetDir(), action as SupervisorAction, out, err);
   });
-program.command('__daemon <dir>', { hidden: true }).action(async (dir: string) => {
-  await runDaemon(dir);
+program.command('__daemon <dir> <directory>', { hidden: true }).action(async (dir: string, directory: DevnetDirectory) => {
+  await runDaemon(dir, directory);
 });
 
 program.parseAsync(process.argv).catch((e: Error) => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 
 import { pino, type Logger } from 'pino';
 
+import type { DevnetDirectory } from './identity.js';
 import { procRef } from './procs.js';
 import { startStack, type Stack } from './stack.js';
 import { logDir, passLock, writeState, lockPath, type DevnetState } from './state.js';
@@ -18,7 +19,8 @@ export interface Owner {
   stop(): Promise<void>;
 }
 
-export function startOwner(dir: string, o: { log: Logger; onStep?: (text: string) => void }): Owner {
+/** `directory` gridlink: this process runs in the devnet's NSS namespace (identity.ts). */
+export function startOwner(dir: string, o: { log: Logger; directory: DevnetDirectory; onStep?: (text: string) => void }): Owner {
   const t0 = Date.now();
   const self = procRef('devnet', process.pid);
   passLock(dir, self);
@@ -37,6 +39,7 @@ export function startOwner(dir: string, o: { log: Logger; onStep?: (text: string
   let stack: Stack | undefined;
   const up = startStack({
     dir,
+    directory: o.directory,
     log: o.log,
     signal: abort.signal,
     step: (text, procs) => {
@@ -75,9 +78,9 @@ export function startOwner(dir: string, o: { log: Logger; onStep?: (text: string
 }
 
 /** The detached daemon: owns the stack until a signal; exits 1 when the start failed. */
-export async function runDaemon(dir: string): Promise<void> {
+export async function runDaemon(dir: string, directory: DevnetDirectory): Promise<void> {
   const log = pino({ name: 'devnet', level: 'info' });
-  const owner = startOwner(dir, { log });
+  const owner = startOwner(dir, { log, directory });
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
     process.once(sig, () => {
       log.info({ signal: sig }, 'stopping the devnet');

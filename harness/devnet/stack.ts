@@ -1,11 +1,14 @@
-// stack.ts - the whole grid on this machine, as one object: a private 389ds
-// and the host's SSSD, a 2-node SLURM cluster (munged, slurmctld, two slurmd)
-// with both plugins and their embedded relays, anvil (1-s blocks) with the
-// Meta-Scheduler contracts, the devnet oracle, the sbatch service (its own
-// process) and the supervisor (the reporter included; its own process, see
-// supervisor-process.ts) resolving customers' Linux users in the directory. The provider registers and the grid admin
-// approves it; the dev customer has credits and has approved the contract.
+// stack.ts - the whole grid on this machine, as one object: a 2-node SLURM
+// cluster (munged, slurmctld, two slurmd) with both plugins and their
+// embedded relays, anvil (1-s blocks) with the Meta-Scheduler contracts, the
+// devnet oracle, the sbatch service (its own process) and the supervisor (the
+// reporter included; its own process, see supervisor-process.ts) handing out
+// customers' Linux users: users.resolver "gridlink" (the relays pull the users
+// database; identity.ts) or, with directory "ldap", "ldap" on a private 389ds
+// with the host's SSSD. The provider registers and the grid admin approves
+// it; the dev customer has credits and has approved the contract.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 import { destination, pino, type Logger } from 'pino';
@@ -13,7 +16,7 @@ import { createPublicClient, createWalletClient, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 
-import { clusterLockPath, startCluster, type Cluster } from '../cluster/index.js';
+import { clusterLockPath, clusterPaths, startCluster, type Cluster } from '../cluster/index.js';
 import { descendants, isAlive } from '../../src/util/proc.js';
 import { start389ds, startSssd, type DirectoryServer, type Sssd } from '../directory/index.js';
 import { ldapConfigSchema } from '../../src/ldap/index.js';
@@ -22,6 +25,8 @@ import { parseSupervisorConfig } from '../../src/supervisor/config.js';
 import { startAnvil, type Anvil } from './anvil.js';
 import { approveWhenRegistered } from './approve.js';
 import { ensureBuilt, pluginDir } from './build.js';
+import { ctldWrapper, hostDbDir, slurmdWrapper, supervisorDbDir, type DevnetDirectory } from './identity.js';
+import { NSS_DB_DIR } from '../nss/namespace.js';
 import { approveCredits, deployMetaScheduler } from './deploy.js';
 import { startOracle, type Oracle } from './oracle.js';
 import { procRef, type ProcRef } from './procs.js';
@@ -36,13 +41,18 @@ const BLOCK_TIME_S = 1;
 
 export interface Stack {
   /** What the state file describes (everything but phase, steps, daemon). */
-  info: Required<Pick<DevnetState, 'chain' | 'accounts' | 'slurm' | 'ldap' | 'sbatch' | 'supervisor'>> & { logs: Record<string, string> };
+  info: Required<Pick<DevnetState, 'chain' | 'accounts' | 'slurm' | 'sbatch' | 'supervisor' | 'users'>> & Pick<DevnetState, 'ldap'> & { logs: Record<string, string> };
   processes(): ProcRef[];
   stop(): Promise<void>;
 }
 
 export interface StackOptions {
   dir: string;
+  /**
+   * gridlink: users.resolver "gridlink"; this process runs in the devnet's NSS
+   * namespace (identity.ts devnetNamespace). ldap: 389ds and SSSD.
+   */
+  directory: DevnetDirectory;
   /** A start step done (readable text) and every process started so far. */
   step(text: string, processes: ProcRef[]): void;
   log: Logger;
@@ -99,11 +109,16 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   try {
     ensureBuilt(() => step('bundling the embedded relay (src/ is newer than dist/relay/embedded.cjs) ...'));
     const ingestPort = await freePort();
+    const homeRoot = join(dir, 'homes');
+    mkdirSync(homeRoot, { recursive: true, mode: 0o755 });
     const ingestUrl = `http://127.0.0.1:${ingestPort}`;
     const metricsPort = await freePort();
     const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
 
+    const usersPort = await freePort();
+    const gridlink = o.directory === 'gridlink';
     const directory = async () => {
+      if (gridlink) return;
       ldapDir = await start389ds();
       stops.push({ name: '389ds', stop: () => ldapDir!.stop() });
       step(`389ds directory up at ${ldapDir.url}`);
@@ -112,7 +127,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       step('SSSD serves the directory to this host\'s NSS');
     };
     const slurm = async () => {
-      const relay = (file: string) => [`reporter=${ingestUrl}`, `log=${file}`, 'poll_ms=200', 'backoff_max_ms=2000'];
+      // With gridlink, each relay also pulls the users database into its daemon's NSS_DB_DIR (the default users_db).
+      const relay = (file: string) => [`reporter=${ingestUrl}`, `log=${file}`, 'poll_ms=200', 'backoff_max_ms=2000', ...(gridlink ? [`users_url=http://127.0.0.1:${usersPort}`] : [])];
       mkdirSync(join(dir, 'slurm'), { recursive: true, mode: 0o755 });
       const holder = clusterLockHolder();
       if (holder) step(`waiting for the SLURM cluster of pid ${holder} (${clusterLockPath()}) to stop: one cluster per machine`);
@@ -121,7 +137,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         nodes: 2,
         extraPluginDirs: [pluginDir],
         jobComp: { type: 'jobcomp/provider', loc: [`spool=${join(dir, 'spool', 'slurmctld')}`, ...relay(L.relaySlurmctld)].join(',') },
-        spank: [{ path: join(pluginDir, 'spank_provider.so'), args: [`spool=${join(dir, 'spool', 'slurmd')}`, ...relay(L.relaySlurmd)] }],
+        spank: [{ path: join(pluginDir, 'spank_provider.so'), args: [`spool=${join(dir, 'spool', 'slurmd')}`, ...relay(L.relaySlurmd), ...(gridlink ? [`home_root=${homeRoot}`] : [])] }],
+        ...(gridlink ? { ctldWrapper: ctldWrapper(dir, hostname()), slurmdWrapper: slurmdWrapper(dir, clusterPaths(join(dir, 'slurm')).plugstackConf) } : {}),
         logger: log.child({ name: 'cluster' }),
         lockWaitMs: 180_000,
       });
@@ -163,10 +180,10 @@ await approveCredits(anvil.rpcUrl, customer!.privateKey, deployed);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     const c = (results[2] as PromiseFulfilledResult<Awaited<ReturnType<typeof chain>>>).value;
+    // The hosts as their relays name themselves: slurmctld's by the host name, each slurmd's by its node.
+    const syncHosts = [hostname(), ...cluster!.nodeNames];
 
-    const homeRoot = join(dir, 'homes');
-    mkdirSync(homeRoot, { recursive: true, mode: 0o755 });
-    const ldap = ldapConfigSchema.parse({
+    const ldap = ldapDir && ldapConfigSchema.parse({
       url: ldapDir!.url,
       caFile: ldapDir!.caFile,
       bindDn: ldapDir!.bindDn,
@@ -190,7 +207,13 @@ await approveCredits(anvil.rpcUrl, customer!.privateKey, deployed);
       provider: { prices: PRICES, labels: { region: 'devnet', os: 'linux' }, approvalPollMs: 300 },
       sbatch: { endpoint: sbatch!.address },
       claims: { pollMs: 200, backoffMs: 200, maxBackoffMs: 2000, uncertainGraceMs: 3000 },
-      users: { resolver: 'ldap', ldap, nssWaitMs: 20_000 },
+      users: gridlink
+        ? {
+            resolver: 'gridlink',
+            // dbPath: the default, NSS_DB_DIR/users.cdb, in this namespace supervisorDbDir(dir)
+            gridlink: { homeRoot, sync: { listen: { host: '127.0.0.1', port: usersPort }, hosts: syncHosts, waitMs: 30_000 } },
+          }
+        : { resolver: 'ldap', ldap, nssWaitMs: 20_000 },
       metricsListen: { host: '127.0.0.1', port: metricsPort },
     };
     const configFile = join(storeDir, 'supervisor.json');
@@ -226,15 +249,26 @@ await approveCredits(anvil.rpcUrl, customer!.privateKey, deployed);
         { role: 'customer (1,000,000 credits)', address: c.customer.address, privateKey: c.customer.privateKey },
       ],
       slurm: { conf: cl.confPath, baseDir: cl.baseDir, partition: cl.partition, nodes: [...cl.nodeNames] },
-      ldap: { url: ldapDir!.url, suffix: ldapDir!.suffix, usersDn: ldapDir!.usersDn, bindDn: ldapDir!.bindDn, bindPasswordFile: ldapDir!.bindPasswordFile, caFile: ldapDir!.caFile, homeRoot, baseDir: ldapDir!.baseDir },
+      ...(ldapDir ? { ldap: { url: ldapDir.url, suffix: ldapDir.suffix, usersDn: ldapDir.usersDn, bindDn: ldapDir.bindDn, bindPasswordFile: ldapDir.bindPasswordFile, caFile: ldapDir.caFile, homeRoot, baseDir: ldapDir.baseDir } } : {}),
+      users: gridlink
+        ? {
+            resolver: 'gridlink',
+            homeRoot,
+            db: join(supervisorDbDir(dir), 'users.cdb'),
+            dbInNamespace: `${NSS_DB_DIR}/users.cdb`,
+            copies: Object.fromEntries(syncHosts.map((h) => [h, join(hostDbDir(dir, h), 'users.cdb')])),
+            namespacePid: process.pid,
+            syncUrl: `http://127.0.0.1:${usersPort}`,
+          }
+        : { resolver: 'ldap', homeRoot },
       sbatch: { address: sbatch!.address },
       supervisor: { storeDir, db: join(storeDir, 'gridlink.db'), ingestUrl, metricsUrl, provider: c.provider.address, config: configFile },
       logs: {
         ...L,
         slurmctld: cl.logs.ctld,
         ...Object.fromEntries(Object.entries(cl.logs.nodes).map(([n, l]) => [`slurmd ${n}`, l.slurmd])),
-        '389ds': ldapDir!.logFile,
-        sssd: join(sssd!.logDir, 'sssd.log'),
+        ...(ldapDir ? { '389ds': ldapDir.logFile } : {}),
+        ...(sssd ? { sssd: join(sssd.logDir, 'sssd.log') } : {}),
       },
     };
     return { info, processes: () => currentProcesses(), stop };

@@ -3,6 +3,7 @@
 // runs `gridlink supervisor run --config <the devnet's supervisor.json>` as
 // the devnet does (detached, log appended to supervisor.log), records its PID
 // and start time in the state file and waits until it claims jobs again.
+import { enterNamespace } from './identity.js';
 import { sameProcess } from './procs.js';
 import { readState, statePath, writeState } from './state.js';
 import { runningSupervisors } from '../../src/cli/status.js';
@@ -38,7 +39,8 @@ export async function supervisorCtl(dir: string, action: SupervisorAction, out: 
     }
   }
   const t0 = Date.now();
-  const p = spawnSupervisor(config, logFile);
+  // With users.resolver "gridlink" it runs in the devnet's mount namespace (its NSS asks gridlink), as the devnet started it.
+  const p = spawnSupervisor(config, logFile, s.users?.resolver === 'gridlink' ? { prefix: enterNamespace(s.users.namespacePid) } : {});
   writeState({ ...s, processes: [...s.processes.filter((r) => r.name !== SUPERVISOR_NAME), p.ref] });
   out(`Started the supervisor (pid ${p.ref.pid}): gridlink supervisor run --config ${config}`);
   out(`  log: ${logFile}`);

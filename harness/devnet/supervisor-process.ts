@@ -36,16 +36,19 @@ const fileSize = (f: string): number => (existsSync(f) ? statSync(f).size : 0);
  * Spawns it detached (its own process group: a Ctrl-C on the devnet's
  * terminal reaches it only through the devnet's stop). Its configuration is
  * the file alone: GRIDLINK_<PATH> variables and the provider key variable of
- * this environment are not passed on.
+ * this environment are not passed on. `prefix`: a command it runs through
+ * (one that execs what follows, so the PID is the supervisor's).
  */
-export function spawnSupervisor(configFile: string, logFile: string): SupervisorProcess {
+export function spawnSupervisor(configFile: string, logFile: string, o: { prefix?: string[] } = {}): SupervisorProcess {
   const logOffset = fileSize(logFile);
   const fd = openSync(logFile, 'a', 0o600);
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !(k.startsWith('GRIDLINK_') && k.includes('__')) && k !== PROVIDER_KEY_ENV));
   let child;
   try {
     // node itself with tsx's loader: one process, so its PID is the supervisor's.
-    child = spawn(process.execPath, ['--import', 'tsx', cliMain, ...supervisorRunArgs(configFile)], { cwd: packageRoot, detached: true, stdio: ['ignore', fd, fd], env });
+    // prefix: e.g. nsenter into the devnet's mount namespace (users.resolver "gridlink"); it execs node, the PID stays.
+    const argv = [...(o.prefix ?? []), process.execPath, '--import', 'tsx', cliMain, ...supervisorRunArgs(configFile)];
+    child = spawn(argv[0]!, argv.slice(1), { cwd: packageRoot, detached: true, stdio: ['ignore', fd, fd], env });
   } finally {
     closeSync(fd);
   }

@@ -28,6 +28,17 @@ export interface DevnetState {
   accounts?: DevAccount[];
   slurm?: { conf: string; baseDir: string; partition: string; nodes: string[] };
   ldap?: { url: string; suffix: string; usersDn: string; bindDn: string; bindPasswordFile: string; caFile: string; homeRoot: string; baseDir: string };
+  /**
+   * Who the customers are. gridlink (users.resolver "gridlink"): db is the
+   * supervisor's users database (dbInNamespace inside the devnet's mount
+   * namespace, that of process namespacePid, whose nsswitch.conf asks
+   * gridlink), copies each SLURM daemon's (by the name its relay reports),
+   * syncUrl where the relays pull it. ldap: ldap above. Absent in a state file
+   * of an older devnet (ldap).
+   */
+  users?:
+    | { resolver: 'gridlink'; homeRoot: string; db: string; dbInNamespace: string; copies: Record<string, string>; namespacePid: number; syncUrl: string }
+    | { resolver: 'ldap'; homeRoot: string };
   sbatch?: { address: string };
   /** config: the supervisor's configuration file (`gridlink doctor --config`, `gridlink supervisor --config`); metricsUrl: its /metrics (absent in a state file of an older devnet). */
   supervisor?: { storeDir: string; db: string; ingestUrl: string; metricsUrl?: string; provider: string; config: string };

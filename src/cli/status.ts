@@ -74,8 +74,11 @@ function components(s: DevnetState): ComponentView[] {
   out.push(proc('sbatch-service', byName.get('sbatch-service'), s.sbatch?.address ?? null));
   out.push(proc('slurmctld', byName.get('slurmctld'), s.slurm ? `SLURM_CONF=${s.slurm.conf}` : null));
   for (const n of s.slurm?.nodes ?? []) out.push(proc(`slurmd ${n}`, byName.get(`slurmd ${n}`), null));
-  out.push(proc('389ds', byName.get('389ds'), s.ldap?.url ?? null));
-  out.push(proc('sssd', byName.get('sssd'), null));
+  // A devnet with users.resolver "gridlink" runs no directory server.
+  if (s.users?.resolver !== 'gridlink') {
+    out.push(proc('389ds', byName.get('389ds'), s.ldap?.url ?? null));
+    out.push(proc('sssd', byName.get('sssd'), null));
+  }
   const sup = byName.get('supervisor');
   const supView = proc('supervisor', sup, s.supervisor ? `ingest ${s.supervisor.ingestUrl}` : null);
   if (supView.state === 'stopped' && s.supervisor) {

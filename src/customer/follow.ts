@@ -98,7 +98,7 @@ export async function follow(ctx: CustomerContext, p: FollowParameters): Promise
     }
     if (s?.uid != null && ranAs === null) {
       ranAs = s.uid;
-      say(`running on node ${s.node ?? '?'} as ${userName(s.uid) ?? '?'} (uid ${s.uid})`);
+      say(`running on node ${s.node ?? '?'} as ${s.user ?? userName(s.uid) ?? '?'} (uid ${s.uid})`);
     }
     if (c.closed) {
       const billed = s?.billedMinutes ?? null;

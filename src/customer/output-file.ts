@@ -21,6 +21,25 @@ export function passwdEntry(uid: number): { name: string; home: string } | null 
   }
 }
 
+/**
+ * users.resolver "gridlink": the passwd entry of the customer the supervisor
+ * handed a uid out to (`name`, from its state database), its home under
+ * users.gridlink.homeRoot of its JSON config; null with another resolver. For
+ * a host whose own NSS does not ask the module (the devnet resolves customers
+ * only inside its mount namespace).
+ */
+export function gridlinkPasswdEntry(configFile: string | undefined, name: string | null): { name: string; home: string } | null {
+  if (name === null || configFile === undefined) return null;
+  try {
+    const users = (JSON.parse(readFileSync(configFile, 'utf8')) as { users?: { resolver?: unknown; gridlink?: { homeRoot?: unknown } } }).users;
+    if (users?.resolver !== 'gridlink') return null;
+    const homeRoot = typeof users.gridlink?.homeRoot === 'string' ? users.gridlink.homeRoot : '/home';
+    return { name, home: `${homeRoot.replace(/\/+$/, '')}/${name}` };
+  } catch {
+    return null;
+  }
+}
+
 /** slurm.output of the supervisor's JSON config (the default when it is absent or unreadable). */
 export function outputPattern(configFile: string | undefined): string {
   if (!configFile) return DEFAULT_OUTPUT_PATTERN;

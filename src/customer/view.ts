@@ -8,7 +8,7 @@ import { hexToString, type Address, type Hex } from 'viem';
 
 import { chainView, credits, readStore, type StoreView } from '../supervisor/job-view.js';
 import type { CustomerContext } from './context.js';
-import { outputPath, outputPattern, passwdEntry } from './output-file.js';
+import { gridlinkPasswdEntry, outputPath, outputPattern, passwdEntry } from './output-file.js';
 
 export interface JobView {
   jobId: Hex;
@@ -61,7 +61,7 @@ export function providerSide(ctx: CustomerContext, jobId: Hex): (StoreView & { u
   if (!ctx.provider || !existsSync(ctx.provider.db)) return undefined;
   const s = readStore(ctx.provider.db, jobId)[0];
   if (!s) return undefined;
-  const pw = s.uid === null ? null : passwdEntry(s.uid);
+  const pw = s.uid === null ? null : (passwdEntry(s.uid) ?? gridlinkPasswdEntry(ctx.provider.config, s.gridlinkUser));
   const outputFile =
     s.slurmJobId !== null && pw ? outputPath(outputPattern(ctx.provider.config), { slurmJobId: s.slurmJobId, home: pw.home, user: pw.name, name: jobId.toLowerCase(), node: s.node }) : null;
   return { ...s, user: pw?.name ?? null, outputFile };

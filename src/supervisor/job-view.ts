@@ -51,6 +51,8 @@ export interface StoreView {
   slurmJobId: number | null;
   node: string | null;
   uid: number | null;
+  /** users.resolver "gridlink": the name the supervisor handed `uid` out to (its table; resolvable where NSS asks the module). */
+  gridlinkUser: string | null;
   startTime: number | null;
   endTime: number | null;
   billedMinutes: number | null;
@@ -71,6 +73,13 @@ export function readStore(dbFile: string, only?: Hex): StoreView[] {
       .all(...(only ? [only] : [])) as StoreRow[];
     const evs = db.prepare('SELECT kind, event FROM events WHERE job_id = ? ORDER BY id');
     const minutes = db.prepare('SELECT max(minutes) AS m FROM reports WHERE lower(grid_job_id) = lower(?)');
+    let gridlinkName: ((uid: number) => string | null) | undefined;
+    try {
+      const byUid = db.prepare<[number], { name: string }>('SELECT name FROM gridlink_users WHERE uid = ?');
+      gridlinkName = (uid) => byUid.get(uid)?.name ?? null;
+    } catch {
+      gridlinkName = undefined; // a state database older than the table
+    }
     return rows.map((r) => {
       let node: string | null = null;
       let uid: number | null = null;
@@ -94,6 +103,7 @@ export function readStore(dbFile: string, only?: Hex): StoreView[] {
         slurmJobId: r.slurm_job_id,
         node,
         uid,
+        gridlinkUser: uid === null ? null : (gridlinkName?.(uid) ?? null),
         startTime,
         endTime,
         billedMinutes: m,
@@ -170,7 +180,7 @@ export async function gridJobs(dbFile: string, chain?: { rpcUrl: string; metaSch
       chainStatus: c?.chainStatus ?? null,
       slurmJobId: s.slurmJobId,
       node: s.node,
-      user: s.uid === null ? null : userName(s.uid),
+      user: s.uid === null ? null : (userName(s.uid) ?? s.gridlinkUser),
       uid: s.uid,
       startTime: s.startTime,
       endTime: s.endTime,

@@ -3,13 +3,19 @@
 // returns 0 with the stack up; `gridlink status --json` shows the job with
 // its Linux user, uid and payment; a second start is refused; `devnet:down`
 // leaves no process behind (by PID and by the harnesses' markers) and no lock
-// file. In between, `gridlink doctor` passes on it, then fails the one check of
-// each fault injected: a read-only spool, the reporter stopped, a wrong
-// contract, an open key, LDAP stopped. The supervisor is a process of its own
+// file. Its customers' users come from gridlink (users.resolver "gridlink", no
+// directory server): the job ran under a uid the supervisor handed out, in a
+// home the SPANK prolog made 0700, and the customer resolves inside the
+// devnet's mount namespace and in each SLURM daemon's (from the copy its relay
+// pulled), not on the host. In between, `gridlink doctor` (in that namespace)
+// passes on it, then fails the one check of each fault injected: a read-only
+// spool, the reporter stopped, a wrong contract, an open key, the users
+// database removed (LDAP stopped: customer.test.ts, on an LDAP devnet). The supervisor is a process of its own
 // (its own process group): SIGTERM stops it alone, promptly and with exit 0,
 // the rest stays up, and once started again a new job is run and paid.
-import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, expect, it } from 'vitest';
@@ -21,7 +27,8 @@ import { sameProcess, type ProcRef } from '../../harness/devnet/procs.js';
 import type { DevnetState } from '../../harness/devnet/state.js';
 import { runDemoJob } from '../../harness/devnet/watch.js';
 import { runningSupervisors, type StatusView } from '../../src/cli/status.js';
-import { packageRoot } from '../../src/native/index.js';
+import { usersDbVersionOf } from '../../src/userdb/format.js';
+import { devnetPrefix, doctor, expectAllOk, expectOnly } from './doctor.js';
 import { DEVNET_START_MS, runScript, type Run } from './run-script.js';
 
 const parent = mkdtempSync('/tmp/gl-devnet-test-');
@@ -33,51 +40,39 @@ const env = { ...process.env, GRIDLINK_DEVNET_DIR: dir };
 const run = (script: string, args: string[], timeoutMs = 60_000): Promise<Run> => runScript(env, script, args, timeoutMs);
 const devnet = (...a: string[]) => run('harness/devnet/main.ts', a, DEVNET_START_MS);
 
-interface DoctorLine {
-  check: string;
-  ok: boolean;
-  status: string;
-  detail: string;
-  fix?: string;
-}
+/** Where a command runs: the devnet's namespace (`inNs`) or a daemon's (nsenter -t PID -m). */
+const sh = (prefix: string[], cmd: string[]) => {
+  const argv = [...prefix, ...cmd];
+  return spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 10_000 });
+};
 
-/** dist/ is at least as new as every source file (then it runs without tsx's compile, ~1 s a run). */
-const distFresh = (): boolean =>
-  existsSync(join(packageRoot, 'dist', 'cli', 'doctor.js')) &&
-  execFileSync('find', [join(packageRoot, 'src'), '-name', '*.ts', '-newer', join(packageRoot, 'dist', 'cli', 'doctor.js')], { encoding: 'utf8' }).trim() === '';
-
-/** `gridlink doctor --json`, from dist when it is fresh, else from source. */
-function doctor(config: string, slurmConf: string): Promise<{ code: number | null; lines: DoctorLine[]; stderr: string }> {
-  const built = distFresh();
-  const main = built ? [join(packageRoot, 'dist', 'cli', 'main.js')] : ['--import', 'tsx', join(packageRoot, 'src', 'cli', 'main.ts')];
-  const p = spawn(process.execPath, [...main, 'doctor', '--json', '--timeout', '3', '--config', config, '--slurm-conf', slurmConf], { cwd: packageRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => p.on('close', (code) => resolve({ code, lines: stdout ? (JSON.parse(stdout) as DoctorLine[]) : [], stderr })));
-}
-
-const ALL_CHECKS = ['config', 'plugins', 'spool', 'drain', 'runtime', 'reporter', 'chain', 'contract', 'key', 'provider', 'ldap', 'users', 'sbatch'];
-/** Skipped on the devnet: its users come from LDAP (users.resolver "ldap"), `users` checks resolver "gridlink". */
-const DEVNET_SKIPS = ['users'];
-
-/** Exit 1, `failing` failed (and `skipped` skipped), every other check ok. */
-function expectOnly(r: Awaited<ReturnType<typeof doctor>>, failing: string[], skipped: string[] = []) {
-  const msg = `${JSON.stringify(r.lines, null, 1)}\n${r.stderr}`;
-  expect(r.code, msg).toBe(1);
-  expect(r.lines.map((l) => l.check), msg).toEqual(ALL_CHECKS);
-  for (const l of r.lines) expect(l.status, `${l.check}: ${l.detail}`).toBe(failing.includes(l.check) ? 'fail' : [...skipped, ...DEVNET_SKIPS].includes(l.check) ? 'skip' : 'ok');
-  for (const l of r.lines.filter((x) => x.status === 'fail')) expect(l.fix, l.check).toBeTruthy();
+/** users.resolver "gridlink": the summary says where the users are; the customer resolves where it must, not on the host; its home is 0700. */
+function gridlinkIdentity(state: DevnetState, summary: string, customer: string, uid: number) {
+  const u = state.users!;
+  if (u.resolver !== 'gridlink') throw new Error(`the devnet runs resolver ${u.resolver}`);
+  expect(summary).toMatch(/no directory server: users.resolver "gridlink"/);
+  expect(summary).toContain(`users database ${u.db}`);
+  expect(summary).toContain(`look a customer up: nsenter -t ${u.namespacePid} -m -w -- id 0x<address>`);
+  const home = statSync(join(u.homeRoot, customer));
+  expect([home.mode & 0o7777, home.uid]).toEqual([0o700, uid]);
+  // The devnet's namespace (the supervisor's file), each SLURM daemon's (its relay's copy), not the host.
+  const line = `${customer}:x:${uid}:${uid}:gridlink customer:${join(u.homeRoot, customer)}:`;
+  expect(sh(devnetPrefix(state), ['getent', 'passwd', customer]).stdout).toMatch(new RegExp(`^${line}`));
+  const daemons = state.processes.filter((p) => p.name === 'slurmctld' || p.name.startsWith('slurmd '));
+  expect(daemons).toHaveLength(3);
+  for (const d of daemons) expect(sh(['nsenter', '-t', String(d.pid), '-m', '--'], ['getent', 'passwd', String(uid)]).stdout, d.name).toMatch(new RegExp(`^${line}`));
+  expect(sh([], ['getent', 'passwd', customer]).status).toBe(2); // the host's own NSS is unchanged
+  expect(Object.keys(u.copies).sort()).toEqual([hostname(), ...state.slurm!.nodes].sort());
+  for (const [host, f] of Object.entries(u.copies)) expect(usersDbVersionOf(readFileSync(f)), `${host}'s copy ${f}`).toBeGreaterThanOrEqual(1);
 }
 
 /** `gridlink doctor` on the running devnet: all ok; then one fault at a time, each restored. */
 async function doctorFaults(state: DevnetState) {
   const config = state.supervisor!.config;
-  const slurmConf = state.slurm!.conf;
-  const base = await doctor(config, slurmConf);
-  expect(base.code, `${JSON.stringify(base.lines, null, 1)}\n${base.stderr}`).toBe(0);
-  expect(base.lines.map((l) => [l.check, l.status])).toEqual(ALL_CHECKS.map((c) => [c, DEVNET_SKIPS.includes(c) ? 'skip' : 'ok']));
+  const inNs = devnetPrefix(state);
+  const base = await doctor(state, env);
+  expectAllOk(state, base);
+  expect(base.lines.find((l) => l.check === 'users')!.detail).toMatch(/\/etc\/nsswitch.conf asks gridlink, .*libnss_gridlink.so.2; \/var\/lib\/gridlink\/nss\/users.cdb at the state database's version [1-9]/);
   expect(base.lines.find((l) => l.check === 'plugins')!.detail).toMatch(/slurmctld \(pid \d+\) maps jobcomp_provider.so \+ gridlink_runtime.so; slurmd \(pids \d+, \d+\) maps spank_provider.so/);
 
   // Faults on copies, side by side: a wrong contract address; a key file readable by others.
@@ -90,39 +85,51 @@ async function doctorFaults(state: DevnetState) {
   const keyConfig = join(parent, 'doctor-key.json');
   writeFileSync(keyConfig, JSON.stringify({ ...input, chain: { ...input.chain, keyFile: openKey } }));
   // One after the other: two doctors started together starve each other's 1.8-s HTTP deadline at load 20 on 2 cores.
-  const contract = await doctor(wrongContract, slurmConf);
-  const key = await doctor(keyConfig, slurmConf);
-  expectOnly(contract, ['contract'], ['provider']);
+  const contract = await doctor(state, env, wrongContract);
+  const key = await doctor(state, env, keyConfig);
+  expectOnly(state, contract, ['contract'], ['provider']);
   expect(contract.lines.find((l) => l.check === 'contract')!.detail).toMatch(/does not answer as a MetaScheduler/);
-  expectOnly(key, ['key']);
+  expectOnly(state, key, ['key']);
   expect(key.lines.find((l) => l.check === 'key')).toMatchObject({ detail: `${openKey} is readable by others (mode 0644)`, fix: expect.stringMatching(/^chmod 600 /) });
 
-  // The slurmctld spool on a read-only filesystem (root ignores mode bits): a read-only bind mount over it.
+  // The slurmctld spool on a read-only filesystem (root ignores mode bits): a read-only bind mount over it,
+  // where the doctor runs (the devnet's mount namespace: a mount made on the host does not reach it).
   const spool = join(dir, 'spool', 'slurmctld');
-  execFileSync('mount', ['--bind', spool, spool]);
+  const mount = (...a: string[]) => {
+    const argv = [...inNs, ...a];
+    execFileSync(argv[0]!, argv.slice(1));
+  };
+  mount('mount', '--bind', spool, spool);
   try {
-    execFileSync('mount', ['-o', 'remount,bind,ro', spool]);
-    const r = await doctor(config, slurmConf);
-    expectOnly(r, ['spool']);
+    mount('mount', '-o', 'remount,bind,ro', spool);
+    const r = await doctor(state, env);
+    expectOnly(state, r, ['spool']);
     expect(r.lines.find((l) => l.check === 'spool')!.detail).toMatch(/slurmctld spool .* is on a read-only filesystem/);
   } finally {
-    execFileSync('umount', [spool]);
+    mount('umount', spool);
   }
 
-  // The reporter stopped (in the supervisor's process), then the directory server.
-  const ldapPid = state.processes.find((p) => p.name === '389ds')!.pid;
-  for (const [pid, failing, pattern] of [
-    [supervisorOf(state).pid, 'reporter', /healthz: no answer within/],
-    [ldapPid, 'ldap', /LDAP directory .* (unreachable|did not answer)/],
-  ] as const) {
-    process.kill(pid, 'SIGSTOP');
-    try {
-      const r = await doctor(config, slurmConf);
-      expectOnly(r, [failing]);
-      expect(r.lines.find((l) => l.check === failing)!.detail).toMatch(pattern);
-    } finally {
-      process.kill(pid, 'SIGCONT');
-    }
+  // The reporter stopped (in the supervisor's process).
+  const sup = supervisorOf(state).pid;
+  process.kill(sup, 'SIGSTOP');
+  try {
+    const r = await doctor(state, env);
+    expectOnly(state, r, ['reporter']);
+    expect(r.lines.find((l) => l.check === 'reporter')!.detail).toMatch(/healthz: no answer within/);
+  } finally {
+    process.kill(sup, 'SIGCONT');
+  }
+
+  // The supervisor's users database gone (moved away, then back): every customer is unknown to its host.
+  // (The directory server stopped, on the LDAP devnet: test/devnet/customer.test.ts.)
+  const db = state.users?.resolver === 'gridlink' ? state.users.db : '';
+  renameSync(db, `${db}.away`);
+  try {
+    const r = await doctor(state, env);
+    expectOnly(state, r, ['users']);
+    expect(r.lines.find((l) => l.check === 'users')!.detail).toMatch(/^\/var\/lib\/gridlink\/nss\/users.cdb: ENOENT.*every customer is "not found" on this host/);
+  } finally {
+    renameSync(`${db}.away`, db);
   }
 }
 
@@ -211,7 +218,8 @@ it('starts in the background, runs a paid job, shows it in status, refuses a sec
   expect(state.phase).toBe('up');
   // Still running after the command returned.
   const names = state.processes.map((p) => p.name);
-  expect(names).toEqual(expect.arrayContaining(['devnet', 'anvil', 'sbatch-service', 'slurmctld', '389ds', 'sssd', 'supervisor']));
+  expect(names).toEqual(expect.arrayContaining(['devnet', 'anvil', 'sbatch-service', 'slurmctld', 'supervisor']));
+  expect(names.filter((n) => n === '389ds' || n === 'sssd')).toEqual([]); // no directory server
   expect(names.filter((n) => n.startsWith('slurmd '))).toHaveLength(2);
   for (const p of state.processes) expect(sameProcess(p), p.name).toBe(true);
   // The supervisor: its own process, in its own process group, running the operator's command.
@@ -230,7 +238,8 @@ it('starts in the background, runs a paid job, shows it in status, refuses a sec
   expect(view.jobs).toHaveLength(1);
   const job = view.jobs[0]!;
   expect(job).toMatchObject({ chainStatus: 'FINISHED', claim: 'submitted', user: customer });
-  expect(job.uid).toBeGreaterThanOrEqual(1000);
+  expect(job.uid).toBeGreaterThanOrEqual(200_000); // users.gridlink.firstUid
+  gridlinkIdentity(state, up.stdout, customer, job.uid!);
   expect(job.slurmJobId).toBeGreaterThan(0);
   expect(state.slurm!.nodes).toContain(job.node);
   expect(job.billedMinutes).toBeGreaterThanOrEqual(1);

@@ -17,7 +17,8 @@ import { buildCdb } from '../../src/userdb/cdb.js';
 import { buildUsersDb, VERSION_KEY } from '../../src/userdb/format.js';
 import { UsersDbPublisher } from '../../src/userdb/publisher.js';
 import { UserStore } from '../../src/userdb/store.js';
-import { buildNss, inNssNamespace, startQuerier, writeNsswitch, type NssQuerier } from './nss-harness.js';
+import { buildNss, inNssNamespace, writeNsswitch } from '../../harness/nss/namespace.js';
+import { startQuerier, type NssQuerier } from './nss-harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gl-nss-'));
 const dbDir = join(dir, 'db');

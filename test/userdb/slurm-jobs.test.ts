@@ -12,7 +12,7 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { buildNss, inNssNamespace, writeNsswitch } from './nss-harness.js';
+import { buildNss, inNssNamespace, writeNsswitch } from '../../harness/nss/namespace.js';
 
 const work = mkdtempSync(join(tmpdir(), 'gl-nss-slurm-'));
 const homeRoot = join(work, 'home');

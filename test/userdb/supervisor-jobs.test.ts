@@ -13,7 +13,7 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { buildNss, inNssNamespace, writeNsswitch } from './nss-harness.js';
+import { buildNss, inNssNamespace, writeNsswitch } from '../../harness/nss/namespace.js';
 
 const work = mkdtempSync(join(tmpdir(), 'gl-nss-grid-'));
 const homeRoot = join(work, 'home');
