@@ -3,7 +3,9 @@
 // running supervisor) and this host's users database file.
 //   list            every customer: address, uid, gid, first version holding it
 //   show ADDRESS    one customer, and what this host's file says of it
-//   sync --check    this host's file against the state database's version (exit 1 when behind)
+//   sync --check    this host's file against the state database's version (exit 1 when behind),
+//                   and the hosts that pull it against users.gridlink.sync.hosts (exit 1 when a
+//                   listed host never pulled; a host pulling but not listed is named)
 import { readFileSync } from 'node:fs';
 
 import { Command } from 'commander';
@@ -12,6 +14,7 @@ import { openStateDb } from '../compose/state-store.js';
 import { stateDbPath, type Db } from '../state/db.js';
 import { cdbGet } from '../userdb/cdb.js';
 import { DEFAULT_USERS_DB_PATH, usersDbVersionOf } from '../userdb/format.js';
+import { describeSyncHostsReview, HostReports, reviewSyncHosts } from '../userdb/host-reports.js';
 import { customerLogin } from '../util/customer-login.js';
 
 interface Row {
@@ -85,21 +88,30 @@ export function usersCommand(): Command {
   cmd
     .command('sync')
     .description('compare this host\'s users database file with the state database (the supervisor rewrites its own at every start; the relays keep the others)')
-    .requiredOption('--check', 'only check (the only mode): exit 1 when this host\'s file is behind, missing or damaged')
+    .requiredOption('--check', 'only check (the only mode): exit 1 when this host\'s file is behind, missing or damaged, or a host of users.gridlink.sync.hosts never pulled')
     .requiredOption(...storeOption)
     .option(...dbOption)
     .action((o: { store: string; db: string }) => {
-      const want = withDb(o.store, stateVersion);
+      const [want, reports] = withDb(o.store, (db) => [stateVersion(db), new HostReports(db).all()] as const);
       const file = readFile(o.db);
       const have = file ? usersDbVersionOf(file) : undefined;
-      if (have === want) {
-        process.stdout.write(`${o.db}: version ${have}, up to date\n`);
-        return;
+      if (have === want) process.stdout.write(`${o.db}: version ${have}, up to date\n`);
+      else {
+        process.stdout.write(
+          `${o.db}: ${file ? (have === undefined ? 'not a gridlink users database (damaged)' : `version ${have}`) : 'missing'}, the state database is at version ${want}: ${have !== undefined && have > want ? 'a file from another state database' : 'check this host\'s relay (users_url) or restart the supervisor on its own host'}\n`,
+        );
+        process.exitCode = 1;
       }
-      process.stdout.write(
-        `${o.db}: ${file ? (have === undefined ? 'not a gridlink users database (damaged)' : `version ${have}`) : 'missing'}, the state database is at version ${want}: ${have !== undefined && have > want ? 'a file from another state database' : 'check this host\'s relay (users_url) or restart the supervisor on its own host'}\n`,
-      );
-      process.exitCode = 1;
+      // the hosts, as the supervisor recorded their requests and its users.gridlink.sync.hosts
+      const now = Date.now();
+      const listed = reports.filter((r) => r.listed).map((r) => r.host);
+      for (const r of reports.filter((h) => h.listed || h.lastSeen !== undefined))
+        process.stdout.write(
+          `host ${r.host}: ${r.listed ? 'listed' : 'not listed'}, ${r.lastSeen === undefined ? 'never pulled' : `version ${r.version ?? 0}${(r.version ?? 0) >= want ? ' (current)' : ''}, last request ${new Date(r.lastSeen).toISOString()}`}\n`,
+        );
+      const review = reviewSyncHosts(listed, reports, want, now);
+      for (const l of describeSyncHostsReview(review, now)) process.stdout.write(`${l}\n`);
+      if (review.neverSeen.length) process.exitCode = 1;
     });
   return cmd;
 }

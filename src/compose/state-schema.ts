@@ -8,7 +8,7 @@ import { REPORTER_SCHEMA_V1 } from '../reporter/schema.js';
 import { META_SCHEMA_V1, type Migration } from '../state/migrations.js';
 import { SUPERVISOR_SCHEMA_V2 } from '../supervisor/schema.js';
 import { TX_SCHEMA_V1 } from '../txpipeline/schema.js';
-import { USERDB_SCHEMA_V3 } from '../userdb/schema.js';
+import { USERDB_HOSTS_SCHEMA_V4, USERDB_SCHEMA_V3 } from '../userdb/schema.js';
 
 export const STATE_MIGRATIONS: readonly Migration[] = [
   {
@@ -25,6 +25,11 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
     version: 3,
     name: 'customers\' users of resolver "gridlink" (uids, database versions)',
     statements: [...USERDB_SCHEMA_V3],
+  },
+  {
+    version: 4,
+    name: 'hosts that pull the users database of resolver "gridlink" (listed, version, last seen)',
+    statements: [...USERDB_HOSTS_SCHEMA_V4],
   },
 ];
 

@@ -72,12 +72,12 @@ export interface SupervisorDeps {
   checkpoint?: RunnerOptions['checkpoint'];
 }
 
-async function createUserResolver(config: SupervisorConfig, log: Logger, cleanup: Array<() => Promise<void> | void>, db: Db): Promise<UserResolver> {
+async function createUserResolver(config: SupervisorConfig, log: Logger, cleanup: Array<() => Promise<void> | void>, db: Db, registry: Registry): Promise<UserResolver> {
   const u = config.users;
   if (u.resolver === 'gridlink') {
-    // the relays that may pull the users database: the ingest's (uid 0 and SlurmUser, munge)
+    // the relays that may pull the users database: the ingest's (munge by uid 0 and SlurmUser, its HMAC keys)
     const ingest = resolveIngestConfig(config.ingest);
-    const r = await startGridlinkResolver(u, db, { munge: { allowedUids: ingest.allowedUids, ...(ingest.munge?.socket ? { socket: ingest.munge.socket } : {}) }, log });
+    const r = await startGridlinkResolver(u, db, { auth: { allowedUids: ingest.allowedUids, munge: ingest.munge, hmacKeys: ingest.hmacKeys }, log, registry });
     cleanup.push(() => r.close());
     return r;
   }
@@ -128,7 +128,7 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
     const reporter = await startReporterService(ingestConfig, config.chain, { db, chain, provider: key.account.address, logger: log, registry, slurmJobs: backend });
     cleanup.push(() => reporter.stop());
     const { pipeline } = await chain.open();
-    const users = deps.users ?? (await createUserResolver(config, log, cleanup, db));
+    const users = deps.users ?? (await createUserResolver(config, log, cleanup, db, registry));
     const claims = new Claims(db);
     const metrics = createSupervisorMetrics(registry, claims);
     followOwnTransactions({ pipeline, claims, log, retryInMs: config.claims.backoffMs });

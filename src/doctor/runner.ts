@@ -39,7 +39,7 @@ export async function runChecks(checks: readonly Check[], ctx: DoctorContext, o:
     p = (async () => {
       const deps = (c.needs ?? []).map((n) => checks.find((x) => x.name === n)).filter((x): x is Check => x !== undefined);
       const outcomes = await Promise.all(deps.map((d) => start(d)));
-      const failed = deps.filter((_, i) => outcomes[i]!.status !== 'ok').map((d) => d.name);
+      const failed = deps.filter((_, i) => outcomes[i]!.status !== 'ok' && outcomes[i]!.status !== 'warn').map((d) => d.name);
       if (failed.length > 0) return { status: 'skip', detail: `not checked: ${failed.join(', ')} did not pass` } satisfies Outcome;
       return runOne(c, ctx, timeoutMs);
     })();
@@ -53,8 +53,8 @@ export async function runChecks(checks: readonly Check[], ctx: DoctorContext, o:
   });
 }
 
-/** One line per check: `ok    chain: ...`, `FAIL  key: ...: fix`, `skip  ldap: ...`. */
+/** One line per check: `ok    chain: ...`, `WARN  users: ...`, `FAIL  key: ...: fix`, `skip  ldap: ...`. */
 export function renderResults(results: readonly CheckResult[]): string {
-  const tag = { ok: 'ok  ', fail: 'FAIL', skip: 'skip' } as const;
+  const tag = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', skip: 'skip' } as const;
   return results.map((r) => `${tag[r.status]}  ${r.check}: ${r.detail}${r.fix ? `: ${r.fix}` : ''}`).join('\n');
 }

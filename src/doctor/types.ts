@@ -6,7 +6,8 @@ import type { SlurmDaemon } from '../slurm/slurm-daemons.js';
 export const ROLES = ['controller', 'compute', 'supervisor'] as const;
 export type Role = (typeof ROLES)[number];
 
-export type CheckStatus = 'ok' | 'fail' | 'skip';
+/** warn: passes (exit 0) but something deserves the operator's look (e.g. a listed host that never pulled the users database). */
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
 /** One line of doctor's output (`--json`: the array of these). */
 export interface CheckResult {
@@ -23,6 +24,7 @@ export interface CheckResult {
 export type Outcome = { status: CheckStatus; detail: string; fix?: string };
 
 export const ok = (detail: string): Outcome => ({ status: 'ok', detail });
+export const warn = (detail: string, fix?: string): Outcome => ({ status: 'warn', detail, ...(fix ? { fix } : {}) });
 export const fail = (detail: string, fix?: string): Outcome => ({ status: 'fail', detail, ...(fix ? { fix } : {}) });
 export const skip = (detail: string): Outcome => ({ status: 'skip', detail });
 

@@ -1,14 +1,17 @@
 // users.ts - check `users`: with users.resolver "gridlink", this host's
 // nsswitch.conf asks the gridlink module for passwd and group, the module is
 // installed, and this host's users database file is whole and, where the
-// state database is on this host (the supervisor's), at its version.
+// state database is on this host (the supervisor's), at its version; there,
+// a warning names the hosts of users.gridlink.sync.hosts that never pulled it
+// or not lately, and hosts that pull it but are not listed.
 // "not configured" with another resolver.
 import { existsSync, readFileSync } from 'node:fs';
 
 import { openStateDb } from '../compose/state-store.js';
 import { stateDbPath } from '../state/db.js';
 import { usersDbVersionOf } from '../userdb/format.js';
-import { fail, noConfig, ok, skip, type DoctorContext, type Check, type Outcome } from './types.js';
+import { describeSyncHostsReview, HostReports, reviewSyncHosts, type HostReport } from '../userdb/host-reports.js';
+import { fail, noConfig, ok, skip, warn, type DoctorContext, type Check, type Outcome } from './types.js';
 
 export interface UsersCheckPaths {
   nsswitch?: string;
@@ -57,10 +60,13 @@ export async function checkUsers(ctx: DoctorContext, paths: UsersCheckPaths = {}
   const store = stateDbPath(ctx.config.ingest.storeDir);
   if (!existsSync(store)) return ok(`${nsswitch} asks gridlink, ${dir}/${MODULE}; ${gridlink.dbPath} at version ${have} (the state database is not on this host: gridlink users sync --check on the supervisor's)`);
   let want: number;
+  let reports: HostReport[];
+  const now = ctx.now?.() ?? Date.now();
   try {
     const db = openStateDb(store, { readonly: true });
     try {
       want = Number((db.prepare("SELECT value FROM meta WHERE key = 'userdb.version'").get() as { value: string } | undefined)?.value ?? 0);
+      reports = new HostReports(db).all();
     } finally {
       db.close();
     }
@@ -68,7 +74,13 @@ export async function checkUsers(ctx: DoctorContext, paths: UsersCheckPaths = {}
     return fail(`cannot read the state database ${store}: ${(err as Error).message}`);
   }
   if (have !== want) return fail(`${gridlink.dbPath} is at version ${have}, the state database at ${want}`, 'restart the supervisor (it writes the file of its version at start) and check it can write users.gridlink.dbPath');
-  return ok(`${nsswitch} asks gridlink, ${dir}/${MODULE}; ${gridlink.dbPath} at the state database's version ${have}`);
+  const okLine = `${nsswitch} asks gridlink, ${dir}/${MODULE}; ${gridlink.dbPath} at the state database's version ${have}`;
+  // the hosts that pull it, as the supervisor recorded their requests, against this configuration's list
+  const listed = gridlink.sync.hosts;
+  // (a host behind at this instant is usually one taking the newest version: not a warning)
+  const problems = describeSyncHostsReview({ ...reviewSyncHosts(listed, reports, want, now), behind: [] }, now);
+  if (problems.length) return warn(`${okLine}; ${problems.join('; ')}`, 'gridlink users sync --check --store <ingest.storeDir> lists every host');
+  return ok(`${okLine}${listed.length ? `; the ${listed.length} hosts of users.gridlink.sync.hosts pulled it lately` : ''}`);
 }
 
 export const usersCheck: Check = { name: 'users', needs: ['config'], run: (ctx) => checkUsers(ctx) };

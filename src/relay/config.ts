@@ -59,7 +59,7 @@ export const relayConfigSchema = z
       .strict()
       .optional(),
     requestTimeoutMs: positiveInt.default(30_000),
-    /** users.resolver "gridlink": pull the users database from the supervisor (src/userdb/sync-pull.ts), munge-authenticated. */
+    /** users.resolver "gridlink": pull the users database from the supervisor (src/userdb/sync-pull.ts), authenticated as the events are (auth: munge or HMAC). */
     users: z
       .object({
         url: z

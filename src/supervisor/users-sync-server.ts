@@ -26,6 +26,8 @@ export interface UsersSyncServerOptions {
   version: () => number;
   host: string;
   port: number;
+  /** Each authenticated request: the host it names and the version it holds (HostReports.record). */
+  onReport?: (host: string, version: number) => void;
   log?: { warn(o: object, msg: string): void };
 }
 
@@ -156,6 +158,11 @@ export class UsersSyncServer {
   }
 
   private report(host: string, version: number): void {
+    try {
+      this.opts.onReport?.(host, version);
+    } catch (err) {
+      this.opts.log?.warn({ host, err: (err as Error).message }, 'users sync: the host\'s report was not recorded');
+    }
     const prev = this.hosts.get(host);
     this.hosts.set(host, { version, at: Date.now() });
     if (!prev || prev.version !== version) for (const w of [...this.waiters]) w();

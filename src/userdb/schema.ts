@@ -15,3 +15,19 @@ export const USERDB_SCHEMA_V3: readonly string[] = [
    ) STRICT`,
   `CREATE INDEX gridlink_users_unpublished ON gridlink_users (name) WHERE db_version IS NULL`,
 ];
+
+/**
+ * Migration 4: the hosts that pull the users database (src/userdb/host-reports.ts).
+ * listed: 1 when the supervisor's users.gridlink.sync.hosts names it (set at
+ * each start); version/last_seen: what its relay said at its last request
+ * (NULL: never asked); times in unix ms.
+ */
+export const USERDB_HOSTS_SCHEMA_V4: readonly string[] = [
+  `CREATE TABLE gridlink_user_hosts (
+     host TEXT PRIMARY KEY CHECK (length(host) BETWEEN 1 AND 255),
+     listed INTEGER NOT NULL DEFAULT 0 CHECK (listed IN (0, 1)),
+     version INTEGER CHECK (version >= 0),
+     first_seen INTEGER,
+     last_seen INTEGER
+   ) STRICT`,
+];

@@ -3,10 +3,13 @@
 // their own copies, a customer resolved only once both hosts report a version
 // holding it; a host that is down makes the submission wait, then fail with
 // the host named (retryable), and catches up when it is back; requests that
-// are not authenticated, or not by root/SlurmUser, get nothing.
+// are not authenticated, or not by root/SlurmUser, get nothing; relays
+// with auth=hmac pull with the ingest's HMAC key, a wrong key gets nothing;
+// every host that pulls is recorded (state database, /metrics) beside the
+// configured list.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ensureMunge } from '../../harness/cluster/munge.js';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 
 import { createAuthenticator } from '../../src/relay/auth.js';
 import { parseRelayOptions } from '../../src/relay/config.js';
@@ -24,6 +28,7 @@ import { cdbGet } from '../../src/userdb/cdb.js';
 import { readUsersDbVersion } from '../../src/userdb/publisher.js';
 import { startUsersPull, type UsersPuller } from '../../src/userdb/sync-pull.js';
 import { USERS_SYNC_PATH } from '../../src/userdb/sync-protocol.js';
+import { openStateDb } from '../../src/compose/state-store.js';
 import { openUserDb } from './state-db.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gl-users-sync-'));
@@ -143,5 +148,98 @@ describe('the users database reaches the hosts through their relays', () => {
     expect(ok.bytes).toBe(readFileSync(join(dir, 'supervisor', 'users.cdb')).length);
     const bad = Buffer.from('{"host":"a b","have":0}');
     expect((await fetch(url, { method: 'POST', body: bad, headers: { 'x-gridlink-auth': await authenticate(bad) } })).status).toBe(400);
+  });
+});
+
+describe('relays that authenticate with HMAC (auth=hmac) pull it with the ingest\'s key', () => {
+  it('the key of the ingest gets the file; another key, an unknown key id or a replayed request gets nothing', async () => {
+    const key = (name: string, text: string) => {
+      const f = join(dir, name);
+      writeFileSync(f, text, { mode: 0o600 });
+      return f;
+    };
+    const good = key('relay.key', 'k'.repeat(48));
+    const wrong = key('wrong.key', 'w'.repeat(48));
+    const h = await startGridlinkResolver(
+      { minUid: 1000, gridlink: { dbPath: join(dir, 'hmac-supervisor', 'users.cdb'), firstUid: 300_000, maxUid: 400_000, homeRoot: '/home', shell: '/bin/sh', sync: { listen: { host: '127.0.0.1', port: 0 }, hosts: ['h1'], waitMs: 5000 } } },
+      openStateDb(join(dir, 'hmac-state.db')),
+      // as the supervisor passes the ingest's: munge off here, one HMAC key
+      { auth: { allowedUids: new Set([0]), munge: null, hmacKeys: new Map([['relays', Buffer.from('k'.repeat(48))]]) } },
+    );
+    try {
+      const hmacPull = (host: string, keyFile: string, keyId = 'relays') => {
+        const p = startUsersPull({ url: h.sync!.url, authenticate: createAuthenticator({ kind: 'hmac', keyFile, keyId }), path: hostFile(host), host, intervalMs: 100 });
+        pullers.push(p);
+        return p;
+      };
+      // the relay with the right key, through the options the SLURM plugins pass
+      const { config } = parseRelayOptions(['spool=/s', 'reporter=http://127.0.0.1:9', 'auth=hmac', `hmac_key_file=${good}`, 'hmac_key_id=relays', `users_url=${h.sync!.url}`, `users_db=${hostFile('h1')}`, 'users_poll_ms=100', 'host=h1']);
+      pullers.push(startRelayUsersPull(config, pino({ level: 'silent' }))!);
+      const u = await h.resolve(addr(50) as never); // waits for h1 to hold it
+      expect(holds('h1', u.name)).toBe(true);
+      expect(h.sync!.hosts.get('h1')?.version).toBe(h.publisher.written);
+
+      // a wrong key, an unknown key id: refused (401), nothing installed, the host not counted
+      const w = hmacPull('h2', wrong);
+      const x = hmacPull('h3', good, 'other');
+      await expect(w.pullOnce()).rejects.toThrow(/^401 HMAC signature does not match/);
+      await expect(x.pullOnce()).rejects.toThrow(/^401 no HMAC key with id other/);
+      w.stop();
+      x.stop();
+      expect(existsSync(hostFile('h2')) || existsSync(hostFile('h3'))).toBe(false);
+      expect(h.sync!.hosts.has('h2') || h.sync!.hosts.has('h3')).toBe(false);
+
+      // a captured request sent again: the nonce is spent
+      const body = Buffer.from(JSON.stringify({ host: 'h4', have: 0 }));
+      const auth = await createAuthenticator({ kind: 'hmac', keyFile: good, keyId: 'relays' })(body);
+      const post = () => fetch(`${h.sync!.url}${USERS_SYNC_PATH}`, { method: 'POST', body, headers: { 'x-gridlink-auth': auth } });
+      const first = await post();
+      expect(first.status).toBe(200);
+      await first.arrayBuffer();
+      const again = await post();
+      expect(again.status).toBe(401);
+      expect(await again.text()).toMatch(/already used/);
+      // munge is off on this supervisor (ingest.munge false): a munge pull is refused
+      expect((await fetch(`${h.sync!.url}${USERS_SYNC_PATH}`, { method: 'POST', body, headers: { 'x-gridlink-auth': await authenticate(body) } })).status).toBe(401);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('the hosts that pull, against users.gridlink.sync.hosts', () => {
+  it('records each host that pulls and its version in the state database and on /metrics; a listed host never seen shows as such', async () => {
+    const registry = new Registry();
+    const h = await startGridlinkResolver(
+      { minUid: 1000, gridlink: { dbPath: join(dir, 'hosts-supervisor', 'users.cdb'), firstUid: 300_000, maxUid: 400_000, homeRoot: '/home', shell: '/bin/sh', sync: { listen: { host: '127.0.0.1', port: 0 }, hosts: ['n1', 'n2'], waitMs: 300 } } },
+      openStateDb(join(dir, 'hosts-state.db')),
+      { registry },
+    );
+    try {
+      const p1 = startUsersPull({ url: h.sync!.url, authenticate, path: hostFile('n1'), host: 'n1', intervalMs: 100 });
+      const p3 = startUsersPull({ url: h.sync!.url, authenticate, path: hostFile('n3'), host: 'n3', intervalMs: 100 }); // not listed
+      pullers.push(p1, p3);
+      const err = await h.resolve(addr(60) as never).catch((e: unknown) => e); // n2 never pulls
+      expect((err as Error).message).toMatch(/n2 \(never asked\)/);
+      const v = h.publisher.written;
+      const end = Date.now() + 5000;
+      while (h.hostReports.all().find((r) => r.host === 'n3')?.version !== v && Date.now() < end) await new Promise((res) => setTimeout(res, 50));
+      const byHost = new Map(h.hostReports.all().map((r) => [r.host, r]));
+      expect(byHost.get('n1')).toMatchObject({ listed: true, version: v });
+      expect(byHost.get('n2')).toMatchObject({ listed: true, version: undefined, lastSeen: undefined });
+      expect(byHost.get('n3')).toMatchObject({ listed: false, version: v });
+      expect(Date.now() - byHost.get('n3')!.lastSeen!).toBeLessThan(10_000);
+      const text = await registry.metrics();
+      expect(text).toContain(`gridlink_users_db_version ${v}`);
+      expect(text).toContain(`gridlink_users_db_host_version{host="n1",listed="true"} ${v}`);
+      expect(text).toContain('gridlink_users_db_host_version{host="n2",listed="true"} 0');
+      expect(text).toContain(`gridlink_users_db_host_version{host="n3",listed="false"} ${v}`);
+      expect(text).toContain('gridlink_users_db_host_last_seen_seconds{host="n2",listed="true"} 0');
+      expect(text).toMatch(/gridlink_users_db_host_last_seen_seconds\{host="n3",listed="false"\} 1\d{9}/);
+      p1.stop();
+      p3.stop();
+    } finally {
+      await h.close();
+    }
   });
 });

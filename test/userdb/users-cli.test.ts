@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { openStateDb } from '../../src/compose/state-store.js';
 import { stateDbPath } from '../../src/state/db.js';
+import { HostReports } from '../../src/userdb/host-reports.js';
 import { UsersDbPublisher } from '../../src/userdb/publisher.js';
 import { UserStore } from '../../src/userdb/store.js';
 
@@ -61,5 +62,29 @@ describe('gridlink users', () => {
     expect(users('sync', '--check', '--store', dir, '--db', join(dir, 'bad.cdb')).stdout).toMatch(/damaged/);
     execFileSync('cp', [file, join(dir, 'copy.cdb')]);
     expect(users('sync', '--check', '--store', dir, '--db', join(dir, 'copy.cdb')).status).toBe(0);
+  });
+
+  it('sync --check: the hosts the supervisor saw pulling against its sync.hosts; a listed host that never pulled exits 1', () => {
+    const db = openStateDb(stateDbPath(dir));
+    const hosts = new HostReports(db);
+    hosts.setListed(['c1', 'c2']);
+    hosts.record('c1', 1);
+    hosts.record('c9', 1);
+    db.close();
+    const r = users('sync', '--check', '--store', dir, '--db', file);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/version 1, up to date/);
+    expect(r.stdout).toMatch(/^host c1: listed, version 1 \(current\), last request 20\d\d-/m);
+    expect(r.stdout).toMatch(/^host c2: listed, never pulled$/m);
+    expect(r.stdout).toMatch(/^host c9: not listed, version 1 \(current\)/m);
+    expect(r.stdout).toMatch(/^listed in users.gridlink.sync.hosts but never pulled: c2 /m);
+    expect(r.stdout).toMatch(/^pulling but not in users.gridlink.sync.hosts: c9 \(version 1, \d+ s ago\)/m);
+    const db2 = openStateDb(stateDbPath(dir));
+    new HostReports(db2).record('c2', 0);
+    db2.close();
+    const r2 = users('sync', '--check', '--store', dir, '--db', file);
+    expect(r2.status).toBe(0); // c2 is behind (version 0), not a mistake of the list
+    expect(r2.stdout).toMatch(/^listed, behind: c2 \(version 0\)$/m);
+    expect(r2.stdout).not.toMatch(/never pulled:/);
   });
 });
