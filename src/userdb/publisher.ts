@@ -4,9 +4,10 @@
 // coalesced: the users added while a file is being written go into the next
 // one, so a burst of 1,000 new customers costs a few files, not 1,000.
 //
-// Version N of the file is exactly the users whose db_version <= N, so it can
-// be written again, identical, at any time: start() rewrites the file of the
-// current version (a crash after the state database assigned a version and
+// Version N of the file is exactly the users whose db_version <= N (and the
+// flags it was written with: a change of flags takes a version of its own,
+// store.versionForFlags), so it can be written again, identical, at any
+// time: start() rewrites the file of the current version (a crash after the state database assigned a version and
 // before its file was renamed into place left the older file).
 import { readFile } from 'node:fs/promises';
 
@@ -34,10 +35,10 @@ export class UsersDbPublisher {
 
   constructor(private readonly opts: PublisherOptions) {}
 
-  /** Removes temporary files a crash left and writes the file of the current version. */
+  /** Removes temporary files a crash left and writes the file of the current version (the next one when the flags changed since it was written: users.gridlink.enumerate turned on or off). */
   async start(): Promise<number> {
     await removeStaleTemps(this.opts.path);
-    const v = this.opts.store.version();
+    const v = this.opts.store.versionForFlags(this.opts.enumerate ? 'enumerate' : '');
     await this.write(v);
     return v;
   }

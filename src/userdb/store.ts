@@ -33,6 +33,7 @@ export class UserIdsExhaustedError extends Error {
 
 const NEXT_UID = 'userdb.next_uid';
 const VERSION = 'userdb.version';
+const FLAGS = 'userdb.flags';
 
 interface RawRow {
   name: string;
@@ -106,6 +107,22 @@ export class UserStore {
       this.db.prepare('UPDATE gridlink_users SET db_version = ? WHERE db_version IS NULL').run(v);
       this.metaSet.run(VERSION, String(v));
       return v;
+    })();
+  }
+
+  /**
+   * The version to write with these file flags (format.ts "!gridlink-flags", e.g. "enumerate"; "" none):
+   * the current one when the flags are those it was written with, else the next (users unchanged):
+   * a host holding the current version would not ask again, and would keep the old flags.
+   * A database from before the flags counts as written with none.
+   */
+  versionForFlags(flags: string): number {
+    return this.db.transaction(() => {
+      const cur = this.version();
+      if ((this.metaGet.get(FLAGS)?.value ?? '') === flags) return cur;
+      this.metaSet.run(FLAGS, flags);
+      this.metaSet.run(VERSION, String(cur + 1));
+      return cur + 1;
     })();
   }
 

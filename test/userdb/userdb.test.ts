@@ -15,7 +15,7 @@ import { openStateDb } from '../../src/compose/state-store.js';
 import { createGridlinkResolver, startGridlinkResolver } from '../../src/supervisor/users-gridlink.js';
 import { UserResolveError } from '../../src/supervisor/users.js';
 import { buildCdb, cdbGet, cdbHash } from '../../src/userdb/cdb.js';
-import { buildUsersDb, VERSION_KEY } from '../../src/userdb/format.js';
+import { buildUsersDb, usersDbEnumerates, VERSION_KEY } from '../../src/userdb/format.js';
 import { readUsersDbVersion, UsersDbPublisher } from '../../src/userdb/publisher.js';
 import { UserIdsExhaustedError, UserStore } from '../../src/userdb/store.js';
 
@@ -126,6 +126,23 @@ describe('the users database file', () => {
     expect(readFileSync(file).equals(f2)).toBe(true);
     expect(readdirSync(join(dir, 'nss'))).toEqual(['users.cdb']);
     await expect(restarted.resolve(addr(10_000) as never)).resolves.toEqual(many[0]);
+    expect(usersDbEnumerates(readFileSync(file))).toBe(false); // users.gridlink.enumerate's default
+
+    // users.gridlink.enumerate turned on: a version of its own (the same users), or the hosts holding v2 would
+    // never ask again and keep the file without the flag; every later version has it; a restart with the same
+    // setting writes the same version again; turned off again: one more version
+    const start = (enumerate: boolean) =>
+      startGridlinkResolver({ minUid: 1000, gridlink: { dbPath: file, firstUid: 200_000, maxUid: 0x7ffffffe, homeRoot: '/home', shell: '/bin/bash', enumerate } }, openStateDb(dbPath));
+    const listing = await start(true);
+    expect(listing.publisher.written).toBe(v2 + 1);
+    expect(usersDbEnumerates(readFileSync(file))).toBe(true);
+    expect(get(readFileSync(file), `u:${many[5]!.uid}`)).toEqual([many[5]!.name]);
+    await listing.resolve(addr(20_000) as never); // a new customer
+    expect(await readUsersDbVersion(file)).toBe(v2 + 2);
+    expect(usersDbEnumerates(readFileSync(file))).toBe(true);
+    expect((await start(true)).publisher.written).toBe(v2 + 2);
+    expect((await start(false)).publisher.written).toBe(v2 + 3);
+    expect(usersDbEnumerates(readFileSync(file))).toBe(false);
   });
 
   it('refuses hostile names before any uid is handed out, and never writes a name the module would refuse', async () => {
