@@ -1,5 +1,6 @@
 // run.ts - `npm run bench [-- suite...]`: run benchmark suites, print tables,
 // merge figures into bench/results.json.
+import { runDevnetUsersBench } from './devnet-users.js';
 import { runIdentityBench } from './identity.js';
 import { runNssBench } from './nss.js';
 import { resultsPath } from './results.js';
@@ -17,6 +18,7 @@ const suites: Record<string, () => void | Promise<void>> = {
   identity: () => runIdentityBench(),
   nss: () => runNssBench(),
   slurm: () => runSlurmBench(),
+  'devnet-users': () => runDevnetUsersBench(),
 };
 
 const wanted = process.argv.slice(2);

@@ -4,7 +4,11 @@
 // status, bill and output checked through the CLI's --json and `job logs`.
 // Hostile scripts (no #!, DOS line breaks, a NUL byte) are refused before
 // any credit moves: the balance and the account's job list are unchanged.
-// At the end the balance is down by exactly the jobs' costs.
+// At the end the balance is down by exactly the jobs' costs. This devnet is
+// the LDAP one (`--directory ldap`: a private 389ds and this host's SSSD; the
+// default, gridlink, is devnet.test.ts's): the jobs run as directory users,
+// and `gridlink doctor` passes on it, then fails its ldap check alone while
+// the directory server is stopped.
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -15,6 +19,7 @@ import { createCustomerContext } from '../../src/customer/context.js';
 import { devnetCustomer } from '../../src/customer/devnet.js';
 import type { JobView } from '../../src/customer/view.js';
 import type { DevnetState } from '../../harness/devnet/state.js';
+import { doctor, expectAllOk, expectLdapFault } from './doctor.js';
 import { DEVNET_START_MS, runScript, type Run } from './run-script.js';
 
 const parent = mkdtempSync('/tmp/gl-customer-test-');
@@ -45,9 +50,13 @@ afterAll(async () => {
 }, 420_000);
 
 it('submits, follows, cancels and tops up jobs through `gridlink job`; refuses hostile scripts before credits move', async () => {
-  const up = await devnet('--job-timeout', '90');
+  const up = await devnet('--job-timeout', '90', '--directory', 'ldap');
   expect(up.code, show(up)).toBe(0);
   const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as DevnetState;
+  expect(state.users?.resolver).toBe('ldap');
+  expect(up.stdout).toMatch(/directory +ldap:\/\/\S+ \(StartTLS/);
+  expectAllOk(state, await doctor(state, env));
+  await expectLdapFault(state, env);
   const ctx = await createCustomerContext(devnetCustomer(state));
   const balance = () => ctx.client.getCreditBalance(ctx.customer);
   const listed = async () => {
