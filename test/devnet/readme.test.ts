@@ -112,7 +112,7 @@ it('runs the README\'s quick start and "submit your own job" as written', async 
   expect(devnet).toMatch(/requested on chain, 100 credits locked/);
   expect(devnet).toMatch(/submitted it to SLURM: job \d+/);
   expect(devnet).toMatch(/provider paid [\d.]+ credits .*customer refunded [\d.]+ credits/);
-  for (const what of ['chain', 'contracts', 'accounts', 'SLURM_CONF=', 'directory', 'logs', 'supervisor', 'metrics http://', 'gridlink doctor --config'])
+  for (const what of ['chain', 'contracts', 'accounts', 'SLURM_CONF=', 'users database', 'look a customer up: nsenter -t', 'logs', 'supervisor', 'metrics http://', 'gridlink doctor --config'])
     expect(devnet, `the devnet's "where everything is" lacks ${what}`).toContain(what);
   // The job's life, then its output: the script's one line, as the customer's user.
   const followed = ran.find((x) => x.line.includes('job submit'))!.r.stdout;
