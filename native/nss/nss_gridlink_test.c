@@ -16,10 +16,17 @@
  *   forkstorm NAME        -> 4 threads look NAME up without pause while the main
  *                            thread forks 200 children that each look it up
  *                            once: "ok N" (N children found it) or a hang
+ *   forkstorm-ent NAME    -> the same while the 4 threads enumerate passwd and
+ *                            group (setpwent/getpwent_r/endpwent) instead, and
+ *                            each child also enumerates through the module's own
+ *                            entry points (glibc's getpwent lock, not the
+ *                            module's, may be copied held into a child)
  *
  * NAME "-" is the empty string; "%NN" escapes a byte (hostile names).
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <nss.h>
 #include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,11 +73,31 @@ static void *storm_thread(void *arg) {
   return NULL;
 }
 
-static void forkstorm(const char *name) {
+static void *storm_ent_thread(void *arg) {
+  char buf[1024];
+  struct passwd pw, *res;
+  struct group gr, *gres;
+  while (!storm_stop) {
+    if ((long)arg & 1) {
+      setpwent();
+      while (!storm_stop && getpwent_r(&pw, buf, sizeof buf, &res) == 0 && res) {
+      }
+      endpwent();
+    } else {
+      setgrent();
+      while (!storm_stop && getgrent_r(&gr, buf, sizeof buf, &gres) == 0 && gres) {
+      }
+      endgrent();
+    }
+  }
+  return NULL;
+}
+
+static void forkstorm(const char *name, int ent) {
   pthread_t t[4];
   storm_name = name;
   storm_stop = 0;
-  for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, storm_thread, NULL);
+  for (long i = 0; i < 4; i++) pthread_create(&t[i], NULL, ent ? storm_ent_thread : storm_thread, (void *)i);
   int found = 0;
   for (int i = 0; i < 200; i++) {
     pid_t pid = fork();
@@ -79,6 +106,16 @@ static void forkstorm(const char *name) {
       struct passwd pw, *res = NULL;
       alarm(10); /* a child stuck on a lock copied held dies, and is counted as not found */
       getpwnam_r(name, &pw, buf, sizeof buf, &res);
+      if (ent && res) {
+        /* the module glibc loaded (the lookup above loaded it), its enumeration called directly */
+        void *h = dlopen("libnss_gridlink.so.2", RTLD_LAZY | RTLD_NOLOAD);
+        enum nss_status (*set)(int) = h ? (enum nss_status (*)(int))dlsym(h, "_nss_gridlink_setpwent") : NULL;
+        enum nss_status (*get)(struct passwd *, char *, size_t, int *) = h ? (enum nss_status (*)(struct passwd *, char *, size_t, int *))dlsym(h, "_nss_gridlink_getpwent_r") : NULL;
+        enum nss_status (*end)(void) = h ? (enum nss_status (*)(void))dlsym(h, "_nss_gridlink_endpwent") : NULL;
+        int e = 0;
+        if (!set || !get || !end || set(0) != NSS_STATUS_SUCCESS || get(&pw, buf, sizeof buf, &e) != NSS_STATUS_SUCCESS) _exit(1);
+        end();
+      }
       _exit(res ? 0 : 1);
     }
     int st;
@@ -159,8 +196,8 @@ int main(void) {
         for (int i = 0; i < n; i++) printf("%s%u", i ? "," : "", groups[i]);
         printf("\n");
       }
-    } else if (strcmp(cmd, "forkstorm") == 0) {
-      forkstorm(arg);
+    } else if (strcmp(cmd, "forkstorm") == 0 || strcmp(cmd, "forkstorm-ent") == 0) {
+      forkstorm(arg, cmd[9] == '-');
     } else if (strcmp(cmd, "pwnam-grow") == 0) {
       errno = 0;
       struct passwd *pw = getpwnam(arg);

@@ -188,6 +188,11 @@ describe('enumeration of libnss_gridlink.so.2', () => {
     expect(q.child.exitCode).toBeNull();
   }, 120_000);
 
+  it('a child forked while other threads enumerate finds users (the enumeration\'s lock is released across fork too)', async () => {
+    put(buildUsersDb({ version: 1, minUid: 1000, enumerate: true, users: users(1, 300) }));
+    expect(await q.ask(`forkstorm-ent ${addr(7)}`)).toBe('ok 200');
+  }, 120_000);
+
   it('getpwent_r and getgrent_r: ERANGE while the buffer is too small, then the same entry, none skipped or repeated', async () => {
     put(buildUsersDb({ version: 1, minUid: 1000, enumerate: true, users: users(1, 20) }));
     const need = 42 + 1 + 2 + 'gridlink customer'.length + 1 + `/home/${addr(1)}`.length + 1 + '/bin/bash'.length + 1;
