@@ -73,7 +73,7 @@ export class HostReports {
 export const HOST_STALE_MS = 3 * 60_000;
 
 export interface SyncHostsReview {
-  /** Pulling, but not in users.gridlink.sync.hosts. */
+  /** Pulling (a request within HOST_STALE_MS), but not in users.gridlink.sync.hosts. */
   unlisted: HostReport[];
   /** Listed, and no request ever came from it. */
   neverSeen: string[];
@@ -88,7 +88,8 @@ export function reviewSyncHosts(listed: readonly string[], reports: readonly Hos
   const seen = new Map(reports.filter((r) => r.lastSeen !== undefined).map((r) => [r.host, r]));
   const want = new Set(listed);
   const review: SyncHostsReview = { unlisted: [], neverSeen: [], stale: [], behind: [] };
-  for (const r of seen.values()) if (!want.has(r.host)) review.unlisted.push(r);
+  // a host that stopped pulling long ago (taken out of the partition) is no mistake of the list
+  for (const r of seen.values()) if (!want.has(r.host) && now - r.lastSeen! <= HOST_STALE_MS) review.unlisted.push(r);
   for (const h of want) {
     const r = seen.get(h);
     if (!r) review.neverSeen.push(h);
