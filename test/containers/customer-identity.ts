@@ -47,7 +47,7 @@ async function identityLines(exec: ServiceExec, address: string): Promise<string
  */
 export async function expectCustomerIdentity(exec: ServiceExec, address: string): Promise<CustomerIdentity> {
   const { firstUid, homeRoot } = EXAMPLE_USERS.gridlink;
-  const seen = new Map<string, string>();
+  const seen = new Map<string, { pw: string; gr: string }>();
   for (const s of SERVICES) {
     // NSS is "files gridlink" and nothing else; no directory server or SSSD runs
     const nsswitch = await exec(s, ['grep', '-E', '^(passwd|group):', '/etc/nsswitch.conf']);
@@ -56,19 +56,19 @@ export async function expectCustomerIdentity(exec: ServiceExec, address: string)
     expect(procs.filter((p) => DIRECTORY_PROCESSES.test(p)), `${s}: directory processes`).toEqual([]);
     // the customer is in no local file: only the module answers for it
     expect((await exec(s, ['sh', '-c', `grep -c '${address}' /etc/passwd /etc/group /etc/shadow || true`])).trim().split('\n'), `${s}: local files`).toEqual(['/etc/passwd:0', '/etc/group:0', '/etc/shadow:0']);
-    seen.set(s, `${(await exec(s, ['getent', 'passwd', address])).trim()} ${(await exec(s, ['getent', 'group', address])).trim()}`);
+    seen.set(s, { pw: (await exec(s, ['getent', 'passwd', address])).trim(), gr: (await exec(s, ['getent', 'group', address])).trim() });
   }
-  const [pw, gr] = seen.get('supervisor')!.split(' ');
-  const [name, , uidText, gidText, , home] = pw!.split(':');
+  const { pw, gr } = seen.get('supervisor')!;
+  const [name, , uidText, gidText, , home] = pw.split(':');
   const uid = Number(uidText);
   const gid = Number(gidText);
   expect(name).toBe(address);
   expect(uid).toBeGreaterThanOrEqual(firstUid);
   expect(gid, 'its own private group').toBe(uid);
   expect(home).toBe(`${homeRoot}/${address}`);
-  expect(gr).toBe(`${address}:x:${gid}:`);
+  expect(gr, 'its private group, itself its one member').toBe(`${address}:x:${gid}:${address}`);
   // every container resolves it alike: the relays' copies hold what the supervisor wrote
-  for (const s of SERVICES) expect(seen.get(s), `${s}: getent`).toBe(seen.get('supervisor'));
+  for (const s of SERVICES) expect(seen.get(s), `${s}: getent`).toEqual(seen.get('supervisor'));
 
   // The job's two tasks, one per node, as that user, in their 0700 homes
   expect(await identityLines(exec, address)).toEqual(NODES.map((n) => `${n} ${uid} ${gid} ${address} ${address} ${home} 700:${uid}:${gid}`));
