@@ -237,8 +237,17 @@ describe('enumeration of libnss_gridlink.so.2', () => {
     put(buildCdb([[Buffer.from(VERSION_KEY), Buffer.from('1\x008\x001000\x00later')], [Buffer.from(`p:${addr(1)}`), Buffer.from(line(1).split(':').join('\0'))]]));
     expect(await q.ask(`pwnam ${addr(1)}`)).toBe(line(1));
 
-    // the module as it was before enumeration (commit 1427a7a), under another service name
-    const src = execFileSync('git', ['show', '1427a7a:native/nss/nss_gridlink.c'], { cwd: join(import.meta.dirname, '../..'), encoding: 'utf8' }).replaceAll('_nss_gridlink_', '_nss_glbefore_');
+    // the module as it was before enumeration (commit 1427a7a), under another service name; needs the
+    // checkout's history (a clone, not a shallow one or an export)
+    const root = join(import.meta.dirname, '../..');
+    const before1427 = '1427a7a:native/nss/nss_gridlink.c';
+    let src: string;
+    try {
+      src = execFileSync('git', ['show', before1427], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      throw new Error(`this test builds the module of before the flags record from git (${before1427}): the checkout has no such history (${(err as Error).message.split('\n')[0]}); run it in a full clone`);
+    }
+    src = src.replaceAll('_nss_gridlink_', '_nss_glbefore_');
     writeFileSync(join(dir, 'before.c'), src);
     execFileSync('cc', ['-shared', '-fPIC', '-O1', '-D_GNU_SOURCE', '-Wl,-soname,libnss_glbefore.so.2', '-o', join(buildNss(), 'libnss_glbefore.so.2'), join(dir, 'before.c'), '-lcdb', '-lpthread']);
     const before = mkdtempSync(join(dir, 'before-'));
