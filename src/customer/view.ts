@@ -61,7 +61,9 @@ export function providerSide(ctx: CustomerContext, jobId: Hex): (StoreView & { u
   if (!ctx.provider || !existsSync(ctx.provider.db)) return undefined;
   const s = readStore(ctx.provider.db, jobId)[0];
   if (!s) return undefined;
-  const pw = s.uid === null ? null : (passwdEntry(s.uid) ?? gridlinkPasswdEntry(ctx.provider.config, s.gridlinkUser));
+  // With resolver "gridlink" the supervisor's own record first: this host's NSS may not ask the module (the
+  // devnet's namespace), or may answer for the same uid from another source (a directory's stale cache).
+  const pw = s.uid === null ? null : (gridlinkPasswdEntry(ctx.provider.config, s.gridlinkUser) ?? passwdEntry(s.uid));
   const outputFile =
     s.slurmJobId !== null && pw ? outputPath(outputPattern(ctx.provider.config), { slurmJobId: s.slurmJobId, home: pw.home, user: pw.name, name: jobId.toLowerCase(), node: s.node }) : null;
   return { ...s, user: pw?.name ?? null, outputFile };

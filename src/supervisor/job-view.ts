@@ -180,7 +180,7 @@ export async function gridJobs(dbFile: string, chain?: { rpcUrl: string; metaSch
       chainStatus: c?.chainStatus ?? null,
       slurmJobId: s.slurmJobId,
       node: s.node,
-      user: s.uid === null ? null : (userName(s.uid) ?? s.gridlinkUser),
+      user: s.uid === null ? null : (s.gridlinkUser ?? userName(s.uid)),
       uid: s.uid,
       startTime: s.startTime,
       endTime: s.endTime,
