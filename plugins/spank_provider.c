@@ -12,7 +12,9 @@
  * With home_root=DIR (users.resolver "gridlink": customers' homes are
  * DIR/<address>), the job prolog first makes the job user's home, mode 0700,
  * owned by the user, when the user is a customer whose passwd home is
- * DIR/<its name> (native/gl_home.c: never following a symlink in DIR). A home
+ * DIR/<its name> (native/gl_home.c: never following a symlink in DIR); on a
+ * node whose NSS does not know the user (nss_slurm serving the job steps), the
+ * customer name slurmctld resolved for the job (SLURM_JOB_USER). A home
  * that cannot be made is logged; the job then fails on its own output file.
  *
  * slurm_spank_init in the slurmd context (once, at slurmd start) starts the
@@ -133,18 +135,34 @@ static void make_home(spank_t sp)
 	spank_get_item(sp, S_JOB_ID, &job_id);
 	struct passwd pw, *res = NULL;
 	char buf[4096], want[4096 + 64], err[512];
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res) {
-		slurm_error("spank/provider: job %u: uid %u is unknown on this node (NSS): no home made; is the gridlink users database here up to date?", job_id, (unsigned)uid);
-		return;
+	const char *name;
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res) {
+		if (!gl_home_is_customer(pw.pw_name))
+			return; /* not a grid customer: not ours */
+		name = pw.pw_name;
+		gid = pw.pw_gid;
+		snprintf(want, sizeof(want), "%s/%s", home_root, name);
+		if (strcmp(pw.pw_dir, want) != 0) {
+			slurm_info("spank/provider: job %u: %s's home is %s, not under home_root %s: not made here", job_id, name, pw.pw_dir, home_root);
+			return;
+		}
+	} else {
+		/*
+		 * Not known to this node's NSS: a node without the users database
+		 * (where nss_slurm serves the job's steps: LaunchParameters=
+		 * enable_nss_slurm). slurmctld resolved the user for the job, and
+		 * slurmd hands its name to the prolog as SLURM_JOB_USER (measured on
+		 * 22.05 and 25.11, test/userdb/nss-slurm.test.ts); where slurmd had
+		 * to look it up itself it is the bare uid, no customer's name.
+		 */
+		name = getenv("SLURM_JOB_USER");
+		if (!name || !gl_home_is_customer(name)) {
+			slurm_error("spank/provider: job %u: uid %u is unknown on this node (NSS): no home made; is the gridlink users database here up to date (or LaunchParameters=enable_nss_slurm set)?", job_id, (unsigned)uid);
+			return;
+		}
+		snprintf(want, sizeof(want), "%s/%s", home_root, name);
 	}
-	if (!gl_home_is_customer(pw.pw_name))
-		return; /* not a grid customer: not ours */
-	snprintf(want, sizeof(want), "%s/%s", home_root, pw.pw_name);
-	if (strcmp(pw.pw_dir, want) != 0) {
-		slurm_info("spank/provider: job %u: %s's home is %s, not under home_root %s: not made here", job_id, pw.pw_name, pw.pw_dir, home_root);
-		return;
-	}
-	int rc = gl_home_ensure(home_root, pw.pw_name, uid, pw.pw_gid, err, sizeof(err));
+	int rc = gl_home_ensure(home_root, name, uid, gid, err, sizeof(err));
 	if (rc < 0)
 		slurm_error("spank/provider: job %u: %s", job_id, err);
 	else if (rc == 0)

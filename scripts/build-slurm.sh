@@ -62,7 +62,7 @@ SKIP_PLUGIN_TYPES=(data_parser openapi accounting_storage acct_gather_energy acc
   namespace certmgr job_container core_spec ext_sensors power)
 if [ "${GRIDLINK_SLURM_FULL:-0}" = 1 ]; then profile=full; cflags="-O2"
 else profile="minimal:${SKIP_PROGRAMS[*]}:${SKIP_PLUGIN_TYPES[*]}"; cflags="-O0 -g0"; fi
-key="$(sha256sum "$tarball" | cut -d' ' -f1) ${configure_opts[*]} CFLAGS=$cflags $profile"
+key="$(sha256sum "$tarball" | cut -d' ' -f1) ${configure_opts[*]} CFLAGS=$cflags $profile +nss_slurm"
 
 # Drop the words $@ from the SUBDIRS list of an automake-generated Makefile.
 skip_subdirs() {
@@ -105,6 +105,12 @@ log=$prefix/build.log
   fi
   make -j"$(nproc)" -s
   make -s install
+  # SLURM's own NSS module (contribs/nss_slurm, which `make` leaves out):
+  # lib/libnss_slurm.so.2, for measuring which hosts need gridlink's users
+  # database when LaunchParameters=enable_nss_slurm serves the job steps
+  # (test/userdb/nss-slurm.test.ts, docs/nss-gridlink.md)
+  make -C contribs/nss_slurm -s
+  make -C contribs/nss_slurm -s install
   find "$prefix/lib" \( -name '*.a' -o -name '*.la' \) -delete
   # Keep the headers slurmctld's plugins include (src/**/*.h, config.h, the
   # generated slurm_version.h); drop objects and the sources themselves.

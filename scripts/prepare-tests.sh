@@ -12,8 +12,10 @@
 #   slurm        the SLURM version matrix (scripts/build-slurm-matrix.sh:
 #                upstream releases built once into /var/cache/gridlink/slurm)
 #   slurm-X.Y.Z  one release of it
+#   nss-slurm    SLURM's nss_slurm for Debian's SLURM (scripts/build-nss-slurm.sh,
+#                cached in /var/cache/gridlink/nss_slurm)
 #
-#   bash scripts/prepare-tests.sh [all|deb|containers|containers-trixie|containers-sid|slurm|slurm-X.Y.Z]...
+#   bash scripts/prepare-tests.sh [all|deb|containers|containers-trixie|containers-sid|slurm|slurm-X.Y.Z|nss-slurm]...
 #
 # `npm test` (scripts/run-tests.mjs) starts `prepare-tests.sh all` in the
 # background, at low CPU priority, as the tests start; a test that needs one
@@ -95,6 +97,8 @@ docker_engine() {
     { tail -n 20 "$state/docker.log" >&2; echo "prepare-tests: installing docker.io failed (whole log: $state/docker.log)" >&2; return 1; }
 }
 
+nss_slurm() { timed 'nss_slurm (Debian SLURM)' bash scripts/build-nss-slurm.sh >/dev/null; }
+
 # build-slurm-matrix.sh locks each release itself (its build and its plugins).
 slurm_matrix() { timed "SLURM matrix${1:+ $1}" bash scripts/build-slurm-matrix.sh "$@"; }
 
@@ -107,6 +111,7 @@ for what in "$@"; do
       piece containers containers
       piece containers-trixie containers_release trixie
       slurm_matrix
+      piece nss-slurm nss_slurm
       # after the matrix, which the cluster lane waits for: cold, sid's build
       # image, upstream SLURM and Node 24 module take ~10 minutes
       piece containers-sid containers_release sid
@@ -118,6 +123,7 @@ for what in "$@"; do
     containers-sid) piece containers-sid containers_release sid ;;
     slurm) slurm_matrix ;;
     slurm-*) slurm_matrix "${what#slurm-}" ;;
-    *) echo "prepare-tests: unknown piece $what (all, docker, deb, containers, containers-trixie, containers-sid, slurm, slurm-X.Y.Z)" >&2; exit 2 ;;
+    nss-slurm) piece nss-slurm nss_slurm ;;
+    *) echo "prepare-tests: unknown piece $what (all, docker, deb, containers, containers-trixie, containers-sid, slurm, slurm-X.Y.Z, nss-slurm)" >&2; exit 2 ;;
   esac
 done

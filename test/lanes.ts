@@ -171,6 +171,7 @@ export const SLURM_LANE_TEST_FILES: readonly string[] = [
   'test/supervisor/shutdown.test.ts',
   'test/supervisor/tx-outcomes.test.ts',
   'test/txpipeline/refused.test.ts',
+  'test/userdb/nss-slurm.test.ts',
   'test/userdb/nss.test.ts',
   'test/userdb/supervisor-jobs.test.ts',
 ];

@@ -11,7 +11,7 @@ import { packageRoot } from '../../src/native/index.js';
 /** A hook that may wait for a cold build: SLURM releases, debootstrap. */
 export const PREPARE_TIMEOUT_MS = 30 * 60_000;
 
-export type Piece = 'docker' | 'deb' | 'containers' | 'containers-trixie' | 'containers-sid' | `slurm-${string}`;
+export type Piece = 'docker' | 'deb' | 'containers' | 'containers-trixie' | 'containers-sid' | 'nss-slurm' | `slurm-${string}`;
 
 /** Resolves once `piece` is built; rejects with the script's output if it cannot be. */
 export function prepare(piece: Piece): Promise<void> {

@@ -4,20 +4,56 @@
 // slurmd, the SPANK plugin with home_root), customers handed uids by the
 // supervisor's store and written by its publisher, jobs submitted with
 // sbatch --uid as root does. Prints one JSON line of what it saw.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { openUserDb as openDb } from './state-db.js';
 import { UsersDbPublisher } from '../../src/userdb/publisher.js';
 import { UserStore } from '../../src/userdb/store.js';
-import { startPluginCluster } from '../plugins/with-plugins.js';
+import { packageRoot } from '../../src/native/index.js';
+import { prepare } from '../helpers/prepare.js';
+import { matrixSlurm, prepareSlurm, startPluginCluster, systemSlurm, waitFor } from '../plugins/with-plugins.js';
 
 // without: 'slurmd' or 'slurmctld' runs in a namespace of its own whose nsswitch.conf is "files" only
-// (that host does not have the users database), to measure which hosts need it.
-const [work, homeRoot, countArg, without = ''] = process.argv.slice(2) as [string, string, string, string?];
+// (that host does not have the users database), to measure which hosts need it; 'slurmd-nss_slurm':
+// the slurmds' namespace asks SLURM's own nss_slurm instead ("slurm files", LaunchParameters=enable_nss_slurm:
+// slurmstepd answers the job's lookups from what slurmctld put in the credential).
+// version: 'system' (Debian's SLURM) or a matrix release (test/plugins/with-plugins.ts).
+const [work, homeRoot, countArg, without = '', version = 'system'] = process.argv.slice(2) as [string, string, string, string?, string?];
+const slurm = version === 'system' ? systemSlurm : matrixSlurm(version);
+await prepareSlurm(slurm);
 const plain = join(work, 'nsswitch-plain.conf');
 writeFileSync(plain, 'passwd: files\ngroup: files\nshadow: files\nhosts: files\n');
 const wrapper = ['unshare', '-m', '--propagation', 'private', 'sh', '-c', `mount --bind ${plain} /etc/nsswitch.conf && exec "$@"`, 'sh'];
+if (without === 'slurmd-nss_slurm' && !slurm.prefix) await prepare('nss-slurm');
+const nssSlurm = without === 'slurmd-nss_slurm' ? nssSlurmWrapper() : undefined;
+
+/**
+ * A slurmd namespace whose NSS is "slurm files": libnss_slurm.so.2 found through a namespace
+ * ld.so.cache (slurmstepd's environment has no LD_LIBRARY_PATH) and /etc/nss_slurm.conf (an
+ * overlay over /etc in the namespace only) naming the slurmds' spool (SlurmdSpoolDir, %n = the
+ * job's SLURMD_NODENAME), which the module reads to find the job's slurmstepd.
+ */
+function nssSlurmWrapper(): string[] {
+  // upstream releases install it (scripts/build-slurm.sh); Debian's is built from Debian's source (prepare-tests nss-slurm)
+  const lib = slurm.prefix ? join(slurm.prefix, 'lib') : execFileSync('bash', [join(packageRoot, 'scripts/build-nss-slurm.sh')], { encoding: 'utf8' }).trim();
+  if (!existsSync(join(lib, 'libnss_slurm.so.2'))) throw new Error(`no libnss_slurm.so.2 for SLURM ${slurm.version} in ${lib}`);
+  const etc = join(work, 'etc-nss-slurm');
+  mkdirSync(etc, { recursive: true });
+  writeFileSync(join(work, 'nsswitch-slurm.conf'), 'passwd: slurm files\ngroup: slurm files\nshadow: files\nhosts: files\n');
+  writeFileSync(join(work, 'ld-nss-slurm.conf'), `include /etc/ld.so.conf.d/*.conf\n${lib}\n`);
+  execFileSync('ldconfig', ['-X', '-C', join(work, 'ld-nss-slurm.cache'), '-f', join(work, 'ld-nss-slurm.conf')]);
+  const script = [
+    'for a; do [ "$prev" = -f ] && conf=$a; prev=$a; done',
+    `grep '^SlurmdSpoolDir=' "$conf" > ${etc}/.nss_slurm.conf.$$ && mv -f ${etc}/.nss_slurm.conf.$$ ${etc}/nss_slurm.conf`,
+    `mount -t overlay overlay -o ro,lowerdir=${etc}:/etc /etc`,
+    `mount --bind ${work}/ld-nss-slurm.cache /etc/ld.so.cache`,
+    `mount --bind ${work}/nsswitch-slurm.conf /etc/nsswitch.conf`,
+    'exec "$@"',
+  ].join(' && ');
+  return ['unshare', '-m', '--propagation', 'private', 'sh', '-c', script, 'sh'];
+}
 const customers = Number(countArg);
 const addr = (i: number) => `0x${(0xc0ffee000 + i).toString(16).padStart(40, '0')}`;
 
@@ -48,6 +84,7 @@ const users = Array.from({ length: customers }, (_, i) => store.ensure(addr(i)))
 await publisher.publish();
 
 const pc = await startPluginCluster({
+  slurm,
   nodes: 2,
   spankOptions: [`home_root=${homeRoot}`],
   removeOnStop: true,
@@ -55,6 +92,7 @@ const pc = await startPluginCluster({
   lockWaitMs: 900_000,
   ...(without === 'slurmd' ? { slurmdWrapper: wrapper } : {}),
   ...(without === 'slurmctld' ? { ctldWrapper: wrapper } : {}),
+  ...(nssSlurm ? { slurmdWrapper: nssSlurm, extraLines: ['LaunchParameters=enable_nss_slurm'] } : {}),
 });
 const c = pc.cluster;
 const out: Record<string, unknown> = { nodes: c.nodeNames };
@@ -105,6 +143,24 @@ try {
   out.memory = Object.fromEntries(
     [['slurmctld', c.ctldPid()], ...c.nodeNames.map((n) => [`slurmd ${n}`, c.slurmdPid(n)])].map(([name, pid]) => [name, pid ? moduleRss(Number(pid)) : undefined]),
   );
+  if (!without) {
+    // and to slurmstepd, while a customer's step runs: the batch step's slurmstepd and the job's own process
+    // both resolve the user (the step looks it up at launch; the job runs `id`) before we read them
+    const u = users[0]!;
+    const id = await c.sbatch([`--uid=${u.uid}`, `--gid=${u.gid}`, `--chdir=${u.home}`, `--output=${u.home}/stepd-%j.out`], '#!/bin/sh\nid >/dev/null\nsleep 30');
+    const stepd = await waitFor('the batch step\'s slurmstepd', () => {
+      try {
+        return Number(execFileSync('pgrep', ['-f', `^slurmstepd: \\[${id}\\.batch\\]`], { encoding: 'utf8' }).trim().split('\n')[0]) || undefined;
+      } catch {
+        return undefined; // pgrep: none yet
+      }
+    }, 30_000).catch(() => undefined);
+    if (stepd) {
+      await new Promise((r) => setTimeout(r, 1000)); // the step's own lookups done
+      (out.memory as Record<string, unknown>)['slurmstepd (batch step)'] = moduleRss(stepd);
+    }
+    await c.run('scancel', [String(id)], { allowFail: true });
+  }
   out.slurmdLog = (await pc.slurmdLog()).split('\n').filter((l) => /spank\/provider|error/.test(l)).slice(-20);
   out.ctldLog = (await pc.ctldLog()).split('\n').filter((l) => /error|uid|user/i.test(l)).slice(-20);
 } finally {

@@ -5,46 +5,17 @@
 // under their own uids, in homes the SPANK prolog made 0700; a uid the
 // database does not hold is refused at submission. Cluster lane (a cluster,
 // mounts, /var/lib/gridlink/nss).
-import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { buildNss, inNssNamespace, writeNsswitch } from '../../harness/nss/namespace.js';
+import { runEntry } from './slurm-run.js';
 
 const work = mkdtempSync(join(tmpdir(), 'gl-nss-slurm-'));
 const homeRoot = join(work, 'home');
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-interface Seen {
-  memory: Record<string, Record<string, number> | undefined>;
-  outsideHome?: { state: string; output: string };
-  ctldLog: string[];
-  nodes: string[];
-  jobs: Array<{ name: string; uid: number; id: number; state: string; output: string; userId: string }>;
-  unknownUid: { code: number; stderr: string };
-  hostileName: { code: number; stderr: string };
-  slurmdLog: string[];
-}
-
-/** Runs slurm-entry.ts in a namespace with the module; `without`: that daemon gets a namespace of its own without it. */
-async function runEntry(dir: string, homes: string, customers: number, without = ''): Promise<Seen> {
-  buildNss();
-  chmodSync(dir, 0o755); // the customers' jobs traverse it to their homes
-  execFileSync('mkdir', ['-p', '-m', '0755', homes, join(dir, 'db')]);
-  const nsswitch = writeNsswitch(dir, 'files gridlink');
-  const [cmd, ...args] = inNssNamespace(nsswitch, join(dir, 'db'), [process.execPath, '--import', 'tsx', join(import.meta.dirname, 'slurm-entry.ts'), dir, homes, String(customers), without]);
-  const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let stdout = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  const code = await new Promise((r) => child.once('exit', r));
-  expect(code).toBe(0);
-  const result = stdout.split('\n').find((l) => l.startsWith('GLRESULT '));
-  expect(result, stdout.slice(-3000)).toBeDefined();
-  return JSON.parse(result!.slice('GLRESULT '.length)) as Seen;
-}
 
 describe('jobs of customers of resolver "gridlink" on real SLURM', () => {
   it('run on both nodes under their own uids and groups, in homes the prolog made 0700; unknown uids are refused', async () => {
@@ -63,10 +34,14 @@ describe('jobs of customers of resolver "gridlink" on real SLURM', () => {
     }
     expect(readdirSync(homeRoot).sort()).toEqual(seen.jobs.map((j) => j.name).sort());
     // the module is loaded in the daemons that resolved the customers, and small there (kB resident)
-    for (const [daemon, m] of Object.entries(seen.memory)) {
+    const { 'slurmstepd (batch step)': stepd, ...daemons } = seen.memory;
+    for (const [daemon, m] of Object.entries(daemons)) {
       expect(m?.nss_gridlink, daemon).toBeGreaterThan(0);
       expect(m!.nss_gridlink! + m!.libcdb! + m!['users.cdb']!, daemon).toBeLessThan(256);
     }
+    // a step's slurmstepd never loads it: it takes the user from the job's credential (the job's own processes do)
+    expect(stepd?.total).toBeGreaterThan(0);
+    expect(stepd?.nss_gridlink).toBe(0);
     expect(seen.unknownUid.code).not.toBe(0);
     expect(seen.unknownUid.stderr).toMatch(/invalid user id|user id|uid/i);
     expect(seen.hostileName.code).not.toBe(0);
@@ -85,12 +60,15 @@ describe('jobs of customers of resolver "gridlink" on real SLURM', () => {
     }
   }, 1_200_000);
 
-  it('a node needs it for the home and the job\'s own lookups: without it the job runs as the bare uid, no name, no home made', async () => {
+  it('a node needs it for the job\'s own lookups: without it the job runs as the bare uid, no name; the prolog makes the home from the credential\'s name', async () => {
     const d = mkdtempSync(join(tmpdir(), 'gl-nss-node-'));
     try {
-      const seen = await runEntry(d, join(d, 'home'), 1, 'slurmd');
-      expect(seen.jobs[0]!.state).toBe('FAILED'); // its output goes to the home the prolog could not make
-      expect(seen.slurmdLog.join('\n')).toMatch(/uid 400000 is unknown on this node \(NSS\): no home made/);
+      const homes = join(d, 'home');
+      const seen = await runEntry(d, homes, 1, 'slurmd');
+      const name = seen.jobs[0]!.name;
+      expect(seen.jobs[0]!.state).toBe('COMPLETED'); // its output file is in the home the prolog made
+      expect(seen.slurmdLog.join('\n')).toContain(`made ${join(homes, name)} (0700, uid 400000)`);
+      expect(seen.jobs[0]!.output).toContain('uid=400000 user=400000 gid=400000 group=400000 home= '); // no name, no passwd entry
       expect(seen.outsideHome?.state).toBe('COMPLETED');
       expect(seen.outsideHome?.output).toMatch(/^uid=400000 name=id: cannot find name for user ID 400000\n400000 getent=$/m);
     } finally {
