@@ -139,7 +139,15 @@ async function up(o: { foreground: boolean; jobTimeout: number; directory: Devne
     const logFile = join(logDir(dir), 'devnet.log');
     const fd = openSync(logFile, 'a', 0o600);
     const daemon = [process.execPath, '--import', 'tsx', join(packageRoot, 'harness', 'devnet', 'main.ts'), '__daemon', dir, o.directory];
-    const [cmd, ...args] = o.directory === 'gridlink' ? devnetNamespace(dir, daemon) : daemon;
+    let argv = daemon;
+    try {
+      if (o.directory === 'gridlink') argv = devnetNamespace(dir, daemon);
+    } catch (e) {
+      await stopDevnet(dir, { keepFiles: true });
+      failed(dir, `the NSS module could not be built (native/nss, cmake): ${(e as Error).message.split('\n')[0]}`);
+      return 1;
+    }
+    const [cmd, ...args] = argv;
     const child = spawn(cmd!, args, {
       cwd: packageRoot,
       detached: true,
