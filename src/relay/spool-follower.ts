@@ -70,7 +70,11 @@ export class SpoolFollower {
     if (this.#reader) return this.#reader;
     if (!this.#watcher) this.#startWatch(); // the spool's creation wakes the relay too
     try {
-      this.#lock ??= acquireDirLock(join(config.spoolDir, RELAY_LOCK_FILE), `spool ${config.spoolDir}`);
+      this.#lock ??= acquireDirLock(
+        join(config.spoolDir, RELAY_LOCK_FILE),
+        `spool ${config.spoolDir}`,
+        'one relay drains a spool: stop the other relay (the one embedded in slurmd or slurmctld, or a gridlink relay) or give this one another spool',
+      );
     } catch (err) {
       if ((err as { code?: string }).code === 'ENOENT') return undefined; // no spool yet
       this.#openFailures++;

@@ -12,15 +12,18 @@ export interface DirLock {
   release(): void;
 }
 
-/** Takes `file` exclusively (src/util/pid-lock.ts) or throws naming the live holder. */
-export function acquireDirLock(file: string, what: string): DirLock {
+/**
+ * Takes `file` exclusively (src/util/pid-lock.ts) or throws naming the live
+ * holder and `remedy`, what the operator does about it.
+ */
+export function acquireDirLock(file: string, what: string, remedy: string): DirLock {
   const r = tryLock(file, selfHolder(), { attempts: 5 });
   if (!r.taken) {
     const h = r.holder;
     if (!h) throw new Error(`${what}: could not take the lock file ${file} (contended); retry`);
     throw new Error(
-      `${what} is in use by process ${h.pid}${h.pid === process.pid ? ' (this process: close the other store first)' : ''}; ` +
-        `stop that reporter or give this one another store directory (lock file ${file})`,
+      `${what} is in use by process ${h.pid}${h.pid === process.pid ? ' (this process: close the other one first)' : ''}; ` +
+        `${remedy} (lock file ${file})`,
     );
   }
   let released = false;
@@ -44,5 +47,5 @@ export function lockStoreDir(dir: string, what: string): DirLock {
   } catch (err) {
     throw new Error(`${what}: cannot create ${dir}: ${(err as Error).message}; create it or pick a writable --store`);
   }
-  return acquireDirLock(join(dir, 'LOCK'), `${what} ${dir}`);
+  return acquireDirLock(join(dir, 'LOCK'), `${what} ${dir}`, 'stop that process or give this one another store directory (--store)');
 }

@@ -246,7 +246,8 @@ describe('relay delivery', () => {
     await a.relay.drained();
     const b = run(relayConfig(dir, rx.url));
     await b.relay.drained(); // it finds the spool taken: nothing to do for it
-    expect(b.log.lines.some((l) => l.level === 50 && /another relay drains this spool/.test(l.msg ?? ''))).toBe(true);
+    const refused = b.log.lines.find((l) => l.level === 50 && /another relay drains this spool/.test(l.msg ?? ''));
+    expect((refused as { error?: string } | undefined)?.error).toMatch(/in use by process \d+.*; one relay drains a spool: stop the other relay/);
     appendJobs(dir, 10, 51);
     await a.relay.drained();
     await a.relay.stop();

@@ -329,7 +329,7 @@ describe('EventStore', () => {
   it('refuses a second writer on the same directory', async () => {
     const d = dir();
     open(d);
-    expect(() => EventStore.open(d, { migrations: STATE_MIGRATIONS })).toThrow(/in use by process/);
+    expect(() => EventStore.open(d, { migrations: STATE_MIGRATIONS })).toThrow(/in use by process \d+.*; stop that process or give this one another store directory \(--store\) \(lock file /);
   });
 
   it('takes over the lock of a dead process', async () => {
