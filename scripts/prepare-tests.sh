@@ -39,6 +39,12 @@ timed() {
   echo "prepare-tests: $name ready ($(( $(date +%s) - t0 )) s)" >&2
 }
 
+# Runs "$@" with its output in the file $1 (the caller's `timed` line stays on stderr).
+logged() {
+  local log=$1; shift
+  "$@" > "$log" 2>&1
+}
+
 # One piece under its own lock: a second caller waits for the first.
 piece() {
   local name=$1; shift
@@ -82,7 +88,7 @@ containers_release() {
   fi
   timed "container base image ($suite)" bash scripts/container-base.sh "$suite" >/dev/null
   if ! { ls build-deb/"$suite"/gridlink_*.deb >/dev/null 2>&1 && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${run:-manual}" ]; }; then
-    timed ".deb for $suite" bash scripts/container-deb.sh "$suite" > "$state/deb-$suite.log" 2>&1 ||
+    timed ".deb for $suite" logged "$state/deb-$suite.log" bash scripts/container-deb.sh "$suite" ||
       { tail -n 30 "$state/deb-$suite.log" >&2; echo "prepare-tests: building the $suite .deb failed (whole log: $state/deb-$suite.log)" >&2; return 1; }
     echo "${run:-manual}" > "$stamp"
   fi
