@@ -209,6 +209,8 @@ async function up(o: { foreground: boolean; jobTimeout: number; directory: Devne
   out('  npm run devnet -- supervisor restart # the supervisor alone (stop, start too); the rest stays up');
   if (o.foreground) {
     out('Ctrl-C stops everything.');
+    // Attached until a signal (with gridlink the stack lives in the detached daemon: nothing here keeps node alive).
+    setInterval(() => undefined, 1 << 30);
     return new Promise(() => undefined);
   }
   out('Stop everything: npm run devnet:down');
