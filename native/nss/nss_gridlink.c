@@ -61,6 +61,14 @@
 #endif
 
 #define GL_EXPORT __attribute__((visibility("default")))
+/*
+ * The password field of every user and group: "*", no password and no shadow
+ * entry to look for (as SSSD answers). With "x" PAM's pam_unix looks for a
+ * shadow entry the module does not have and refuses the account: root's
+ * `su <address>` failed with "Authentication failure". Customers never log in
+ * with a password.
+ */
+#define NO_PASSWORD "*"
 #define NAME_LEN 42
 #define MAX_ID 0xfffffffeUL
 
@@ -297,7 +305,7 @@ static enum nss_status gl_fill_passwd(const char *name, const char *v, size_t le
     return NSS_STATUS_NOTFOUND;
   }
   struct gl_buf b = {buffer, buflen};
-  char *n = gl_put(&b, f[0], fl[0]), *pw = gl_put(&b, "x", 1), *gecos = gl_put(&b, f[3], fl[3]), *dir = gl_put(&b, f[4], fl[4]),
+  char *n = gl_put(&b, f[0], fl[0]), *pw = gl_put(&b, NO_PASSWORD, 1), *gecos = gl_put(&b, f[3], fl[3]), *dir = gl_put(&b, f[4], fl[4]),
        *shell = gl_put(&b, f[5], fl[5]);
   if (!shell || !dir || !gecos || !pw || !n) {
     *errnop = ERANGE;
@@ -358,7 +366,7 @@ static enum nss_status gl_fill_group(const char *name, const char *v, size_t len
   char **mem = (char **)(void *)(b.p + pad);
   b.p += pad + arr;
   b.left -= pad + arr;
-  char *n = gl_put(&b, f[0], fl[0]), *pw = gl_put(&b, "x", 1);
+  char *n = gl_put(&b, f[0], fl[0]), *pw = gl_put(&b, NO_PASSWORD, 1);
   if (!n || !pw) {
     *errnop = ERANGE;
     return NSS_STATUS_TRYAGAIN;

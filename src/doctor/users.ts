@@ -5,7 +5,8 @@
 // a warning names the hosts of users.gridlink.sync.hosts that never pulled it
 // or not lately, and hosts that pull it but are not listed.
 // "not configured" with another resolver.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 import { openStateDb } from '../compose/state-store.js';
 import { stateDbPath } from '../state/db.js';
@@ -30,6 +31,21 @@ export function nsswitchSources(text: string, db: string): string[] | undefined 
     if (m && m[1] === db) return m[2]!.split(/\s+/).filter((w) => w && !w.startsWith('['));
   }
   return undefined;
+}
+
+/**
+ * The first of `file` and its directories that another user cannot read
+ * (the file, o+r) or pass (a directory, o+x), with its mode; undefined when
+ * everyone can. A customer's own processes (a job's `id`, su) resolve names
+ * through the module as that customer.
+ */
+export function closedToOthers(file: string): string | undefined {
+  const mode = (p: string) => statSync(p).mode & 0o7777;
+  if (!(mode(file) & 0o004)) return `${file} (mode ${mode(file).toString(8).padStart(4, '0')})`;
+  for (let d = dirname(file); ; d = dirname(d)) {
+    if (!(mode(d) & 0o001)) return `${d} (mode ${mode(d).toString(8).padStart(4, '0')})`;
+    if (d === dirname(d)) return undefined;
+  }
 }
 
 export async function checkUsers(ctx: DoctorContext, paths: UsersCheckPaths = {}): Promise<Outcome> {
@@ -57,6 +73,12 @@ export async function checkUsers(ctx: DoctorContext, paths: UsersCheckPaths = {}
   }
   const have = usersDbVersionOf(file);
   if (have === undefined) return fail(`${gridlink.dbPath} is not a gridlink users database (damaged): every customer is "not found" on this host`, 'remove it: the relay, or the supervisor at its start, writes it again');
+  const closed = closedToOthers(gridlink.dbPath);
+  if (closed)
+    return fail(
+      `${gridlink.dbPath} is closed to other users at ${closed}: a customer's own processes (its job's \`id\`, su) find no names`,
+      'let every user read the file and pass its directories (chmod o+r the file, o+x the directories; the .deb makes /var/lib/gridlink and its nss/ 0755)',
+    );
   const store = stateDbPath(ctx.config.ingest.storeDir);
   if (!existsSync(store)) return ok(`${nsswitch} asks gridlink, ${dir}/${MODULE}; ${gridlink.dbPath} at version ${have} (the state database is not on this host: gridlink users sync --check on the supervisor's)`);
   let want: number;

@@ -88,7 +88,10 @@ export async function describeContainerCluster(suite: Suite, slurmVersion: strin
       stops.push(() => grid.stop());
       customerAddress = grid.customerAddress;
       stateDir = join(work, 'state');
-      mkdirSync(stateDir, { mode: 0o700 });
+      // /var/lib/gridlink in the supervisor's container: 0755 as the .deb makes it (and as a new named volume
+      // takes it from the image), so every user there reads the users database in nss/ (0700 hid it from the
+      // customer's own processes: su <address> -c 'id -un' could not find its name)
+      mkdirSync(stateDir, { mode: 0o755 });
       // The spool volumes from host directories: the acceptance cases read the records from here.
       const spoolDir = (n: string) => {
         const d = join(work, n);

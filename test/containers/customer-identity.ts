@@ -40,6 +40,8 @@ interface Seen {
   home: string;
   /** IDENTITY_SCRIPT's output, where it is (the batch node) */
   ids: string[];
+  /** root's `su <address> -c "id -un"` (PAM: pam_rootok, then pam_unix's account check) */
+  su: string;
 }
 
 const SEP = '@@gl@@';
@@ -53,6 +55,7 @@ async function look(exec: ServiceExec, service: string, address: string): Promis
     'getent group "$A"',
     'stat -c "%F %a %u %g" "/home/$A" 2>&1',
     'cat "/home/$A/ids.txt" 2>/dev/null',
+    'su -s /bin/sh "$A" -c "id -un" 2>&1',
   ].join(`\necho ${SEP}\n`);
   const parts = (await exec(service, ['sh', '-c', `A=${address}\n${script}\ntrue`])).split(`${SEP}\n`);
   const lines = (i: number) => (parts[i] ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
@@ -64,6 +67,7 @@ async function look(exec: ServiceExec, service: string, address: string): Promis
     gr: lines(4).join('\n'),
     home: lines(5).join('\n'),
     ids: lines(6).sort(),
+    su: lines(7).join('\n'),
   };
 }
 
@@ -84,6 +88,8 @@ export async function expectCustomerIdentity(exec: ServiceExec, address: string)
     expect(v.processes.filter((p) => DIRECTORY_PROCESSES.test(p)), `${s}: directory processes`).toEqual([]);
     // the customer is in no local file: only the module answers for it
     expect(v.localFiles, `${s}: local files`).toEqual(['/etc/passwd:0', '/etc/group:0', '/etc/shadow:0']);
+    // root becomes the customer through PAM: the module's password field "*" needs no shadow entry
+    expect(v.su, `${s}: su`).toBe(address);
   }
   const { pw, gr } = seen.get('supervisor')!;
   const [name, , uidText, gidText, , home] = pw.split(':');
@@ -93,7 +99,7 @@ export async function expectCustomerIdentity(exec: ServiceExec, address: string)
   expect(uid).toBeGreaterThanOrEqual(firstUid);
   expect(gid, 'its own private group').toBe(uid);
   expect(home).toBe(`${homeRoot}/${address}`);
-  expect(gr, 'its private group, itself its one member').toBe(`${address}:x:${gid}:${address}`);
+  expect(gr, 'its private group, itself its one member').toBe(`${address}:*:${gid}:${address}`);
   // every container resolves it alike: the relays' copies hold what the supervisor wrote
   for (const s of SERVICES) expect({ pw: seen.get(s)!.pw, gr: seen.get(s)!.gr }, `${s}: getent`).toEqual({ pw, gr });
 

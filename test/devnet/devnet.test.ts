@@ -57,7 +57,7 @@ function gridlinkIdentity(state: DevnetState, summary: string, customer: string,
   const home = statSync(join(u.homeRoot, customer));
   expect([home.mode & 0o7777, home.uid]).toEqual([0o700, uid]);
   // The devnet's namespace (the supervisor's file), each SLURM daemon's (its relay's copy), not the host.
-  const line = `${customer}:x:${uid}:${uid}:gridlink customer:${join(u.homeRoot, customer)}:`;
+  const line = `${customer}:[*]:${uid}:${uid}:gridlink customer:${join(u.homeRoot, customer)}:`;
   expect(sh(devnetPrefix(state), ['getent', 'passwd', customer]).stdout).toMatch(new RegExp(`^${line}`));
   const daemons = state.processes.filter((p) => p.name === 'slurmctld' || p.name.startsWith('slurmd '));
   expect(daemons).toHaveLength(3);

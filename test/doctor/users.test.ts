@@ -3,7 +3,7 @@
 // database file is whole and at the state database's version; a WARN names
 // the hosts of users.gridlink.sync.hosts that never pulled it (or not lately)
 // and hosts pulling it that are not listed.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import { UserStore } from '../../src/userdb/store.js';
 import { configInput, ctxOf, tmp } from './helpers.js';
 
 const dir = tmp();
+chmodSync(dir, 0o755); // as /var/lib/gridlink: the users database must be readable by every user
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('doctor users check', () => {
@@ -58,6 +59,13 @@ describe('doctor users check', () => {
     await new UsersDbPublisher({ store: new UserStore(db2, { firstUid: 200_000, maxUid: 300_000, homeRoot: '/home' }), path: dbPath, minUid: 1000, shell: '/bin/sh' }).start();
     db2.close();
     expect(await run()).toMatchObject({ status: 'ok', detail: expect.stringMatching(/at the state database's version 1/) });
+    // a directory on the way that other users cannot pass: customers' own lookups find nothing
+    chmodSync(join(dir, 'nss'), 0o700);
+    expect(await run()).toMatchObject({ status: 'fail', detail: expect.stringMatching(new RegExp(`closed to other users at ${join(dir, 'nss')} \\(mode 0700\\)`)), fix: expect.stringMatching(/o\+x the directories/) });
+    chmodSync(join(dir, 'nss'), 0o755);
+    chmodSync(dbPath, 0o600);
+    expect((await run()).detail).toMatch(/closed to other users at .*users\.cdb \(mode 0600\)/);
+    chmodSync(dbPath, 0o644);
     // a host without the state database: the file's version only
     rmSync(store, { recursive: true });
     expect(await run()).toMatchObject({ status: 'ok', detail: expect.stringMatching(/version 1 \(the state database is not on this host/) });

@@ -88,8 +88,8 @@ describe('enumeration of libnss_gridlink.so.2', () => {
     expect(all).toMatch(/^root:x:0:0:/m); // files still lists this host's accounts
     expect(customersOf(all)).toEqual([]);
     expect(customersOf(run(['getent', 'group']))).toEqual([]);
-    expect(run(['getent', 'passwd', addr(2)]).trim()).toBe(`${addr(2)}:x:300001:300001:gridlink customer:/home/${addr(2)}:/bin/bash`);
-    expect(run(['getent', 'group', '300002']).trim()).toBe(`${addr(3)}:x:300002:${addr(3)}`);
+    expect(run(['getent', 'passwd', addr(2)]).trim()).toBe(`${addr(2)}:*:300001:300001:gridlink customer:/home/${addr(2)}:/bin/bash`);
+    expect(run(['getent', 'group', '300002']).trim()).toBe(`${addr(3)}:*:300002:${addr(3)}`);
     expect(await walk('pw')).toEqual([]);
     expect(await walk('gr')).toEqual([]);
   });
@@ -100,11 +100,11 @@ describe('enumeration of libnss_gridlink.so.2', () => {
     for (let i = 1; i <= 3; i++) store.ensure(addr(i));
     await pub.publish();
     const all = run(['getent', 'passwd']).trim().split('\n');
-    const want = [1, 2, 3].map((i) => `${addr(i)}:x:${299_999 + i}:${299_999 + i}:gridlink customer:/home/${addr(i)}:/bin/bash`);
+    const want = [1, 2, 3].map((i) => `${addr(i)}:*:${299_999 + i}:${299_999 + i}:gridlink customer:/home/${addr(i)}:/bin/bash`);
     expect(all.slice(-3).sort()).toEqual(want);
     expect(customersOf(all.join('\n'))).toHaveLength(3);
     expect(all[0]).toMatch(/^root:/);
-    expect(customersOf(run(['getent', 'group'])).sort()).toEqual([1, 2, 3].map((i) => `${addr(i)}:x:${299_999 + i}:${addr(i)}`));
+    expect(customersOf(run(['getent', 'group'])).sort()).toEqual([1, 2, 3].map((i) => `${addr(i)}:*:${299_999 + i}:${addr(i)}`));
     // a customer added later is listed by the next enumeration of the same process
     expect(await walk('pw')).toHaveLength(3);
     store.ensure(addr(4));
@@ -136,7 +136,7 @@ describe('enumeration of libnss_gridlink.so.2', () => {
     );
     expect(await walk('pw')).toEqual([`${addr(10)}:6010:6010::/h:/bin/sh`]);
     expect(await walk('gr')).toEqual([`${addr(10)}:6010:${addr(10)}`]);
-    expect(customersOf(run(['getent', 'passwd']))).toEqual([`${addr(10)}:x:6010:6010::/h:/bin/sh`]);
+    expect(customersOf(run(['getent', 'passwd']))).toEqual([`${addr(10)}:*:6010:6010::/h:/bin/sh`]);
     expect(run(['getent', 'passwd']).split('\n').filter((l) => /^(evil|root:x:5001)/.test(l))).toEqual([]);
   });
 
@@ -220,7 +220,7 @@ describe('enumeration of libnss_gridlink.so.2', () => {
     expect(await q.ask('endgrent')).toBe('ok');
     expect(groups.sort()).toEqual(users(1, 20).map((u) => `${u.name}:${u.gid}:${u.name}`).sort());
     // getent grows its buffer itself: the whole list through glibc's getpwent
-    expect(customersOf(run(['getent', 'passwd'])).sort()).toEqual(users(1, 20).map((u) => `${u.name}:x:${u.uid}:${u.gid}:gridlink customer:${u.home}:/bin/bash`).sort());
+    expect(customersOf(run(['getent', 'passwd'])).sort()).toEqual(users(1, 20).map((u) => `${u.name}:*:${u.uid}:${u.gid}:gridlink customer:${u.home}:/bin/bash`).sort());
   });
 
   it('a file written before the flags record is read (and not listed); the module of before the record reads a file that has it', async () => {

@@ -247,12 +247,16 @@ describe('libnss_gridlink.so.2', () => {
     expect(swaps).toBeGreaterThan(20);
   }, 120_000);
 
-  it('getent, a program that knows nothing of gridlink, resolves a customer through nsswitch.conf', () => {
+  it('getent, id and su, programs that know nothing of gridlink, resolve a customer through nsswitch.conf', () => {
     put(buildUsersDb({ version: 1, minUid: 1000, users: [user(1)] }));
     const [cmd, ...args] = inNssNamespace(nsswitch, dbDir, ['getent', 'passwd', addr(1)]);
-    expect(execFileSync(cmd!, args, { encoding: 'utf8' }).trim()).toBe(`${addr(1)}:x:200001:200001:gridlink customer:/home/${addr(1)}:/bin/bash`);
+    expect(execFileSync(cmd!, args, { encoding: 'utf8' }).trim()).toBe(`${addr(1)}:*:200001:200001:gridlink customer:/home/${addr(1)}:/bin/bash`);
     const [c2, ...a2] = inNssNamespace(nsswitch, dbDir, ['id', addr(1)]);
     expect(execFileSync(c2!, a2, { encoding: 'utf8' }).trim()).toBe(`uid=200001(${addr(1)}) gid=200001(${addr(1)}) groups=200001(${addr(1)})`);
+    // root's su through PAM (pam_rootok, then pam_unix's account check): the password field "*" says there is no
+    // shadow entry to look for (with "x" pam_unix wanted one and su said "Authentication failure")
+    const [c3, ...a3] = inNssNamespace(nsswitch, dbDir, ['su', '-s', '/bin/sh', addr(1), '-c', 'id -un']);
+    expect(execFileSync(c3!, a3, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()).toBe(addr(1));
     expect(readFileSync('/etc/nsswitch.conf', 'utf8')).not.toMatch(/gridlink/); // the host's own NSS is untouched
   });
 });
