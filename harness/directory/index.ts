@@ -12,8 +12,8 @@ export type { DirectoryKind, DirectoryServer, StartDirectoryOptions } from './ty
 export { DEFAULT_SUFFIX, DEFAULT_GROUP_CN } from './types.js';
 export { makeTestCa, type TestCa } from './certs.js';
 export { start389ds } from './ds389.js';
-export { startOpenLdap } from './openldap.js';
-export { startSssd, getentPasswd, sssdConf, sssdDomainName, type Sssd, type StartSssdOptions } from './sssd.js';
+export { startOpenLdap, type OpenLdapOptions } from './openldap.js';
+export { startSssd, getentPasswd, sssdConf, sssdDomainName, sssdResponderPid, SSSD_LOCK_PATH, type Sssd, type StartSssdOptions } from './sssd.js';
 
 export function startDirectory(kind: DirectoryKind, o?: StartDirectoryOptions): Promise<DirectoryServer> {
   switch (kind) {

@@ -105,6 +105,15 @@ function configLdif(l: Layout, r: Resolved, tls: { ca: string; cert: string; key
   ].join('\n');
 }
 
+export interface OpenLdapOptions extends StartDirectoryOptions {
+  /**
+   * An LDIF file of more entries under the suffix (e.g. 100,000 users under
+   * ou=People), loaded offline with `slapadd -q` after the skeleton, before
+   * slapd first starts: seconds where as many adds over LDAP take minutes.
+   */
+  bulkLdif?: string;
+}
+
 /** The LDIF is kept in the base dir: it documents what was loaded. */
 async function slapadd(args: string[], ldif: string, file: string, l: Layout): Promise<void> {
   writeFileSync(file, ldif);
@@ -112,7 +121,7 @@ async function slapadd(args: string[], ldif: string, file: string, l: Layout): P
 }
 
 /** cn=config and the initial entries, offline (slapadd), before slapd first starts. */
-async function initialize(l: Layout, r: Resolved, rootDn: string, passwordFile: string): Promise<string> {
+async function initialize(l: Layout, r: Resolved, rootDn: string, passwordFile: string, bulkLdif?: string): Promise<string> {
   for (const d of [l.configDir, l.dataDir, l.runDir]) mkdirSync(d, { recursive: true, mode: 0o750 });
   const ca = makeTestCa(l.tlsDir, 'gridlink openldap CA');
   const server = ca.issue('server', { ipSans: ['127.0.0.1'], dnsNames: ['localhost'] });
@@ -120,12 +129,14 @@ async function initialize(l: Layout, r: Resolved, rootDn: string, passwordFile: 
   const config = configLdif(l, r, { ca: ca.caFile, cert: server.certFile, key: server.keyFile }, rootDn, hash);
   await slapadd(['-n0'], config, path.join(l.base, 'config.ldif'), l);
   await slapadd(['-b', r.suffix], toLdif([suffixEntry(r.suffix), ...skeletonEntries(r)]), path.join(l.base, 'data.ldif'), l);
+  // -q: no consistency checks while loading (the file is generated), the indexes are still built
+  if (bulkLdif) await runCommand('slapadd', ['-q', '-b', r.suffix, '-F', l.configDir, '-l', bulkLdif], { timeoutMs: 600_000 });
   // slapd drops to the openldap user, which must own its files and read the key.
   await runCommand('chown', ['-R', 'openldap:openldap', l.configDir, l.dataDir, l.runDir, server.keyFile]);
   return ca.caFile;
 }
 
-export async function startOpenLdap(o: StartDirectoryOptions = {}): Promise<DirectoryServer> {
+export async function startOpenLdap(o: OpenLdapOptions = {}): Promise<DirectoryServer> {
   const t0 = Date.now();
   await reapOrphans();
   const r = resolveOptions(o, { gidNumber: DEFAULT_GID, uidRange: DEFAULT_UID_RANGE });
@@ -142,7 +153,7 @@ export async function startOpenLdap(o: StartDirectoryOptions = {}): Promise<Dire
   let removed = false;
   let caFile: string;
   try {
-    caFile = await initialize(l, r, bindDn, bindPasswordFile);
+    caFile = await initialize(l, r, bindDn, bindPasswordFile, o.bulkLdif);
   } catch (e) {
     throw new Error(`openldap in ${l.base}: ${(e as Error).message}`);
   }

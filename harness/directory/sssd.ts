@@ -3,6 +3,7 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { spawnDaemon, stopDaemon, type Daemon } from '../cluster/daemon.js';
+import { holderAlive, releaseLock, selfHolder, tryLock } from '../../src/util/pid-lock.js';
 import { descendants, listPids, procComm, signalAll, waitForExit } from '../../src/util/proc.js';
 import { runCommand } from '../../src/util/run-command.js';
 import { logTail, writeSecret, type DirectoryServer } from './types.js';
@@ -10,7 +11,10 @@ import { logTail, writeSecret, type DirectoryServer } from './types.js';
 /**
  * SSSD for NSS on this host. Its sockets (/var/lib/sss/pipes), caches
  * (/var/lib/sss/db, /var/lib/sss/mc) and pid file (/run/sssd.pid) are fixed at
- * build time: ONE SSSD per host, so a start replaces whatever SSSD runs.
+ * build time: ONE SSSD per host, so a start replaces whatever SSSD runs,
+ * once it holds the host's SSSD lock (SSSD_LOCK_PATH): while another live
+ * process (a test, the devnet, a benchmark) holds it, a start waits
+ * (`lockWaitMs`), then fails naming the holder.
  */
 export interface Sssd {
   confFile: string;
@@ -44,6 +48,39 @@ export interface StartSssdOptions {
   startTimeoutMs?: number;
   /** SSSD debug_level for every section, default 3 (errors, including TLS and bind failures). */
   debugLevel?: number;
+  /**
+   * [nss] memcache_timeout: how long a record stays valid in the memory-mapped
+   * cache (/var/lib/sss/mc) that answers getpwnam/getpwuid inside the calling
+   * process, without asking sssd_nss. Default SSSD's, 300 s.
+   */
+  memcacheTimeoutS?: number;
+  /** [nss] memcache_size_passwd in MB, default SSSD's 8 (too small for 100,000 users: older records are dropped). */
+  memcachePasswdMb?: number;
+  /**
+   * The cache databases (/var/lib/sss/db) written without fsync (tdb's
+   * TDB_NO_FSYNC): a user's first lookup then costs SSSD's work, not the
+   * disk's sync latency (tens of ms a user on a busy disk). For benchmarks
+   * only: a crash could leave a damaged cache. Default false.
+   */
+  cacheNoFsync?: boolean;
+  /** How long to wait while another live process holds the host's SSSD (SSSD_LOCK_PATH), default 120 s. */
+  lockWaitMs?: number;
+}
+
+/** The host's SSSD lock: the PID of the process whose startSssd runs it (src/util/pid-lock.ts). */
+export const SSSD_LOCK_PATH = '/tmp/gridlink-sssd.lock';
+
+/** Takes SSSD_LOCK_PATH, waiting up to `waitMs` for a live holder to stop its SSSD. */
+async function acquireSssdLock(waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const r = tryLock(SSSD_LOCK_PATH, { ...selfHolder(), what: 'sssd' }, { mode: 0o644 });
+    if (r.taken || (r.holder && r.holder.pid === process.pid && holderAlive(r.holder))) return;
+    if (r.holder && Date.now() >= deadline) {
+      throw new Error(`startSssd: the host's SSSD is held by PID ${r.holder.pid} (lock ${SSSD_LOCK_PATH}, waited ${waitMs} ms): one SSSD per host`);
+    }
+    await new Promise((wake) => setTimeout(wake, 250));
+  }
 }
 
 const SSS_DIR = '/var/lib/sss';
@@ -55,7 +92,10 @@ export function sssdDomainName(s: DirectoryServer): string {
   return `${s.kind}-${new URL(s.url).port}`;
 }
 
-export function sssdConf(o: Required<Pick<StartSssdOptions, 'domains' | 'entryCacheTimeoutS' | 'debugLevel' | 'offlineTimeoutS'>>): string {
+export function sssdConf(
+  o: Required<Pick<StartSssdOptions, 'domains' | 'entryCacheTimeoutS' | 'debugLevel' | 'offlineTimeoutS'>> &
+    Pick<StartSssdOptions, 'memcacheTimeoutS' | 'memcachePasswdMb'>,
+): string {
   const names = o.domains.map(sssdDomainName);
   if (new Set(names).size !== names.length) throw new Error(`startSssd: the same server twice in domains (${names.join(', ')})`);
   const lines = [
@@ -70,6 +110,8 @@ export function sssdConf(o: Required<Pick<StartSssdOptions, 'domains' | 'entryCa
     // A name asked for before the connector created it must not stay
     // "unknown" for the default 15 s.
     'entry_negative_timeout = 1',
+    ...(o.memcacheTimeoutS !== undefined ? [`memcache_timeout = ${o.memcacheTimeoutS}`] : []),
+    ...(o.memcachePasswdMb !== undefined ? [`memcache_size_passwd = ${o.memcachePasswdMb}`] : []),
     '',
   ];
   o.domains.forEach((s, i) => {
@@ -114,6 +156,11 @@ export function sssdConf(o: Required<Pick<StartSssdOptions, 'domains' | 'entryCa
 
 function sssdPids(): number[] {
   return listPids().filter((p) => SSSD_COMMS.has(procComm(p) ?? ''));
+}
+
+/** The NSS responder (sssd_nss) of the SSSD whose monitor is `monitorPid`, if running. */
+export function sssdResponderPid(monitorPid: number): number | undefined {
+  return descendants([monitorPid]).find((p) => procComm(p) === 'sssd_nss');
 }
 
 /**
@@ -221,36 +268,45 @@ export async function startSssd(o: StartSssdOptions): Promise<Sssd> {
   if (o.domains.length === 0) throw new Error('startSssd: no domains');
   const t0 = Date.now();
   await current?.stop();
-  await stopAnySssd();
-  wipeCaches();
 
   const created = o.baseDir === undefined;
-  const base = o.baseDir ?? mkdtempSync('/tmp/gridlink-sssd-');
-  mkdirSync(base, { recursive: true });
-  chmodSync(base, 0o755);
-  const confFile = path.join(base, 'sssd.conf');
-  const logFile = path.join(base, 'sssd.log');
   // sssd refuses a config readable by others; it also holds the bind passwords.
   const conf = sssdConf({
     domains: o.domains,
     entryCacheTimeoutS: o.entryCacheTimeoutS ?? 60,
     debugLevel: o.debugLevel ?? 3,
     offlineTimeoutS: o.offlineTimeoutS ?? 2,
+    ...(o.memcacheTimeoutS !== undefined ? { memcacheTimeoutS: o.memcacheTimeoutS } : {}),
+    ...(o.memcachePasswdMb !== undefined ? { memcachePasswdMb: o.memcachePasswdMb } : {}),
   });
-  writeSecret(confFile, conf);
+  await acquireSssdLock(o.lockWaitMs ?? 120_000);
+  let base: string, confFile: string, logFile: string, daemon: Daemon;
+  try {
+    await stopAnySssd();
+    wipeCaches();
+    base = o.baseDir ?? mkdtempSync('/tmp/gridlink-sssd-');
+    mkdirSync(base, { recursive: true });
+    chmodSync(base, 0o755);
+    confFile = path.join(base, 'sssd.conf');
+    logFile = path.join(base, 'sssd.log');
+    writeSecret(confFile, conf);
 
-  // -i: in the foreground, so the PID is ours and the kernel sends it SIGTERM
-  // if we die (SSSD stays root); --logger=stderr: the monitor and the
-  // children it forks all write to logFile instead of /var/log/sssd.
-  const daemon = await spawnDaemon({
-    name: 'sssd',
-    cmd: '/usr/sbin/sssd',
-    args: ['-i', '--logger=stderr', '-c', confFile],
-    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
-    cwd: base,
-    outFile: logFile,
-    parentDeathSignal: 'SIGTERM',
-  });
+    // -i: in the foreground, so the PID is ours and the kernel sends it SIGTERM
+    // if we die (SSSD stays root); --logger=stderr: the monitor and the
+    // children it forks all write to logFile instead of /var/log/sssd.
+    daemon = await spawnDaemon({
+      name: 'sssd',
+      cmd: '/usr/sbin/sssd',
+      args: ['-i', '--logger=stderr', '-c', confFile],
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', ...(o.cacheNoFsync ? { TDB_NO_FSYNC: '1' } : {}) },
+      cwd: base,
+      outFile: logFile,
+      parentDeathSignal: 'SIGTERM',
+    });
+  } catch (e) {
+    releaseLock(SSSD_LOCK_PATH);
+    throw e;
+  }
 
   const kill = async (): Promise<void> => {
     const children = descendants([daemon.pid]);
@@ -259,6 +315,7 @@ export async function startSssd(o: StartSssdOptions): Promise<Sssd> {
     signalAll(children, 'SIGKILL');
     await waitForExit(children, 5_000);
     rmSync(PID_FILE, { force: true });
+    releaseLock(SSSD_LOCK_PATH);
   };
   let stopped = false;
   const sssd: Sssd = {
