@@ -3,19 +3,15 @@
 // encoder, encodeClaimNextJob(addresses), gives the same transaction
 // as calldata for a transaction pipeline.
 import type { MetaSchedulerAddresses, MetaSchedulerContext } from '../context.js';
-import { metaSchedulerAbi } from '../abi.generated.js';
 import { isMetaSchedulerError } from '../errors.js';
 import { encodeCall } from '../internal/encode.js';
-import { eventsOf, txResult } from '../internal/events.js';
-import { writeAndWait } from '../internal/write.js';
+import { txResult } from '../internal/events.js';
+import { popQueue, queuePopCall } from '../internal/pop-queue.js';
 import type { ClaimJobEvent, EncodedCall, TxResult } from '../types.js';
 
 export type ClaimNextJobResult = ClaimJobEvent & { tx: TxResult };
 
-/** True for the reverts that only mean "the queue is empty". */
-export function isEmptyQueueError(e: unknown): boolean {
-  return isMetaSchedulerError(e, 'NoJob') || isMetaSchedulerError(e, 'Empty');
-}
+export { isEmptyQueueError } from '../internal/pop-queue.js';
 
 /**
  * True for the reverts the deployed contracts give when the head of the
@@ -30,12 +26,9 @@ export function isStaleClaimableHeadError(e: unknown): boolean {
   );
 }
 
-const call = (a: Pick<MetaSchedulerAddresses, 'metaScheduler'>) =>
-  ({ address: a.metaScheduler, abi: metaSchedulerAbi, functionName: 'claimNextJob', args: [] }) as const;
-
 /** Pure: the claimNextJob transaction, for a transaction pipeline. */
 export function encodeClaimNextJob(a: Pick<MetaSchedulerAddresses, 'metaScheduler'>): EncodedCall {
-  return encodeCall(call(a));
+  return encodeCall(queuePopCall(a.metaScheduler, 'claimNextJob'));
 }
 
 /**
@@ -46,17 +39,8 @@ export function encodeClaimNextJob(a: Pick<MetaSchedulerAddresses, 'metaSchedule
  * the caller must report it and move on, not retry in a loop.
  */
 export async function claimNextJob(ctx: MetaSchedulerContext): Promise<ClaimNextJobResult | null> {
-  const address = ctx.addresses.metaScheduler;
-  let receipt;
-  try {
-    receipt = await writeAndWait(ctx, call(ctx.addresses));
-  } catch (e) {
-    if (isEmptyQueueError(e)) return null;
-    throw e;
-  }
-  const ev = eventsOf(receipt.logs, metaSchedulerAbi, address, 'ClaimJobEvent')[0];
   // The project's contracts drop stale entries (jobs cancelled or timed out
-  // while queued) and succeed without an event when nothing else was queued.
-  if (!ev) return null;
-  return { ...ev.args, tx: txResult(receipt) };
+  // while queued) and succeed without an event when nothing else was queued: null.
+  const popped = await popQueue(ctx, 'claimNextJob', 'ClaimJobEvent');
+  return popped && { ...popped.event.args, tx: txResult(popped.receipt) };
 }
