@@ -4,6 +4,7 @@
 // no SSSD and no directory: the lock is taken for a `sleep` child, so the
 // start gives up before doing anything.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
 import { SSSD_LOCK_PATH, startSssd, type DirectoryServer } from '../../harness/directory/index.js';
 import { readLockHolder, tryLock } from '../../src/util/pid-lock.js';
@@ -34,8 +35,11 @@ const fakeServer = {
 } satisfies DirectoryServer;
 
 let holder: ChildProcess | undefined;
-// the lock is then stale: the next taker replaces it
-afterEach(() => void holder?.kill('SIGKILL'));
+afterEach(() => {
+  holder?.kill('SIGKILL');
+  // the lock our child held goes with it (a stale one would be replaced anyway)
+  if (holder?.pid !== undefined && readLockHolder(SSSD_LOCK_PATH)?.pid === holder.pid) rmSync(SSSD_LOCK_PATH, { force: true });
+});
 
 it('startSssd waits for the live holder of the host SSSD lock, then fails naming it, touching no SSSD', async (ctx) => {
   holder = spawn('sleep', ['60'], { stdio: 'ignore' });
