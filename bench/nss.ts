@@ -25,12 +25,13 @@
 // uid to two hosts' relays (in-process pullers, real munge, long poll) holding
 // the version with it, p50/p90 over 30 customers.
 //
-// Parts and how long each took (2026-12-07, this 2-core machine shared with
-// other work, load average 4-8): `nss` runs all, 15 min; `nss-local` the
-// module, files and propagation, 1 min; `nss-sssd` only SSSD, 14 min, nearly
-// all of it the first lookups of 100,000 users (each through sssd_nss and
-// sssd_be to LDAP, ~8 ms a user at 100,000: SSSD's cache database grows),
-// the directory's load (slapadd) and SSSD's start taking 5 s.
+// Parts and how long each took (2026-12-07, two runs on this 2-core machine
+// shared with other work, load average 1.4-8): `nss` runs all, 13-15 min;
+// `nss-local` the module, files and propagation, ~1 min; `nss-sssd` only
+// SSSD, 12-14 min, nearly all of it the first lookups of 100,000 users (each
+// through sssd_nss and sssd_be to LDAP, 5 ms a user, then 7-9 ms as SSSD's
+// cache database grows), the directory's load (slapadd) and SSSD's start
+// taking 5-12 s.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
