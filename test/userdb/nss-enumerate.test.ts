@@ -45,7 +45,9 @@ function run(cmd: string[], sw = nsswitch): string {
   const [c, ...a] = inNssNamespace(sw, dbDir, cmd);
   return execFileSync(c!, a, { encoding: 'utf8' });
 }
-const customersOf = (out: string) => out.split('\n').filter((l) => l.startsWith('0x'));
+// This test's customers (addr(i), i < 65536) among getent's lines: with "files" first, the host's own
+// /etc/passwd is listed too, where a test of resolver "nss" running beside this one may have put its customers.
+const customersOf = (out: string) => out.split('\n').filter((l) => /^0x0{36}[0-9a-f]{4}:/.test(l));
 
 /** Every entry getpwent_r gives from setpwent to the end. */
 async function walk(kind: 'pw' | 'gr', buflen = 4096): Promise<string[]> {
