@@ -30,7 +30,8 @@ export interface GridlinkHookEvent extends Omit<JobEvent, 'formatVersion' | 'byt
  *
  * Each handler runs in a worker thread of the relay, after the event was
  * delivered to the reporter, at most once per event; it must finish within the
- * configured timeout (default 2 s) or its worker is terminated.
+ * configured timeout (default 2 s; in a new worker counted from the module's
+ * load, which may take HOOK_LOAD_TIMEOUT_MS) or its worker is terminated.
  */
 export interface GridlinkHooks {
   /** A job started on a node (SPANK prolog); relayed by that node's slurmd. */
@@ -88,6 +89,13 @@ parentPort.on('message', async (msg) => {
 `;
 
 const DROP_LOG_INTERVAL_MS = 10_000;
+/**
+ * How long a new worker may take to load the hook module. A call's own
+ * timeout starts once the module is loaded: a worker's start (a new V8
+ * isolate, the module's import) took more than a 300 ms timeout on a loaded
+ * machine, and the call was counted as the hook's failure.
+ */
+export const HOOK_LOAD_TIMEOUT_MS = 10_000;
 
 interface Call {
   id: number;
@@ -125,6 +133,8 @@ export class HookRunner {
   readonly #opts: HookRunnerOptions;
   readonly #queue: Call[] = [];
   #worker: Worker | undefined;
+  /** Settles when #worker has loaded the module (or failed to, or exited). */
+  #workerReady: Promise<void> = Promise.resolve();
   #loadError: string | undefined;
   #busy = false;
   #stopped = false;
@@ -202,13 +212,21 @@ export class HookRunner {
       return Promise.resolve();
     }
     const worker = this.#ensureWorker();
+    const ready = this.#workerReady;
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
+      const timeOut = (what: string) => () => {
         this.#stats.timedOut++;
         this.#stats.workerRestarts++;
-        settle(`did not finish within ${this.#opts.timeoutMs} ms: worker terminated and restarted`);
+        settle(`${what}: worker terminated and restarted`);
         void this.#kill();
-      }, this.#opts.timeoutMs);
+      };
+      // the load first (a new worker), then the call's own timeout
+      let timer = setTimeout(timeOut(`the hook module did not load within ${HOOK_LOAD_TIMEOUT_MS} ms`), HOOK_LOAD_TIMEOUT_MS);
+      void ready.then(() => {
+        if (this.#current?.call !== call) return;
+        clearTimeout(timer);
+        timer = setTimeout(timeOut(`did not finish within ${this.#opts.timeoutMs} ms`), this.#opts.timeoutMs);
+      });
       const settle = (outcome: string | undefined) => {
         if (this.#current?.call !== call) return;
         this.#current = undefined;
@@ -244,6 +262,8 @@ export class HookRunner {
       resourceLimits: { maxOldGenerationSizeMb: this.#opts.maxHeapMb ?? 256 },
     });
     w.unref();
+    let loaded!: () => void;
+    this.#workerReady = new Promise<void>((r) => (loaded = r));
     const { logger } = this.#opts;
     const forward = (stream: NodeJS.ReadableStream, level: 'info' | 'warn') => {
       let buf = '';
@@ -260,19 +280,24 @@ export class HookRunner {
     forward(w.stdout, 'info');
     forward(w.stderr, 'warn');
     w.on('message', (m: WorkerMessage) => {
-      if (m.type === 'ready') logger.info({ module: this.#opts.module, handlers: m.handlers }, 'hook module loaded');
-      else if (m.type === 'load-error') {
+      if (m.type === 'ready') {
+        loaded();
+        logger.info({ module: this.#opts.module, handlers: m.handlers }, 'hook module loaded');
+      } else if (m.type === 'load-error') {
+        loaded();
         this.#loadError = m.error;
         logger.error({ module: this.#opts.module, error: m.error }, 'hook module failed to load: hooks are disabled until the relay restarts (fix the module)');
         this.#current?.settle(`hook module failed to load: ${m.error.split('\n')[0]}`);
       } else if (m.type === 'done' && this.#current?.call.id === m.id) this.#current.settle(m.error);
     });
     w.on('error', (err) => {
+      loaded();
       if (this.#worker !== w) return;
       logger.error({ module: this.#opts.module, error: err.stack ?? String(err) }, 'hook worker crashed (uncaught error in a hook); restarting it');
       this.#current?.settle(`hook worker crashed: ${err.message}`);
     });
     w.on('exit', (code) => {
+      loaded();
       if (this.#worker !== w) return; // terminated on purpose
       this.#worker = undefined;
       this.#stats.workerRestarts++;

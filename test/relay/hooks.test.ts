@@ -101,6 +101,14 @@ describe('relay hooks', () => {
     expect(errors(log).some((l) => /hook worker exited/.test(l.msg ?? '') && l.exitCode === 3)).toBe(true);
   });
 
+  it('counts a call\'s timeout from the module\'s load, not from a worker still starting', async () => {
+    // a module that takes 800 ms to load, calls of 300 ms at most: none times out, though the first waits for the load
+    const { relay, records } = await withHook(() => `await new Promise((r) => setTimeout(r, 800));\nexport function onJobComplete() {}`, { records: 5, timeoutMs: 300 });
+    await relay.drained();
+    await until(() => (relay.stats().hooks?.completed ?? 0) + (relay.stats().hooks?.failed ?? 0) === records, 10_000, 'all hook calls');
+    expect(relay.stats().hooks).toMatchObject({ completed: records, failed: 0, timedOut: 0, workerRestarts: 0 });
+  });
+
   it('logs a hook module that does not load and keeps delivering', async () => {
     const { rx, relay, log, records } = await withHook(() => `export function onJobComplete( {`);
     await relay.drained();
