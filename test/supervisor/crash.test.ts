@@ -71,5 +71,5 @@ describe('supervisor killed with -9', () => {
     expect(await third.exited).toMatchObject({ code: 0 });
     expect(slurmIdsNamed(id)).toHaveLength(1);
     expect(slurmIdsNamed(id2)).toHaveLength(1);
-  });
+  }, 480_000); // its own waits (registration 90 s, the first job 180 s, the second 120 s) are longer than the lane's 120 s default
 });
