@@ -24,6 +24,13 @@
 # release whose Node has another ABI (sid: Node 24) it is rebuilt in the
 # release's container, once per ABI.
 #
+# What takes long and does not depend on this checkout (upstream SLURM built
+# in the release's container, better-sqlite3 for another Node ABI) is kept in
+# $GRIDLINK_CONTAINER_CACHE (default /var/cache/gridlink/containers/SUITE/),
+# under the build image's id: a clean clone reuses it, and a new build image
+# (the release's packages changed) builds it again. Ids not used for 14
+# days are removed.
+#
 # contrib/container/releases (or GRIDLINK_RELEASES) names the SLURM each
 # release ships: when the release's SLURM is another version (a moving
 # release), this fails in one line saying so. Engine: podman (with runc), or CONTAINER_ENGINE=docker.
@@ -56,6 +63,12 @@ slurm_packages=()
 eng build --quiet -f contrib/container/build.Dockerfile --build-arg "BASE=$base" "${slurm_packages[@]}" -t "$builder" contrib/container > /dev/null \
   || die "building $builder failed (see above)"
 lap "build image $builder ready"
+builder_id=$(eng image inspect --format '{{.Id}}' "$builder" | sed 's/^sha256://' | cut -c1-16)
+[ -n "$builder_id" ] || die "no id for $builder"
+suite_cache=${GRIDLINK_CONTAINER_CACHE:-/var/cache/gridlink/containers}/$suite
+cache_root=$suite_cache/$builder_id
+mkdir -p "$cache_root" && touch "$cache_root"
+find "$suite_cache" -mindepth 1 -maxdepth 1 -type d -mtime +14 ! -name "$builder_id" -exec rm -rf {} +
 
 # The release's SLURM and Node, as its packages installed them.
 # (An upstream release's build image has no SLURM package: the one the release would install is asked.)
@@ -102,7 +115,7 @@ if [ -z "$tarball" ]; then
 fi
 tarball=$(readlink -f "$tarball")
 
-# An upstream SLURM, built in the release's container into build-deb/SUITE/slurm
+# An upstream SLURM, built in the release's container into $cache_root/slurm
 # (mounted at /opt/slurm: the prefix is /opt/slurm/X.Y.Z there and in the node
 # image; scripts/build-slurm.sh keeps it while the tarball and options are the
 # same), and packed as slurm-upstream-X.Y.Z for the node image: its daemons,
@@ -112,7 +125,7 @@ slurm_mount=()
 build_args=(-DSLURM_SOURCE=/slurm-source.tar.xz)
 slurm_env=()
 if [ -n "$upstream" ]; then
-  cache=$repo/build-deb/$suite/slurm
+  cache=$cache_root/slurm
   mkdir -p "$cache"
   eng run --rm --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 -v "$repo/scripts:/scripts:ro" \
     -v "$tarball:/src/slurm-$upstream.tar.xz:ro" -v "$cache:/opt/slurm" "$builder" \
@@ -157,12 +170,12 @@ fi
 
 # better-sqlite3, node_modules' one native module, is compiled for this
 # host's Node ABI; a release whose Node has another ABI gets its own build of
-# it, made in its container (kept per ABI and version in build-deb/native/).
+# it, made in its container (kept per ABI and version in $cache_root/native/).
 host_abi=$(node -p process.versions.modules)
 sqlite_mount=()
 if [ "$node_abi" != "$host_abi" ]; then
   bs_ver=$(node -p 'require("./node_modules/better-sqlite3/package.json").version')
-  bs=$repo/build-deb/native/better-sqlite3-$bs_ver-abi$node_abi
+  bs=$cache_root/native/better-sqlite3-$bs_ver-abi$node_abi
   if [ ! -f "$bs/build/Release/better_sqlite3.node" ]; then
     rm -rf "$bs" "$bs.tmp" && mkdir -p "$(dirname "$bs")"
     cp -a node_modules/better-sqlite3 "$bs.tmp"

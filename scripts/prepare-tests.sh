@@ -22,9 +22,13 @@
 # of these calls this script for just that piece (test/helpers/prepare.ts),
 # which waits for the background run's piece (one lock per piece) or builds
 # it. Each piece is idempotent: the SLURM builds and the base image are
-# cached across runs, the .deb is rebuilt once per test run
-# (GRIDLINK_TEST_RUN, set by run-tests.mjs) since it is what the tests check.
-# Every piece's time goes to stdout.
+# cached across runs. A .deb is what the tests check, so it is built from
+# this very tree: in a checkout where nothing differs from HEAD (a clean
+# clone, CI) it is kept in $GRIDLINK_DEB_CACHE (/var/cache/gridlink/debs)
+# under the tree's hash and what it was built against (SLURM, libnode, Node,
+# the release's image), and reused while they are the same; in a changed
+# checkout it is built once per test run (GRIDLINK_TEST_RUN, set by
+# run-tests.mjs). Every piece's time goes to stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state=build-tests
@@ -55,14 +59,54 @@ piece() {
   exec {fd}>&-
 }
 
+deb_cache=${GRIDLINK_DEB_CACHE:-/var/cache/gridlink/debs}
+
+# The cache key of a .deb built from this checkout against "$@" (what it was
+# built with from outside the tree), or nothing when the checkout differs
+# from HEAD (tracked changes or files neither tracked nor ignored).
+deb_key() {
+  local tree
+  [ -z "$(git status --porcelain 2>/dev/null)" ] && tree=$(git rev-parse 'HEAD^{tree}' 2>/dev/null) || return 0
+  printf '%s\n' "$tree" "$@" | sha256sum | cut -c1-24
+}
+
+# deb_restore KEY: copies the files kept under KEY into build-deb/ (1: none kept).
+deb_restore() {
+  [ -n "$1" ] && [ -f "$deb_cache/$1/.complete" ] || return 1
+  (cd "$deb_cache/$1" && find . -type f ! -name .complete -exec cp --parents -p {} "$OLDPWD/build-deb/" \;)
+  touch "$deb_cache/$1"
+}
+
+# deb_store KEY PATH...: keeps build-deb/PATH... under KEY (paths relative to build-deb/).
+# Entries not used for 14 days are removed.
+deb_store() {
+  local key=$1; shift
+  [ -n "$key" ] || return 0
+  mkdir -p "$deb_cache"
+  local tmp; tmp=$(mktemp -d "$deb_cache/.new.XXXXXX")
+  (cd build-deb && cp --parents -p "$@" "$tmp/") && touch "$tmp/.complete" &&
+    { rm -rf "${deb_cache:?}/$key"; mv "$tmp" "$deb_cache/$key"; } || { rm -rf "$tmp"; return 0; }
+  find "$deb_cache" -mindepth 1 -maxdepth 1 -mtime +14 -exec rm -rf {} +
+}
+
 deb() {
   local stamp=$state/deb.run
   if ls build-deb/gridlink_*.deb >/dev/null 2>&1 && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${run:-manual}" ]; then
     return 0
   fi
   local t0; t0=$(date +%s)
+  local key; key=$(deb_key host "$(dpkg-query -W libslurm-dev slurmctld slurmd munge 2>/dev/null)" "$(node -v)" "$(cat .libnode/.gridlink-libnode 2>/dev/null)")
+  mkdir -p build-deb
+  rm -f build-deb/gridlink_*.deb
+  if deb_restore "$key"; then
+    echo "${run:-manual}" > "$stamp"
+    echo "prepare-tests: deb ready: $(ls build-deb/gridlink_*.deb), kept from an earlier run of this tree ($(( $(date +%s) - t0 )) s)"
+    return 0
+  fi
   bash scripts/build-deb.sh > "$state/deb.log" 2>&1 ||
     { tail -n 30 "$state/deb.log" >&2; echo "prepare-tests: building the .deb failed (whole log: $state/deb.log)" >&2; return 1; }
+  local made; made=$(cd build-deb && ls gridlink_*.deb)
+  deb_store "$key" $made cmake/LIBNODE
   echo "${run:-manual}" > "$stamp"
   echo "prepare-tests: deb ready: $(ls build-deb/gridlink_*.deb) ($(( $(date +%s) - t0 )) s)"
 }
@@ -86,10 +130,20 @@ containers_release() {
     echo "prepare-tests: no slurm-$upstream.tar.xz in $tarballs or its next/: the $suite image is not built" >&2
     return 0
   fi
-  timed "container base image ($suite)" bash scripts/container-base.sh "$suite" >/dev/null
+  local t0 base; t0=$(date +%s)
+  base=$(bash scripts/container-base.sh "$suite")
+  echo "prepare-tests: container base image ($suite) ready ($(( $(date +%s) - t0 )) s)" >&2
   if ! { ls build-deb/"$suite"/gridlink_*.deb >/dev/null 2>&1 && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${run:-manual}" ]; }; then
-    timed ".deb for $suite" logged "$state/deb-$suite.log" bash scripts/container-deb.sh "$suite" ||
-      { tail -n 30 "$state/deb-$suite.log" >&2; echo "prepare-tests: building the $suite .deb failed (whole log: $state/deb-$suite.log)" >&2; return 1; }
+    local key; key=$(deb_key "$suite" "$(podman image inspect --format '{{.Id}}' "$base" 2>/dev/null)" "$(sha256sum "$tarballs"/slurm-*.tar.xz "$tarballs"/next/slurm-*.tar.xz 2>/dev/null)")
+    mkdir -p "build-deb/$suite"
+    if deb_restore "$key"; then
+      echo "prepare-tests: .deb for $suite ready, kept from an earlier run of this tree" >&2
+    else
+      timed ".deb for $suite" logged "$state/deb-$suite.log" bash scripts/container-deb.sh "$suite" ||
+        { tail -n 30 "$state/deb-$suite.log" >&2; echo "prepare-tests: building the $suite .deb failed (whole log: $state/deb-$suite.log)" >&2; return 1; }
+      local made; made=$(cd build-deb && ls "$suite"/gridlink_*.deb; ls packages/"$suite"/slurm-upstream-*.deb 2>/dev/null || true)
+      deb_store "$key" $made
+    fi
     echo "${run:-manual}" > "$stamp"
   fi
   timed "container packages ($suite)" bash scripts/container-packages.sh "$suite" >/dev/null
