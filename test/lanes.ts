@@ -42,6 +42,8 @@ export const LIGHT_TEST_FILES: readonly string[] = [
   'test/metascheduler/client.test.ts',
   'test/metascheduler/oracle.test.ts',
   'test/metascheduler/status-billing.test.ts',
+  // The harnesses' port choice (listens on loopback, nothing else).
+  'test/cluster/ports.test.ts',
   // Customer side: pure checks and one CLI run refused before any chain is reached.
   'test/customer/validation.test.ts',
   // Transaction pipeline on anvil (+ in-process RPC proxy). throughput.test.ts stays in the cluster lane: it asserts tx/s.
