@@ -25,7 +25,7 @@
 # cached across runs. A .deb is what the tests check, so it is built from
 # this very tree: in a checkout where nothing differs from HEAD (a clean
 # clone, CI) it is kept in $GRIDLINK_DEB_CACHE (/var/cache/gridlink/debs)
-# under the tree's hash and what it was built against (SLURM, libnode, Node,
+# under the hash of the packaged part of the tree and what it was built against (SLURM, libnode, Node,
 # the release's image), and reused while they are the same; in a changed
 # checkout it is built once per test run (GRIDLINK_TEST_RUN, set by
 # run-tests.mjs). Every piece's time goes to stdout.
@@ -62,11 +62,14 @@ piece() {
 deb_cache=${GRIDLINK_DEB_CACHE:-/var/cache/gridlink/debs}
 
 # The cache key of a .deb built from this checkout against "$@" (what it was
-# built with from outside the tree), or nothing when the checkout differs
-# from HEAD (tracked changes or files neither tracked nor ignored).
+# built with from outside the tree): HEAD's files but the tests, benchmarks,
+# harnesses and CI script (nothing of them is packaged), or nothing when the
+# checkout differs from HEAD (tracked changes or files neither tracked nor
+# ignored).
 deb_key() {
   local tree
-  [ -z "$(git status --porcelain 2>/dev/null)" ] && tree=$(git rev-parse 'HEAD^{tree}' 2>/dev/null) || return 0
+  [ -z "$(git status --porcelain 2>/dev/null)" ] &&
+    tree=$(git ls-tree -r HEAD 2>/dev/null | grep -vE $'\t(test|bench|harness|\.ci)/' | sha256sum) || return 0
   printf '%s\n' "$tree" "$@" | sha256sum | cut -c1-24
 }
 
