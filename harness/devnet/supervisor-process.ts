@@ -124,13 +124,17 @@ export async function waitSupervisorReady(p: SupervisorProcess, o: ReadyOptions)
   void p.exited.then((how) => (ended = how));
   const fail = (what: string) =>
     new Error(`the supervisor (pid ${p.ref.pid}) ${what}; the end of its log ${o.logFile}:\n${logTail(o.logFile)}`);
-  const check = () => {
+  const check = async () => {
+    if (ended === undefined && !sameProcess(p.ref)) {
+      // Reaped already, its 'exit' event not yet run: wait for how it ended (the event comes within the loop's next turns).
+      ended = await Promise.race([p.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000).unref())]);
+    }
     if (ended !== undefined || !sameProcess(p.ref)) throw fail(`exited while starting (${ended ?? 'gone'})`);
     if (Date.now() - t0 > o.timeoutMs) throw fail(`was not ready within ${o.timeoutMs / 1000} s`);
   };
   const pause = () => new Promise((r) => setTimeout(r, 200));
   for (;;) {
-    check();
+    await check();
     if ((await httpStatus(`${o.ingestUrl}/healthz`)) === 200) break;
     await pause();
   }
@@ -140,7 +144,7 @@ export async function waitSupervisorReady(p: SupervisorProcess, o: ReadyOptions)
     died.catch(() => undefined);
   }
   for (;;) {
-    check();
+    await check();
     if (logMessages(o.logFile, p.logOffset).some((m) => m.includes('provider approved'))) return;
     await pause();
   }

@@ -38,6 +38,18 @@ it('a supervisor that dies at start fails the wait with how it exited and its lo
   expect(Date.now() - t0).toBeLessThan(110_000); // not the timeout
 }, 150_000);
 
+it('names how it exited even when the process is reaped before its exit event has run', async () => {
+  const gone = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+  const ref = procRef('supervisor', gone.pid!);
+  await new Promise((r) => gone.once('exit', r));
+  const log = join(dir, 'reaped.log');
+  writeFileSync(log, 'its last line\n');
+  // The PID is gone; the exit code comes a moment later (CI saw "(gone)" here).
+  const exited = new Promise<string>((r) => setTimeout(() => r('exit code 1'), 300));
+  const err = (await waitSupervisorReady({ ref, exited, logOffset: 0 }, { ingestUrl: 'http://127.0.0.1:9', logFile: log, timeoutMs: 60_000 }).catch((e: Error) => e)) as Error;
+  expect(err.message).toMatch(new RegExp(`^the supervisor \\(pid ${ref.pid}\\) exited while starting \\(exit code 1\\); the end of its log ${log}:\\nits last line$`));
+});
+
 it('stops the recorded supervisor only while its start time matches, and one started by hand by its command line', async () => {
   const config = join(dir, 'supervisor.json');
   const recorded = lookalike(config);
