@@ -25,7 +25,7 @@ import { packageRoot } from '../src/native/index.js';
 
 const SRC = join(packageRoot, 'src');
 /** Test and dev harnesses: they start daemons, directories, containers, the devnet. */
-const HARNESSES = ['cluster', 'directory', 'containers', 'devnet', 'nss'];
+const HARNESSES = ['launch', 'cluster', 'directory', 'containers', 'devnet', 'nss'];
 
 /**
  * The shipped directories of src/ by layer, lowest first: foundations, then

@@ -1,17 +1,15 @@
-// sbatch-process.ts - `gridlink sbatch-service` (the CLI, from source) in a
+// sbatch-process.ts - `gridlink sbatch-service` (the CLI) in a
 // process of its own on a free loopback port, as the grid runs it apart from
 // the provider.
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 
+import { cliEntry } from '../launch/gridlink-cli.js';
 import { freePort } from '../cluster/ports.js';
 import { packageRoot } from '../../src/native/addon.js';
 
 export { freePort };
-
-export const cliMain = join(packageRoot, 'src', 'cli', 'main.ts');
 
 export const accepts = (port: number, host = '127.0.0.1'): Promise<boolean> =>
   new Promise<boolean>((r) => {
@@ -33,8 +31,8 @@ export interface SbatchProcess {
 export async function startSbatchProcess(rpcUrl: string, metaScheduler: string, logFile: string, timeoutMs = 30_000, listenHost = '127.0.0.1'): Promise<SbatchProcess> {
   const port = await freePort();
   const out = openSync(logFile, 'a');
-  // node itself with tsx's loader: one process, so its PID is the service's.
-  const proc = spawn(process.execPath, ['--import', 'tsx', cliMain, 'sbatch-service', '--listen', `${listenHost}:${port}`, '--rpc-url', rpcUrl, '--meta-scheduler', metaScheduler, '--log-level', 'warn'], {
+  // node itself: one process, so its PID is the service's.
+  const proc = spawn(process.execPath, [...cliEntry(), 'sbatch-service', '--listen', `${listenHost}:${port}`, '--rpc-url', rpcUrl, '--meta-scheduler', metaScheduler, '--log-level', 'warn'], {
     cwd: packageRoot,
     stdio: ['ignore', out, out],
   });

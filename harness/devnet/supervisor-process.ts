@@ -1,6 +1,6 @@
 // supervisor-process.ts - the devnet's supervisor in a process of its own,
 // started as an operator starts it: `gridlink supervisor run --config
-// <the devnet's supervisor.json>` (the CLI from source), detached into its own
+// <the devnet's supervisor.json>` (the build, or the source: harness/launch/gridlink-cli.ts), detached into its own
 // process group, its output appended to the devnet's supervisor.log. Stopping
 // or restarting it leaves the rest of the devnet up. The devnet starts it
 // (stack.ts); `npm run devnet -- supervisor stop|start|restart` (main.ts) and
@@ -11,10 +11,10 @@ import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs
 import { request } from 'node:http';
 
 import { runningSupervisors, supervisorRunArgs } from '../../src/cli/status.js';
+import { cliEntry } from '../launch/gridlink-cli.js';
 import { PROVIDER_KEY_ENV } from '../../src/reporter/provider-key.js';
 import { packageRoot } from '../../src/native/addon.js';
 import { procRef, sameProcess, stopProcs, type ProcRef } from './procs.js';
-import { cliMain } from './sbatch-process.js';
 
 /** Its name in the state file's processes and in `gridlink status`. */
 export const SUPERVISOR_NAME = 'supervisor';
@@ -45,9 +45,9 @@ export function spawnSupervisor(configFile: string, logFile: string, o: { prefix
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !(k.startsWith('GRIDLINK_') && k.includes('__')) && k !== PROVIDER_KEY_ENV));
   let child;
   try {
-    // node itself with tsx's loader: one process, so its PID is the supervisor's.
+    // node itself (the build, or the source with tsx's loader): one process, so its PID is the supervisor's.
     // prefix: e.g. nsenter into the devnet's mount namespace (users.resolver "gridlink"); it execs node, the PID stays.
-    const argv = [...(o.prefix ?? []), process.execPath, '--import', 'tsx', cliMain, ...supervisorRunArgs(configFile)];
+    const argv = [...(o.prefix ?? []), process.execPath, ...cliEntry(), ...supervisorRunArgs(configFile)];
     child = spawn(argv[0]!, argv.slice(1), { cwd: packageRoot, detached: true, stdio: ['ignore', fd, fd], env });
   } finally {
     closeSync(fd);

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { freePort } from '../../harness/cluster/ports.js';
-import { accepts, cliMain } from '../../harness/devnet/sbatch-process.js';
+import { cliEntry } from '../../harness/launch/gridlink-cli.js';
+import { accepts } from '../../harness/devnet/sbatch-process.js';
 import { createSbatchClient } from '../../src/sbatch/client.js';
 import { PROMPT_EXIT_MS, sigterm } from '../helpers/sigterm.js';
 import { providerKeyFile } from '../reporter/chain-harness.js';
@@ -39,7 +40,7 @@ afterAll(async () => {
 function gridlink(name: string, args: string[]): { child: ChildProcess; log: () => string } {
   const logFile = join(dir, `${name}.log`);
   const out = createWriteStream(logFile);
-  const child = spawn(process.execPath, ['--import', 'tsx', cliMain, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GRIDLINK_PROVIDER_KEY: '' } });
+  const child = spawn(process.execPath, [...cliEntry(), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GRIDLINK_PROVIDER_KEY: '' } });
   child.stdout!.pipe(out);
   child.stderr!.pipe(out);
   children.push(child);

@@ -20,7 +20,7 @@ import { checkScript, MAX_SCRIPT_BYTES } from '../../src/customer/script.js';
 import { parseJobId } from '../../src/customer/status.js';
 import { errorsAbi } from '../../src/metascheduler/abi.generated.js';
 import { decodeRevertData, type MetaSchedulerError } from '../../src/metascheduler/errors.js';
-import { packageRoot } from '../../src/native/index.js';
+import { cliEntry } from '../../harness/launch/gridlink-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gl-customer-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -141,7 +141,7 @@ describe('gridlink job submit', () => {
   it('refuses a hostile script before reaching for a chain', () => {
     const f = join(dir, 'dos.sh');
     writeFileSync(f, '#!/bin/bash\r\necho hi\r\n');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(packageRoot, 'src/cli/main.ts'), 'job', 'submit', f, '--no-follow', '--rpc-url', 'http://127.0.0.1:9', '--meta-scheduler', '0x5FbDB2315678afecb367f032d93F642f64180aa3'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, GRIDLINK_CUSTOMER_KEY: `0x${'22'.repeat(32)}` } });
+    const r = spawnSync(process.execPath, [...cliEntry(), 'job', 'submit', f, '--no-follow', '--rpc-url', 'http://127.0.0.1:9', '--meta-scheduler', '0x5FbDB2315678afecb367f032d93F642f64180aa3'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, GRIDLINK_CUSTOMER_KEY: `0x${'22'.repeat(32)}` } });
     expect(r.status, r.stderr).toBe(1);
     expect(r.stderr).toBe(`gridlink: ${f} has DOS line breaks (CR LF), which SLURM refuses: convert it with dos2unix or sed -i 's/\\r$//'\n`);
     expect(r.stdout).toBe('');

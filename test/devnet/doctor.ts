@@ -2,15 +2,14 @@
 // says to run it: with users.resolver "gridlink" inside the devnet's mount
 // namespace (nsenter: its nsswitch.conf asks the module), with "ldap" on the
 // host. Shared by the devnet's test files.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 
 import { expect } from 'vitest';
 
 import { enterNamespace } from '../../harness/devnet/identity.js';
 import type { DevnetState } from '../../harness/devnet/state.js';
 import { packageRoot } from '../../src/native/index.js';
+import { cliEntry } from '../../harness/launch/gridlink-cli.js';
 
 export interface DoctorLine {
   check: string;
@@ -33,15 +32,9 @@ export const devnetPrefix = (s: DevnetState): string[] => (s.users?.resolver ===
 /** The check the devnet's resolver leaves skipped: ldap with gridlink, users with ldap. */
 export const devnetSkips = (s: DevnetState): string[] => [s.users?.resolver === 'gridlink' ? 'ldap' : 'users'];
 
-/** dist/ is at least as new as every source file (then it runs without tsx's compile, ~1 s a run). */
-const distFresh = (): boolean =>
-  existsSync(join(packageRoot, 'dist', 'cli', 'doctor.js')) &&
-  execFileSync('find', [join(packageRoot, 'src'), '-name', '*.ts', '-newer', join(packageRoot, 'dist', 'cli', 'doctor.js')], { encoding: 'utf8' }).trim() === '';
-
-/** `gridlink doctor --json` for the devnet `s` (its config unless `config` is given), from dist when it is fresh, else from source. */
+/** `gridlink doctor --json` for the devnet `s` (its config unless `config` is given), from the build when it is fresh, else from source (harness/launch/gridlink-cli.ts). */
 export function doctor(s: DevnetState, env: NodeJS.ProcessEnv, config = s.supervisor!.config): Promise<DoctorRun> {
-  const main = distFresh() ? [join(packageRoot, 'dist', 'cli', 'main.js')] : ['--import', 'tsx', join(packageRoot, 'src', 'cli', 'main.ts')];
-  const argv = [...devnetPrefix(s), process.execPath, ...main, 'doctor', '--json', '--timeout', '3', '--config', config, '--slurm-conf', s.slurm!.conf];
+  const argv = [...devnetPrefix(s), process.execPath, ...cliEntry(), 'doctor', '--json', '--timeout', '3', '--config', config, '--slurm-conf', s.slurm!.conf];
   const p = spawn(argv[0]!, argv.slice(1), { cwd: packageRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 import { packageRoot } from '../../src/native/index.js';
+import { cliEntry } from '../../harness/launch/gridlink-cli.js';
 
 export interface Run {
   code: number | null;
@@ -16,9 +17,10 @@ export interface Run {
 /** Starting a devnet may wait for the machine's SLURM cluster lock while another test's cluster holds it. */
 export const DEVNET_START_MS = 400_000;
 
-/** `node --import tsx SCRIPT ARGS` in `env`; SIGINT after timeoutMs. */
+/** `node --import tsx SCRIPT ARGS` in `env` (the CLI from its build when fresh: harness/launch/gridlink-cli.ts); SIGINT after timeoutMs. */
 export function runScript(env: NodeJS.ProcessEnv, script: string, args: string[], timeoutMs: number): Promise<Run> {
-  const p = spawn(process.execPath, ['--import', 'tsx', join(packageRoot, script), ...args], { cwd: packageRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const entry = script === 'src/cli/main.ts' ? cliEntry() : ['--import', 'tsx', join(packageRoot, script)];
+  const p = spawn(process.execPath, [...entry, ...args], { cwd: packageRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

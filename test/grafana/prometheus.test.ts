@@ -20,6 +20,7 @@ import { SpoolWriter, packageRoot } from '../../src/native/index.js';
 import { completion } from '../native/helpers.js';
 import { DEVNET_START_MS, runScript, type Run } from '../devnet/run-script.js';
 import { skipReason } from '../helpers/skip-reason.js';
+import { cliEntry } from '../../harness/launch/gridlink-cli.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
 const parent = mkdtempSync('/tmp/gl-prometheus-test-');
@@ -79,7 +80,7 @@ it.skipIf(!existsSync(PROMETHEUS))(`every dashboard query returns data from Prom
   const spool = join(parent, 'relay-spool');
   mkdirSync(spool, { mode: 0o700 });
   const relayPort = await freePort();
-  const relay = start(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'relay', '--spool', spool, '--reporter', state.supervisor!.ingestUrl, '--daemon', 'slurmd', '--host', 'standalone-relay', '--metrics-port', String(relayPort), '--poll-ms', '200'], join(parent, 'relay.log'));
+  const relay = start(process.execPath, [...cliEntry(), 'relay', '--spool', spool, '--reporter', state.supervisor!.ingestUrl, '--daemon', 'slurmd', '--host', 'standalone-relay', '--metrics-port', String(relayPort), '--poll-ms', '200'], join(parent, 'relay.log'));
 
   const promPort = await freePort();
   const promDir = join(parent, 'prometheus');

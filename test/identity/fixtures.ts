@@ -11,10 +11,10 @@ import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts';
 
 import type { DirectoryServer } from '../../harness/directory/index.js';
 import { ldapConfigSchema, type LdapConfig, type LdapConfigInput } from '../../src/ldap/index.js';
-import { cliMain } from '../../harness/devnet/sbatch-process.js';
+import { cliEntry } from '../../harness/launch/gridlink-cli.js';
 import { packageRoot } from '../../src/native/index.js';
 
-export { cliMain };
+export { cliEntry };
 
 /** mkdtemp makes 0700 directories: customers must traverse the one above their home. */
 export function traversable(d: string): string {
@@ -91,9 +91,9 @@ export async function groupMembers(dir: DirectoryServer): Promise<Set<string>> {
   }
 }
 
-/** `gridlink ldap-connector ARGS` from source, in one process. */
+/** `gridlink ldap-connector ARGS`, in one process. */
 export function connectorCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', cliMain, 'ldap-connector', ...args], {
+  return spawn(process.execPath, [...cliEntry(), 'ldap-connector', ...args], {
     cwd: packageRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

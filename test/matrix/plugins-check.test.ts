@@ -13,8 +13,8 @@ import { packageRoot } from '../../src/native/index.js';
 import { matrixSlurm, prepareSlurm, slurmTarballs, systemSlurm } from '../plugins/with-plugins.js';
 import { skipReason } from '../helpers/skip-reason.js';
 import { PREPARE_TIMEOUT_MS } from '../helpers/prepare.js';
+import { cliEntry } from '../../harness/launch/gridlink-cli.js';
 
-const TSX = join(packageRoot, 'node_modules', '.bin', 'tsx');
 const s24 = matrixSlurm('24.11.5');
 const s25 = matrixSlurm('25.11.7');
 const built = (t: typeof s24) => existsSync(join(t.prefix!, 'sbin', 'slurmctld')) && existsSync(join(t.pluginDir, 'jobcomp_provider.so'));
@@ -31,7 +31,7 @@ afterAll(() => {
 });
 
 function gridlink(args: string[]) {
-  const r = spawnSync(TSX, [join(packageRoot, 'src', 'cli', 'main.ts'), ...args], { encoding: 'utf8', cwd: packageRoot });
+  const r = spawnSync(process.execPath, [...cliEntry(), ...args], { encoding: 'utf8', cwd: packageRoot });
   return { code: r.status, out: r.stdout + r.stderr };
 }
 

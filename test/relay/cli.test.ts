@@ -7,8 +7,8 @@ import { freePort } from '../../harness/cluster/ports.js';
 import { PROMPT_EXIT_MS, sigterm } from '../helpers/sigterm.js';
 import { FakeReceiver } from './fake-receiver.js';
 import { ackedSeq, appendJobs, tempDir, until } from './helpers.js';
+import { cliEntry } from '../../harness/launch/gridlink-cli.js';
 
-const TSX = 'node_modules/.bin/tsx';
 
 let cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -23,10 +23,10 @@ describe('gridlink relay (CLI)', () => {
     cleanups.push(t.cleanup, () => rx.stop());
     appendJobs(t.dir, 300);
     const metricsPort = await freePort();
-    // tsx itself (what `npx tsx` runs): it forwards SIGTERM to the relay and exits with its code; npm exec would not.
+    // node itself, one process: SIGTERM reaches the relay (npm exec would not forward it).
     const child = spawn(
-      TSX,
-      ['src/cli/main.ts', 'relay', '--spool', t.dir, '--reporter', rx.url, '--daemon', 'slurmctld', '--batch-max-records', '100', '--metrics-port', String(metricsPort)],
+      process.execPath,
+      [...cliEntry(), 'relay', '--spool', t.dir, '--reporter', rx.url, '--daemon', 'slurmctld', '--batch-max-records', '100', '--metrics-port', String(metricsPort)],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
@@ -51,7 +51,7 @@ describe('gridlink relay (CLI)', () => {
   });
 
   it('refuses to start without a reporter URL, saying which setting is missing', async () => {
-    const child = spawn(TSX, ['src/cli/main.ts', 'relay', '--spool', '/tmp/nowhere'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...cliEntry(), 'relay', '--spool', '/tmp/nowhere'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));

@@ -14,7 +14,6 @@ import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { JobStatus } from '../../src/metascheduler/status.js';
-import { packageRoot } from '../../src/native/index.js';
 import { parseChainReporterConfig } from '../../src/reporter/config.js';
 import { resolveIngestConfig } from '../../src/reporter/ingest/config.js';
 import { startReporter } from '../../src/compose/reporter-root.js';
@@ -22,6 +21,7 @@ import type { Reporter } from '../../src/reporter/service.js';
 import { FakeSpool, providerKeyFile } from './chain-harness.js';
 import { slurmEvent } from './fixtures.js';
 import { startMarket, statusTransactions, type ClaimedJob, type Market } from './market.js';
+import { cliEntry } from '../../harness/launch/gridlink-cli.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -137,7 +137,7 @@ describe('reporter against a misbehaving chain', () => {
 
   it('gridlink reports shows each report with its state, nonce and transaction, beside the running reporter', () => {
     const cli = (args: string[]) =>
-      spawnSync(join(packageRoot, 'node_modules', '.bin', 'tsx'), [join(packageRoot, 'src', 'cli', 'main.ts'), 'reports', '--store', storeDir, ...args], { encoding: 'utf8', timeout: 60_000 });
+      spawnSync(process.execPath, [...cliEntry(), 'reports', '--store', storeDir, ...args], { encoding: 'utf8', timeout: 60_000 });
     const json = cli(['--json']);
     expect(json.status).toBe(0);
     const rows = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Hex } from 'viem';
 
 import { isAlive } from '../../src/util/proc.js';
-import { cliMain } from '../../harness/devnet/sbatch-process.js';
+import { cliEntry } from '../../harness/launch/gridlink-cli.js';
 import type { WireEvent } from '../../src/relay/protocol.js';
 import { JobMap } from '../../src/reporter/jobmap.js';
 import { Reports, type ReportState } from '../../src/reporter/reports.js';
@@ -48,8 +48,8 @@ export interface ReporterProcessOptions {
   storeDir?: string;
 }
 
-/** The CLI from source, for `node --import tsx cliMain ...` (one process: kill -9 reaches it). */
-export { cliMain };
+/** node's arguments that run the CLI in one process (kill -9 reaches it): `node ...cliEntry() ARGS`. */
+export { cliEntry };
 
 /** Writes the provider key file (mode 0600) and returns its path. */
 export function providerKeyFile(dir: string, key: Hex): string {
@@ -64,11 +64,10 @@ export async function startReporterProcess(o: ReporterProcessOptions): Promise<R
   const keyFile = providerKeyFile(storeDir, o.market.provider.privateKey);
   const logFile = join(storeDir, 'reporter.log');
   const log = createWriteStream(logFile, { flags: 'a' });
-  // node itself with tsx's loader: one process, so kill -9 kills the reporter (the tsx
-  // wrapper binary would run it in a child that outlives the wrapper's SIGKILL).
+  // node itself: one process, so kill -9 kills the reporter (the tsx wrapper
+  // binary would run it in a child that outlives the wrapper's SIGKILL).
   const args = [
-    '--import', 'tsx',
-    cliMain, 'reporter', 'run',
+    ...cliEntry(), 'reporter', 'run',
     '--store', storeDir,
     '--listen', `127.0.0.1:${port}`,
     '--allow-uid', '0',

@@ -10,12 +10,12 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { packageRoot } from '../../src/native/index.js';
 import { JobStatus } from '../../src/metascheduler/status.js';
 import { TcpProxy } from '../txpipeline/proxy.js';
 import { FakeSpool, fillJobMap, freePort, providerKeyFile, startReporterProcess, waitAllFinal, type ReporterProcess } from './chain-harness.js';
 import { slurmEvent } from './fixtures.js';
 import { PER_MIN, startMarket, statusTransactions, type ClaimedJob, type Market } from './market.js';
+import { cliEntry } from '../../harness/launch/gridlink-cli.js';
 
 const N = 300;
 const T0 = 1_800_000_000;
@@ -114,8 +114,8 @@ describe.concurrent('reporter start-up refusals', () => {
   const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
       execFile(
-        join(packageRoot, 'node_modules', '.bin', 'tsx'),
-        [join(packageRoot, 'src', 'cli', 'main.ts'), 'reporter', 'run', ...args],
+        process.execPath,
+        [...cliEntry(), 'reporter', 'run', ...args],
         { encoding: 'utf8', timeout: 60_000, env: { ...process.env, GRIDLINK_PROVIDER_KEY: '', ...env } },
         (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
       );

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { freePort } from '../../harness/cluster/ports.js';
-import { cliMain } from '../../harness/devnet/sbatch-process.js';
+import { cliEntry } from '../../harness/launch/gridlink-cli.js';
 import { JobStatus } from '../../src/metascheduler/status.js';
 import { PROMPT_EXIT_MS, sigterm } from '../helpers/sigterm.js';
 import { CREDIT, startGrid, type Grid } from './grid.js';
@@ -31,7 +31,7 @@ describe('gridlink supervisor run', () => {
     expect(grid.configInput().chain.wsUrl).toMatch(/^ws:/);
     const logFile = join(grid.storeDir, 'supervisor-shutdown.log');
     const log = createWriteStream(logFile);
-    const child = spawn(process.execPath, ['--import', 'tsx', cliMain, 'supervisor', 'run', '--config', configFile], {
+    const child = spawn(process.execPath, [...cliEntry(), 'supervisor', 'run', '--config', configFile], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, GRIDLINK_PROVIDER_KEY: '' },
     });

@@ -30,6 +30,7 @@ import { startUsersPull, type UsersPuller } from '../../src/userdb/sync-pull.js'
 import { USERS_SYNC_PATH } from '../../src/userdb/sync-protocol.js';
 import { openStateDb } from '../../src/compose/state-store.js';
 import { openUserDb } from './state-db.js';
+import { cliEntry } from '../../harness/launch/gridlink-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gl-users-sync-'));
 const addr = (i: number) => `0x${(0xabc000 + i).toString(16).padStart(40, '0')}`;
@@ -119,7 +120,7 @@ describe('the users database reaches the hosts through their relays', () => {
   });
 
   it('`gridlink relay --users-url` pulls it too, and stops on SIGTERM', async () => {
-    const child = spawn('node_modules/.bin/tsx', ['src/cli/main.ts', 'relay', '--spool', join(dir, 'cli-spool'), '--reporter', 'http://127.0.0.1:9', '--users-url', r.sync!.url, '--users-db', hostFile('cli'), '--users-poll-ms', '200', '--host', 'c8'], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [...cliEntry(), 'relay', '--spool', join(dir, 'cli-spool'), '--reporter', 'http://127.0.0.1:9', '--users-url', r.sync!.url, '--users-db', hostFile('cli'), '--users-poll-ms', '200', '--host', 'c8'], { stdio: 'ignore' });
     try {
       const end = Date.now() + 20_000;
       while (r.sync!.hosts.get('c8')?.version !== r.publisher.written && Date.now() < end) await new Promise((res) => setTimeout(res, 100));

@@ -12,14 +12,14 @@ import { stateDbPath } from '../../src/state/db.js';
 import { HostReports } from '../../src/userdb/host-reports.js';
 import { UsersDbPublisher } from '../../src/userdb/publisher.js';
 import { UserStore } from '../../src/userdb/store.js';
+import { cliEntry } from '../../harness/launch/gridlink-cli.js';
 
-const TSX = 'node_modules/.bin/tsx';
 const dir = mkdtempSync(join(tmpdir(), 'gl-users-cli-'));
 const file = join(dir, 'users.cdb');
 const A = '0x52908400098527886E0F7030069857D2E4169EE7';
 const a = A.toLowerCase();
 
-const users = (...args: string[]) => spawnSync(TSX, ['src/cli/main.ts', 'users', ...args], { encoding: 'utf8' });
+const users = (...args: string[]) => spawnSync(process.execPath, [...cliEntry(), 'users', ...args], { encoding: 'utf8' });
 
 beforeAll(async () => {
   const db = openStateDb(stateDbPath(dir));
