@@ -13,14 +13,13 @@
 //   plugins, the contracts, dist/).
 // What the README says the devnet prints, and what `job submit --follow`
 // ends with (the job's output), is checked too.
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, expect, it } from 'vitest';
 
 import { packageRoot } from '../../src/native/index.js';
-import { DEVNET_START_MS, runScript, type Run } from './run-script.js';
+import { DEVNET_START_MS, runCommand, runScript, type Run } from './run-script.js';
 
 const parent = mkdtempSync('/tmp/gl-readme-test-');
 chmodSync(parent, 0o755); // customers' homes are below it
@@ -46,18 +45,7 @@ function shellLines(text: string): string[] {
 }
 
 /** One line through bash in the checkout, as a person pastes it; SIGINT after timeoutMs. */
-function bash(line: string, timeoutMs: number): Promise<Run> {
-  const p = spawn('bash', ['-c', line], { cwd: packageRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const t = setTimeout(() => {
-    stderr += `\n[test: no exit after ${timeoutMs / 1000} s, SIGINT]`;
-    p.kill('SIGINT');
-  }, timeoutMs);
-  return new Promise((resolve) => p.on('close', (code) => (clearTimeout(t), resolve({ code, stdout, stderr }))));
-}
+const bash = (line: string, timeoutMs: number): Promise<Run> => runCommand(env, 'bash', ['-c', line], timeoutMs);
 
 const SETUP = 'bash scripts/setup.sh && ';
 /** What each step of scripts/setup.sh leaves behind. */

@@ -20,7 +20,12 @@ export const DEVNET_START_MS = 400_000;
 /** `node --import tsx SCRIPT ARGS` in `env` (the CLI from its build when fresh: harness/launch/gridlink-cli.ts); SIGINT after timeoutMs. */
 export function runScript(env: NodeJS.ProcessEnv, script: string, args: string[], timeoutMs: number): Promise<Run> {
   const entry = script === 'src/cli/main.ts' ? cliEntry() : ['--import', 'tsx', join(packageRoot, script)];
-  const p = spawn(process.execPath, [...entry, ...args], { cwd: packageRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return runCommand(env, process.execPath, [...entry, ...args], timeoutMs);
+}
+
+/** `cmd ARGS` in the checkout and `env`, to its exit: code and output; SIGINT after timeoutMs. */
+export function runCommand(env: NodeJS.ProcessEnv, cmd: string, args: string[], timeoutMs: number): Promise<Run> {
+  const p = spawn(cmd, args, { cwd: packageRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -5,26 +5,9 @@ import { describe, expect, it } from 'vitest';
 
 import { eventBatchSchema, wireEventSchema } from '../../src/relay/protocol.js';
 import { parseEventBatch, parseWireEvent } from '../../src/relay/wire-parse.js';
+import { wireEvent } from '../helpers/wire-event.js';
 
-const record = () => ({
-  seq: '42',
-  kind: 3,
-  jobId: 7,
-  userId: 1000,
-  jobState: 3,
-  stateName: 'COMPLETED',
-  exitCode: 0,
-  signal: 0,
-  submitTime: 1_700_000_000,
-  startTime: 1_700_000_010,
-  endTime: 1_700_000_070,
-  writeTimeNs: '1700000070000000000',
-  tres: { cpu: 2, memMb: 1024, gpu: 0, node: 1, billing: 2 },
-  cluster: 'c',
-  node: 'n1',
-  jobName: 'j\udcff',
-  comment: '',
-});
+const record = () => wireEvent(42, { jobId: 7, cluster: 'c', node: 'n1', jobName: 'j\udcff' });
 
 const oddValues: unknown[] = [
   undefined, null, true, 0, -1, 1, 3, 4, 1.5, -0.5, 2 ** 32, 2 ** 32 - 1, 2 ** 53, -(2 ** 53), Number.MAX_VALUE,

@@ -12,7 +12,8 @@ import { request } from 'undici';
 
 import { mungeEncode } from '../../src/native/munge.js';
 import { STATE_MIGRATIONS } from '../../src/compose/state-schema.js';
-import { AUTH_HEADER, INGEST_PATH, type WireEvent } from '../../src/relay/protocol.js';
+import { AUTH_HEADER, INGEST_PATH } from '../../src/relay/protocol.js';
+import { wireEvent } from '../helpers/wire-event.js';
 import { resolveIngestConfig, type IngestConfigInput } from '../../src/reporter/ingest/config.js';
 import { startIngestServer, type IngestServer, type IngestServerDeps } from '../../src/reporter/ingest/server.js';
 
@@ -25,28 +26,7 @@ export const sha256hex = (b: Buffer | string): string => createHash('sha256').up
 
 export const newSpoolId = (): string => randomBytes(16).toString('hex');
 
-export function wireEvent(seq: number | string, extra: Partial<WireEvent> = {}): WireEvent {
-  return {
-    seq: String(seq),
-    kind: 3,
-    jobId: 1000 + Number(seq),
-    userId: 1000,
-    jobState: 3,
-    stateName: 'COMPLETED',
-    exitCode: 0,
-    signal: 0,
-    submitTime: 1_700_000_000,
-    startTime: 1_700_000_010,
-    endTime: 1_700_000_070,
-    writeTimeNs: '1700000070000000000',
-    tres: { cpu: 2, memMb: 1024, gpu: 0, node: 1, billing: 2 },
-    cluster: 'test',
-    node: 'node1',
-    jobName: `job-${seq}`,
-    comment: '',
-    ...extra,
-  };
-}
+export { wireEvent };
 
 export function batchBody(spoolId: string, records: unknown[], extra: Record<string, unknown> = {}): Buffer {
   return Buffer.from(JSON.stringify({ version: 1, spoolId, host: 'node1', daemon: 'slurmd', sentAt: Date.now(), records, ...extra }));
