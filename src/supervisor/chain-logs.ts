@@ -67,6 +67,14 @@ const EVENTS = [
 ];
 
 export class ChainLogFollower {
+  /**
+   * The chain's tip when the last round ended with nothing left to read. A
+   * tip of the same number and hash is the same chain (its hash commits to
+   * every block below): the next round then asks the node for that one block
+   * and nothing else, instead of re-checking the kept hashes and the head.
+   */
+  private settledTip: { number: bigint; hash: Hex } | undefined;
+
   constructor(private readonly opts: ChainLogFollowerOptions) {}
 
   /** The last block whose logs are recorded, undefined before the first start. */
@@ -92,17 +100,22 @@ export class ChainLogFollower {
 
   /** Reads and records every log up to the confirmed head (after a reorg, from its fork); returns how many logs of ours were recorded. */
   async catchUp(): Promise<number> {
-    const head = await this.opts.publicClient.getBlockNumber();
+    const tip = await this.opts.publicClient.getBlock({ blockTag: 'latest' });
+    const head = tip.number;
+    if (this.settledTip?.number === head && this.settledTip.hash === tip.hash) return 0;
     const safe = head - BigInt(this.opts.confirmations) + 1n;
     const fork = await this.forkPoint(head);
-    if (fork !== undefined) return this.reread(fork, safe);
     let n = 0;
-    for (let from = (this.cursor() ?? safe) + 1n; from <= safe; ) {
-      const to = from + this.opts.maxRange - 1n < safe ? from + this.opts.maxRange - 1n : safe;
-      const logs = await this.getLogs(from, to);
-      n += this.record(logs, to, await this.hashOf(to));
-      from = to + 1n;
+    if (fork !== undefined) n = await this.reread(fork, safe);
+    else {
+      for (let from = (this.cursor() ?? safe) + 1n; from <= safe; ) {
+        const to = from + this.opts.maxRange - 1n < safe ? from + this.opts.maxRange - 1n : safe;
+        const logs = await this.getLogs(from, to);
+        n += this.record(logs, to, to === head ? tip.hash : await this.hashOf(to));
+        from = to + 1n;
+      }
     }
+    this.settledTip = { number: head, hash: tip.hash };
     return n;
   }
 

@@ -56,6 +56,7 @@ export class Claimer {
   private readonly inFlight: Record<Queue, number[]> = { claimable: [], cancelling: [], topup: [] };
   private stale: StaleHead | undefined;
   private seq = 0;
+  private lastSizes: (JobQueueSizes & { block: bigint }) | undefined;
 
   constructor(private readonly opts: ClaimerOptions) {
     // Claims sent before a restart and not settled yet are still in flight: not sent again.
@@ -91,7 +92,10 @@ export class Claimer {
   private async sizes(): Promise<JobQueueSizes & { block: bigint }> {
     if (this.opts.queueSizes) return this.opts.queueSizes();
     const block = await this.opts.ctx.publicClient.getBlockNumber();
-    return { ...(await getJobQueueSizes(this.opts.ctx, { provider: this.opts.provider, blockNumber: block })), block };
+    // The lengths at a block do not change: read once per block, not once per round (an idle
+    // supervisor polls several times a block; a reorg at the same height is read at the next block).
+    if (this.lastSizes?.block !== block) this.lastSizes = { ...(await getJobQueueSizes(this.opts.ctx, { provider: this.opts.provider, blockNumber: block })), block };
+    return this.lastSizes;
   }
 
   /** One round; returns the claim transactions sent per queue. */

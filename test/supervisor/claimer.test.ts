@@ -72,6 +72,31 @@ describe('claimer', () => {
     expect((await t.restart().round()).claimable).toBe(0);
   });
 
+  it('reads the queue lengths once per block, however often it runs (an idle supervisor polls several times a block)', async () => {
+    let block = 1n;
+    const reads: string[] = [];
+    const publicClient = {
+      getBlockNumber: async () => block,
+      readContract: async (a: { functionName: string; blockNumber: bigint }) => (reads.push(`${a.functionName}@${a.blockNumber}`), 0n),
+    };
+    const registry = new Registry();
+    const claimer = new Claimer({
+      ctx: { publicClient: publicClient as never, addresses: { metaScheduler: MS, providerJobQueues: MS } as never },
+      provider: PROVIDER,
+      pipeline: { submit: async () => [], get: () => undefined, unconfirmed: () => [] },
+      maxPerRound: 100,
+      staleRecheckMs: 60_000,
+      log: pino({ level: 'silent' }),
+      metrics: createSupervisorMetrics(registry, new Claims(openStateDb(':memory:'))),
+    });
+    for (let i = 0; i < 5; i++) expect(await claimer.round()).toEqual({ claimable: 0, cancelling: 0, topup: 0 });
+    expect(reads.sort()).toEqual(['getCancellingJobQueueSize@1', 'getClaimableJobQueueSize@1', 'getTopUpJobQueueSize@1']);
+    block = 2n;
+    await claimer.round();
+    await claimer.round();
+    expect(reads.filter((r) => r.endsWith('@2'))).toHaveLength(3);
+  });
+
   it('a stale claimable head: detected once, counted, no retry loop; cancellations and top-ups still claimed; resumes when the queue changes', async () => {
     const t = setup({ stale: true });
     t.sizes.claimable = 3;
