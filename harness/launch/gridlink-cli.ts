@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { packageRoot } from '../../src/native/addon.js';
 
 /** The command's source entry point. */
-const cliSource = join(packageRoot, 'src', 'cli', 'main.ts');
+export const cliSource = join(packageRoot, 'src', 'cli', 'main.ts');
 /** The command as built (`npm run build:ts`), as the .deb and the npm package run it. */
-const cliBuilt = join(packageRoot, 'dist', 'cli', 'main.js');
+export const cliBuilt = join(packageRoot, 'dist', 'cli', 'main.js');
 
 /** The newest modification time under `dir`, in ms (0 when empty or missing). */
 function newestUnder(dir: string): number {
@@ -27,10 +27,13 @@ function newestUnder(dir: string): number {
 let fresh: boolean | undefined;
 
 /** dist/ was built after the last change to src/ (checked once per process: nothing here edits src/). */
-function builtIsFresh(): boolean {
+export function builtIsFresh(): boolean {
   fresh ??= existsSync(cliBuilt) && newestUnder(join(packageRoot, 'src')) <= statSync(cliBuilt).mtimeMs;
   return fresh;
 }
 
 /** node's arguments before the command's own: the build when fresh, else the source with tsx. */
 export const cliEntry = (): string[] => (builtIsFresh() ? [cliBuilt] : ['--import', 'tsx', cliSource]);
+
+/** The whole argv of `gridlink ...args` (node first). */
+export const gridlinkArgv = (...args: string[]): string[] => [process.execPath, ...cliEntry(), ...args];

@@ -261,7 +261,7 @@ export async function startSupervisor(config: SupervisorConfig, deps: Supervisor
           const n = await follower.catchUp();
           if (n > 0) runWake.wake();
           heads?.check(follower.cursor() !== before);
-          if (joinedAt !== undefined) await claimer.round(Date.now(), follower.head()); // the head catchUp just read: no second request
+          if (joinedAt !== undefined) await claimer.round();
           lastChainOk = Date.now();
           chainError = undefined;
         } catch (err) {

@@ -77,11 +77,6 @@ export class ChainLogFollower {
 
   constructor(private readonly opts: ChainLogFollowerOptions) {}
 
-  /** The chain's head as the last round that completed read it (undefined before one has). */
-  head(): bigint | undefined {
-    return this.settledTip?.number;
-  }
-
   /** The last block whose logs are recorded, undefined before the first start. */
   cursor(): bigint | undefined {
     const v = getMeta(this.opts.db, LOG_CURSOR_KEY);

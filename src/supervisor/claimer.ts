@@ -89,18 +89,18 @@ export class Claimer {
     return n;
   }
 
-  private async sizes(atBlock?: bigint): Promise<JobQueueSizes & { block: bigint }> {
+  private async sizes(): Promise<JobQueueSizes & { block: bigint }> {
     if (this.opts.queueSizes) return this.opts.queueSizes();
-    const block = atBlock ?? (await this.opts.ctx.publicClient.getBlockNumber());
+    const block = await this.opts.ctx.publicClient.getBlockNumber();
     // The lengths at a block do not change: read once per block, not once per round (an idle
     // supervisor polls several times a block; a reorg at the same height is read at the next block).
     if (this.lastSizes?.block !== block) this.lastSizes = { ...(await getJobQueueSizes(this.opts.ctx, { provider: this.opts.provider, blockNumber: block })), block };
     return this.lastSizes;
   }
 
-  /** One round, the queue lengths read at `atBlock` (default: the node's head); returns the claim transactions sent per queue. */
-  async round(now = Date.now(), atBlock?: bigint): Promise<Record<Queue, number>> {
-    const sizes = await this.sizes(atBlock);
+  /** One round; returns the claim transactions sent per queue. */
+  async round(now = Date.now()): Promise<Record<Queue, number>> {
+    const sizes = await this.sizes();
     const length: Record<Queue, number> = { claimable: sizes.claimable, cancelling: sizes.cancelling, topup: sizes.topUp };
     const sent: Record<Queue, number> = { claimable: 0, cancelling: 0, topup: 0 };
     for (const q of ['cancelling', 'topup', 'claimable'] as const) {

@@ -14,6 +14,7 @@ import { ldapConfigSchema, type LdapConfig, type LdapConfigInput } from '../../s
 import { cliEntry } from '../../harness/launch/gridlink-cli.js';
 import { packageRoot } from '../../src/native/index.js';
 
+export { cliEntry };
 
 /** mkdtemp makes 0700 directories: customers must traverse the one above their home. */
 export function traversable(d: string): string {

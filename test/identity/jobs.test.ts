@@ -20,7 +20,7 @@ import type { LdapConfig } from '../../src/ldap/index.js';
 import { PROMPT_EXIT_MS, sigterm } from '../helpers/sigterm.js';
 import { waitFor } from '../plugins/with-plugins.js';
 import { startGrid, startGridSupervisor, type Grid } from '../supervisor/grid.js';
-import { adminClient, collect, connectorCli, connectorConfigFile, ldapConfigFor, posixAccounts, traversable } from './fixtures.js';
+import { adminClient, cliEntry, collect, connectorConfigFile, ldapConfigFor, posixAccounts, traversable } from './fixtures.js';
 
 let dir: DirectoryServer;
 let sssd: Sssd;
@@ -169,7 +169,7 @@ describe('jobs as directory users', () => {
     const followed = { ...ldap, caFile: dir.caFile, server: 'openldap', usersDn: followedDn, group: { dn: groupDn, gidNumber: 59100 }, homeRoot: join(work, 'homes'), uidNumbers: { min: 400000, max: 400999 } };
     const stateFile = join(work, 'state', 'cursor.json');
     writeFileSync(cfg, JSON.stringify({ ldap: followed, follow: { rpcUrl: grid.anvil.rpcUrl, metaScheduler: grid.configInput().chain.metaScheduler, provider: grid.provider.address, fromBlock: 0, pollMs: 200, stateFile } }));
-    const p = connectorCli(['run', '--config', cfg]);
+    const p = spawn(process.execPath, [...cliEntry(), 'ldap-connector', 'run', '--config', cfg], { cwd: packageRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = collect(p);
     let stopped: ReturnType<typeof sigterm> | undefined;
     const claimed = [0, 1, 2, 3, 4].map(nameOf);

@@ -48,6 +48,9 @@ export interface ReporterProcessOptions {
   storeDir?: string;
 }
 
+/** node's arguments that run the CLI in one process (kill -9 reaches it): `node ...cliEntry() ARGS`. */
+export { cliEntry };
+
 /** Writes the provider key file (mode 0600) and returns its path. */
 export function providerKeyFile(dir: string, key: Hex): string {
   const f = join(dir, 'provider.key');
